@@ -1,0 +1,136 @@
+"""meso's Python API: the functions the CLI and a clinic's own code call.
+
+The catalogue is loaded once per process and per database; the session that reads it is
+opened and closed here, by the caller of the repository functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mesocli.domain.catalogue import Catalogue
+from mesocli.domain.engine import CheckOptions, CheckResult, check_items, items_from_names, items_from_recipe, resolve_patient
+from mesocli.domain.patient import Patient
+from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
+from mesocli.errors import DatabaseError, InputError
+
+_CACHE: dict[str | None, Catalogue] = {}
+
+
+def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogue:
+    """The catalogue at ``url`` (default: ``MESO_DATABASE_URL``, else the shipped one)."""
+    from mesocli import config
+
+    key = config.database_url() if url is None else url
+    if not refresh and key in _CACHE:
+        return _CACHE[key]
+    catalogue = _read(key)
+    _CACHE[key] = catalogue
+    return catalogue
+
+
+def _read(url: str | None) -> Catalogue:
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from mesocli.catalogue.db import _explain, check_revision, describe, open_engine
+    from mesocli.catalogue.snapshot import read_catalogue
+
+    engine = open_engine(url)
+    try:
+        revision = check_revision(engine, url)
+        with Session(engine) as session:
+            return read_catalogue(session, revision=revision, location=describe(url))
+    except DBAPIError as exc:
+        raise DatabaseError(_explain(exc, describe(url))) from None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the catalogue at {describe(url)}: {exc.__class__.__name__}") from None
+    finally:
+        engine.dispose()
+
+
+def check(
+    patient: Patient | None = None,
+    *,
+    ingredients: Sequence[str] = (),
+    recipe: RecipeInput | Mapping[str, Any] | None = None,
+    indication: str | None = None,
+    area: str | None = None,
+    treatment_area: str | Mapping[str, Any] | None = None,
+    max_products: int = 3,
+    catalogue: Catalogue | None = None,
+) -> CheckResult:
+    """Check ``patient`` against ``ingredients`` (one syringe) or ``recipe``.
+
+    With neither, screen the patient against the whole catalogue. Unknown names, bad units
+    and malformed recipes raise :class:`mesocli.errors.InputError`.
+    """
+    from mesocli.units import parse_quantity
+
+    cat = catalogue or load_catalogue()
+    resolved = resolve_patient(cat, patient or Patient())
+    if ingredients and recipe is not None:
+        raise InputError("give ingredients or a recipe, not both")
+    if max_products < 1:
+        raise InputError("the product limit per syringe must be at least 1")
+    recipe_input: RecipeInput | None = None
+    if recipe is not None:
+        recipe_input = recipe if isinstance(recipe, RecipeInput) else recipe_from_mapping(recipe)
+    indication = indication or (recipe_input.indication if recipe_input else None)
+    area = area or (recipe_input.area if recipe_input else None)
+    options = CheckOptions(max_products=max_products)
+    if indication is not None:
+        options.indication = cat.resolve_indication(indication).id
+    if area is not None:
+        options.area = cat.resolve_area(area).id
+    raw_area = treatment_area if treatment_area is not None else (recipe_input.treatment_area if recipe_input else None)
+    if raw_area is not None:
+        options.treatment_area = parse_quantity(raw_area, kind="area", what="treatment area")
+    if recipe_input is not None:
+        items = items_from_recipe(cat, recipe_input)
+        _recipe_protocol(recipe_input, options)
+    elif ingredients:
+        items = items_from_names(cat, ingredients)
+    else:
+        items = None
+    return check_items(cat, resolved, items, options)
+
+
+def _recipe_protocol(recipe: RecipeInput, options: CheckOptions) -> None:
+    from mesocli.units import parse_quantity
+
+    if recipe.points is not None:
+        if isinstance(recipe.points, bool) or not isinstance(recipe.points, int) or recipe.points < 1:
+            raise InputError("recipe protocol points: expected a whole number >= 1")
+        options.points = recipe.points
+    if recipe.sessions is not None:
+        if isinstance(recipe.sessions, bool) or not isinstance(recipe.sessions, int) or recipe.sessions < 1:
+            raise InputError("recipe protocol sessions: expected a whole number >= 1")
+        options.sessions = recipe.sessions
+    if recipe.volume_per_point is not None:
+        options.volume_per_point = parse_quantity(recipe.volume_per_point, kind="volume",
+                                                  what="recipe volume per point")
+    if recipe.interval is not None:
+        options.interval = parse_quantity(recipe.interval, kind="time", what="recipe interval")
+
+
+def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
+    """Ranked substances and products matching ``text`` (SQL in the catalogue database)."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session
+
+    from mesocli import config
+    from mesocli.catalogue.db import _explain, check_revision, describe, open_engine
+    from mesocli.catalogue.repository import search as run_search
+
+    key = config.database_url() if url is None else url
+    engine = open_engine(key)
+    try:
+        check_revision(engine, key)
+        with Session(engine) as session:
+            return run_search(session, text, limit)
+    except DBAPIError as exc:
+        raise DatabaseError(_explain(exc, describe(key))) from None
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""The catalogue's storage: source text, SQLAlchemy models, migrations and loading."""

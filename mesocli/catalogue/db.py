@@ -1,0 +1,132 @@
+"""Engines for the catalogue database.
+
+The shipped catalogue is a SQLite file opened read-only (``mode=ro``), never in WAL mode. Any
+other database comes from ``MESO_DATABASE_URL``. A database that is missing, damaged, or at a
+schema revision this meso does not know raises :class:`DatabaseError` (exit 3) with a message
+saying what to do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mesocli import config
+from mesocli.errors import DatabaseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import Engine
+
+# The newest migration this code knows; a test keeps it equal to Alembic's head.
+SCHEMA_HEAD = "0001"
+KNOWN_REVISIONS = ("0001",)
+
+
+def describe(url: str | None) -> str:
+    """The database location without any password, for messages."""
+    if url is None:
+        return str(config.shipped_database())
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any malformed URL is reported the same way
+        return "<unparseable URL>"
+
+
+def readonly_sqlite_engine(path: Path) -> Engine:
+    """An engine over a SQLite file that can never write to it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    if not path.is_file():
+        raise DatabaseError(
+            f"catalogue database not found at {path}; reinstall meso or run 'meso db build'"
+        )
+    uri = path.resolve().as_uri() + "?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    return create_engine("sqlite://", creator=connect, poolclass=StaticPool)
+
+
+def writable_engine(url: str) -> Engine:
+    """An engine for a database meso may change (``meso db upgrade``, imports)."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+
+            return engine
+        connect_args = {"connect_timeout": 3} if "+psycopg" in url else {}
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise DatabaseError(f"{config.DATABASE_ENV} is not a usable database URL: {exc}") from None
+    except ImportError as exc:
+        raise DatabaseError(
+            f"the driver for {describe(url)} is not installed ({exc.name}); "
+            "install it, e.g. pip install 'meso[postgres]'"
+        ) from None
+
+
+def open_engine(url: str | None = None) -> Engine:
+    """The engine meso reads the catalogue through."""
+    url = config.database_url() if url is None else url
+    if url is None:
+        return readonly_sqlite_engine(config.shipped_database())
+    return writable_engine(url)
+
+
+def check_revision(engine: Engine, url: str | None) -> str:
+    """Return the schema revision, or raise :class:`DatabaseError` saying what to do."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    where = describe(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError as exc:
+        raise DatabaseError(_explain(exc, where)) from None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the catalogue at {where}: {exc.__class__.__name__}") from None
+    if not rows:
+        raise DatabaseError(f"the database at {where} has no catalogue schema; run 'meso db upgrade'")
+    revision = str(rows[0][0])
+    if revision not in KNOWN_REVISIONS:
+        raise DatabaseError(
+            f"the database at {where} is at schema revision {revision}, which this meso does not "
+            f"know (newest known: {SCHEMA_HEAD}); upgrade meso"
+        )
+    if revision != SCHEMA_HEAD:
+        raise DatabaseError(
+            f"the database at {where} is at schema revision {revision}; run 'meso db upgrade' "
+            f"to bring it to {SCHEMA_HEAD}"
+        )
+    return revision
+
+
+def _explain(exc: Exception, where: str) -> str:
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "no such table" in text or "does not exist" in text and "relation" in text:
+        return f"the database at {where} has no catalogue schema; run 'meso db upgrade'"
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return f"the file at {where} is not a valid catalogue database (damaged or not SQLite); " \
+               "restore it or rebuild it with 'meso db build'"
+    if "unable to open" in text:
+        return f"cannot open the catalogue database at {where}; check that it exists and is readable"
+    if "connection" in text or "connect" in text or "timeout" in text:
+        return f"cannot connect to the catalogue database at {where}; check that the server is " \
+               f"running and {config.DATABASE_ENV} is right"
+    first = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+    return f"cannot read the catalogue at {where}: {first}"

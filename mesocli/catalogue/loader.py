@@ -1,0 +1,164 @@
+"""Write validated catalogue data into a database through a caller-owned session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from mesocli.catalogue import models as m
+from mesocli.domain.catalogue import normalise
+from mesocli.domain.model import Provenance
+from mesocli.units import Amount
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+    from mesocli.catalogue.source import CatalogueData
+
+
+def search_text(*parts: object) -> str:
+    """The normalised text ``meso ingredients search`` matches against, one term per line."""
+    terms: list[str] = []
+    for part in parts:
+        for text in (part if isinstance(part, tuple | list) else (part,)):
+            terms.append(normalise(str(text)))
+    return "\n".join(dict.fromkeys(terms))
+
+
+def _split(amount: Amount | None) -> tuple[float | None, str | None]:
+    return (amount.value, amount.unit) if amount else (None, None)
+
+
+class _Writer:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.sources: dict[tuple[str | None, str | None], int] = {}
+        from sqlalchemy import select
+
+        for row in session.execute(select(m.SourceRow)).scalars():
+            self.sources[(row.title, row.url)] = row.id
+
+    def cite(self, subject: str, provenance: Provenance) -> None:
+        for position, source in enumerate(provenance.sources):
+            key = (source.title, source.url)
+            if key not in self.sources:
+                row = m.SourceRow(title=source.title, url=source.url)
+                self.session.add(row)
+                self.session.flush()
+                self.sources[key] = row.id
+            self.session.add(m.Citation(subject=subject, position=position, source_id=self.sources[key]))
+
+    def aliases(self, kind: str, target: str, aliases: Iterable[str]) -> None:
+        for position, alias in enumerate(aliases):
+            self.session.add(m.Alias(kind=kind, target=target, position=position, alias=alias,
+                                     norm=normalise(alias)))
+
+
+def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int = 1) -> None:
+    """Add every row of ``data`` to ``session`` (the caller commits)."""
+    w = _Writer(session)
+    add = session.add
+    for s in data.substances:
+        mass = _split(s.iu_mass)
+        add(m.SubstanceRow(id=s.id, name=s.name, cls=s.cls, role=s.role, origin=s.origin, unii=s.unii,
+                           injectable=s.injectable, status=s.status, iu_mass_value=mass[0],
+                           iu_mass_unit=mass[1], notes=s.notes, evidence=s.provenance.evidence,
+                           is_local=s.local, search_text=search_text(s.id, s.name, s.aliases, s.cls)))
+        w.aliases("substance", s.id, s.aliases)
+        w.cite(f"substance:{s.id}", s.provenance)
+    for a in data.areas:
+        add(m.AreaRow(id=a.id, name=a.name, notes=a.notes))
+        w.aliases("area", a.id, a.aliases)
+    session.flush()
+    for p in data.products:
+        vol = _split(p.container_volume)
+        row = m.ProductRow(id=p.id, name=p.name, generic=p.generic, vehicle=p.vehicle, ph=p.ph,
+                           dose=p.dose, status=p.status, container_volume_value=vol[0],
+                           container_volume_unit=vol[1], do_not_admix=p.do_not_admix, notes=p.notes,
+                           evidence=p.provenance.evidence, is_local=p.local,
+                           search_text=search_text(p.id, p.name, p.aliases, "product"))
+        for position, c in enumerate(p.components):
+            conc = _split(c.concentration)
+            row.components.append(m.ProductComponent(
+                substance_id=c.substance, position=position, role=c.role,
+                concentration_value=conc[0], concentration_unit=conc[1]))
+        for position, area in enumerate(p.areas):
+            row.areas.append(m.ProductArea(area_id=area, position=position))
+        add(row)
+        w.aliases("product", p.id, p.aliases)
+        w.cite(f"product:{p.id}", p.provenance)
+    for g in data.groups:
+        add(m.AllergenGroupRow(id=g.id, name=g.name, member_severity=g.member_severity,
+                               origin_severity=g.origin_severity, notes=g.notes,
+                               evidence=g.provenance.evidence))
+        session.flush()
+        for member in sorted(g.members):
+            add(m.AllergenMember(group_id=g.id, substance_id=member))
+        for origin in sorted(g.origins):
+            add(m.AllergenOrigin(group_id=g.id, origin=origin))
+        w.aliases("group", g.id, g.aliases)
+        w.cite(f"group:{g.id}", g.provenance)
+    session.flush()
+    for index, c in enumerate(data.crosses, 1):
+        add(m.CrossReactionRow(id=index, source_group_id=c.source_group, target_group_id=c.target_group,
+                               severity=c.severity, message=c.message, evidence=c.provenance.evidence))
+        w.cite(f"cross:{index}", c.provenance)
+    for t in data.conditions:
+        add(m.ConditionRow(id=t.id, name=t.name, notes=t.notes))
+        w.aliases("condition", t.id, t.aliases)
+    for t in data.medication_classes:
+        add(m.MedicationClassRow(id=t.id, name=t.name, notes=t.notes))
+        w.aliases("medication-class", t.id, t.aliases)
+    session.flush()
+    for med in data.medications:
+        add(m.MedicationRow(id=med.id, name=med.name))
+        session.flush()
+        for position, cls in enumerate(med.classes):
+            add(m.MedicationClassLink(medication_id=med.id, class_id=cls, position=position))
+        w.aliases("medication", med.id, med.aliases)
+    for i in data.indications:
+        add(m.IndicationRow(id=i.id, name=i.name, notes=i.notes, evidence=i.provenance.evidence))
+        session.flush()
+        for position, area in enumerate(i.areas):
+            add(m.IndicationArea(indication_id=i.id, area_id=area, position=position))
+        w.aliases("indication", i.id, i.aliases)
+        w.cite(f"indication:{i.id}", i.provenance)
+        for f in i.fits:
+            conc = _split(f.final_concentration)
+            fit_row = m.IndicationFit(indication_id=i.id, target=f.target, fit=f.fit,
+                                      final_concentration_value=conc[0],
+                                      final_concentration_unit=conc[1], notes=f.notes,
+                                      evidence=f.provenance.evidence)
+            add(fit_row)
+            session.flush()
+            w.cite(f"fit:{fit_row.id}", f.provenance)
+    session.flush()
+    for p in data.protocols:
+        values = {}
+        for name in ("depth_min", "depth_max", "volume_per_point", "max_volume_per_point", "spacing",
+                     "session_volume", "interval_min", "interval_max"):
+            values[f"{name}_value"], values[f"{name}_unit"] = _split(getattr(p, name))
+        row = m.ProtocolRow(indication_id=p.indication, area_id=p.area, technique=p.technique,
+                            needle=p.needle, max_points=p.max_points, sessions_min=p.sessions_min,
+                            sessions_max=p.sessions_max, notes=p.notes,
+                            evidence=p.provenance.evidence, **values)
+        add(row)
+        session.flush()
+        w.cite(f"protocol:{row.id}", p.provenance)
+    for offset, r in enumerate(data.rules):
+        rule_id = first_rule_id + offset
+        amount, cap = _split(r.amount), _split(r.cap)
+        add(m.RuleRow(id=rule_id, kind=r.kind, severity=r.severity, scope_kind=r.scope.kind,
+                      scope_ref=r.scope.ref, condition_id=r.condition, medication_id=r.medication,
+                      medication_class_id=r.medication_class, indication_id=r.indication,
+                      min_age=r.min_age, max_age=r.max_age, a_ref=r.a, b_ref=r.b,
+                      dose_kind=r.dose_kind, amount_value=amount[0], amount_unit=amount[1],
+                      cap_value=cap[0], cap_unit=cap[1], count=r.count, unless_with=r.unless_with,
+                      only_with=r.only_with, vehicle=r.vehicle, target_class=r.target_class,
+                      message=r.message, advice=r.advice, evidence=r.provenance.evidence))
+        w.cite(f"rule:{rule_id}", r.provenance)
+    for d in data.defaults:
+        add(m.FormulationDefaultRow(key=d.key, value=d.value, notes=d.notes,
+                                    evidence=d.provenance.evidence))
+        w.cite(f"default:{d.key}", d.provenance)
+    session.flush()

@@ -1,0 +1,659 @@
+"""Read and validate the catalogue's source text (TOML under ``data/``).
+
+The same reader serves the shipped catalogue (``meso db build``) and a clinic's own file
+(``meso catalogue import``): every row is checked before anything is written, and an error
+names the file, the row and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mesocli.domain.model import (
+    EVIDENCE_GRADES,
+    ROLES,
+    SEVERITIES,
+    AllergenGroup,
+    Component,
+    CrossReaction,
+    Fit,
+    FormulationDefault,
+    Indication,
+    Medication,
+    Product,
+    Protocol,
+    Provenance,
+    Rule,
+    Scope,
+    Source,
+    Substance,
+    Term,
+)
+from mesocli.errors import CatalogueDataError, UnitError
+from mesocli.units import Amount, parse_amount
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+FILES = (
+    "substances.toml",
+    "products.toml",
+    "allergens.toml",
+    "conditions.toml",
+    "medications.toml",
+    "areas.toml",
+    "indications.toml",
+    "protocols.toml",
+    "rules.toml",
+)
+
+SUBSTANCE_CLASSES = frozenset(
+    """glycosaminoglycan vitamin amino-acid peptide nucleic-acid lipolytic local-anaesthetic
+    vasoconstrictor vasoactive plant-extract mineral antioxidant depigmenting hair-growth-drug
+    enzyme methylxanthine preservative antioxidant-excipient chelating-agent stabiliser buffer
+    vehicle coenzyme""".split()
+)
+ORIGINS = frozenset(
+    """synthetic bacterial-fermentation avian bovine ovine recombinant-human human-plasma soy egg
+    salmon milk plant-asteraceae plant-apiaceae plant-fabaceae plant-ginkgoaceae
+    plant-other""".split()
+)
+STATUSES = frozenset("medicine device cosmetic-only withdrawn unapproved compounded".split())
+VEHICLES = frozenset("aqueous oily alcoholic gel".split())
+TECHNIQUES = frozenset(
+    "papule nappage point-by-point micro-depot linear-retrograde deep-subcutaneous".split()
+)
+RULE_KINDS = (
+    "contraindication",
+    "age_limit",
+    "incompatibility",
+    "dose_limit",
+    "vehicle_rule",
+    "purpose_conflict",
+)
+DOSE_KINDS = frozenset(
+    "per-session per-kg per-area per-point-volume points sessions interval".split()
+)
+
+
+@dataclass
+class CatalogueData:
+    """Validated catalogue content, ready to be written to a database."""
+
+    substances: list[Substance] = field(default_factory=list)
+    products: list[Product] = field(default_factory=list)
+    groups: list[AllergenGroup] = field(default_factory=list)
+    crosses: list[CrossReaction] = field(default_factory=list)
+    conditions: list[Term] = field(default_factory=list)
+    medication_classes: list[Term] = field(default_factory=list)
+    medications: list[Medication] = field(default_factory=list)
+    areas: list[Term] = field(default_factory=list)
+    indications: list[Indication] = field(default_factory=list)
+    protocols: list[Protocol] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    defaults: list[FormulationDefault] = field(default_factory=list)
+
+
+class _Row:
+    """One TOML table being read, with the location its errors report."""
+
+    def __init__(self, where: str, data: Any) -> None:
+        self.where = where
+        if not isinstance(data, Mapping):
+            raise CatalogueDataError(f"{where}: expected a table, got {type(data).__name__}")
+        self.data = data
+        self.used: set[str] = set()
+
+    def fail(self, problem: str) -> CatalogueDataError:
+        label = self.data.get("id") if isinstance(self.data.get("id"), str) else None
+        at = f"{self.where} ({label})" if label else self.where
+        return CatalogueDataError(f"{at}: {problem}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        return self.data.get(key, default)
+
+    def text(self, key: str, *, required: bool = True, limit: int = 2000) -> str | None:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"'{key}' is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"'{key}' must be non-empty text")
+        if len(value) > limit:
+            raise self.fail(f"'{key}' is longer than {limit} characters")
+        if any(not ch.isprintable() for ch in value if ch not in "\n"):
+            raise self.fail(f"'{key}' contains control characters")
+        return value.strip()
+
+    def slug(self, key: str, *, required: bool = True) -> str | None:
+        value = self.text(key, required=required, limit=100)
+        if value is not None and not SLUG.match(value):
+            raise self.fail(f"'{key}' = {value!r} is not a lowercase slug such as 'hyaluronic-acid'")
+        return value
+
+    def choice(self, key: str, allowed: Iterable[str], default: str | None = None) -> str:
+        value = self.get(key, default)
+        allowed = tuple(sorted(allowed))
+        if value not in allowed:
+            raise self.fail(f"'{key}' = {value!r} is not one of: {', '.join(allowed)}")
+        return str(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"'{key}' must be true or false")
+        return value
+
+    def integer(self, key: str, *, minimum: int = 0) -> int | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(f"'{key}' must be a whole number >= {minimum}")
+        return value
+
+    def slugs(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and SLUG.match(v) for v in value):
+            raise self.fail(f"'{key}' must be a list of ids")
+        return tuple(value)
+
+    def names(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(f"'{key}' must be a list of names")
+        return tuple(v.strip() for v in value)
+
+    def amount(self, key: str, kind: str, *, required: bool = False) -> Amount | None:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"'{key}' is required")
+            return None
+        try:
+            return parse_amount(value, kind=kind, what=key)
+        except UnitError as exc:
+            raise self.fail(str(exc)) from None
+
+    def provenance(self) -> Provenance:
+        evidence = self.choice("evidence", EVIDENCE_GRADES)
+        raw = self.get("sources", [])
+        if not isinstance(raw, list):
+            raise self.fail("'sources' must be a list of {title, url} tables")
+        sources = []
+        for index, item in enumerate(raw, 1):
+            if not isinstance(item, Mapping) or set(item) - {"title", "url"}:
+                raise self.fail(f"source {index} must be a table with 'title' and/or 'url'")
+            title, url = item.get("title"), item.get("url")
+            if not (isinstance(title, str) and title.strip()) and not (isinstance(url, str) and url.strip()):
+                raise self.fail(f"source {index} has neither a title nor a URL")
+            if url is not None and (not isinstance(url, str) or not re.match(r"^https?://\S+$", url)):
+                raise self.fail(f"source {index} has a URL that is not http(s): {url!r}")
+            sources.append(Source(title.strip() if isinstance(title, str) else None, url))
+        if evidence == "unsourced" and sources:
+            raise self.fail("a row with sources cannot be graded 'unsourced'")
+        if evidence != "unsourced" and not sources:
+            raise self.fail(f"evidence '{evidence}' needs at least one source (or grade it 'unsourced')")
+        return Provenance(evidence, tuple(sources))
+
+    def finish(self) -> None:
+        unknown = set(self.data) - self.used
+        if unknown:
+            raise self.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
+
+
+def read_directory(directory: Path) -> CatalogueData:
+    """Read every catalogue file under ``directory`` (all must exist) and validate them."""
+    docs = {}
+    for name in FILES:
+        path = directory / name
+        if not path.is_file():
+            raise CatalogueDataError(f"{path.name}: missing from the catalogue source")
+        docs[name] = load_toml(path)
+    data = parse_documents(docs)
+    validate_references(data)
+    return data
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise CatalogueDataError(f"{path.name}: is a directory, not a file") from None
+    except OSError as exc:
+        raise CatalogueDataError(f"{path.name}: cannot read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CatalogueDataError(f"{path.name}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueDataError(f"{path.name}: invalid TOML ({exc})") from None
+
+
+def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = False) -> CatalogueData:
+    """Turn parsed TOML documents (keyed by file name) into validated catalogue data."""
+    data = CatalogueData()
+    readers: dict[str, Callable[[_Row], None]] = {
+        "substance": lambda r: data.substances.append(_substance(r, local)),
+        "product": lambda r: data.products.append(_product(r, local)),
+        "group": lambda r: data.groups.append(_group(r)),
+        "cross": lambda r: data.crosses.append(_cross(r)),
+        "condition": lambda r: data.conditions.append(_term(r)),
+        "medication_class": lambda r: data.medication_classes.append(_term(r)),
+        "medication": lambda r: data.medications.append(_medication(r)),
+        "area": lambda r: data.areas.append(_term(r)),
+        "indication": lambda r: data.indications.append(_indication(r)),
+        "protocol": lambda r: data.protocols.append(_protocol(r)),
+        "formulation_default": lambda r: data.defaults.append(_default(r)),
+    }
+    for kind in RULE_KINDS:
+        readers[kind] = lambda r, kind=kind: data.rules.append(_rule(r, kind, len(data.rules) + 1))
+    for file_name, doc in docs.items():
+        for table, rows in doc.items():
+            if table not in readers:
+                raise CatalogueDataError(f"{file_name}: unknown table [[{table}]]")
+            if not isinstance(rows, list):
+                raise CatalogueDataError(f"{file_name}: [[{table}]] must be an array of tables")
+            for index, raw in enumerate(rows, 1):
+                readers[table](_Row(f"{file_name}: [[{table}]] #{index}", raw))
+    return data
+
+
+def _term(row: _Row) -> Term:
+    term = Term(
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        notes=row.text("notes", required=False),
+    )
+    row.finish()
+    return term
+
+
+def _substance(row: _Row, local: bool) -> Substance:
+    substance = Substance(
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        cls=row.choice("class", SUBSTANCE_CLASSES),
+        role=row.choice("role", ROLES, "active"),
+        origin=row.choice("origin", ORIGINS) if row.get("origin") is not None else None,
+        unii=_unii(row),
+        injectable=row.flag("injectable", True),
+        status=row.choice("status", STATUSES, "medicine"),
+        iu_mass=row.amount("iu_mass", "mass"),
+        notes=row.text("notes", required=False),
+        provenance=row.provenance(),
+        local=local,
+    )
+    row.finish()
+    return substance
+
+
+def _unii(row: _Row) -> str | None:
+    value = row.get("unii")
+    if value is not None and (not isinstance(value, str) or not re.match(r"^[A-Z0-9]{10}$", value)):
+        raise row.fail("'unii' must be a 10-character UNII code")
+    return value
+
+
+def _product(row: _Row, local: bool) -> Product:
+    components = []
+    raw_components = row.get("component", [])
+    if not isinstance(raw_components, list) or not raw_components:
+        raise row.fail("a product needs at least one [[product.component]]")
+    for index, raw in enumerate(raw_components, 1):
+        sub = _Row(f"{row.where} component #{index}", raw)
+        components.append(
+            Component(
+                substance=sub.slug("substance"),  # type: ignore[arg-type]
+                role=sub.choice("role", ROLES, "active"),
+                concentration=sub.amount("concentration", "concentration"),
+            )
+        )
+        sub.finish()
+    seen = [c.substance for c in components]
+    if len(set(seen)) != len(seen):
+        raise row.fail("a substance is listed twice in the composition")
+    product = Product(
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        generic=row.flag("generic", True),
+        vehicle=row.choice("vehicle", VEHICLES, "aqueous"),
+        ph=row.text("ph", required=False, limit=40),
+        dose=row.choice("dose", ("single", "multi"), "single"),
+        status=row.choice("status", STATUSES, "medicine"),
+        container_volume=row.amount("container_volume", "volume"),
+        do_not_admix=row.flag("do_not_admix", False),
+        areas=row.slugs("areas"),
+        notes=row.text("notes", required=False),
+        components=tuple(components),
+        provenance=row.provenance(),
+        local=local,
+    )
+    row.finish()
+    return product
+
+
+def _group(row: _Row) -> AllergenGroup:
+    group = AllergenGroup(
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        members=frozenset(row.slugs("members")),
+        origins=frozenset(row.slugs("origins")),
+        member_severity=row.choice("member_severity", SEVERITIES, "contraindicated"),
+        origin_severity=row.choice("origin_severity", SEVERITIES, "contraindicated"),
+        notes=row.text("notes", required=False),
+        provenance=row.provenance(),
+    )
+    if not group.members and not group.origins:
+        row.used.add("members")
+    row.finish()
+    return group
+
+
+def _cross(row: _Row) -> CrossReaction:
+    cross = CrossReaction(
+        source_group=row.slug("from"),  # type: ignore[arg-type]
+        target_group=row.slug("to"),  # type: ignore[arg-type]
+        severity=row.choice("severity", SEVERITIES),
+        message=row.text("message"),  # type: ignore[arg-type]
+        provenance=row.provenance(),
+    )
+    row.finish()
+    return cross
+
+
+def _medication(row: _Row) -> Medication:
+    medication = Medication(
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        classes=row.slugs("classes"),
+    )
+    row.text("notes", required=False)
+    row.finish()
+    return medication
+
+
+def _indication(row: _Row) -> Indication:
+    fits = []
+    for index, raw in enumerate(row.get("fit", []) or [], 1):
+        sub = _Row(f"{row.where} fit #{index}", raw)
+        fits.append(
+            Fit(
+                target=sub.slug("target"),  # type: ignore[arg-type]
+                fit=sub.choice("fit", ("principal", "complementary")),
+                final_concentration=sub.amount("final_concentration", "concentration"),
+                notes=sub.text("notes", required=False),
+                provenance=sub.provenance(),
+            )
+        )
+        sub.finish()
+    indication = Indication(
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        areas=row.slugs("areas"),
+        notes=row.text("notes", required=False),
+        fits=tuple(fits),
+        provenance=row.provenance(),
+    )
+    row.finish()
+    return indication
+
+
+def _protocol(row: _Row) -> Protocol:
+    protocol = Protocol(
+        indication=row.slug("indication"),  # type: ignore[arg-type]
+        area=row.slug("area"),  # type: ignore[arg-type]
+        technique=row.choice("technique", TECHNIQUES),
+        depth_min=row.amount("depth_min", "length"),
+        depth_max=row.amount("depth_max", "length"),
+        needle=row.text("needle", required=False, limit=60),
+        volume_per_point=row.amount("volume_per_point", "volume"),
+        max_volume_per_point=row.amount("max_volume_per_point", "volume"),
+        spacing=row.amount("spacing", "length"),
+        max_points=row.integer("max_points", minimum=1),
+        session_volume=row.amount("session_volume", "volume"),
+        sessions_min=row.integer("sessions_min", minimum=1),
+        sessions_max=row.integer("sessions_max", minimum=1),
+        interval_min=row.amount("interval_min", "time"),
+        interval_max=row.amount("interval_max", "time"),
+        notes=row.text("notes", required=False),
+        provenance=row.provenance(),
+    )
+    row.finish()
+    return protocol
+
+
+def _default(row: _Row) -> FormulationDefault:
+    default = FormulationDefault(
+        key=row.slug("key"),  # type: ignore[arg-type]
+        value=str(row.text("value", limit=60)),
+        notes=row.text("notes", required=False),
+        provenance=row.provenance(),
+    )
+    row.finish()
+    return default
+
+
+def _scope(row: _Row) -> Scope:
+    given = [k for k in ("procedure", "class", "substance", "product") if row.data.get(k) is not None]
+    if len(given) != 1:
+        raise row.fail("a rule needs exactly one scope: procedure, class, substance or product")
+    kind = given[0]
+    if kind == "procedure":
+        if row.get("procedure") is not True:
+            raise row.fail("'procedure' must be true")
+        return Scope("procedure")
+    return Scope(kind, row.slug(kind))
+
+
+def _rule(row: _Row, kind: str, rule_id: int) -> Rule:
+    fields: dict[str, Any] = {}
+    needs_scope = kind in ("contraindication", "age_limit", "dose_limit", "purpose_conflict")
+    if kind == "contraindication":
+        triggers = [k for k in ("condition", "medication", "medication_class") if row.data.get(k)]
+        if len(triggers) != 1:
+            raise row.fail("a contraindication needs exactly one of condition, medication, medication_class")
+        fields[triggers[0]] = row.slug(triggers[0])
+    elif kind == "age_limit":
+        fields["min_age"] = row.integer("min_age")
+        fields["max_age"] = row.integer("max_age")
+        if fields["min_age"] is None and fields["max_age"] is None:
+            raise row.fail("an age limit needs min_age and/or max_age")
+    elif kind == "incompatibility":
+        fields["a"] = _ref(row, "a")
+        fields["b"] = _ref(row, "b", allow_any=True)
+    elif kind == "dose_limit":
+        fields.update(_dose_fields(row))
+    elif kind == "vehicle_rule":
+        fields["vehicle"] = row.choice("vehicle", VEHICLES - {"aqueous"})
+    elif kind == "purpose_conflict":
+        if row.data.get("indication"):
+            fields["indication"] = row.slug("indication")
+        elif row.data.get("target_class"):
+            fields["target_class"] = row.slug("target_class")
+        else:
+            raise row.fail("a purpose conflict needs 'indication' or 'target_class'")
+    scope = _scope(row) if needs_scope else Scope("procedure")
+    rule = Rule(
+        id=rule_id,
+        kind=kind,
+        severity=row.choice("severity", SEVERITIES),
+        message=row.text("message"),  # type: ignore[arg-type]
+        advice=row.text("advice", required=False),
+        scope=scope,
+        provenance=row.provenance(),
+        **fields,
+    )
+    row.text("notes", required=False)
+    row.finish()
+    return rule
+
+
+def _ref(row: _Row, key: str, *, allow_any: bool = False) -> str:
+    value = row.text(key, limit=100)
+    assert value is not None
+    if allow_any and value == "*":
+        return value
+    if value.startswith("class:") and SLUG.match(value[6:]):
+        return value
+    if not SLUG.match(value):
+        raise row.fail(f"'{key}' must be an id, 'class:<class>'" + (" or '*'" if allow_any else ""))
+    return value
+
+
+def _dose_fields(row: _Row) -> dict[str, Any]:
+    dose_kind = row.choice("kind", DOSE_KINDS)
+    out: dict[str, Any] = {"dose_kind": dose_kind}
+    if dose_kind == "per-session":
+        out["cap"] = row.amount("cap", "mass", required=True)
+    elif dose_kind == "per-kg":
+        out["amount"] = row.amount("per_kg", "mass-per-body-mass", required=True)
+        out["cap"] = row.amount("cap", "mass", required=True)
+    elif dose_kind == "per-area":
+        out["amount"] = row.amount("per_area", "mass-per-area", required=True)
+        out["cap"] = row.amount("cap", "mass")
+    elif dose_kind == "per-point-volume":
+        out["amount"] = row.amount("max_volume_per_point", "volume", required=True)
+    elif dose_kind == "points":
+        out["count"] = row.integer("max_points", minimum=1)
+        if out["count"] is None:
+            raise row.fail("'max_points' is required")
+    elif dose_kind == "sessions":
+        out["count"] = row.integer("max_sessions", minimum=1)
+        if out["count"] is None:
+            raise row.fail("'max_sessions' is required")
+    elif dose_kind == "interval":
+        out["amount"] = row.amount("min_interval", "time", required=True)
+    for key in ("unless_with", "only_with"):
+        if row.data.get(key) is not None:
+            out[key] = row.slug(key)
+    return out
+
+
+def validate_references(data: CatalogueData, known: CatalogueData | None = None) -> None:
+    """Check uniqueness of ids and names and that every reference points at something.
+
+    ``known`` is catalogue content that ``data`` may refer to (a clinic import refers to the
+    shipped catalogue's substances).
+    """
+    base = known or CatalogueData()
+    substances = {s.id for s in [*base.substances, *data.substances]}
+    products = {p.id for p in [*base.products, *data.products]}
+    groups = {g.id for g in [*base.groups, *data.groups]}
+    conditions = {c.id for c in [*base.conditions, *data.conditions]}
+    med_classes = {c.id for c in [*base.medication_classes, *data.medication_classes]}
+    medications = {m.id for m in [*base.medications, *data.medications]}
+    areas = {a.id for a in [*base.areas, *data.areas]}
+    indications = {i.id for i in [*base.indications, *data.indications]}
+    classes = {s.cls for s in [*base.substances, *data.substances]} | SUBSTANCE_CLASSES
+
+    def unique(kind: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for entry_id in ids:
+            if entry_id in seen:
+                raise CatalogueDataError(f"{kind} id {entry_id!r} is defined twice")
+            seen.add(entry_id)
+
+    unique("substance", [s.id for s in [*base.substances, *data.substances]])
+    unique("product", [p.id for p in [*base.products, *data.products]])
+    if substances & products:
+        raise CatalogueDataError(
+            f"id(s) used for both a substance and a product: {', '.join(sorted(substances & products))}"
+        )
+    for kind, rows in (
+        ("allergen group", data.groups),
+        ("condition", data.conditions),
+        ("medication class", data.medication_classes),
+        ("medication", data.medications),
+        ("area", data.areas),
+        ("indication", data.indications),
+    ):
+        unique(kind, [r.id for r in rows])
+
+    from mesocli.domain.catalogue import normalise
+
+    def names_unique(kind: str, entries: list[Any]) -> None:
+        owner: dict[str, str] = {}
+        for entry in entries:
+            for text in (entry.id, entry.name, *entry.aliases):
+                key = normalise(text)
+                if owner.setdefault(key, entry.id) != entry.id:
+                    raise CatalogueDataError(
+                        f"{kind} name or alias {text!r} is used by both {owner[key]!r} and {entry.id!r}"
+                    )
+
+    names_unique("ingredient", [*base.substances, *data.substances, *base.products, *data.products])
+    names_unique("medication", [*data.medications, *data.medication_classes])
+    names_unique("condition", data.conditions)
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise CatalogueDataError(message)
+
+    for product in data.products:
+        for component in product.components:
+            need(component.substance in substances,
+                 f"product {product.id!r}: unknown substance {component.substance!r}")
+        for area in product.areas:
+            need(area in areas or not areas, f"product {product.id!r}: unknown area {area!r}")
+    for group in data.groups:
+        for member in group.members:
+            need(member in substances, f"allergen group {group.id!r}: unknown substance {member!r}")
+    for cross in data.crosses:
+        need(cross.source_group in groups and cross.target_group in groups,
+             f"cross-reaction {cross.source_group!r} -> {cross.target_group!r}: unknown group")
+    for medication in data.medications:
+        for cls in medication.classes:
+            need(cls in med_classes, f"medication {medication.id!r}: unknown class {cls!r}")
+    for indication in data.indications:
+        for area in indication.areas:
+            need(area in areas, f"indication {indication.id!r}: unknown area {area!r}")
+        for fit in indication.fits:
+            need(fit.target in substances or fit.target in products,
+                 f"indication {indication.id!r}: fit names unknown ingredient {fit.target!r}")
+    for protocol in data.protocols:
+        need(protocol.indication in indications,
+             f"protocol: unknown indication {protocol.indication!r}")
+        need(protocol.area in areas, f"protocol for {protocol.indication!r}: unknown area {protocol.area!r}")
+
+    def ingredient_ref(ref: str | None, rule: Rule) -> None:
+        if ref is None or ref == "*":
+            return
+        if ref.startswith("class:"):
+            need(ref[6:] in classes, f"{rule.kind} rule #{rule.id}: unknown class {ref[6:]!r}")
+        else:
+            need(ref in substances or ref in products,
+                 f"{rule.kind} rule #{rule.id}: unknown ingredient {ref!r}")
+
+    for rule in data.rules:
+        scope = rule.scope
+        if scope.kind == "class":
+            need(scope.ref in classes, f"{rule.kind} rule #{rule.id}: unknown class {scope.ref!r}")
+        elif scope.kind == "substance":
+            need(scope.ref in substances, f"{rule.kind} rule #{rule.id}: unknown substance {scope.ref!r}")
+        elif scope.kind == "product":
+            need(scope.ref in products, f"{rule.kind} rule #{rule.id}: unknown product {scope.ref!r}")
+        need(rule.condition is None or rule.condition in conditions,
+             f"{rule.kind} rule #{rule.id}: unknown condition {rule.condition!r}")
+        need(rule.medication is None or rule.medication in medications,
+             f"{rule.kind} rule #{rule.id}: unknown medication {rule.medication!r}")
+        need(rule.medication_class is None or rule.medication_class in med_classes,
+             f"{rule.kind} rule #{rule.id}: unknown medication class {rule.medication_class!r}")
+        need(rule.indication is None or rule.indication in indications,
+             f"{rule.kind} rule #{rule.id}: unknown indication {rule.indication!r}")
+        ingredient_ref(rule.a, rule)
+        ingredient_ref(rule.b, rule)
+        for ref in (rule.unless_with, rule.only_with):
+            need(ref is None or ref in substances, f"{rule.kind} rule #{rule.id}: unknown substance {ref!r}")

@@ -1,0 +1,1 @@
+"""meso's command line: thin typer commands that translate options into calls to the core."""

@@ -1,0 +1,118 @@
+"""The ``meso`` command: sub-apps per noun, verbs for the main jobs, one error boundary.
+
+Exit codes:
+  0  nothing at or above --fail-on (or the command succeeded)
+  1  a finding at or above --fail-on, or a refused recipe
+  2  usage error or invalid input (unknown name, bad unit, malformed file)
+  3  catalogue or database unavailable
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from mesocli import __version__
+from mesocli.cli import catalogue_commands, db_commands, verbs
+from mesocli.cli.io import OutputState, write_json
+from mesocli.errors import EXIT_INPUT, MesoError
+
+HELP = """Formulate mesotherapy cocktails and check them for safety, from a sourced catalogue.
+
+meso is decision support for qualified practitioners: it does not replace clinical judgement.
+
+\b
+Exit codes:
+  0  OK: nothing at or above --fail-on
+  1  findings at or above --fail-on, or a refused recipe
+  2  usage error or invalid input (unknown name, bad unit, malformed file)
+  3  catalogue or database unavailable
+"""
+
+app = typer.Typer(
+    name="meso",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"meso {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Formulate mesotherapy cocktails and check them for safety."""
+
+
+catalogue_commands.register(app)
+db_commands.register(app)
+verbs.register(app)
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    args = list(argv)
+    if "--json" in args or "--format=json" in args or "--format=ndjson" in args:
+        return True
+    return any(a == "--format" and i + 1 < len(args) and args[i + 1] in ("json", "ndjson")
+               for i, a in enumerate(args))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code; every error is translated here."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    OutputState.json = _wants_json(args)
+    try:
+        result = app(args=args, prog_name="meso", standalone_mode=False)
+    except MesoError as exc:
+        return _fail(exc.exit_code, exc.message)
+    except typer.TyperException as exc:  # click's usage errors
+        code = getattr(exc, "exit_code", EXIT_INPUT)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:  # pragma: no cover - every click exception has show()
+            sys.stderr.write(f"Error: {exc}\n")
+        if OutputState.json:
+            from mesocli.render.documents import error_document
+
+            write_json(error_document(code, str(getattr(exc, "format_message", lambda: str(exc))())))
+        return code
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        return 130
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `meso ... | head`); that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+def _fail(code: int, message: str) -> int:
+    sys.stderr.write(f"meso: error: {message}\n")
+    if OutputState.json:
+        from mesocli.render.documents import error_document
+
+        write_json(error_document(code, message))
+    return code
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,194 @@
+"""Nouns: ``meso ingredients|products|indications|allergens|conditions|medications``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from mesocli.cli.io import write_json
+
+JSON_OPTION = typer.Option(False, "--json", help="Write JSON to stdout (a stable contract).")
+
+ingredients = typer.Typer(help="Substances: actives, excipients and vehicles.", no_args_is_help=True)
+products = typer.Typer(help="Products: what comes in a vial, ampoule or syringe.", no_args_is_help=True)
+indications = typer.Typer(help="Indications, their areas, ingredients and protocols.", no_args_is_help=True)
+allergens = typer.Typer(help="Allergen groups and cross-reactivity.", no_args_is_help=True)
+conditions = typer.Typer(help="Patient conditions meso knows.", no_args_is_help=True)
+medications = typer.Typer(help="Medications and medication classes meso knows.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingredients, name="ingredients")
+    app.add_typer(products, name="products")
+    app.add_typer(indications, name="indications")
+    app.add_typer(allergens, name="allergens")
+    app.add_typer(conditions, name="conditions")
+    app.add_typer(medications, name="medications")
+
+
+def _catalogue() -> Any:
+    from mesocli.api import load_catalogue
+
+    return load_catalogue()
+
+
+def _emit_list(kind: str, items: list[dict[str, Any]], as_json: bool, columns: list[str],
+               row: Any, title: str) -> None:
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        write_json(envelope(kind, items=items))
+        return
+    from mesocli.render.human import Printer
+
+    printer = Printer()
+    printer.table(columns, [row(i) for i in items], title=f"{title} ({len(items)})")
+
+
+def _emit_detail(kind: str, doc: dict[str, Any], as_json: bool, view: Any) -> None:
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        write_json(envelope(kind, **doc))
+        return
+    from mesocli.render.human import Printer
+
+    view(Printer(), doc)
+
+
+@ingredients.command("list")
+def ingredients_list(
+    cls: str | None = typer.Option(None, "--class", help="Only this class, e.g. vitamin."),
+    indication: str | None = typer.Option(None, "--indication", help="Only ingredients that fit it."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List substances, optionally by class or by indication."""
+    from mesocli.domain.queries import list_substances
+    from mesocli.render.documents import substance_summary
+
+    cat = _catalogue()
+    items = [substance_summary(s) for s in list_substances(cat, cls=cls, indication=indication)]
+    _emit_list("ingredients", items, as_json, ["Id", "Name", "Class", "Role", "Status"],
+               lambda i: [i["id"], i["name"], i["class"], i["role"], i["status"]], "Ingredients")
+
+
+@ingredients.command("show")
+def ingredients_show(name: str = typer.Argument(..., help="Id, name or alias (any case)."),
+                     as_json: bool = JSON_OPTION) -> None:
+    """Show a substance or product: composition, allergen groups, rules, protocols, sources."""
+    from mesocli.render import views
+    from mesocli.render.documents import ingredient_detail
+
+    cat = _catalogue()
+    found = cat.resolve_ingredient(name)
+    _emit_detail("ingredient", ingredient_detail(cat, found.kind, found.id), as_json, views.ingredient)
+
+
+@ingredients.command("search")
+def ingredients_search(text: str = typer.Argument(..., help="Words to look for."),
+                       limit: int = typer.Option(25, "--limit", min=1, max=1000),
+                       as_json: bool = JSON_OPTION) -> None:
+    """Search names, aliases and classes of substances and products, best match first."""
+    from mesocli.api import search
+
+    hits = search(text, limit=limit)
+    items = [{"type": h.kind, "id": h.id, "name": h.name, "class": h.cls, "matched": h.matched,
+              "rank": h.rank} for h in hits]
+    _emit_list("search", items, as_json, ["Id", "Name", "Type", "Matched"],
+               lambda i: [i["id"], i["name"], i["class"] if i["type"] == "substance" else "product",
+                          i["matched"]], f"Matches for {text!r}")
+
+
+@products.command("list")
+def products_list(
+    substance: str | None = typer.Option(None, "--substance", help="Only products containing it."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List products (presentations)."""
+    from mesocli.domain.queries import list_products
+    from mesocli.render.documents import product_summary
+
+    cat = _catalogue()
+    items = [product_summary(p) for p in list_products(cat, substance=substance)]
+    _emit_list("products", items, as_json, ["Id", "Name", "Status", "Vehicle", "Dose"],
+               lambda i: [i["id"] + (" (local)" if i["local"] else ""), i["name"], i["status"],
+                          i["vehicle"], i["dose"]], "Products")
+
+
+@products.command("show")
+def products_show(name: str = typer.Argument(..., help="Product id, name or alias."),
+                  as_json: bool = JSON_OPTION) -> None:
+    """Show a product's composition and label facts."""
+    from mesocli.render import views
+    from mesocli.render.documents import ingredient_detail
+
+    cat = _catalogue()
+    found = cat.resolve("product", ("product",), name)
+    _emit_detail("ingredient", ingredient_detail(cat, "product", found.id), as_json, views.ingredient)
+
+
+@indications.command("list")
+def indications_list(as_json: bool = JSON_OPTION) -> None:
+    """List indications and their areas."""
+    cat = _catalogue()
+    items = [{"id": i.id, "name": i.name, "areas": list(i.areas), "ingredients": len(i.fits)}
+             for i in sorted(cat.indications.values(), key=lambda i: i.id)]
+    _emit_list("indications", items, as_json, ["Id", "Name", "Areas", "Ingredients"],
+               lambda i: [i["id"], i["name"], ", ".join(i["areas"]), i["ingredients"]], "Indications")
+
+
+@indications.command("show")
+def indications_show(name: str = typer.Argument(..., help="Indication id, name or alias."),
+                     as_json: bool = JSON_OPTION) -> None:
+    """Show an indication: areas, ingredients by fit and evidence, protocols."""
+    from mesocli.render import views
+    from mesocli.render.documents import indication_detail
+
+    cat = _catalogue()
+    found = cat.resolve_indication(name)
+    _emit_detail("indication", indication_detail(cat, cat.indications[found.id]), as_json, views.indication)
+
+
+@allergens.command("list")
+def allergens_list(as_json: bool = JSON_OPTION) -> None:
+    """List allergen groups."""
+    cat = _catalogue()
+    items = [{"id": g.id, "name": g.name, "aliases": list(g.aliases), "members": sorted(g.members),
+              "origins": sorted(g.origins)} for g in sorted(cat.groups.values(), key=lambda g: g.id)]
+    _emit_list("allergens", items, as_json, ["Id", "Name", "Members / origins"],
+               lambda i: [i["id"], i["name"], ", ".join(i["members"] + i["origins"])], "Allergen groups")
+
+
+@allergens.command("show")
+def allergens_show(name: str = typer.Argument(..., help="Group id, name or alias."),
+                   as_json: bool = JSON_OPTION) -> None:
+    """Show an allergen group: members, source organisms, cross-reactivity, products."""
+    from mesocli.render import views
+    from mesocli.render.documents import group_detail
+
+    cat = _catalogue()
+    found = cat.resolve("allergen group", ("group",), name)
+    _emit_detail("allergen", group_detail(cat, cat.groups[found.id]), as_json, views.group)
+
+
+@conditions.command("list")
+def conditions_list(as_json: bool = JSON_OPTION) -> None:
+    """List patient conditions (use their ids or aliases with --condition)."""
+    cat = _catalogue()
+    items = [{"id": c.id, "name": c.name, "aliases": list(c.aliases)}
+             for c in sorted(cat.conditions.values(), key=lambda c: c.id)]
+    _emit_list("conditions", items, as_json, ["Id", "Name", "Aliases"],
+               lambda i: [i["id"], i["name"], ", ".join(i["aliases"])], "Conditions")
+
+
+@medications.command("list")
+def medications_list(as_json: bool = JSON_OPTION) -> None:
+    """List medications and classes (use either with --medication)."""
+    cat = _catalogue()
+    items = [{"id": m.id, "name": m.name, "type": "medication", "classes": list(m.classes),
+              "aliases": list(m.aliases)} for m in sorted(cat.medications.values(), key=lambda m: m.id)]
+    items += [{"id": c.id, "name": c.name, "type": "class", "classes": [], "aliases": list(c.aliases)}
+              for c in sorted(cat.medication_classes.values(), key=lambda c: c.id)]
+    _emit_list("medications", items, as_json, ["Id", "Name", "Type", "Classes"],
+               lambda i: [i["id"], i["name"], i["type"], ", ".join(i["classes"])], "Medications")

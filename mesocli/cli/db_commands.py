@@ -1,0 +1,83 @@
+"""``meso db``: build, upgrade and locate the catalogue database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mesocli.cli.io import write_json
+
+db = typer.Typer(help="Build, upgrade and locate the catalogue database.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db, name="db")
+
+
+@db.command("build")
+def db_build(
+    output: Path = typer.Option(None, "--output", "-o", help="Where to write (default: the shipped file)."),
+    source: Path = typer.Option(None, "--source", help="Directory of catalogue TOML (default: data/)."),
+) -> None:
+    """Build the catalogue SQLite file from the TOML sources (migrations + loader)."""
+    from mesocli import config
+    from mesocli.catalogue.migrate import build_database
+
+    target = build_database(output or config.shipped_database(), source)
+    typer.echo(f"built {target}")
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database at MESO_DATABASE_URL and load the catalogue into it.
+
+    Rows a clinic added (catalogue import) are kept. On SQLite a backup copy of the file is
+    written next to it first.
+    """
+    from mesocli import config
+    from mesocli.catalogue.db import describe
+    from mesocli.catalogue.migrate import upgrade_database
+    from mesocli.errors import InputError
+
+    url = config.database_url()
+    if url is None:
+        raise InputError(
+            f"set {config.DATABASE_ENV} to the database to upgrade; the shipped catalogue is "
+            "read-only and is rebuilt with 'meso db build'"
+        )
+    before, after, backup = upgrade_database(url)
+    typer.echo(f"{describe(url)}: {before or 'empty'} -> {after}")
+    if backup is not None:
+        typer.echo(f"backup: {backup}")
+
+
+@db.command("path")
+def db_path(as_json: bool = typer.Option(False, "--json", help="Write JSON.")) -> None:
+    """Print where the catalogue database is."""
+    from mesocli import config
+    from mesocli.catalogue.db import describe
+
+    url = config.database_url()
+    location = describe(url)
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        write_json(envelope("db-path", location=location, shipped=url is None, read_only=url is None))
+    else:
+        typer.echo(location)
+
+
+@db.command("current")
+def db_current(as_json: bool = typer.Option(False, "--json", help="Write JSON.")) -> None:
+    """Print the schema revision of the catalogue database."""
+    from mesocli.api import load_catalogue
+    from mesocli.catalogue.db import SCHEMA_HEAD
+
+    cat = load_catalogue()
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        write_json(envelope("db-current", revision=cat.revision, head=SCHEMA_HEAD, location=cat.location))
+    else:
+        typer.echo(f"{cat.revision} (head: {SCHEMA_HEAD})")

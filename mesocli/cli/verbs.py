@@ -1,0 +1,75 @@
+"""Verbs: ``meso check`` (and, as they land, ``build``, ``batch``, ``schema``)."""
+
+from __future__ import annotations
+
+import typer
+
+from mesocli.cli.io import read_document, write_json
+
+FAIL_ON = ("caution", "contraindicated")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+
+
+def patient_from_options(patient_file: str | None, allergy: list[str], condition: list[str],
+                         medication: list[str], age: int | None, weight: str | None):  # type: ignore[no-untyped-def]
+    """A patient file (JSON/TOML or '-') plus the command-line options."""
+    from mesocli.domain.patient import Patient, merge, patient_from_mapping
+
+    base = patient_from_mapping(read_document(patient_file, "--patient")) if patient_file else Patient()
+    return merge(base, allergies=allergy, conditions=condition, medications=medication, age=age,
+                 weight=weight)
+
+
+def check(
+    allergy: list[str] = typer.Option([], "--allergy", "-a", help="An allergy (substance, group or alias). Repeatable."),
+    condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable."),
+    medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable."),
+    age: int | None = typer.Option(None, "--age", help="Age in whole years."),
+    weight: str | None = typer.Option(None, "--weight", help='Body weight, e.g. "70 kg".'),
+    patient: str | None = typer.Option(None, "--patient", help="Patient file (JSON or TOML), or - for stdin."),
+    ingredient: list[str] = typer.Option([], "--ingredient", "-i",
+                                         help="A product or substance; several are mixed in one syringe."),
+    recipe: str | None = typer.Option(None, "--recipe", help="Recipe JSON (as meso build --json writes), or -."),
+    indication: str | None = typer.Option(None, "--indication", help="Check fit for this indication."),
+    area: str | None = typer.Option(None, "--area", help="Body area, for on-label and per-area rules."),
+    treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
+    max_products: int = typer.Option(3, "--max-products", help="Most products in one syringe."),
+    fail_on: str = typer.Option("contraindicated", "--fail-on", help="caution|contraindicated: what makes exit 1."),
+    as_json: bool = typer.Option(False, "--json", help="Write the JSON contract to stdout."),
+) -> int:
+    """Report every allergy, contraindication, incompatibility and dose problem.
+
+    With no --ingredient and no --recipe, screen the patient against the whole catalogue:
+    everything to avoid, everything that needs caution, and safe alternatives.
+
+    \b
+    Examples:
+      meso check --allergy lidocaine
+      meso check --allergy lidocaine --ingredient restylane-vital-lidocaine
+      meso check --condition pregnancy --recipe recipe.json --json
+    """
+    from mesocli.api import check as run_check
+    from mesocli.errors import InputError
+
+    if fail_on not in FAIL_ON:
+        raise InputError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    if patient == "-" and recipe == "-":
+        raise InputError("--patient and --recipe cannot both read standard input")
+    person = patient_from_options(patient, allergy, condition, medication, age, weight)
+    recipe_doc = read_document(recipe, "--recipe") if recipe else None
+    result = run_check(person, ingredients=ingredient, recipe=recipe_doc, indication=indication, area=area,
+                       treatment_area=treatment_area, max_products=max_products)
+    if as_json:
+        from mesocli.render.documents import check_document
+
+        write_json(check_document(result))
+    else:
+        from mesocli.api import load_catalogue
+        from mesocli.render.check_view import patient_line, render_check
+        from mesocli.render.human import Printer
+
+        render_check(Printer(), load_catalogue(), result, patient_line(result))
+    return 1 if result.at_or_above(fail_on) else 0

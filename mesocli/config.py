@@ -1,0 +1,58 @@
+"""Where meso's files are, and which database it uses; all injectable through the environment.
+
+* ``MESO_DATABASE_URL``: any SQLAlchemy URL; default is the catalogue shipped in the package,
+  opened read-only.
+* ``MESO_HOME``: a directory for meso's own files (cache); default is the platform's user
+  cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+DATABASE_ENV = "MESO_DATABASE_URL"
+HOME_ENV = "MESO_HOME"
+DB_FILENAME = "ingredients.sqlite"
+
+
+def package_dir(name: str) -> Path:
+    """A directory shipped with meso: inside the installed package, else in the checkout."""
+    inside = resources.files("mesocli") / name
+    if inside.is_dir():
+        return Path(str(inside))
+    return Path(__file__).resolve().parent.parent / name
+
+
+def data_dir() -> Path:
+    return package_dir("data")
+
+
+def migrations_dir() -> Path:
+    return package_dir("migrations")
+
+
+def shipped_database() -> Path:
+    return data_dir() / DB_FILENAME
+
+
+def database_url(environ: dict[str, str] | None = None) -> str | None:
+    """The URL from ``MESO_DATABASE_URL``, normalised; ``None`` means the shipped catalogue."""
+    env = os.environ if environ is None else environ
+    url = env.get(DATABASE_ENV, "").strip()
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def home_dir(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get(HOME_ENV):
+        return Path(env[HOME_ENV])
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("meso"))

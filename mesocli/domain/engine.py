@@ -1,0 +1,604 @@
+"""The safety engine: every problem in a patient plus a set of ingredients or a recipe.
+
+One engine, driven by the catalogue's rules, serves ``meso check`` and the formulator's own
+final check. It never prints; it returns findings, each with its severity, what it concerns,
+what triggered it, why, what to do instead and the sources.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesocli.domain.catalogue import Catalogue
+from mesocli.domain.model import (
+    SEVERITY_RANK,
+    Component,
+    Product,
+    Provenance,
+    Rule,
+    Scope,
+    Substance,
+)
+from mesocli.domain.patient import Patient, ResolvedPatient
+from mesocli.domain.recipe import ComponentInput, RecipeInput, SyringeInput
+from mesocli.errors import InputError
+
+PROCEDURE = "procedure"
+DEFAULT_MAX_PRODUCTS = 3
+FINDING_KINDS = ("allergy", "condition", "medication", "age", "fit", "regulatory",
+                 "incompatibility", "dose", "vehicle", "protocol")
+ADJUNCT_CLASSES = frozenset({"local-anaesthetic", "vehicle", "buffer", "preservative",
+                             "antioxidant-excipient", "chelating-agent", "stabiliser"})
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: str
+    kind: str
+    subject: str
+    trigger: str
+    message: str
+    sources: tuple[str, ...]
+    evidence: str
+    advice: str | None = None
+    path: str | None = None  # how an allergy was reached: direct, group, excipient, origin, cross
+
+    def sort_key(self) -> tuple[int, str, str, str, str]:
+        return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    replaces: str
+    use: tuple[str, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    status: str  # ok | caution | contraindicated
+    findings: tuple[Finding, ...]
+    alternatives: tuple[Alternative, ...] = ()
+    screened: bool = False
+    patient: ResolvedPatient | None = None
+    subjects: tuple[str, ...] = ()
+
+    def at_or_above(self, severity: str) -> tuple[Finding, ...]:
+        floor = SEVERITY_RANK[severity]
+        return tuple(f for f in self.findings if SEVERITY_RANK[f.severity] >= floor)
+
+
+@dataclass(slots=True)
+class Item:
+    """One thing in a syringe: a catalogue product, or a single substance."""
+
+    subject: str
+    product: Product | None
+    components: tuple[Component, ...]
+    volume: Any = None  # pint quantity or None
+    syringe: int = 0
+
+    def substance_ids(self) -> tuple[str, ...]:
+        return tuple(c.substance for c in self.components)
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    severity: str
+    trigger: str
+    path: str
+    message: str
+    provenance: Provenance
+
+
+# ------------------------------------------------------------------------------- resolution
+def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
+    """Resolve every term of ``patient``; an unknown one raises (fail closed)."""
+    allergies = []
+    for term in patient.allergies:
+        found = catalogue.resolve_allergy(term)
+        pair = (found.kind, found.id)
+        if pair not in allergies:
+            allergies.append(pair)
+    conditions = _unique(catalogue.resolve_condition(t).id for t in patient.conditions)
+    medications: list[str] = []
+    classes: list[str] = []
+    for term in patient.medications:
+        found = catalogue.resolve_medication(term)
+        if found.kind == "medication":
+            medications.append(found.id)
+            classes.extend(catalogue.medication_classes_of(found.id))
+        else:
+            classes.append(found.id)
+    weight_kg = None
+    if patient.weight is not None:
+        from mesocli.units import parse_quantity
+
+        weight = parse_quantity(patient.weight, kind="mass", what="patient weight")
+        weight_kg = float(weight.to("kg").magnitude)
+        if not 0.5 <= weight_kg <= 500:
+            raise InputError(f"patient weight: {weight_kg:g} kg is outside 0.5-500 kg")
+    return ResolvedPatient(
+        allergies=tuple(allergies),
+        conditions=conditions,
+        medications=_unique(medications),
+        medication_classes=_unique(classes),
+        age=patient.age,
+        weight_kg=weight_kg,
+        raw=patient,
+    )
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def items_from_names(catalogue: Catalogue, names: Sequence[str]) -> list[Item]:
+    """``--ingredient`` terms: each a product or substance, all in one syringe."""
+    items = []
+    for name in names:
+        found = catalogue.resolve_ingredient(name)
+        items.append(_item(catalogue, found.kind, found.id))
+    return items
+
+
+def _item(catalogue: Catalogue, kind: str, entry_id: str, syringe: int = 0) -> Item:
+    if kind == "product":
+        product = catalogue.products[entry_id]
+        return Item(product.id, product, product.components, syringe=syringe)
+    substance = catalogue.substances[entry_id]
+    return Item(substance.id, None, (Component(substance.id, substance.role),), syringe=syringe)
+
+
+def items_from_recipe(catalogue: Catalogue, recipe: RecipeInput) -> list[Item]:
+    """Resolve and parse every component of a recipe, with its volume and concentrations."""
+    from mesocli.units import parse_quantity
+
+    items: list[Item] = []
+    for number, syringe in enumerate(recipe.syringes, 1):
+        for index, component in enumerate(syringe.components, 1):
+            where = f"syringe {number} component {index}"
+            volume = None
+            if component.volume is not None:
+                volume = parse_quantity(component.volume, kind="volume", what=f"{where} volume")
+            if component.product is not None:
+                found = catalogue.resolve("product", ("product",), component.product)
+                item = _item(catalogue, "product", found.id, number)
+                item.volume = volume
+                items.append(item)
+                continue
+            for sub in component.substances:
+                found = catalogue.resolve("substance", ("substance",), sub.id)
+                substance = catalogue.substances[found.id]
+                concentration = None
+                if sub.concentration is not None:
+                    from mesocli.units import to_amount
+
+                    concentration = to_amount(parse_quantity(
+                        sub.concentration, kind="concentration", what=f"{where} {found.id} concentration"))
+                items.append(Item(found.id, None, (Component(found.id, "active", concentration),),
+                                  volume=volume, syringe=number))
+    return items
+
+
+# ------------------------------------------------------------------------------- the check
+@dataclass
+class CheckOptions:
+    indication: str | None = None
+    area: str | None = None
+    max_products: int = DEFAULT_MAX_PRODUCTS
+    treatment_area: Any = None  # pint quantity
+    points: int | None = None
+    volume_per_point: Any = None
+    sessions: int | None = None
+    interval: Any = None
+    alternatives: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[Item] | None,
+                options: CheckOptions | None = None) -> CheckResult:
+    """Run every rule on ``items`` (or, when ``None``, screen the whole catalogue)."""
+    options = options or CheckOptions()
+    screened = items is None
+    if items is None:
+        items = [_item(catalogue, "product", pid) for pid in sorted(catalogue.products)] + [
+            _item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)
+        ]
+    ctx = _Context(catalogue, patient, list(items), options, screened)
+    ctx.run()
+    findings = tuple(sorted(ctx.findings.values(), key=Finding.sort_key))
+    status = _status(findings)
+    alternatives: tuple[Alternative, ...] = ()
+    if options.alternatives:
+        alternatives = suggest_alternatives(catalogue, patient, findings)
+    return CheckResult(status, findings, alternatives, screened, patient,
+                       tuple(dict.fromkeys(i.subject for i in items)))
+
+
+def _status(findings: Iterable[Finding]) -> str:
+    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    return {3: "contraindicated", 2: "caution"}.get(worst, "ok")
+
+
+class _Context:
+    def __init__(self, catalogue: Catalogue, patient: ResolvedPatient, items: list[Item],
+                 options: CheckOptions, screened: bool) -> None:
+        self.cat = catalogue
+        self.patient = patient
+        self.items = items
+        self.options = options
+        self.screened = screened
+        self.findings: dict[tuple[str, str, str, str], Finding] = {}
+
+    def add(self, finding: Finding) -> None:
+        key = (finding.kind, finding.subject, finding.trigger, finding.message)
+        old = self.findings.get(key)
+        if old is None or SEVERITY_RANK[finding.severity] > SEVERITY_RANK[old.severity]:
+            self.findings[key] = finding
+
+    def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
+                     message: str | None = None, severity: str | None = None) -> None:
+        self.add(Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
+                         tuple(rule.provenance.cited()), rule.provenance.evidence, rule.advice))
+
+    def run(self) -> None:
+        self.allergies()
+        self.contraindications()
+        self.ages()
+        self.regulatory_and_vehicle()
+        if not self.screened:
+            self.fit()
+            self.mixing()
+            self.doses()
+            self.protocol()
+
+    # ---------------------------------------------------------------- allergies
+    def allergies(self) -> None:
+        if not self.patient.allergies:
+            return
+        exposures = allergy_exposures(self.cat, self.patient.allergies)
+        for item in self.items:
+            by_trigger: dict[str, list[tuple[Component, Exposure]]] = defaultdict(list)
+            for component in item.components:
+                for exposure in exposures.get(component.substance, ()):
+                    by_trigger[exposure.trigger].append((component, exposure))
+            for trigger, hits in by_trigger.items():
+                component, worst = max(hits, key=lambda h: SEVERITY_RANK[h[1].severity])
+                substance = self.cat.substances[component.substance]
+                if item.product is not None:
+                    path = "pre-mixed" if component.role == "active" and len(item.product.actives()) > 1 \
+                        else ("excipient" if component.role != "active" else worst.path)
+                    what = f"{item.product.name} contains {substance.name}"
+                    if component.role != "active":
+                        what += f" ({component.role})"
+                    message = f"{what}: {worst.message}"
+                else:
+                    path = worst.path
+                    message = f"{substance.name}: {worst.message}"
+                advice = ("Do not use; choose an alternative below."
+                          if worst.severity == "contraindicated"
+                          else "Use only after confirming tolerance with the patient's allergist.")
+                self.add(Finding(worst.severity, "allergy", item.subject, trigger, message,
+                                 tuple(worst.provenance.cited()), worst.provenance.evidence, advice,
+                                 path if path != worst.path or item.product is None else worst.path))
+
+    # ---------------------------------------------------------------- conditions and medications
+    def contraindications(self) -> None:
+        conditions = set(self.patient.conditions)
+        medications = set(self.patient.medications)
+        classes = set(self.patient.medication_classes)
+        for rule in self.cat.rules_by_kind.get("contraindication", ()):
+            if rule.condition in conditions:
+                kind, trigger = "condition", rule.condition
+            elif rule.medication in medications:
+                kind, trigger = "medication", rule.medication
+            elif rule.medication_class in classes:
+                kind = "medication"
+                trigger = next((m for m in self.patient.medications
+                                if rule.medication_class in self.cat.medication_classes_of(m)),
+                               rule.medication_class)
+            else:
+                continue
+            assert trigger is not None
+            self.scoped(rule, kind, trigger)
+
+    def scoped(self, rule: Rule, kind: str, trigger: str, message: str | None = None,
+               severity: str | None = None) -> None:
+        if rule.scope.kind == "procedure":
+            self.rule_finding(rule, kind, PROCEDURE, trigger, message, severity)
+            return
+        for item in self.items:
+            subject = self.matches(rule.scope, item)
+            if subject is not None:
+                self.rule_finding(rule, kind, subject, trigger, message, severity)
+
+    def matches(self, scope: Scope, item: Item) -> str | None:
+        """The subject a scoped rule concerns in ``item``, or ``None`` when it does not apply."""
+        if scope.kind == "product":
+            return item.subject if item.product is not None and item.product.id == scope.ref else None
+        if scope.kind == "substance":
+            return item.subject if scope.ref in item.substance_ids() else None
+        if scope.kind == "class":
+            return item.subject if any(self.cat.substances[s].cls == scope.ref
+                                       for s in item.substance_ids()) else None
+        return item.subject
+
+    # ---------------------------------------------------------------- age
+    def ages(self) -> None:
+        age = self.patient.age
+        for rule in self.cat.rules_by_kind.get("age_limit", ()):
+            bounds = _age_bounds(rule)
+            if age is None:
+                if rule.scope.kind == "procedure" and not self.patient.raw.is_empty:
+                    self.rule_finding(rule, "age", PROCEDURE, "age",
+                                      f"Age not stated; {bounds}. {rule.message}", "info")
+                continue
+            too_young = rule.min_age is not None and age < rule.min_age
+            too_old = rule.max_age is not None and age > rule.max_age
+            if too_young or too_old:
+                self.scoped(rule, "age", "age", f"Patient is {age}; {bounds}. {rule.message}")
+
+    # ---------------------------------------------------------------- regulatory and vehicle
+    def regulatory_and_vehicle(self) -> None:
+        vehicle_rules = self.cat.rules_by_kind.get("vehicle_rule", ())
+        for item in self.items:
+            for status, substance in self.statuses(item):
+                self.regulatory(item, status, substance)
+            if item.product is not None:
+                for rule in vehicle_rules:
+                    if item.product.vehicle == rule.vehicle:
+                        self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
+                                          f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
+                if self.options.area and item.product.areas and self.options.area not in item.product.areas:
+                    self.add(Finding(
+                        "caution", "regulatory", item.subject, self.options.area,
+                        f"{item.product.name} is labelled for {', '.join(item.product.areas)} only; "
+                        f"use in the {self.options.area} area is off-label.",
+                        tuple(item.product.provenance.cited()), item.product.provenance.evidence,
+                        "Use an ingredient labelled for this area, or document the off-label use."))
+
+    def statuses(self, item: Item) -> list[tuple[str, Substance | Product]]:
+        found: list[tuple[str, Substance | Product]] = []
+        if item.product is not None and item.product.status in ("withdrawn", "cosmetic-only", "unapproved"):
+            found.append((item.product.status, item.product))
+        for component in item.components:
+            substance = self.cat.substances[component.substance]
+            if substance.status in ("withdrawn", "unapproved", "cosmetic-only"):
+                found.append((substance.status, substance))
+            elif not substance.injectable:
+                found.append(("cosmetic-only", substance))
+        return found
+
+    def regulatory(self, item: Item, status: str, entry: Substance | Product) -> None:
+        texts = {
+            "withdrawn": ("contraindicated", f"{entry.name} has been withdrawn from the market.",
+                          "Do not use; pick a current product in the same role."),
+            "cosmetic-only": ("contraindicated",
+                              f"{entry.name} has no injectable form; it is for topical cosmetic use only.",
+                              "Do not inject topical or cosmetic-grade products."),
+            "unapproved": ("caution", f"{entry.name} has no approved injectable product.",
+                           "Use only a sterile product with instructions for injection."),
+        }
+        severity, message, advice = texts[status]
+        if entry.notes:
+            message += f" {entry.notes}"
+        self.add(Finding(severity, "regulatory", item.subject, status, message,
+                         tuple(entry.provenance.cited()), entry.provenance.evidence, advice))
+
+    # ---------------------------------------------------------------- fit for the indication
+    def fit(self) -> None:
+        indication_id = self.options.indication
+        if indication_id is None:
+            return
+        indication = self.cat.indications[indication_id]
+        for item in self.items:
+            fits = item_fits(self.cat, indication_id, item)
+            if fits:
+                best = min(fits, key=lambda f: 0 if f.fit == "principal" else 1)
+                self.add(Finding("info", "fit", item.subject, indication_id,
+                                 f"{self.name(item)}: {best.fit} ingredient for {indication.name} "
+                                 f"(evidence: {best.provenance.evidence}).",
+                                 tuple(best.provenance.cited()), best.provenance.evidence))
+            elif not self.is_adjunct(item):
+                self.add(Finding("caution", "fit", item.subject, indication_id,
+                                 f"{self.name(item)} has no recorded fit for {indication.name}.",
+                                 tuple(indication.provenance.cited()), indication.provenance.evidence,
+                                 "Leave it out, or record why it is used."))
+        for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
+            if rule.indication is not None and rule.indication == indication_id:
+                self.scoped(rule, "fit", indication_id)
+
+    def is_adjunct(self, item: Item) -> bool:
+        actives = [c for c in item.components if c.role == "active"] or list(item.components)
+        return all(self.cat.substances[c.substance].cls in ADJUNCT_CLASSES for c in actives)
+
+    def name(self, item: Item) -> str:
+        return item.product.name if item.product else self.cat.substances[item.subject].name
+
+    # ---------------------------------------------------------------- mixing
+    def mixing(self) -> None:
+        syringes: dict[int, list[Item]] = defaultdict(list)
+        for item in self.items:
+            syringes[item.syringe].append(item)
+        limit = self.options.max_products
+        for members in syringes.values():
+            distinct = list(dict.fromkeys(i.subject for i in members))
+            if len(distinct) > limit:
+                default = self.cat.default("max-products-per-syringe")
+                prov = default.provenance if default else Provenance("expert")
+                self.add(Finding(
+                    "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
+                    f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
+                    tuple(prov.cited()), prov.evidence,
+                    "Split the cocktail across syringes, or raise the limit deliberately."))
+            for item in members:
+                others = [o for o in members if o is not item and o.subject != item.subject]
+                if item.product is not None and item.product.do_not_admix and others:
+                    self.add(Finding(
+                        "contraindicated", "incompatibility", item.subject, others[0].subject,
+                        f"{item.product.name} must not be mixed with other products "
+                        f"(here: {', '.join(o.subject for o in others)}).",
+                        tuple(item.product.provenance.cited()), item.product.provenance.evidence,
+                        "Give it from its own syringe."))
+                for other in others:
+                    for rule in self.cat.rules_by_kind.get("incompatibility", ()):
+                        if self.ref_matches(rule.a, item) and (rule.b == "*" or self.ref_matches(rule.b, other)):
+                            self.rule_finding(rule, "incompatibility", item.subject, other.subject)
+            for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
+                if rule.target_class is None:
+                    continue
+                targets = [o for o in members
+                           if any(self.cat.substances[s].cls == rule.target_class for s in o.substance_ids())]
+                if not targets:
+                    continue
+                for item in members:
+                    subject = self.matches(rule.scope, item)
+                    if subject is not None and item not in targets:
+                        self.rule_finding(rule, "incompatibility", subject, targets[0].subject)
+
+    def ref_matches(self, ref: str | None, item: Item) -> bool:
+        if ref is None:
+            return False
+        if ref.startswith("class:"):
+            return any(self.cat.substances[s].cls == ref[6:] for s in item.substance_ids())
+        if item.product is not None and item.product.id == ref:
+            return True
+        return ref in item.substance_ids()
+
+    # ---------------------------------------------------------------- doses
+    def doses(self) -> None:
+        from mesocli.domain.dosing import check_doses
+
+        for finding in check_doses(self.cat, self.patient, self.items, self.options):
+            self.add(finding)
+
+    def protocol(self) -> None:
+        from mesocli.domain.dosing import check_protocol
+
+        for finding in check_protocol(self.cat, self.items, self.options):
+            self.add(finding)
+
+
+def _age_bounds(rule: Rule) -> str:
+    if rule.min_age is not None and rule.max_age is not None:
+        return f"allowed from {rule.min_age} to {rule.max_age} years"
+    if rule.min_age is not None:
+        return f"minimum age {rule.min_age} years"
+    return f"maximum age {rule.max_age} years"
+
+
+def item_fits(catalogue: Catalogue, indication_id: str, item: Item) -> list:  # type: ignore[type-arg]
+    indication = catalogue.indications[indication_id]
+    actives = {c.substance for c in item.components if c.role == "active"}
+    return [f for f in indication.fits
+            if (item.product is not None and f.target == item.product.id) or f.target in actives]
+
+
+# ------------------------------------------------------------------------------- allergy reach
+def allergy_exposures(catalogue: Catalogue,
+                      allergies: Iterable[tuple[str, str]]) -> dict[str, list[Exposure]]:
+    """For each substance, how the patient's allergies reach it."""
+    out: dict[str, list[Exposure]] = defaultdict(list)
+    by_origin: dict[str, list[str]] = defaultdict(list)
+    for substance in catalogue.substances.values():
+        if substance.origin:
+            by_origin[substance.origin].append(substance.id)
+
+    def reach_group(group_id: str, trigger: str, severity: str | None, how: str,
+                    provenance: Provenance, skip: str | None = None) -> None:
+        group = catalogue.groups[group_id]
+        for member in sorted(group.members):
+            if member != skip:
+                out[member].append(Exposure(severity or "contraindicated", trigger, "group",
+                                            f"{how} ({group.name}).", provenance))
+        for origin in sorted(group.origins):
+            for sid in by_origin.get(origin, ()):
+                if sid != skip:
+                    sev = severity if severity is not None else group.origin_severity
+                    out[sid].append(Exposure(sev, trigger, "origin",
+                                             f"{how}: derived from {origin.replace('-', ' ')} ({group.name}).",
+                                             provenance))
+
+    for kind, entry_id in allergies:
+        if kind == "group":
+            group = catalogue.groups[entry_id]
+            reach_group(entry_id, entry_id, None, f"patient is allergic to {group.name}", group.provenance)
+            origin_groups = [entry_id]
+        else:
+            substance = catalogue.substances[entry_id]
+            out[entry_id].append(Exposure("contraindicated", entry_id, "direct",
+                                          f"patient is allergic to {substance.name}.", substance.provenance))
+            origin_groups = list(catalogue.groups_by_substance.get(entry_id, ()))
+            for group_id in origin_groups:
+                group = catalogue.groups[group_id]
+                for member in sorted(group.members - {entry_id}):
+                    out[member].append(Exposure(
+                        group.member_severity, entry_id, "group",
+                        f"cross-reacts with {substance.name} in the group {group.name}.", group.provenance))
+        for group_id in origin_groups:
+            for cross in catalogue.crosses_from.get(group_id, ()):
+                reach_group(cross.target_group, entry_id, cross.severity,
+                            cross.message.rstrip("."), cross.provenance)
+    return out
+
+
+# ------------------------------------------------------------------------------- alternatives
+def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
+                         findings: Sequence[Finding]) -> tuple[Alternative, ...]:
+    """For each contraindicated ingredient, the safe ones in the same role."""
+    subjects = [s for s in dict.fromkeys(f.subject for f in findings if f.severity == "contraindicated")
+                if s != PROCEDURE]
+    if not subjects:
+        return ()
+    blocked_patient = _blocked(catalogue, patient)
+    out = []
+    for subject in subjects:
+        if subject in catalogue.products:
+            product = catalogue.products[subject]
+            role = _active_classes(catalogue, product)
+            mine = {c.substance for c in product.actives()}
+            candidates = [
+                p for p in catalogue.products.values()
+                if p.id != subject and _active_classes(catalogue, p) == role and p.id not in blocked_patient
+            ]
+            candidates.sort(key=lambda p: (0 if {c.substance for c in p.actives()} == mine else 1,
+                                           len(p.components), p.id))
+            use = tuple(p.id for p in candidates[:5])
+            note = None
+            if "local-anaesthetic" in role:
+                note = "or no anaesthetic at all"
+        elif subject in catalogue.substances:
+            substance = catalogue.substances[subject]
+            use = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
+                        if s.cls == substance.cls and s.id != subject and s.id not in blocked_patient
+                        and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))[:5]
+            note = "or no anaesthetic at all" if substance.cls == "local-anaesthetic" else None
+        else:
+            continue
+        out.append(Alternative(subject, use, note))
+    return tuple(out)
+
+
+def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:
+    return frozenset(catalogue.substances[c.substance].cls for c in product.actives())
+
+
+def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> set[str]:
+    """Every product and substance with a contraindicated patient-level finding."""
+    screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False))
+    return {f.subject for f in screen.findings if f.severity == "contraindicated"}
+
+
+def screen_subjects(catalogue: Catalogue, patient: ResolvedPatient) -> CheckResult:
+    return check_items(catalogue, patient, None)
+
+
+def syringe_inputs(items: Sequence[Item]) -> tuple[SyringeInput, ...]:  # pragma: no cover - helper
+    groups: dict[int, list[ComponentInput]] = defaultdict(list)
+    for item in items:
+        groups[item.syringe].append(ComponentInput(product=item.subject))
+    return tuple(SyringeInput(tuple(v)) for _, v in sorted(groups.items()))

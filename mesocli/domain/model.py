@@ -1,0 +1,235 @@
+"""The catalogue as plain, immutable data.
+
+Everything the safety engine and the formulator need is held here, loaded once per process
+from the database (see :mod:`mesocli.catalogue.snapshot`). Nothing in this module imports
+SQLAlchemy, pint, typer or rich.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mesocli.units import Amount
+
+Severity = Literal["contraindicated", "caution", "info"]
+SEVERITIES: tuple[str, ...] = ("contraindicated", "caution", "info")
+SEVERITY_RANK = {"info": 1, "caution": 2, "contraindicated": 3}
+EVIDENCE_GRADES: tuple[str, ...] = (
+    "label",
+    "peer-reviewed",
+    "reference",
+    "vendor",
+    "expert",
+    "unsourced",
+)
+ROLES = ("active", "excipient", "vehicle")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a fact comes from: a document title and/or a URL."""
+
+    title: str | None = None
+    url: str | None = None
+
+    def __str__(self) -> str:
+        if self.title and self.url:
+            return f"{self.title} <{self.url}>"
+        return self.title or self.url or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The evidence grade and sources every catalogue fact carries."""
+
+    evidence: str
+    sources: tuple[Source, ...] = ()
+
+    def cited(self) -> list[str]:
+        if not self.sources:
+            return ["unsourced: no published source; treat as expert opinion to be verified"]
+        return [str(s) for s in self.sources]
+
+
+UNSOURCED = Provenance("unsourced", ())
+
+
+@dataclass(frozen=True, slots=True)
+class Substance:
+    id: str
+    name: str
+    cls: str
+    role: str
+    provenance: Provenance
+    aliases: tuple[str, ...] = ()
+    origin: str | None = None
+    unii: str | None = None
+    injectable: bool = True
+    status: str = "medicine"
+    iu_mass: Amount | None = None
+    notes: str | None = None
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One substance in a product, at a known or unknown concentration."""
+
+    substance: str
+    role: str
+    concentration: Amount | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: str
+    name: str
+    provenance: Provenance
+    components: tuple[Component, ...]
+    aliases: tuple[str, ...] = ()
+    generic: bool = True
+    vehicle: str = "aqueous"
+    ph: str | None = None
+    dose: str = "single"
+    status: str = "medicine"
+    container_volume: Amount | None = None
+    do_not_admix: bool = False
+    areas: tuple[str, ...] = ()
+    notes: str | None = None
+    local: bool = False
+
+    def substance_ids(self) -> tuple[str, ...]:
+        return tuple(c.substance for c in self.components)
+
+    def actives(self) -> tuple[Component, ...]:
+        return tuple(c for c in self.components if c.role == "active")
+
+
+@dataclass(frozen=True, slots=True)
+class AllergenGroup:
+    id: str
+    name: str
+    provenance: Provenance
+    aliases: tuple[str, ...] = ()
+    members: frozenset[str] = frozenset()
+    origins: frozenset[str] = frozenset()
+    member_severity: str = "contraindicated"
+    origin_severity: str = "contraindicated"
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrossReaction:
+    source_group: str
+    target_group: str
+    severity: str
+    message: str
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A vocabulary entry: a condition, medication class, area."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Medication:
+    id: str
+    name: str
+    classes: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    target: str
+    fit: str  # principal | complementary
+    provenance: Provenance
+    final_concentration: Amount | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Indication:
+    id: str
+    name: str
+    provenance: Provenance
+    aliases: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    fits: tuple[Fit, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    indication: str
+    area: str
+    technique: str
+    provenance: Provenance
+    depth_min: Amount | None = None
+    depth_max: Amount | None = None
+    needle: str | None = None
+    volume_per_point: Amount | None = None
+    max_volume_per_point: Amount | None = None
+    spacing: Amount | None = None
+    max_points: int | None = None
+    session_volume: Amount | None = None
+    sessions_min: int | None = None
+    sessions_max: int | None = None
+    interval_min: Amount | None = None
+    interval_max: Amount | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a rule concerns: the whole procedure, a class, a substance or a product."""
+
+    kind: str  # procedure | class | substance | product
+    ref: str | None = None
+
+    def __str__(self) -> str:
+        return "procedure" if self.kind == "procedure" else f"{self.kind}:{self.ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One catalogue rule. ``kind`` selects which of the optional fields are meaningful."""
+
+    id: int
+    kind: str  # contraindication | age_limit | incompatibility | dose_limit | vehicle_rule | purpose_conflict
+    severity: str
+    message: str
+    provenance: Provenance
+    scope: Scope = field(default_factory=lambda: Scope("procedure"))
+    advice: str | None = None
+    condition: str | None = None
+    medication: str | None = None
+    medication_class: str | None = None
+    indication: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    a: str | None = None
+    b: str | None = None
+    dose_kind: str | None = None
+    amount: Amount | None = None
+    cap: Amount | None = None
+    count: int | None = None
+    unless_with: str | None = None
+    only_with: str | None = None
+    vehicle: str | None = None
+    target_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FormulationDefault:
+    key: str
+    value: str
+    provenance: Provenance
+    notes: str | None = None

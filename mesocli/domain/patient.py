@@ -1,0 +1,104 @@
+"""The patient: what meso must know to keep a cocktail safe for one person."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesocli.errors import InputError
+
+PATIENT_FIELDS = ("allergies", "conditions", "medications", "age", "weight")
+MAX_TERMS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A patient as given by the user: names are resolved against the catalogue later.
+
+    ``weight`` is text such as ``"70 kg"`` or a ``{"value", "unit"}`` mapping.
+    """
+
+    allergies: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    age: int | None = None
+    weight: str | Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("allergies", "conditions", "medications"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                raise InputError(f"patient {name}: expected a list of names")
+            if len(value) > MAX_TERMS:
+                raise InputError(f"patient {name}: more than {MAX_TERMS} entries")
+            for item in value:
+                if not isinstance(item, str):
+                    raise InputError(f"patient {name}: every entry must be a name (text)")
+            object.__setattr__(self, name, tuple(value))
+        age = self.age
+        if age is not None:
+            if isinstance(age, bool) or not isinstance(age, int | float) or not math.isfinite(age):
+                raise InputError("patient age: expected a whole number of years")
+            if age != int(age) or not 0 <= age <= 130:
+                raise InputError(f"patient age: {age!r} is not a whole number of years from 0 to 130")
+            object.__setattr__(self, "age", int(age))
+        if self.weight is not None and not isinstance(self.weight, str | Mapping):
+            raise InputError("patient weight: expected a quantity such as '70 kg'")
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.allergies or self.conditions or self.medications)
+
+
+def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
+    """Build a :class:`Patient` from a parsed JSON/TOML document, refusing unknown fields."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{what}: expected an object with {', '.join(PATIENT_FIELDS)}")
+    unknown = sorted(set(data) - set(PATIENT_FIELDS))
+    if unknown:
+        raise InputError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))}; "
+                         f"expected {', '.join(PATIENT_FIELDS)}")
+    return Patient(
+        allergies=_names(data, "allergies", what),
+        conditions=_names(data, "conditions", what),
+        medications=_names(data, "medications", what),
+        age=data.get("age"),
+        weight=data.get("weight"),
+    )
+
+
+def _names(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list):
+        raise InputError(f"{what} {key}: expected a list of names")
+    return tuple(value)
+
+
+def merge(base: Patient, *, allergies: Sequence[str] = (), conditions: Sequence[str] = (),
+          medications: Sequence[str] = (), age: int | None = None,
+          weight: str | None = None) -> Patient:
+    """A patient file plus command-line options (options add to lists and override scalars)."""
+    return Patient(
+        allergies=(*base.allergies, *allergies),
+        conditions=(*base.conditions, *conditions),
+        medications=(*base.medications, *medications),
+        age=base.age if age is None else age,
+        weight=base.weight if weight is None else weight,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPatient:
+    """A patient whose every term is a catalogue id."""
+
+    allergies: tuple[tuple[str, str], ...] = ()  # (kind: group|substance, id)
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()  # medication ids
+    medication_classes: tuple[str, ...] = ()  # classes reached through medications or named directly
+    age: int | None = None
+    weight_kg: float | None = None
+    raw: Patient = field(default_factory=Patient)

@@ -1,0 +1,123 @@
+"""What is checked: a recipe of syringes and components, as the JSON contract describes it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mesocli.errors import InputError
+
+MAX_SYRINGES = 50
+MAX_COMPONENTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SubstanceInput:
+    id: str
+    concentration: Any = None  # text or {"value", "unit"}; parsed with the catalogue at hand
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentInput:
+    """Either a catalogue product (``product``) or substances mixed by hand (``substances``)."""
+
+    product: str | None = None
+    substances: tuple[SubstanceInput, ...] = ()
+    volume: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyringeInput:
+    components: tuple[ComponentInput, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecipeInput:
+    syringes: tuple[SyringeInput, ...]
+    indication: str | None = None
+    area: str | None = None
+    points: Any = None
+    volume_per_point: Any = None
+    sessions: Any = None
+    interval: Any = None
+    treatment_area: Any = None
+
+
+def recipe_from_mapping(data: Any, *, what: str = "recipe") -> RecipeInput:
+    """Read the recipe contract (``meso build --json`` output or the hand-written shape)."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{what}: expected a JSON object with 'syringes' or 'components'")
+    if data.get("kind") not in (None, "recipe"):
+        raise InputError(f"{what}: a document of kind {data.get('kind')!r} is not a recipe")
+    if data.get("status") == "refused":
+        raise InputError(f"{what}: this recipe was refused by meso build and has nothing to check")
+    if "syringes" in data:
+        raw_syringes = data["syringes"]
+        if not isinstance(raw_syringes, list) or not raw_syringes:
+            raise InputError(f"{what}: 'syringes' must be a non-empty list")
+    elif "components" in data:
+        raw_syringes = [{"components": data["components"]}]
+    else:
+        raise InputError(f"{what}: needs 'syringes' (a list) or 'components' (one syringe)")
+    if len(raw_syringes) > MAX_SYRINGES:
+        raise InputError(f"{what}: more than {MAX_SYRINGES} syringes")
+    syringes = tuple(_syringe(s, f"{what} syringe {i}") for i, s in enumerate(raw_syringes, 1))
+    protocol = data.get("protocol") or {}
+    if not isinstance(protocol, Mapping):
+        raise InputError(f"{what}: 'protocol' must be an object")
+    sessions = protocol.get("sessions")
+    interval = protocol.get("interval")
+    return RecipeInput(
+        syringes=syringes,
+        indication=_optional_text(data, "indication", what),
+        area=_optional_text(data, "area", what),
+        points=protocol.get("points"),
+        volume_per_point=protocol.get("volume_per_point"),
+        sessions=sessions.get("max") if isinstance(sessions, Mapping) else sessions,
+        interval=interval.get("min") if isinstance(interval, Mapping) else interval,
+        treatment_area=data.get("treatment_area"),
+    )
+
+
+def _optional_text(data: Mapping[str, Any], key: str, what: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{what}: '{key}' must be text")
+    return value
+
+
+def _syringe(raw: Any, what: str) -> SyringeInput:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("components"), list):
+        raise InputError(f"{what}: expected an object with a 'components' list")
+    components = raw["components"]
+    if not components:
+        raise InputError(f"{what}: has no components")
+    if len(components) > MAX_COMPONENTS:
+        raise InputError(f"{what}: more than {MAX_COMPONENTS} components")
+    return SyringeInput(tuple(_component(c, f"{what} component {i}") for i, c in enumerate(components, 1)))
+
+
+def _component(raw: Any, what: str) -> ComponentInput:
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{what}: expected an object")
+    # A component with an 'id' is a catalogue product; any 'substances' beside it (as
+    # ``meso build --json`` writes them) only describe it and are recomputed from the catalogue.
+    has_id, has_substances = "id" in raw, "substances" in raw
+    if not has_id and not has_substances:
+        raise InputError(f"{what}: give 'id' (a product) or 'substances' (a hand mix)")
+    if has_id:
+        if not isinstance(raw["id"], str):
+            raise InputError(f"{what}: 'id' must be text")
+        return ComponentInput(product=raw["id"], volume=raw.get("volume"))
+    subs = raw["substances"]
+    if not isinstance(subs, list) or not subs:
+        raise InputError(f"{what}: 'substances' must be a non-empty list")
+    parsed = []
+    for index, sub in enumerate(subs, 1):
+        if not isinstance(sub, Mapping) or not isinstance(sub.get("id"), str):
+            raise InputError(f"{what} substance {index}: expected an object with an 'id'")
+        parsed.append(SubstanceInput(sub["id"], sub.get("concentration")))
+    return ComponentInput(substances=tuple(parsed), volume=raw.get("volume"))

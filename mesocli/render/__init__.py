@@ -1,0 +1,1 @@
+"""Presentation: JSON documents (json module only), and rich output for people (lazily)."""

@@ -1,0 +1,194 @@
+"""Plain-dict documents for every output; the JSON contracts are built here and only here.
+
+Nothing in this module imports rich. ``schema_version`` changes only when a key is renamed or
+removed, which the contracts forbid; new keys may be added freely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesocli.domain.catalogue import Catalogue
+from mesocli.domain.engine import CheckResult, Finding
+from mesocli.domain.model import (
+    AllergenGroup,
+    Indication,
+    Product,
+    Protocol,
+    Provenance,
+    Rule,
+    Substance,
+)
+from mesocli.units import Amount, to_json
+
+SCHEMA_VERSION = 1
+DISCLAIMER = (
+    "meso is decision support for qualified practitioners. It does not replace clinical "
+    "judgement, the product labels or the patient's own history."
+)
+
+
+def envelope(kind: str, **body: Any) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body}
+
+
+def error_document(code: int, message: str, **extra: Any) -> dict[str, Any]:
+    return envelope("error", code=code, message=message, **extra)
+
+
+def _q(amount: Amount | None) -> dict[str, Any] | None:
+    return to_json(amount) if amount is not None else None
+
+
+def provenance(p: Provenance) -> dict[str, Any]:
+    return {"evidence": p.evidence,
+            "sources": [{k: v for k, v in (("title", s.title), ("url", s.url)) if v} for s in p.sources]}
+
+
+def substance_summary(s: Substance) -> dict[str, Any]:
+    return {"id": s.id, "name": s.name, "class": s.cls, "role": s.role, "origin": s.origin,
+            "status": s.status, "injectable": s.injectable, "aliases": list(s.aliases), "local": s.local}
+
+
+def product_summary(p: Product) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "status": p.status, "vehicle": p.vehicle, "dose": p.dose,
+            "do_not_admix": p.do_not_admix, "generic": p.generic, "local": p.local,
+            "substances": [c.substance for c in p.components]}
+
+
+def product_detail(cat: Catalogue, p: Product) -> dict[str, Any]:
+    return {
+        **product_summary(p),
+        "aliases": list(p.aliases),
+        "ph": p.ph,
+        "container_volume": _q(p.container_volume),
+        "areas": list(p.areas),
+        "notes": p.notes,
+        "composition": [
+            {"id": c.substance, "name": cat.substances[c.substance].name, "role": c.role,
+             "concentration": _q(c.concentration)}
+            for c in p.components
+        ],
+        **provenance(p.provenance),
+    }
+
+
+def rule_document(rule: Rule) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": rule.id, "kind": rule.kind, "severity": rule.severity,
+                           "scope": str(rule.scope), "message": rule.message}
+    for key in ("condition", "medication", "medication_class", "indication", "min_age", "max_age",
+                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class",
+                "advice"):
+        value = getattr(rule, key)
+        if value is not None:
+            doc[key] = value
+    if rule.amount is not None:
+        doc["amount"] = to_json(rule.amount)
+    if rule.cap is not None:
+        doc["cap"] = to_json(rule.cap)
+    doc.update(provenance(rule.provenance))
+    return doc
+
+
+def protocol_document(p: Protocol) -> dict[str, Any]:
+    doc: dict[str, Any] = {"indication": p.indication, "area": p.area, "technique": p.technique,
+                           "needle": p.needle}
+    for key in ("depth_min", "depth_max", "volume_per_point", "max_volume_per_point", "spacing",
+                "session_volume", "interval_min", "interval_max"):
+        doc[key] = _q(getattr(p, key))
+    doc.update(max_points=p.max_points, sessions_min=p.sessions_min, sessions_max=p.sessions_max,
+               notes=p.notes, **provenance(p.provenance))
+    return doc
+
+
+def rules_concerning(cat: Catalogue, ids: set[str], classes: set[str]) -> list[Rule]:
+    def concerns(rule: Rule) -> bool:
+        if rule.scope.kind in ("substance", "product") and rule.scope.ref in ids:
+            return True
+        if rule.scope.kind == "class" and rule.scope.ref in classes:
+            return True
+        for ref in (rule.a, rule.b):
+            if ref and (ref in ids or (ref.startswith("class:") and ref[6:] in classes)):
+                return True
+        return False
+
+    return [r for r in cat.rules if concerns(r)]
+
+
+def ingredient_detail(cat: Catalogue, kind: str, entry_id: str) -> dict[str, Any]:
+    """Everything about one substance or product: what ``ingredients show`` prints."""
+    if kind == "product":
+        product = cat.products[entry_id]
+        doc = {"type": "product", **product_detail(cat, product)}
+        ids = {product.id, *product.substance_ids()}
+        classes = {cat.substances[s].cls for s in product.substance_ids()}
+    else:
+        s = cat.substances[entry_id]
+        doc = {"type": "substance", **substance_summary(s), "unii": s.unii, "notes": s.notes,
+               "iu_mass": _q(s.iu_mass), **provenance(s.provenance),
+               "products": list(cat.products_by_substance.get(s.id, ()))}
+        ids, classes = {s.id}, {s.cls}
+    substance_ids = [i for i in ids if i in cat.substances]
+    groups = sorted({g for sid in substance_ids for g in cat.groups_by_substance.get(sid, ())})
+    origins = {cat.substances[sid].origin for sid in substance_ids} - {None}
+    groups += sorted(g.id for g in cat.groups.values() if g.origins & origins and g.id not in groups)
+    doc["allergen_groups"] = groups
+    doc["rules"] = [rule_document(r) for r in rules_concerning(cat, ids, classes)]
+    fit_ids = ids
+    doc["indications"] = [
+        {"indication": ind.id, "target": f.target, "fit": f.fit, **provenance(f.provenance)}
+        for ind in cat.indications.values() for f in ind.fits if f.target in fit_ids
+    ]
+    used_in = {d["indication"] for d in doc["indications"]}
+    doc["protocols"] = [protocol_document(p) for p in cat.protocols if p.indication in used_in]
+    return doc
+
+
+def group_detail(cat: Catalogue, g: AllergenGroup) -> dict[str, Any]:
+    reached = sorted(s.id for s in cat.substances.values() if s.origin in g.origins)
+    return {
+        "id": g.id, "name": g.name, "aliases": list(g.aliases), "members": sorted(g.members),
+        "origins": sorted(g.origins), "substances_by_origin": reached,
+        "member_severity": g.member_severity, "origin_severity": g.origin_severity, "notes": g.notes,
+        "cross_reactions": [
+            {"to": c.target_group, "severity": c.severity, "message": c.message, **provenance(c.provenance)}
+            for c in cat.crosses_from.get(g.id, ())
+        ],
+        "products": sorted({p for sid in set(g.members) | set(reached)
+                            for p in cat.products_by_substance.get(sid, ())}),
+        **provenance(g.provenance),
+    }
+
+
+def indication_detail(cat: Catalogue, ind: Indication) -> dict[str, Any]:
+    return {
+        "id": ind.id, "name": ind.name, "aliases": list(ind.aliases), "areas": list(ind.areas),
+        "notes": ind.notes,
+        "fits": [{"target": f.target, "fit": f.fit, "final_concentration": _q(f.final_concentration),
+                  "notes": f.notes, **provenance(f.provenance)} for f in ind.fits],
+        "protocols": [protocol_document(p) for p in cat.protocols if p.indication == ind.id],
+        **provenance(ind.provenance),
+    }
+
+
+def finding_document(f: Finding) -> dict[str, Any]:
+    doc = {"severity": f.severity, "kind": f.kind, "subject": f.subject, "trigger": f.trigger,
+           "message": f.message, "sources": list(f.sources), "evidence": f.evidence}
+    if f.advice:
+        doc["advice"] = f.advice
+    if f.path:
+        doc["path"] = f.path
+    return doc
+
+
+def check_document(result: CheckResult) -> dict[str, Any]:
+    return envelope(
+        "check",
+        status=result.status,
+        findings=[finding_document(f) for f in result.findings],
+        alternatives=[{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
+                      for a in result.alternatives],
+        screened=result.screened,
+        checked=list(result.subjects) if not result.screened else [],
+        disclaimer=DISCLAIMER,
+    )

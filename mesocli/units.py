@@ -1,0 +1,256 @@
+"""The one unit registry, and the only place where text becomes a quantity.
+
+The registry is built lazily: commands that never touch a quantity (``meso --help``,
+``meso ingredients list``) never import pint. Every quantity meso handles is made by this
+module's registry, so quantities always interoperate.
+
+Accepted forms (case of unit symbols matters, as in pint):
+
+* ``"20 mg/mL"``, ``"0.5 mL"``, ``"25 cm**2"``, ``"25 cm^2"``, ``"25 cm²"``, ``"70 kg"``
+* ``"2 % w/v"`` (grams per 100 mL), also ``"2% w/v"`` and ``"2 %w/v"``
+* ``"1.5 g/(100 mL)"``; the juxtaposed ``"1.5 g/100 mL"`` is refused as ambiguous
+* ``"1000 IU"`` and ``"1000 IU/mL"``: international units, a dimension of their own that
+  converts to mass only through a substance's own factor
+* ``"150 USP/mL"``: USP enzyme units (hyaluronidase)
+* ``{"value": 20, "unit": "mg/mL"}``: the JSON form meso writes
+
+A bare ``%`` is refused for concentrations: it does not say w/v, w/w or v/v.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mesocli.errors import UnitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pint
+
+_REGISTRY: pint.UnitRegistry | None = None
+
+# The dimension each kind of quantity must have, as pint dimensionality strings.
+KINDS: dict[str, str] = {
+    "mass": "[mass]",
+    "volume": "[length] ** 3",
+    "length": "[length]",
+    "area": "[length] ** 2",
+    "time": "[time]",
+    "concentration": "[mass] / [length] ** 3",
+    "activity-concentration": "[biological_activity] / [length] ** 3",
+    "usp-concentration": "[usp_activity] / [length] ** 3",
+    "mass-per-area": "[mass] / [length] ** 2",
+    "mass-per-body-mass": "",  # dimensionless (mg/kg)
+    "activity": "[biological_activity]",
+}
+
+# Kinds that accept one another: a concentration may be given by mass or by activity.
+CONCENTRATION_KINDS = ("concentration", "activity-concentration", "usp-concentration")
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_QUANTITY_RE = re.compile(rf"^\s*({_NUMBER}|nan|inf|infinity)\s*(.*?)\s*$", re.IGNORECASE)
+_UNIT_CHARS_RE = re.compile(r"^[A-Za-zµμ²³°%/*^().\s0-9_]*$")
+_PERCENT_RE = re.compile(r"^%\s*(w/v|w/w|v/v)?$", re.IGNORECASE)
+_AMBIGUOUS_RE = re.compile(r"/\s*\d")
+_MAX_TEXT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A magnitude with its unit text, as stored in the catalogue; no pint needed to hold it."""
+
+    value: float
+    unit: str
+
+    def quantity(self) -> pint.Quantity:
+        return Q_(self.value, self.unit)
+
+    def __str__(self) -> str:
+        return f"{format_number(self.value)} {self.unit}"
+
+
+def registry() -> pint.UnitRegistry:
+    """Return the process-wide registry, creating it on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _make_registry()
+    return _REGISTRY
+
+
+def _make_registry() -> pint.UnitRegistry:
+    import pint
+
+    ureg = pint.UnitRegistry(cache_folder=None, autoconvert_offset_to_baseunit=True)
+    # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
+    ureg.define("liter = decimeter ** 3 = L = l = litre")
+    ureg.define("international_unit = [biological_activity] = IU = iu")
+    ureg.define("usp_unit = [usp_activity] = USP")
+    ureg.define("mcg = microgram")
+    ureg.formatter.default_format = "~P"
+    pint.set_application_registry(ureg)
+    return ureg
+
+
+def Q_(value: float, unit: str) -> pint.Quantity:  # noqa: N802 - pint's own spelling
+    """Build a quantity in the one registry."""
+    return registry().Quantity(value, unit)
+
+
+def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) -> pint.Quantity:
+    """Parse user input into a quantity of ``kind``, or raise :class:`UnitError`.
+
+    ``what`` names the value in the error message (e.g. ``"--weight"``, ``"volume of
+    lidocaine-1pct-sd"``). A quantity must be finite and positive (zero only when
+    ``allow_zero``).
+    """
+    value, unit_text = _split(raw, what)
+    if not math.isfinite(value):
+        raise UnitError(f"{what}: {value!r} is not a finite number")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise UnitError(f"{what}: must be greater than zero, got {format_number(value)}")
+    quantity = _to_quantity(value, unit_text, what)
+    check_kind(quantity, kind, what)
+    return quantity
+
+
+def check_kind(quantity: pint.Quantity, kind: str, what: str) -> None:
+    """Raise :class:`UnitError` unless ``quantity`` has the dimension ``kind`` asks for."""
+    kinds = CONCENTRATION_KINDS if kind == "concentration" else (kind,)
+    wanted = [KINDS[k] for k in kinds]
+    dims = _dims(quantity)
+    if dims not in wanted:
+        unit = format_unit(quantity)
+        expected = {
+            "concentration": "a concentration such as '20 mg/mL' or '2 % w/v'",
+            "volume": "a volume such as '2 mL'",
+            "mass": "a mass such as '70 kg' or '100 mg'",
+            "area": "an area such as '25 cm**2'",
+            "length": "a length such as '4 mm'",
+            "time": "a duration such as '14 day'",
+            "mass-per-area": "a mass per area such as '2 mg/cm**2'",
+            "mass-per-body-mass": "a dose per body mass such as '4.5 mg/kg'",
+        }.get(kind, kind)
+        raise UnitError(f"{what}: '{unit}' is not {expected}")
+
+
+def _dims(quantity: pint.Quantity) -> str:
+    dims = quantity.dimensionality
+    return str(dims) if dims else ""
+
+
+def _split(raw: Any, what: str) -> tuple[float, str]:
+    if isinstance(raw, dict):
+        if set(raw) - {"value", "unit"} or "value" not in raw or "unit" not in raw:
+            raise UnitError(f"{what}: a quantity object needs exactly 'value' and 'unit'")
+        value, unit = raw["value"], raw["unit"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UnitError(f"{what}: 'value' must be a number")
+        if not isinstance(unit, str):
+            raise UnitError(f"{what}: 'unit' must be text such as 'mg/mL'")
+        return float(value), unit.strip()
+    if isinstance(raw, bool) or isinstance(raw, int | float):
+        raise UnitError(f"{what}: {raw!r} has no unit; write it with one, e.g. '2 mL'")
+    if not isinstance(raw, str):
+        raise UnitError(f"{what}: expected a quantity such as '2 mL', got {type(raw).__name__}")
+    if len(raw) > _MAX_TEXT:
+        raise UnitError(f"{what}: quantity text longer than {_MAX_TEXT} characters")
+    match = _QUANTITY_RE.match(raw)
+    if not match:
+        raise UnitError(f"{what}: cannot read {raw.strip()[:40]!r} as a number with a unit")
+    try:
+        value = float(match.group(1))
+    except ValueError:  # pragma: no cover - the pattern only lets numbers through
+        raise UnitError(f"{what}: {match.group(1)!r} is not a number") from None
+    return value, match.group(2)
+
+
+def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
+    if not unit_text:
+        raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '2 mL'")
+    if not _UNIT_CHARS_RE.match(unit_text):
+        raise UnitError(f"{what}: unit {unit_text[:30]!r} contains characters meso does not accept")
+    percent = _PERCENT_RE.match(unit_text.replace(" ", "")) or _PERCENT_RE.match(unit_text)
+    if percent:
+        basis = (percent.group(1) or "").lower()
+        if basis == "w/v":
+            return Q_(value * 10.0, "mg/mL")
+        if basis:
+            raise UnitError(
+                f"{what}: '% {basis}' is not a mass per volume; give the concentration as "
+                "'% w/v' or in mg/mL"
+            )
+        raise UnitError(
+            f"{what}: a bare '%' is ambiguous (w/v, w/w or v/v?); write '{format_number(value)} % w/v' "
+            f"or '{format_number(value * 10)} mg/mL'"
+        )
+    if _AMBIGUOUS_RE.search(unit_text):
+        raise UnitError(
+            f"{what}: '{unit_text}' is ambiguous (pint reads 'g/100 mL' as (g/100)*mL); "
+            "put the divisor in parentheses, e.g. '1.5 g/(100 mL)', or use mg/mL"
+        )
+    import pint
+
+    try:
+        unit = registry().parse_expression(unit_text.replace("^", "**"))
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError,
+            ZeroDivisionError, KeyError, IndexError, OverflowError) as exc:
+        raise UnitError(f"{what}: unknown unit {unit_text[:30]!r}") from exc
+    if not isinstance(unit, registry().Quantity):
+        raise UnitError(f"{what}: {unit_text[:30]!r} is a number, not a unit")
+    if not math.isfinite(float(unit.magnitude)) or unit.magnitude <= 0:
+        raise UnitError(f"{what}: unit {unit_text[:30]!r} has no usable scale")
+    result = value * unit
+    if not math.isfinite(float(result.magnitude)):
+        raise UnitError(f"{what}: value out of range")
+    return result
+
+
+def parse_amount(text: str, *, kind: str, what: str) -> Amount:
+    """Parse catalogue text such as ``"20 mg/mL"`` into an :class:`Amount` in canonical units."""
+    quantity = parse_quantity(text, kind=kind, what=what)
+    return to_amount(quantity)
+
+
+def to_amount(quantity: pint.Quantity) -> Amount:
+    return Amount(clean_number(float(quantity.magnitude)), format_unit(quantity))
+
+
+def format_unit(quantity: pint.Quantity) -> str:
+    """Unit text that pint parses back, with clinical spellings (``mg/mL``, ``cm**2``)."""
+    text = f"{quantity.units:~C}"
+    return text or "dimensionless"
+
+
+def to_json(quantity: pint.Quantity | Amount) -> dict[str, Any]:
+    """The JSON contract for a quantity: ``{"value": number, "unit": "mg/mL"}``."""
+    if isinstance(quantity, Amount):
+        return {"value": clean_number(quantity.value), "unit": quantity.unit}
+    return {"value": clean_number(float(quantity.magnitude)), "unit": format_unit(quantity)}
+
+
+def clean_number(value: float) -> float | int:
+    """Round to 6 significant figures so arithmetic noise never reaches output."""
+    if value == 0:
+        return 0
+    rounded = float(f"{value:.6g}")
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 1e15 else rounded
+
+
+def format_number(value: float) -> str:
+    cleaned = clean_number(value) if math.isfinite(value) else value
+    return f"{cleaned:g}" if isinstance(cleaned, float) else str(cleaned)
+
+
+def format_quantity(quantity: pint.Quantity | Amount) -> str:
+    """Human text for a quantity, e.g. ``"20 mg/mL"``, ``"25 cm²"``."""
+    if isinstance(quantity, Amount):
+        quantity = quantity.quantity()
+    return f"{format_number(float(quantity.magnitude))} {quantity.units:~P}".strip()
+
+
+def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:
+    """Convert IU (or IU per volume) to mass using one substance's own factor."""
+    per_iu = Q_(iu_mass.value, iu_mass.unit) / Q_(1, "IU")
+    return (quantity * per_iu).to_reduced_units()
