@@ -134,3 +134,40 @@ def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
         raise DatabaseError(_explain(exc, describe(key))) from None
     finally:
         engine.dispose()
+
+
+def build(
+    indication: str,
+    patient: Patient | None = None,
+    *,
+    area: str | None = None,
+    volume: str | Mapping[str, Any] | None = None,
+    treatment_area: str | Mapping[str, Any] | None = None,
+    max_products: int = 3,
+    catalogue: Catalogue | None = None,
+) -> Any:
+    """A dosed recipe for ``indication`` that is safe for ``patient``, or a refusal.
+
+    Returns a :class:`mesocli.domain.formulate.Recipe`; ``recipe.status`` is ``"ok"`` or
+    ``"refused"`` (then ``recipe.reasons`` says why and there are no syringes).
+    """
+    from mesocli.domain.formulate import BuildRequest, formulate
+    from mesocli.units import parse_quantity
+
+    cat = catalogue or load_catalogue()
+    resolved = resolve_patient(cat, patient or Patient())
+    if max_products < 1:
+        raise InputError("--max-products must be at least 1")
+    ind = cat.resolve_indication(indication).id
+    area_id = cat.resolve_area(area).id if area is not None else None
+    request = BuildRequest(
+        indication=ind,
+        area=area_id,
+        volume=parse_quantity(volume, kind="volume", what="--volume") if volume is not None else None,
+        treatment_area=(parse_quantity(treatment_area, kind="area", what="--treatment-area")
+                        if treatment_area is not None else None),
+        max_products=max_products,
+    )
+    if request.volume is not None and request.volume.to("mL").magnitude > 100:
+        raise InputError("--volume: more than 100 mL is not a mesotherapy session")
+    return formulate(cat, resolved, request)

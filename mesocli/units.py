@@ -238,16 +238,21 @@ def clean_number(value: float) -> float | int:
     return int(rounded) if rounded.is_integer() and abs(rounded) < 1e15 else rounded
 
 
-def format_number(value: float) -> str:
-    cleaned = clean_number(value) if math.isfinite(value) else value
-    return f"{cleaned:g}" if isinstance(cleaned, float) else str(cleaned)
+def format_number(value: float, digits: int = 6) -> str:
+    """A number for people: ``digits`` significant figures, no trailing zeros."""
+    if not math.isfinite(value):
+        return str(value)
+    cleaned = float(f"{value:.{digits}g}")
+    return str(int(cleaned)) if cleaned.is_integer() and abs(cleaned) < 1e15 else f"{cleaned:g}"
 
 
 def format_quantity(quantity: pint.Quantity | Amount) -> str:
     """Human text for a quantity, e.g. ``"20 mg/mL"``, ``"25 cm²"``."""
     if isinstance(quantity, Amount):
         quantity = quantity.quantity()
-    return f"{format_number(float(quantity.magnitude))} {quantity.units:~P}".strip()
+    if quantity.check("[time]"):
+        return f"{format_number(float(quantity.magnitude))} {quantity.units:P}".strip()
+    return f"{format_number(float(quantity.magnitude), 4)} {quantity.units:~P}".strip()
 
 
 def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:

@@ -86,6 +86,7 @@ def build_database(target: Path, source_dir: Path | None = None) -> Path:
             connection.execute("VACUUM")
         finally:
             connection.close()
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -62,8 +62,9 @@ ORIGINS = frozenset(
     salmon milk plant-asteraceae plant-apiaceae plant-fabaceae plant-ginkgoaceae
     plant-other""".split()
 )
-STATUSES = frozenset("medicine device cosmetic-only withdrawn unapproved compounded".split())
-VEHICLES = frozenset("aqueous oily alcoholic gel".split())
+# "unknown" is what an absent value means: meso never turns a missing fact into a safe default.
+STATUSES = frozenset("medicine device cosmetic-only withdrawn unapproved compounded unknown".split())
+VEHICLES = frozenset("aqueous oily alcoholic gel unknown".split())
 TECHNIQUES = frozenset(
     "papule nappage point-by-point micro-depot linear-retrograde deep-subcutaneous".split()
 )
@@ -286,7 +287,7 @@ def _substance(row: _Row, local: bool) -> Substance:
         origin=row.choice("origin", ORIGINS) if row.get("origin") is not None else None,
         unii=_unii(row),
         injectable=row.flag("injectable", True),
-        status=row.choice("status", STATUSES, "medicine"),
+        status=row.choice("status", STATUSES, "unknown"),
         iu_mass=row.amount("iu_mass", "mass"),
         notes=row.text("notes", required=False),
         provenance=row.provenance(),
@@ -326,10 +327,10 @@ def _product(row: _Row, local: bool) -> Product:
         name=row.text("name"),  # type: ignore[arg-type]
         aliases=row.names("aliases"),
         generic=row.flag("generic", True),
-        vehicle=row.choice("vehicle", VEHICLES, "aqueous"),
+        vehicle=row.choice("vehicle", VEHICLES, "unknown"),
         ph=row.text("ph", required=False, limit=40),
-        dose=row.choice("dose", ("single", "multi"), "single"),
-        status=row.choice("status", STATUSES, "medicine"),
+        dose=row.choice("dose", ("single", "multi", "unknown"), "unknown"),
+        status=row.choice("status", STATUSES, "unknown"),
         container_volume=row.amount("container_volume", "volume"),
         do_not_admix=row.flag("do_not_admix", False),
         areas=row.slugs("areas"),
@@ -477,7 +478,7 @@ def _rule(row: _Row, kind: str, rule_id: int) -> Rule:
     elif kind == "dose_limit":
         fields.update(_dose_fields(row))
     elif kind == "vehicle_rule":
-        fields["vehicle"] = row.choice("vehicle", VEHICLES - {"aqueous"})
+        fields["vehicle"] = row.choice("vehicle", VEHICLES - {"aqueous", "unknown"})
     elif kind == "purpose_conflict":
         if row.data.get("indication"):
             fields["indication"] = row.slug("indication")
@@ -594,7 +595,21 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
                         f"{kind} name or alias {text!r} is used by both {owner[key]!r} and {entry.id!r}"
                     )
 
-    names_unique("ingredient", [*base.substances, *data.substances, *base.products, *data.products])
+    all_substances = [*base.substances, *data.substances]
+    all_products = [*base.products, *data.products]
+    names_unique("substance", all_substances)
+    names_unique("product", all_products)
+    # A product may share a name with a substance only when it contains that substance
+    # (e.g. "water for injection"); any other clash would make --ingredient ambiguous.
+    substance_names = {normalise(t): e.id for e in all_substances for t in (e.id, e.name, *e.aliases)}
+    for product in all_products:
+        for text in (product.id, product.name, *product.aliases):
+            owner = substance_names.get(normalise(text))
+            if owner is not None and owner not in product.substance_ids():
+                raise CatalogueDataError(
+                    f"product {product.id!r} uses the name {text!r} of substance {owner!r}, "
+                    "which it does not contain"
+                )
     names_unique("medication", [*data.medications, *data.medication_classes])
     names_unique("condition", data.conditions)
 

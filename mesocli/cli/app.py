@@ -88,7 +88,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         if OutputState.json:
             from mesocli.render.documents import error_document
 
-            write_json(error_document(code, str(getattr(exc, "format_message", lambda: str(exc))())))
+            text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            write_json(error_document(code, text))
         return code
     except typer.Abort:
         sys.stderr.write("Aborted.\n")

@@ -10,6 +10,7 @@ FAIL_ON = ("caution", "contraindicated")
 
 
 def register(app: typer.Typer) -> None:
+    app.command("build")(build)
     app.command("check")(check)
 
 
@@ -73,3 +74,85 @@ def check(
 
         render_check(Printer(), load_catalogue(), result, patient_line(result))
     return 1 if result.at_or_above(fail_on) else 0
+
+
+def build(
+    indication: str = typer.Option(..., "--indication", help="What to treat, e.g. hair-loss."),
+    area: str | None = typer.Option(None, "--area", help="Body area (default: the indication's first)."),
+    allergy: list[str] = typer.Option([], "--allergy", "-a", help="An allergy. Repeatable."),
+    condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable."),
+    medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable."),
+    age: int | None = typer.Option(None, "--age", help="Age in whole years."),
+    weight: str | None = typer.Option(None, "--weight", help='Body weight, e.g. "70 kg".'),
+    patient: str | None = typer.Option(None, "--patient", help="Patient file (JSON or TOML), or - for stdin."),
+    volume: str | None = typer.Option(None, "--volume", help='Cocktail volume for the session, e.g. "4 mL".'),
+    treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
+    max_products: int = typer.Option(3, "--max-products", help="Most products in one syringe."),
+    output_format: str = typer.Option("table", "--format", help="table|json|markdown."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    explain: bool = typer.Option(False, "--explain", help="Show the arithmetic behind every amount and cap."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> int:
+    """Print a dosed cocktail for an indication, safe for the patient, or refuse.
+
+    \b
+    Examples:
+      meso build --indication hair-loss
+      meso build --indication submental-fat --treatment-area "25 cm^2" --weight "60 kg"
+      meso build --indication skin-rejuvenation --allergy lidocaine --format markdown -o card.md
+    """
+    from mesocli.api import build as run_build
+    from mesocli.api import load_catalogue
+    from mesocli.errors import InputError
+
+    fmt = "json" if as_json else output_format
+    if fmt not in ("table", "json", "markdown"):
+        raise InputError(f"--format must be table, json or markdown, not {fmt!r}")
+    person = patient_from_options(patient, allergy, condition, medication, age, weight)
+    recipe = run_build(indication, person, area=area, volume=volume, treatment_area=treatment_area,
+                       max_products=max_products)
+    cat = load_catalogue()
+    with _destination(output) as stream:
+        if fmt == "json":
+            from mesocli.render.recipe import recipe_document
+
+            write_json(recipe_document(recipe, cat), stream)
+        elif fmt == "markdown":
+            from mesocli.render.recipe import recipe_markdown
+
+            stream.write(recipe_markdown(recipe, cat))
+        else:
+            from mesocli.render.human import Printer
+            from mesocli.render.recipe import render_recipe
+
+            render_recipe(Printer(stream), recipe, cat, explain=explain)
+    return 1 if recipe.status == "refused" else 0
+
+
+class _destination:
+    """stdout, or a file written whole (so a failure leaves no half file)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.buffer = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        import io
+        import sys
+
+        if self.path is None:
+            return sys.stdout
+        self.buffer = io.StringIO()
+        return self.buffer
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if self.path is None or exc_type is not None or self.buffer is None:
+            return
+        from pathlib import Path
+
+        from mesocli.errors import InputError
+
+        try:
+            Path(self.path).write_text(self.buffer.getvalue(), encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"--output: cannot write {self.path} ({error.strerror})") from None

@@ -196,7 +196,9 @@ class CheckOptions:
     sessions: int | None = None
     interval: Any = None
     alternatives: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    # A screen is about the patient; regulatory status (withdrawn, cosmetic-only) is the same
+    # for everyone and is reported when a specific ingredient is checked.
+    screen_regulatory: bool = False
 
 
 def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[Item] | None,
@@ -346,13 +348,25 @@ class _Context:
     def regulatory_and_vehicle(self) -> None:
         vehicle_rules = self.cat.rules_by_kind.get("vehicle_rule", ())
         for item in self.items:
+            if self.screened and not self.options.screen_regulatory:
+                break
             for status, substance in self.statuses(item):
                 self.regulatory(item, status, substance)
+        for item in self.items:
+            if self.screened and not self.options.screen_regulatory:
+                break
             if item.product is not None:
                 for rule in vehicle_rules:
                     if item.product.vehicle == rule.vehicle:
                         self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
                                           f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
+                if item.product.vehicle == "unknown":
+                    self.add(Finding(
+                        "caution", "vehicle", item.subject, "unknown-vehicle",
+                        f"The vehicle of {item.product.name} is not recorded in the catalogue; an oily or "
+                        "alcoholic vehicle must not be injected.",
+                        tuple(item.product.provenance.cited()), item.product.provenance.evidence,
+                        "Confirm from the label that it is an aqueous solution before injecting it."))
                 if self.options.area and item.product.areas and self.options.area not in item.product.areas:
                     self.add(Finding(
                         "caution", "regulatory", item.subject, self.options.area,
@@ -367,10 +381,11 @@ class _Context:
             found.append((item.product.status, item.product))
         for component in item.components:
             substance = self.cat.substances[component.substance]
-            if substance.status in ("withdrawn", "unapproved", "cosmetic-only"):
-                found.append((substance.status, substance))
-            elif not substance.injectable:
-                found.append(("cosmetic-only", substance))
+            status = substance.status
+            if status not in ("withdrawn", "unapproved", "cosmetic-only"):
+                status = "cosmetic-only" if not substance.injectable else ""
+            if status and all(status != s for s, _ in found):
+                found.append((status, substance))
         return found
 
     def regulatory(self, item: Item, status: str, entry: Substance | Product) -> None:
@@ -565,6 +580,12 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
                 p for p in catalogue.products.values()
                 if p.id != subject and _active_classes(catalogue, p) == role and p.id not in blocked_patient
             ]
+            if not candidates:  # e.g. an anaesthetic with epinephrine: fall back to its main role
+                candidates = [
+                    p for p in catalogue.products.values()
+                    if p.id != subject and p.id not in blocked_patient
+                    and _active_classes(catalogue, p) and _active_classes(catalogue, p) < role
+                ]
             candidates.sort(key=lambda p: (0 if {c.substance for c in p.actives()} == mine else 1,
                                            len(p.components), p.id))
             use = tuple(p.id for p in candidates[:5])
@@ -589,7 +610,7 @@ def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:
 
 def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> set[str]:
     """Every product and substance with a contraindicated patient-level finding."""
-    screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False))
+    screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False, screen_regulatory=True))
     return {f.subject for f in screen.findings if f.severity == "contraindicated"}
 
 

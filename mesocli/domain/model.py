@@ -66,7 +66,7 @@ class Substance:
     origin: str | None = None
     unii: str | None = None
     injectable: bool = True
-    status: str = "medicine"
+    status: str = "unknown"
     iu_mass: Amount | None = None
     notes: str | None = None
     local: bool = False
@@ -89,10 +89,10 @@ class Product:
     components: tuple[Component, ...]
     aliases: tuple[str, ...] = ()
     generic: bool = True
-    vehicle: str = "aqueous"
+    vehicle: str = "unknown"
     ph: str | None = None
-    dose: str = "single"
-    status: str = "medicine"
+    dose: str = "unknown"
+    status: str = "unknown"
     container_volume: Amount | None = None
     do_not_admix: bool = False
     areas: tuple[str, ...] = ()

@@ -1,0 +1,566 @@
+"""The formulator: a dosed recipe for an indication, safe by construction.
+
+Steps, each recorded so the output can say why:
+
+1. Procedure-wide contraindications for the patient (pregnancy, ...) refuse at once.
+2. Candidates come from the indication's fits: principal before complementary, then by
+   evidence grade. Each candidate product is checked alone with the patient by the safety
+   engine; anything contraindicated is excluded with its reason.
+3. Anaesthesia: none where the catalogue says it defeats the purpose, none where a chosen
+   product already contains one, otherwise the first safe plain local anaesthetic.
+4. Syringes: do-not-admix products alone, incompatible pairs apart, never more products in
+   one syringe than the limit.
+5. Doses: volumes from the studied final concentrations, the rest shared; then every dose
+   limit (per session, per kg with its absolute cap, per area) may truncate a volume.
+6. The safety engine checks the finished recipe; a contraindicated finding removes the
+   offending product and the recipe is rebuilt, or the build is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mesocli.domain.catalogue import Catalogue
+from mesocli.domain.engine import (
+    PROCEDURE,
+    CheckOptions,
+    Finding,
+    Item,
+    check_items,
+    item_fits,
+)
+from mesocli.domain.model import SEVERITY_RANK, Fit, Product, Protocol, Provenance
+from mesocli.domain.patient import ResolvedPatient
+from mesocli.units import Q_, format_quantity
+
+EVIDENCE_ORDER = {"label": 0, "peer-reviewed": 1, "reference": 2, "expert": 3, "vendor": 4, "unsourced": 5}
+DILUENT_ID = "sodium-chloride-0-9pct"
+MAX_REBUILDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    indication: str
+    area: str | None = None
+    volume: Any = None  # pint quantity: total cocktail volume for the session
+    treatment_area: Any = None  # pint quantity
+    max_products: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class DosedSubstance:
+    id: str
+    name: str
+    role: str
+    concentration: Any  # pint quantity (in the product)
+    amount: Any  # pint quantity (in the component's volume)
+    final_concentration: Any  # pint quantity (in the mixed syringe)
+
+
+@dataclass(frozen=True, slots=True)
+class RecipeComponent:
+    product: Product
+    volume: Any  # pint quantity
+    substances: tuple[DosedSubstance, ...]
+    purpose: str  # active | anaesthetic | diluent
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Syringe:
+    components: tuple[RecipeComponent, ...]
+    total_volume: Any
+    points: int | None = None
+    volume_per_point: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    id: str
+    reason: str
+    trigger: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    status: str  # ok | refused
+    indication: str
+    area: str | None
+    syringes: tuple[Syringe, ...]
+    protocol: Protocol | None
+    findings: tuple[Finding, ...]
+    excluded: tuple[Exclusion, ...]
+    reasons: tuple[str, ...]
+    explanations: tuple[str, ...] = ()
+    use_by: str | None = None
+    use_by_provenance: Provenance | None = None
+    patient: ResolvedPatient | None = None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass
+class _Plan:
+    """Mutable working state while a recipe is put together."""
+
+    cat: Catalogue
+    patient: ResolvedPatient
+    request: BuildRequest
+    options: CheckOptions
+    excluded: list[Exclusion] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    explain: list[str] = field(default_factory=list)
+    banned: set[str] = field(default_factory=set)
+
+    def exclude(self, entry_id: str, reason: str, trigger: str) -> None:
+        if all(e.id != entry_id for e in self.excluded):
+            self.excluded.append(Exclusion(entry_id, reason, trigger))
+
+
+def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -> Recipe:
+    indication = cat.indications[request.indication]
+    area = request.area or (indication.areas[0] if indication.areas else None)
+    request = replace(request, area=area)
+    options = CheckOptions(indication=indication.id, area=area, max_products=request.max_products,
+                           treatment_area=request.treatment_area, alternatives=False)
+    plan = _Plan(cat, patient, request, options)
+    protocol = cat.protocol_for(indication.id, area)
+
+    # 1. Procedure-wide contraindications refuse the whole build.
+    procedure = check_items(cat, patient, [], options)
+    blocking = [f for f in procedure.findings if f.severity == "contraindicated"]
+    if blocking:
+        return _refuse(plan, protocol, [f"{f.message} (triggered by {f.trigger})" for f in blocking],
+                       procedure.findings)
+    if area is not None and area not in indication.areas:
+        plan.reasons.append(f"{area} is not a recorded area for {indication.name}.")
+
+    for _attempt in range(MAX_REBUILDS):
+        syringes = _compose(plan, protocol)
+        if not syringes:
+            reasons = [*plan.reasons, f"No ingredient for {indication.name} can be used safely for this "
+                       "patient and dosed from sourced data."]
+            reasons += [f"{e.id}: {e.reason}" for e in plan.excluded]
+            return _refuse(plan, protocol, reasons, procedure.findings)
+        final = _final_check(plan, syringes, protocol)
+        bad = [f for f in final.findings if f.severity == "contraindicated"]
+        if not bad:
+            use_by = cat.default("use-by")
+            sources = sorted({s for f in final.findings for s in f.sources})
+            return Recipe("ok", indication.id, area, tuple(syringes), protocol, final.findings,
+                          tuple(plan.excluded), tuple(plan.reasons), tuple(plan.explain),
+                          use_by.value if use_by else None, use_by.provenance if use_by else None,
+                          patient, tuple(sources))
+        procedure_bad = [f for f in bad if f.subject == PROCEDURE]
+        if procedure_bad:
+            return _refuse(plan, protocol, [f.message for f in procedure_bad], final.findings)
+        for f in bad:
+            plan.banned.add(f.subject)
+            plan.exclude(f.subject, f.message, f.trigger)
+        plan.explain.clear()
+    return _refuse(plan, protocol, ["No combination passed the safety check."], procedure.findings)
+
+
+def _refuse(plan: _Plan, protocol: Protocol | None, reasons: Sequence[str],
+            findings: Sequence[Finding]) -> Recipe:
+    return Recipe("refused", plan.request.indication, plan.request.area, (), protocol,
+                  tuple(findings), tuple(plan.excluded), tuple(dict.fromkeys(reasons)), (),
+                  patient=plan.patient)
+
+
+# ----------------------------------------------------------------------------- candidates
+def _alone(plan: _Plan, product: Product) -> list[Finding]:
+    item = Item(product.id, product, product.components, syringe=1)
+    result = check_items(plan.cat, plan.patient, [item], plan.options)
+    return [f for f in result.findings if f.subject != PROCEDURE]
+
+
+def _first_blocking(findings: Sequence[Finding]) -> Finding | None:
+    blocking = [f for f in findings if f.severity == "contraindicated"]
+    return min(blocking, key=Finding.sort_key) if blocking else None
+
+
+def _products_for(cat: Catalogue, fit: Fit) -> list[Product]:
+    """Products that deliver ``fit``: the named product, or those with its substance as an active.
+
+    Single-active generic presentations come first; when the fit records a studied final
+    concentration, a stock that can reach it (the weakest such) beats one that cannot.
+    """
+    if fit.target in cat.products:
+        return [cat.products[fit.target]]
+    found = [cat.products[p] for p in cat.products_by_substance.get(fit.target, ())
+             if any(c.substance == fit.target and c.role == "active" for c in cat.products[p].components)]
+
+    def reach(product: Product) -> tuple[int, float]:
+        stock = next((c.concentration for c in product.components if c.substance == fit.target), None)
+        target = fit.final_concentration
+        if stock is None or target is None or stock.unit != target.unit:
+            return (1, 0.0)
+        return (0, stock.value) if stock.value >= target.value else (2, -stock.value)
+
+    return sorted(found, key=lambda p: (len(p.actives()), not p.generic, reach(p), len(p.components), p.id))
+
+
+def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
+    cat = plan.cat
+    indication = cat.indications[plan.request.indication]
+    fits = sorted(indication.fits, key=lambda f: (0 if f.fit == "principal" else 1,
+                                                    EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target))
+    chosen: list[tuple[Product, Fit]] = []
+    covered: set[str] = set()
+    limit = plan.request.max_products
+    for fit in fits:
+        if fit.target in covered:
+            continue
+        if fit.provenance.evidence == "unsourced":
+            plan.exclude(fit.target, "its fit for this indication has no published source; meso does not "
+                         "build on unsourced fits", plan.request.indication)
+            continue
+        picked = None
+        for product in _products_for(cat, fit):
+            if product.id in plan.banned or any(p.id == product.id for p, _ in chosen):
+                continue
+            unknown = [c.substance for c in product.actives() if c.concentration is None]
+            if unknown:
+                plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
+                             unknown[0])
+                continue
+            blocking = _first_blocking(_alone(plan, product))
+            if blocking is not None:
+                plan.exclude(product.id, blocking.message, blocking.trigger)
+                continue
+            picked = product
+            break
+        if picked is None:
+            continue
+        if len(chosen) >= limit:
+            plan.reasons.append(f"{picked.id} ({fit.fit}) was not added: the recipe already has {limit} "
+                                "active products (raise --max-products to add more).")
+            continue
+        chosen.append((picked, fit))
+        covered.add(fit.target)
+        covered.update(c.substance for c in picked.actives())
+    return chosen
+
+
+# ----------------------------------------------------------------------------- anaesthesia
+def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, str]:
+    cat = plan.cat
+    for rule in cat.rules_by_kind.get("purpose_conflict", ()):
+        conflicts = (rule.indication == plan.request.indication or
+                     (rule.target_class is not None and any(
+                         cat.substances[c.substance].cls == rule.target_class
+                         for p in actives for c in p.actives())))
+        if conflicts and rule.scope.kind == "class" and rule.scope.ref == "local-anaesthetic":
+            return False, f"No local anaesthetic: {rule.message}"
+    return True, ""
+
+
+def _choose_anaesthetic(plan: _Plan) -> Product | None:
+    cat = plan.cat
+    candidates = []
+    for product in cat.products.values():
+        classes = {cat.substances[c.substance].cls for c in product.actives()}
+        if classes != {"local-anaesthetic"}:
+            continue
+        if any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components):
+            continue
+        if any(c.concentration is None for c in product.actives()) or product.id in plan.banned:
+            continue
+        excipients = sum(1 for c in product.components if c.role == "excipient")
+        amide = any(c.substance in cat.groups.get("amide-local-anaesthetics", _NoGroup).members
+                    for c in product.actives())
+        concentration = product.actives()[0].concentration
+        strength = concentration.value if concentration else 0
+        candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
+                           product))
+    for _, product in sorted(candidates, key=lambda c: c[0]):
+        blocking = _first_blocking(_alone(plan, product))
+        if blocking is None:
+            return product
+        plan.exclude(product.id, blocking.message, blocking.trigger)
+    return None
+
+
+class _NoGroup:
+    members: frozenset[str] = frozenset()
+
+
+# ----------------------------------------------------------------------------- syringes
+def _incompatible(plan: _Plan, members: Sequence[Product], candidate: Product) -> bool:
+    items = [Item(p.id, p, p.components, syringe=1) for p in [*members, candidate]]
+    options = replace(plan.options, max_products=100)
+    result = check_items(plan.cat, plan.patient, items, options)
+    return any(f.kind == "incompatibility" and f.severity == "contraindicated" for f in result.findings)
+
+
+def _assign(plan: _Plan, actives: list[tuple[Product, Fit]], anaesthetic: Product | None) -> list[list[Product]]:
+    limit = plan.request.max_products
+    syringes: list[list[Product]] = []
+    fits = {p.id: f for p, f in actives}
+    for product, _fit in actives:
+        if product.do_not_admix:
+            syringes.append([product])
+            plan.reasons.append(f"{product.id} is labelled do-not-admix, so it has a syringe of its own.")
+            continue
+        placed = False
+        for members in syringes:
+            if members[0].do_not_admix:
+                continue
+            needs = _slots_needed(plan, [*members, product], anaesthetic, fits)
+            if needs > limit:
+                continue
+            if _incompatible(plan, members, product):
+                plan.reasons.append(f"{product.id} is incompatible with {', '.join(m.id for m in members)} "
+                                    "in one syringe, so it goes in another.")
+                continue
+            members.append(product)
+            placed = True
+            break
+        if not placed:
+            if syringes and not all(m[0].do_not_admix for m in syringes):
+                plan.reasons.append(f"{product.id} goes in syringe {len(syringes) + 1}: it cannot join the others "
+                                    f"within the limit of {limit} products per syringe or the mixing rules.")
+            syringes.append([product])
+    return syringes
+
+
+def _slots_needed(plan: _Plan, members: Sequence[Product], anaesthetic: Product | None,
+                  fits: dict[str, Fit]) -> int:
+    slots = len(members)
+    if anaesthetic is not None and not _has_anaesthetic(plan.cat, members):
+        slots += 1
+    if all(fits.get(p.id) is not None and fits[p.id].final_concentration is not None for p in members):
+        slots += 1  # a diluent makes up the volume
+    return slots
+
+
+def _has_anaesthetic(cat: Catalogue, products: Sequence[Product]) -> bool:
+    return any(cat.substances[c.substance].cls == "local-anaesthetic" for p in products for c in p.components)
+
+
+# ----------------------------------------------------------------------------- dosing
+def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
+    cat = plan.cat
+    actives = _choose_actives(plan)
+    if not actives:
+        return []
+    volume = plan.request.volume
+    if volume is None and protocol is not None and protocol.session_volume is not None:
+        volume = Q_(protocol.session_volume.value, protocol.session_volume.unit)
+        plan.explain.append(f"Session volume {format_quantity(volume)} from the protocol for "
+                            f"{protocol.indication} / {protocol.area}.")
+    elif volume is not None:
+        plan.explain.append(f"Session volume {format_quantity(volume)} as requested (--volume).")
+    if volume is None:
+        from mesocli.errors import InputError
+
+        raise InputError(f"no session volume is recorded for {plan.request.indication} in the "
+                         f"{plan.request.area} area; give one with --volume, e.g. --volume \"2 mL\"")
+    volume = volume.to("mL")
+    needed, why = _anaesthetic_needed(plan, [p for p, _ in actives])
+    anaesthetic = None
+    if needed:
+        anaesthetic = _choose_anaesthetic(plan)
+        if anaesthetic is None:
+            plan.reasons.append("No local anaesthetic is safe for this patient; the cocktail has none. "
+                                "Consider topical anaesthesia or none.")
+    else:
+        plan.reasons.append(why)
+    groups = _assign(plan, actives, anaesthetic)
+    fits = {p.id: f for p, f in actives}
+    share = volume / len(groups)
+    syringes = []
+    for number, members in enumerate(groups, 1):
+        syringes.append(_dose_syringe(plan, number, members, fits, anaesthetic, share, protocol))
+    syringes = _apply_caps(plan, syringes)
+    return [_points(plan, s, protocol) for s in syringes]
+
+
+VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
+
+
+def _floor_volume(volume: Any) -> Any:
+    """Round a volume down to the syringe graduation, so rounding never raises a dose."""
+    ml = volume.to("mL").magnitude
+    return Q_(math.floor(ml / VOLUME_STEP + 1e-9) * VOLUME_STEP, "mL")
+
+
+def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
+                  anaesthetic: Product | None, share: Any, protocol: Protocol | None) -> list[tuple[Product, Any, str, str]]:
+    """Volumes for one syringe of ``share`` mL.
+
+    A product whose stock is stronger than its studied final concentration is diluted to it
+    (volume = target x syringe volume / stock). The anaesthetic is dosed the same way from the
+    catalogue's default final concentration. Products used as supplied (no studied target, or
+    a stock already at or below it) share what is left; with none, a diluent makes up the
+    volume. Every volume is rounded down to 0.01 mL.
+    """
+    cat = plan.cat
+    mixable = not members[0].do_not_admix
+    fixed: list[tuple[Product, Any, str, str]] = []
+    supplied: list[tuple[Product, str]] = []
+    for product in members:
+        fit = fits[product.id]
+        active = next((c for c in product.actives() if c.concentration is not None), None)
+        if not mixable or fit.final_concentration is None or active is None:
+            supplied.append((product, _why(fit, "used as supplied")))
+            continue
+        target = Q_(fit.final_concentration.value, fit.final_concentration.unit)
+        stock = Q_(active.concentration.value, active.concentration.unit)  # type: ignore[union-attr]
+        if not stock.is_compatible_with(target) or stock <= target * (1 + 1e-9):
+            supplied.append((product, _why(fit, f"stock {format_quantity(stock)} is not stronger than the "
+                                                 f"studied {format_quantity(target)}, so it is used as supplied "
+                                                 "and mixing dilutes it")))
+            continue
+        volume = (target * share / stock).to("mL")
+        plan.explain.append(f"Syringe {number}: {product.id} volume = studied final concentration x syringe "
+                            f"volume / stock = {format_quantity(target)} x {format_quantity(share)} / "
+                            f"{format_quantity(stock)} = {format_quantity(volume)}.")
+        fixed.append((product, volume, "active", _why(fit, "diluted to the studied final concentration")))
+    if anaesthetic is not None and mixable and not _has_anaesthetic(cat, members):
+        default = cat.default("anaesthetic-final-concentration")
+        stock_c = anaesthetic.actives()[0].concentration
+        if default is not None and stock_c is not None:
+            from mesocli.units import parse_quantity
+
+            target = parse_quantity(default.value, kind="concentration", what="anaesthetic-final-concentration")
+            stock = Q_(stock_c.value, stock_c.unit)
+            volume = (target * share / stock).to("mL")
+            plan.explain.append(f"Syringe {number}: {anaesthetic.id} volume = {format_quantity(target)} final x "
+                                f"{format_quantity(share)} / {format_quantity(stock)} = {format_quantity(volume)} "
+                                f"(catalogue default anaesthetic-final-concentration, evidence "
+                                f"{default.provenance.evidence}).")
+            fixed.append((anaesthetic, volume, "anaesthetic",
+                          "local anaesthetic for comfort: the first safe plain presentation for this patient"))
+    used = sum((v for _, v, _, _ in fixed), Q_(0, "mL"))
+    if used > share:
+        factor = (share / used).to("").magnitude
+        plan.explain.append(f"Syringe {number}: these volumes need {format_quantity(used)}, more than "
+                            f"{format_quantity(share)}; each is scaled by {factor:.3g}, so each ends below its "
+                            "target concentration.")
+        fixed = [(p, v * factor, purpose, why) for p, v, purpose, why in fixed]
+        used = share
+    remaining = share - used
+    parts = [(p, _floor_volume(v), purpose, why) for p, v, purpose, why in fixed]
+    if supplied:
+        each = remaining / len(supplied)
+        if len(supplied) > 1 or fixed:
+            plan.explain.append(f"Syringe {number}: the remaining {format_quantity(remaining)} is shared by the "
+                                f"{len(supplied)} product(s) used as supplied: {format_quantity(each)} each.")
+        parts += [(p, _floor_volume(each), "active", why) for p, why in supplied]
+    elif mixable and remaining.magnitude > VOLUME_STEP / 2:
+        diluent = cat.products.get(DILUENT_ID)
+        if diluent is not None:
+            parts.append((diluent, _floor_volume(remaining), "diluent", "diluent q.s. to the syringe volume"))
+            plan.explain.append(f"Syringe {number}: {DILUENT_ID} q.s. = {format_quantity(share)} - "
+                                f"{format_quantity(used)} = {format_quantity(remaining)}.")
+    kept = []
+    for product, volume, purpose, why in parts:
+        if volume.magnitude < VOLUME_STEP / 2:
+            plan.reasons.append(f"{product.id} was left out of syringe {number}: no measurable volume remained.")
+            continue
+        kept.append((product, volume, purpose, why))
+    return kept
+
+
+def _why(fit: Fit, how: str) -> str:
+    return f"{fit.fit} ingredient for the indication (evidence: {fit.provenance.evidence}); {how}"
+
+
+def _apply_caps(plan: _Plan, syringes: list[list[tuple[Product, Any, str, str]]]) -> list[list[tuple[Product, Any, str, str]]]:
+    """Scale down any product whose substance total exceeds a per-session, per-kg or per-area limit."""
+    from mesocli.domain.dosing import MASS_KINDS, amount_of, mass_limit, rule_applies
+
+    cat = plan.cat
+    present = {c.substance for s in syringes for p, _, _, _ in s for c in p.components}
+    for sid in sorted(present):
+        substance = cat.substances[sid]
+        for rule in cat.rules_by_kind.get("dose_limit", ()):
+            if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, present):
+                continue
+            total = Q_(0, "mg")
+            for parts in syringes:
+                for product, vol, _, _ in parts:
+                    for c in product.components:
+                        if c.substance == sid and c.concentration is not None:
+                            total = total + amount_of(substance, c.concentration, vol).to("mg")
+            limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
+            if limit.value is None:
+                continue
+            if total <= limit.value * (1 + 1e-9):
+                plan.explain.append(f"{substance.name}: planned {format_quantity(total)} is within the limit "
+                                    f"{format_quantity(limit.value)} ({limit.working}).")
+                continue
+            factor = (limit.value / total).to("").magnitude
+            plan.explain.append(f"{substance.name}: planned {format_quantity(total)} exceeds the limit "
+                                f"{format_quantity(limit.value)} ({limit.working}); volumes containing it are "
+                                f"scaled by {factor:.3g}.")
+            plan.reasons.append(f"A dose cap truncated the plan: {substance.name} is limited to "
+                                f"{format_quantity(limit.value)} ({limit.working}).")
+            for parts in syringes:
+                for index, (product, vol, purpose, why) in enumerate(parts):
+                    if any(c.substance == sid for c in product.components):
+                        parts[index] = (product, _floor_volume(vol * factor), purpose,
+                                         why + "; volume reduced by a dose cap")
+    return syringes
+
+
+def _points(plan: _Plan, parts: list[tuple[Product, Any, str, str]], protocol: Protocol | None) -> Syringe:
+    cat = plan.cat
+    total = Q_(0, "mL")
+    for _, vol, _, _ in parts:
+        total = total + vol.to("mL")
+    components = []
+    for product, vol, purpose, why in parts:
+        dosed = []
+        for c in product.components:
+            if c.concentration is None:
+                dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role, None, None, None))
+                continue
+            from mesocli.domain.dosing import amount_of
+
+            amount = amount_of(cat.substances[c.substance], c.concentration, vol)
+            final = (amount / total).to(c.concentration.unit) if total.magnitude > 0 else None
+            dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role,
+                                        Q_(c.concentration.value, c.concentration.unit), amount, final))
+            plan.explain.append(f"{product.id}: {c.substance} amount = {format_quantity(c.concentration)} x "
+                                f"{format_quantity(vol)} = {format_quantity(amount)}.")
+        components.append(RecipeComponent(product, vol.to("mL"), tuple(dosed), purpose, why))
+    points = vpp = None
+    if protocol is not None and protocol.volume_per_point is not None and total.magnitude > 0:
+        vpp = Q_(protocol.volume_per_point.value, protocol.volume_per_point.unit).to("mL")
+        points = max(1, math.ceil((total / vpp).to("").magnitude - 1e-9))
+        plan.explain.append(f"Points = {format_quantity(total)} / {format_quantity(vpp)} per point = {points}.")
+        if protocol.max_points is not None and points > protocol.max_points:
+            vpp = (total / protocol.max_points).to("mL")
+            points = protocol.max_points
+            plan.explain.append(f"Capped at {points} points by the protocol: {format_quantity(vpp)} per point.")
+    return Syringe(tuple(components), total.to("mL"), points, vpp)
+
+
+# ----------------------------------------------------------------------------- final check
+def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | None) -> Any:
+    items = []
+    for number, syringe in enumerate(syringes, 1):
+        for component in syringe.components:
+            p = component.product
+            items.append(Item(p.id, p, p.components, volume=component.volume, syringe=number))
+    options = replace(plan.options)
+    points = sum(s.points or 0 for s in syringes)
+    options.points = points or None
+    vpps = [s.volume_per_point for s in syringes if s.volume_per_point is not None]
+    options.volume_per_point = max(vpps) if vpps else None
+    if protocol is not None:
+        options.sessions = protocol.sessions_max
+        if protocol.interval_min is not None:
+            options.interval = Q_(protocol.interval_min.value, protocol.interval_min.unit)
+    result = check_items(plan.cat, plan.patient, items, options)
+    return result
+
+
+def worst(findings: Sequence[Finding]) -> str:
+    rank = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    return {3: "contraindicated", 2: "caution", 1: "info"}.get(rank, "ok")
