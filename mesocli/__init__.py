@@ -25,9 +25,11 @@ __all__ = [
     "InputError",
     "MesoError",
     "Patient",
+    "Recipe",
     "UnknownTermError",
     "UnitError",
     "__version__",
+    "build",
     "check",
     "load_catalogue",
 ]
@@ -37,7 +39,9 @@ _LAZY = {
     "CheckResult": "mesocli.domain.engine",
     "Finding": "mesocli.domain.engine",
     "Patient": "mesocli.domain.patient",
+    "build": "mesocli.api",
     "check": "mesocli.api",
+    "Recipe": "mesocli.domain.formulate",
     "load_catalogue": "mesocli.api",
     "MesoError": "mesocli.errors",
     "InputError": "mesocli.errors",
@@ -47,7 +51,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mesocli.api import check, load_catalogue
+    from mesocli.api import build, check, load_catalogue
+    from mesocli.domain.formulate import Recipe
     from mesocli.domain.catalogue import Catalogue
     from mesocli.domain.engine import CheckResult, Finding
     from mesocli.domain.patient import Patient

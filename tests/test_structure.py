@@ -1,0 +1,98 @@
+"""The shape of the code: what imports what, and the public API."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import mesocli
+
+PACKAGE = Path(mesocli.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_cli_import_does_not_load_heavy_modules():
+    """Importing the CLI module loads neither SQLAlchemy, Alembic, pint nor rich."""
+    code = (
+        "import sys, mesocli.cli.app;"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'pint', 'rich') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_help_does_not_load_heavy_modules():
+    """``meso --help`` renders without importing SQLAlchemy, Alembic, pint or rich."""
+    code = (
+        "import sys\n"
+        "from mesocli.cli.app import run\n"
+        "run(['--help'])\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'pint', 'rich') if m in sys.modules]\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY=" in out.stderr
+    assert out.stderr.split("HEAVY=")[1].strip() == ""
+
+
+def test_rich_is_imported_only_by_the_render_layer():
+    """Only modules under mesocli/render import rich."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "rich" in _imports(path) and path.parent.name != "render"
+    ]
+    assert offenders == []
+
+
+def test_domain_is_free_of_frameworks():
+    """The domain layer imports no SQLAlchemy, typer or rich."""
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(_imports(path) & {"sqlalchemy", "typer", "rich", "alembic"})
+        for path in (PACKAGE / "domain").rglob("*.py")
+        if _imports(path) & {"sqlalchemy", "typer", "rich", "alembic"}
+    }
+    assert offenders == {}
+
+
+def test_pint_registry_is_created_only_in_units():
+    """No module but units.py constructs a pint UnitRegistry."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "UnitRegistry(" in path.read_text(encoding="utf-8") and path.name != "units.py"
+    ]
+    assert offenders == []
+
+
+def test_public_api_matches_the_documented_names():
+    """``mesocli.__all__`` lists exactly the documented public names, and each resolves."""
+    documented = {
+        "Catalogue", "CheckResult", "DatabaseError", "Finding", "InputError", "MesoError", "Patient",
+        "Recipe", "UnknownTermError", "UnitError", "__version__", "build", "check", "load_catalogue",
+    }
+    assert set(mesocli.__all__) == documented
+    for name in mesocli.__all__:
+        assert getattr(mesocli, name) is not None
+
+
+def test_errors_carry_their_exit_codes():
+    """Each error class carries the documented exit code."""
+    from mesocli.errors import DatabaseError, InputError, MesoError, UnitError, UnknownTermError
+
+    assert issubclass(InputError, MesoError) and InputError.exit_code == 2
+    assert issubclass(UnitError, InputError) and issubclass(UnknownTermError, InputError)
+    assert DatabaseError.exit_code == 3
