@@ -45,6 +45,7 @@ class Finding:
     evidence: str
     advice: str | None = None
     path: str | None = None  # how an allergy was reached: direct, group, excipient, origin, cross
+    summary: str | None = None  # a short reason for tables, e.g. "contains lidocaine (excipient)"
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
@@ -271,22 +272,30 @@ class _Context:
             for trigger, hits in by_trigger.items():
                 component, worst = max(hits, key=lambda h: SEVERITY_RANK[h[1].severity])
                 substance = self.cat.substances[component.substance]
-                if item.product is not None:
-                    path = "pre-mixed" if component.role == "active" and len(item.product.actives()) > 1 \
-                        else ("excipient" if component.role != "active" else worst.path)
+                if item.product is not None and (component.role != "active" or len(item.product.actives()) > 1
+                                                 or worst.path != "direct"):
+                    path = "excipient" if component.role != "active" else (
+                        "pre-mixed" if len(item.product.actives()) > 1 else worst.path)
                     what = f"{item.product.name} contains {substance.name}"
                     if component.role != "active":
                         what += f" ({component.role})"
                     message = f"{what}: {worst.message}"
+                    summary = f"contains {substance.id}" + (f" ({path})" if path in ("excipient", "pre-mixed")
+                                                             else f"; {_short(worst)}")
+                elif item.product is not None:
+                    path = "direct"
+                    message = f"{item.product.name} contains {substance.name}: {worst.message}"
+                    summary = f"contains {substance.id}"
                 else:
                     path = worst.path
                     message = f"{substance.name}: {worst.message}"
+                    summary = _short(worst)
                 advice = ("Do not use; choose an alternative below."
                           if worst.severity == "contraindicated"
                           else "Use only after confirming tolerance with the patient's allergist.")
                 self.add(Finding(worst.severity, "allergy", item.subject, trigger, message,
                                  tuple(worst.provenance.cited()), worst.provenance.evidence, advice,
-                                 path if path != worst.path or item.product is None else worst.path))
+                                 path, summary))
 
     # ---------------------------------------------------------------- conditions and medications
     def contraindications(self) -> None:
@@ -498,6 +507,18 @@ class _Context:
             self.add(finding)
 
 
+def _short(exposure: Exposure) -> str:
+    """A few words on how an allergy reaches a substance, for tables."""
+    if exposure.path == "cross":
+        first = exposure.message.split(";")[0].split(". ")[0].rstrip(".")
+        return first if len(first) <= 70 else first[:69] + "\u2026"
+    return {
+        "direct": "allergen itself",
+        "group": "same allergen group",
+        "origin": "source organism",
+    }.get(exposure.path, exposure.path)
+
+
 def _age_bounds(rule: Rule) -> str:
     if rule.min_age is not None and rule.max_age is not None:
         return f"allowed from {rule.min_age} to {rule.max_age} years"
@@ -524,12 +545,13 @@ def allergy_exposures(catalogue: Catalogue,
             by_origin[substance.origin].append(substance.id)
 
     def reach_group(group_id: str, trigger: str, severity: str | None, how: str,
-                    provenance: Provenance, skip: str | None = None) -> None:
+                    provenance: Provenance, skip: str | None = None, path: str = "group") -> None:
         group = catalogue.groups[group_id]
         for member in sorted(group.members):
             if member != skip:
-                out[member].append(Exposure(severity or "contraindicated", trigger, "group",
-                                            f"{how} ({group.name}).", provenance))
+                suffix = "" if group.name in how else f" ({group.name})"
+                out[member].append(Exposure(severity or "contraindicated", trigger, path,
+                                            f"{how}{suffix}.", provenance))
         for origin in sorted(group.origins):
             for sid in by_origin.get(origin, ()):
                 if sid != skip:
@@ -557,7 +579,7 @@ def allergy_exposures(catalogue: Catalogue,
         for group_id in origin_groups:
             for cross in catalogue.crosses_from.get(group_id, ()):
                 reach_group(cross.target_group, entry_id, cross.severity,
-                            cross.message.rstrip("."), cross.provenance)
+                            cross.message.rstrip("."), cross.provenance, path="cross")
     return out
 
 

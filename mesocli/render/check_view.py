@@ -41,63 +41,97 @@ def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: 
     for finding in result.findings:
         by_severity[finding.severity].append(finding)
     titles = SCREEN_TITLES if result.screened else TITLES
+    sources = _SourceIndex()
     for severity in ("contraindicated", "caution", "info"):
         findings = by_severity.get(severity)
         if not findings:
             continue
         p.line(f"{titles[severity]} ({len(findings)})", style="bold")
-        if result.screened and severity != "info":
-            _screen_table(p, cat, findings)
+        if result.screened:
+            _screen_table(p, findings, sources)
         else:
             for finding in findings:
-                _finding(p, cat, finding)
+                _finding(p, cat, finding, sources)
         p.line()
     if result.alternatives:
         p.line("Alternatives in the same role", style="bold")
+        grouped: dict[tuple[tuple[str, ...], str | None], list[str]] = defaultdict(list)
         for alt in result.alternatives:
-            use = ", ".join(alt.use) if alt.use else "none in the catalogue"
-            if alt.note:
-                use += f" ({alt.note})"
-            p.line(f"  instead of {alt.replaces}: {use}")
+            grouped[(alt.use, alt.note)].append(alt.replaces)
+        for (use, note), replaced in grouped.items():
+            text = ", ".join(use) if use else "none in the catalogue"
+            if note:
+                text += f", {note}"
+            p.line(f"  instead of {', '.join(replaced)}:")
+            p.line(f"      {text}")
         p.line()
-    p.severity(result.status if result.status != "ok" else "info", verdict(result))
+    if sources.items:
+        p.line("Sources", style="bold")
+        for number, (source, evidence) in enumerate(sources.items, 1):
+            p.line(f"  [{number}] ({evidence}) {source}")
+        p.line()
+    p.line(verdict(result), style=SEVERITY_STYLE_FOR.get(result.status))
     p.note(DISCLAIMER)
 
 
+SEVERITY_STYLE_FOR = {"contraindicated": "bold red", "caution": "bold yellow", "ok": "bold green"}
+
+
+class _SourceIndex:
+    """Numbers each distinct source once, so rows can cite [n]."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+        self._numbers: dict[str, int] = {}
+
+    def cite(self, finding: Finding) -> str:
+        refs = []
+        for source in finding.sources:
+            if source not in self._numbers:
+                self.items.append((source, finding.evidence))
+                self._numbers[source] = len(self.items)
+            refs.append(self._numbers[source])
+        return "[" + ",".join(map(str, refs)) + "]" if refs else ""
+
+
 def verdict(result: CheckResult) -> str:
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for f in result.findings:
         counts[f.severity] += 1
+    if result.screened:
+        avoid = len({f.subject for f in result.findings if f.severity == "contraindicated"})
+        care = len({f.subject for f in result.findings if f.severity == "caution"})
+        return (f"Verdict: {avoid} ingredient(s) to avoid and {care} to use with caution for this patient; "
+                "everything else in the catalogue raised no finding.")
     summary = ", ".join(f"{counts[s]} {s}" for s in ("contraindicated", "caution", "info") if counts[s])
     if result.status == "contraindicated":
-        head = "Verdict: CONTRAINDICATED, do not proceed as checked"
+        head = "Verdict: CONTRAINDICATED. Do not proceed as checked"
     elif result.status == "caution":
-        head = "Verdict: CAUTION, proceed only after reviewing each caution"
+        head = "Verdict: CAUTION. Proceed only after reviewing each caution"
     else:
-        head = "Verdict: OK, no contraindication or caution found"
+        head = "Verdict: OK. No contraindication or caution found"
     return f"{head} ({summary or 'no findings'})."
 
 
-def _finding(p: Printer, cat: Catalogue, f: Finding) -> None:
-    p.severity(f.severity, f"{name_of(cat, f.subject)}  [{f.kind}, triggered by {f.trigger}]")
+def _finding(p: Printer, cat: Catalogue, f: Finding, sources: _SourceIndex) -> None:
+    p.severity(f.severity, f"{name_of(cat, f.subject)}  ({f.kind}; triggered by {f.trigger})")
     p.line(f"    why: {f.message}")
     if f.advice:
         p.line(f"    instead: {f.advice}")
-    p.line(f"    source ({f.evidence}): {_sources(f)}")
+    p.line(f"    source: {f.evidence} {sources.cite(f)}")
 
 
-def _sources(f: Finding) -> str:
-    shown = list(f.sources[:2])
-    extra = len(f.sources) - len(shown)
-    return "; ".join(shown) + (f" (+{extra} more)" if extra > 0 else "")
-
-
-def _screen_table(p: Printer, cat: Catalogue, findings: list[Finding]) -> None:
+def _screen_table(p: Printer, findings: list[Finding], sources: _SourceIndex) -> None:
     rows: list[list[Any]] = []
     for f in findings:
-        rows.append([name_of(cat, f.subject), f.kind + (f" ({f.path})" if f.path else ""), f.trigger,
-                     f.message])
-    p.table(["Ingredient", "Why", "Trigger", "Detail"], rows)
+        why = f.summary or _first_sentence(f.message)
+        rows.append([f.subject, f.kind, f.trigger, why, sources.cite(f)])
+    p.table(["Ingredient", "Kind", "Trigger", "Why", "Source"], rows)
+
+
+def _first_sentence(text: str, limit: int = 90) -> str:
+    head = text.split(". ")[0].rstrip(".")
+    return head if len(head) <= limit else head[: limit - 1] + "\u2026"
 
 
 def patient_line(result: CheckResult) -> str:

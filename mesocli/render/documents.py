@@ -178,6 +178,8 @@ def finding_document(f: Finding) -> dict[str, Any]:
         doc["advice"] = f.advice
     if f.path:
         doc["path"] = f.path
+    if f.summary:
+        doc["summary"] = f.summary
     return doc
 
 
