@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import typer
 
 from mesocli import __version__
-from mesocli.cli import catalogue_commands, db_commands, verbs
+from mesocli.cli import batch_command, catalogue_commands, db_commands, verbs
 from mesocli.cli.io import OutputState, write_json
 from mesocli.errors import EXIT_INPUT, MesoError
 
@@ -60,6 +60,7 @@ def _root(
 catalogue_commands.register(app)
 db_commands.register(app)
 verbs.register(app)
+batch_command.register(app)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

@@ -89,6 +89,15 @@ class Catalogue:
         self.rules_by_kind: dict[str, tuple[Rule, ...]] = _group_by(self.rules, lambda r: r.kind)
         self._names: dict[str, dict[str, str]] = {}
         self._index_names()
+        self.memo: dict[object, object] = {}
+
+    MEMO_LIMIT = 2048
+
+    def remember(self, key: object, value: object) -> None:
+        """Keep a derived, deterministic result (bounded, oldest dropped first)."""
+        if len(self.memo) >= self.MEMO_LIMIT:
+            self.memo.pop(next(iter(self.memo)))
+        self.memo[key] = value
 
     # ----------------------------------------------------------------- name resolution
     def _index_names(self) -> None:

@@ -630,10 +630,20 @@ def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:
     return frozenset(catalogue.substances[c.substance].cls for c in product.actives())
 
 
-def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> set[str]:
-    """Every product and substance with a contraindicated patient-level finding."""
-    screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False, screen_regulatory=True))
-    return {f.subject for f in screen.findings if f.severity == "contraindicated"}
+def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
+    """Every product and substance with a contraindicated patient-level finding.
+
+    The catalogue is immutable and the engine deterministic, so the answer is memoised per
+    patient on the catalogue: a batch of checks for one patient screens it once.
+    """
+    key = (patient.allergies, patient.conditions, patient.medications, patient.medication_classes,
+           patient.age, patient.weight_kg)
+    cached = catalogue.memo.get(("blocked", key))
+    if cached is None:
+        screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False, screen_regulatory=True))
+        cached = frozenset(f.subject for f in screen.findings if f.severity == "contraindicated")
+        catalogue.remember(("blocked", key), cached)
+    return cached
 
 
 def screen_subjects(catalogue: Catalogue, patient: ResolvedPatient) -> CheckResult:

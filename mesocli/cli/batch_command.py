@@ -1,0 +1,103 @@
+"""``meso batch``: NDJSON requests in, NDJSON results out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import typer
+
+from mesocli.cli.io import write_ndjson_line
+
+
+def register(app: typer.Typer) -> None:
+    app.command("batch")(batch)
+
+
+def batch(
+    source: str = typer.Argument(..., help="NDJSON file of requests, or - for standard input."),
+) -> int:
+    """Run many build/check requests: one JSON object per line in, one result per line out.
+
+    Each request is {"id": ..., "action": "build" | "check", ...} with the same fields as the
+    options and the patient file (allergies, conditions, medications, age, weight, patient,
+    ingredients, recipe, indication, area, treatment_area, volume, max_products, fail_on).
+    Results keep the input order and carry the request's id; a bad line gives an error
+    document with its line number and the run goes on. The exit code is the highest of the
+    per-line codes.
+    """
+    from mesocli.api import load_catalogue
+    from mesocli.batch import run_batch
+    from mesocli.cli.io import OutputState
+
+    OutputState.json = True
+    catalogue = load_catalogue()
+    worst = 0
+    lines = _lines(source)
+    progress = _progress() if sys.stderr.isatty() else None
+    try:
+        for result in run_batch(lines, catalogue):
+            write_ndjson_line(result.document)
+            worst = max(worst, result.exit_code)
+            if progress is not None:
+                progress.advance()
+    finally:
+        if progress is not None:
+            progress.stop()
+    sys.stdout.flush()
+    return worst
+
+
+def _lines(source: str) -> Iterator[str]:
+    """Lines of the input, read lazily (never the whole file at once)."""
+    from mesocli.errors import InputError
+
+    if source == "-":
+        stream = sys.stdin
+        yield from _decoded(stream.buffer if hasattr(stream, "buffer") else stream)
+        return
+    from pathlib import Path
+
+    path = Path(source)
+    if path.is_dir():
+        raise InputError(f"batch input: {source} is a directory, not a file")
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"batch input: {source}: no such file") from None
+    except PermissionError:
+        raise InputError(f"batch input: {source}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"batch input: {source}: cannot read ({exc.strerror})") from None
+    with handle:
+        yield from _decoded(handle)
+
+
+def _decoded(handle) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    for raw in handle:
+        if isinstance(raw, str):
+            yield raw
+            continue
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield "\x00not utf-8"  # becomes an error document for that line
+
+
+class _progress:
+    """A rich progress counter on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.completed} requests"),
+                                  console=Console(file=sys.stderr), transient=True)
+        self._task = self._progress.add_task("batch", total=None)
+        self._progress.start()
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        self._progress.stop()
