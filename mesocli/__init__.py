@@ -26,8 +26,8 @@ __all__ = [
     "MesoError",
     "Patient",
     "Recipe",
-    "UnknownTermError",
     "UnitError",
+    "UnknownTermError",
     "__version__",
     "build",
     "check",
@@ -52,9 +52,9 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.api import build, check, load_catalogue
-    from mesocli.domain.formulate import Recipe
     from mesocli.domain.catalogue import Catalogue
     from mesocli.domain.engine import CheckResult, Finding
+    from mesocli.domain.formulate import Recipe
     from mesocli.domain.patient import Patient
     from mesocli.errors import DatabaseError, InputError, MesoError, UnitError, UnknownTermError
 

@@ -10,24 +10,55 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.engine import CheckOptions, CheckResult, check_items, items_from_names, items_from_recipe, resolve_patient
+from mesocli.domain.engine import (
+    CheckOptions,
+    CheckResult,
+    check_items,
+    items_from_names,
+    items_from_recipe,
+    resolve_patient,
+)
 from mesocli.domain.patient import Patient
 from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
 from mesocli.errors import DatabaseError, InputError
 
-_CACHE: dict[str | None, Catalogue] = {}
+_CACHE: dict[tuple[object, ...], Catalogue] = {}
 
 
 def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogue:
-    """The catalogue at ``url`` (default: ``MESO_DATABASE_URL``, else the shipped one)."""
+    """The catalogue at ``url`` (default: ``MESO_DATABASE_URL``, else the shipped one).
+
+    It is read once per process; a SQLite file that changed since (size or modification
+    time) is read again.
+    """
     from mesocli import config
 
-    key = config.database_url() if url is None else url
+    target = config.database_url() if url is None else url
+    key = _identity(target)
     if not refresh and key in _CACHE:
         return _CACHE[key]
-    catalogue = _read(key)
+    catalogue = _read(target)
     _CACHE[key] = catalogue
     return catalogue
+
+
+def _identity(url: str | None) -> tuple[object, ...]:
+    """What makes two reads of a catalogue the same read."""
+    from pathlib import Path
+
+    from mesocli import config
+
+    if url is None:
+        path: Path | None = config.shipped_database()
+    elif url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):].split("?")[0])
+    else:
+        return (url,)
+    try:
+        stat = path.stat()
+    except OSError:
+        return (url, str(path), None)
+    return (url, str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def _read(url: str | None) -> Catalogue:

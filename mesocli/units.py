@@ -54,6 +54,12 @@ _QUANTITY_RE = re.compile(rf"^\s*({_NUMBER}|nan|inf|infinity)\s*(.*?)\s*$", re.I
 _UNIT_CHARS_RE = re.compile(r"^[A-Za-zµμ²³°%/*^().\s0-9_]*$")
 _PERCENT_RE = re.compile(r"^%\s*(w/v|w/w|v/v)?$", re.IGNORECASE)
 _AMBIGUOUS_RE = re.compile(r"/\s*\d")
+# Unit text is checked against this small grammar before pint sees it: unit words, '/', '*',
+# a one-digit exponent, and a numeric factor only as the divisor of '/(100 mL)'. Anything
+# else (stray numbers, exponent towers, unbalanced parentheses) is refused here, so pint's
+# expression evaluator never multiplies a dose by a stray number or computes 9**9**9.
+_EXPONENT_RE = re.compile(r"(\*\*|\^)\s*-?\d(?!\d)")
+_DIVISOR_RE = re.compile(r"/\s*\(\s*\d+(?:\.\d+)?\s+(?=[A-Za-zµμ])")
 _MAX_TEXT = 64
 
 
@@ -120,6 +126,12 @@ def check_kind(quantity: pint.Quantity, kind: str, what: str) -> None:
     kinds = CONCENTRATION_KINDS if kind == "concentration" else (kind,)
     wanted = [KINDS[k] for k in kinds]
     dims = _dims(quantity)
+    if kind == "mass-per-body-mass" and dims == "":
+        # Dimensionless is not enough: "4.5 mL/L" or "2 percent" are not doses per body mass.
+        ureg = registry()
+        masses = all(str(ureg.get_dimensionality(name)) == "[mass]" for name in quantity.units._units)
+        if not masses or len(quantity.units._units) != 2:
+            dims = "not a mass per mass"
     if dims not in wanted:
         unit = format_unit(quantity)
         expected = {
@@ -149,7 +161,13 @@ def _split(raw: Any, what: str) -> tuple[float, str]:
             raise UnitError(f"{what}: 'value' must be a number")
         if not isinstance(unit, str):
             raise UnitError(f"{what}: 'unit' must be text such as 'mg/mL'")
-        return float(value), unit.strip()
+        if len(unit) > _MAX_TEXT:
+            raise UnitError(f"{what}: unit text longer than {_MAX_TEXT} characters")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise UnitError(f"{what}: {_printable(str(value)[:20])}... is out of range") from None
+        return number, unit.strip()
     if isinstance(raw, bool) or isinstance(raw, int | float):
         raise UnitError(f"{what}: {raw!r} has no unit; write it with one, e.g. '2 mL'")
     if not isinstance(raw, str):
@@ -170,7 +188,7 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
     if not unit_text:
         raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '2 mL'")
     if not _UNIT_CHARS_RE.match(unit_text):
-        raise UnitError(f"{what}: unit {unit_text[:30]!r} contains characters meso does not accept")
+        raise UnitError(f"{what}: unit {_printable(unit_text[:30])!r} contains characters meso does not accept")
     percent = _PERCENT_RE.match(unit_text.replace(" ", "")) or _PERCENT_RE.match(unit_text)
     if percent:
         basis = (percent.group(1) or "").lower()
@@ -187,16 +205,14 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
         )
     if _AMBIGUOUS_RE.search(unit_text):
         raise UnitError(
-            f"{what}: '{unit_text}' is ambiguous (pint reads 'g/100 mL' as (g/100)*mL); "
+            f"{what}: '{_printable(unit_text)}' is ambiguous (pint reads 'g/100 mL' as (g/100)*mL); "
             "put the divisor in parentheses, e.g. '1.5 g/(100 mL)', or use mg/mL"
         )
-    import pint
-
+    _check_grammar(unit_text, what)
     try:
         unit = registry().parse_expression(unit_text.replace("^", "**"))
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError,
-            ZeroDivisionError, KeyError, IndexError, OverflowError) as exc:
-        raise UnitError(f"{what}: unknown unit {unit_text[:30]!r}") from exc
+    except Exception as exc:
+        raise UnitError(f"{what}: unknown unit {_printable(unit_text[:30])!r}") from exc
     if not isinstance(unit, registry().Quantity):
         raise UnitError(f"{what}: {unit_text[:30]!r} is a number, not a unit")
     if not math.isfinite(float(unit.magnitude)) or unit.magnitude <= 0:
@@ -205,6 +221,29 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
     if not math.isfinite(float(result.magnitude)):
         raise UnitError(f"{what}: value out of range")
     return result
+
+
+def _check_grammar(unit_text: str, what: str) -> None:
+    shown = _printable(unit_text[:30])
+    if unit_text.count("(") != unit_text.count(")") or re.search(r"\(\s*\)", unit_text):
+        raise UnitError(f"{what}: unit {shown!r} has unbalanced or empty parentheses")
+    depth = 0
+    for char in unit_text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise UnitError(f"{what}: unit {shown!r} has unbalanced parentheses")
+    if re.search(r"(\*\*|\^)\s*-?\d\s*(\*\*|\^)", unit_text):
+        raise UnitError(f"{what}: unit {shown!r} chains exponents")
+    stripped = _DIVISOR_RE.sub("/(", _EXPONENT_RE.sub("", unit_text))
+    if re.search(r"\d", stripped):
+        raise UnitError(f"{what}: unexpected number in unit {shown!r}; write one number followed by "
+                        "its unit, e.g. '20 mg/mL'")
+    if re.search(r"(\*\*|\^)", stripped) or re.search(r"[*/]\s*$|^\s*[*/]", stripped):
+        raise UnitError(f"{what}: unit {shown!r} is incomplete")
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
 
 
 def parse_amount(text: str, *, kind: str, what: str) -> Amount:

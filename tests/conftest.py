@@ -4,6 +4,7 @@ point (so exit codes and error translation are tested too), and isolated environ
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ def meso():
     def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Outcome:
         with runner.isolation(input=input, env=env) as (out, err, _mixed):
             code = run(list(args))
+            sys.stdout.flush()
+            sys.stderr.flush()
             stdout = out.getvalue().decode("utf-8")
             stderr = err.getvalue().decode("utf-8")
         return Outcome(code, stdout, stderr)

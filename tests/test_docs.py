@@ -43,5 +43,5 @@ def test_readme_python_example_runs():
     """The Python API example in the README runs and gives the results it shows."""
     block = next(b for b in _code_blocks(README.read_text(encoding="utf-8")) if "from mesocli import" in b)
     namespace: dict[str, object] = {}
-    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["result"].status == "contraindicated"  # type: ignore[attr-defined]

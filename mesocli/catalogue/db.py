@@ -31,7 +31,7 @@ def describe(url: str | None) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - any malformed URL is reported the same way
+    except Exception:
         return "<unparseable URL>"
 
 
@@ -80,11 +80,32 @@ def writable_engine(url: str) -> Engine:
 
 
 def open_engine(url: str | None = None) -> Engine:
-    """The engine meso reads the catalogue through."""
+    """The engine meso reads the catalogue through; reading never creates a database."""
     url = config.database_url() if url is None else url
     if url is None:
         return readonly_sqlite_engine(config.shipped_database())
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseError(f"no database at {path}; to create it, run 'meso db upgrade' "
+                            f"with {config.DATABASE_ENV} set to it")
     return writable_engine(url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL, or ``None`` for other URLs and in-memory SQLite."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    database = parsed.database
+    if database.startswith("file:"):
+        database = database[5:].split("?")[0]
+    return Path(database)
 
 
 def check_revision(engine: Engine, url: str | None) -> str:
@@ -118,7 +139,7 @@ def check_revision(engine: Engine, url: str | None) -> str:
 
 def _explain(exc: Exception, where: str) -> str:
     text = str(getattr(exc, "orig", exc)).lower()
-    if "no such table" in text or "does not exist" in text and "relation" in text:
+    if "no such table" in text or ("does not exist" in text and "relation" in text):
         return f"the database at {where} has no catalogue schema; run 'meso db upgrade'"
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
         return f"the file at {where} is not a valid catalogue database (damaged or not SQLite); " \

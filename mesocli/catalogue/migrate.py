@@ -12,7 +12,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,7 +117,7 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
         after = current_revision(engine)
     except DatabaseError:
         raise
-    except Exception as exc:  # noqa: BLE001 - translate any driver failure once, here
+    except Exception as exc:
         from sqlalchemy.exc import SQLAlchemyError
 
         if isinstance(exc, SQLAlchemyError):
@@ -159,7 +159,7 @@ def _backup_sqlite(engine: Engine) -> Path | None:
     if not database or database == ":memory:" or not Path(database).is_file():
         return None
     path = Path(database)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     backup = path.with_name(f"{path.name}.{stamp}.bak")
     shutil.copy2(path, backup)
     return backup

@@ -52,21 +52,16 @@ FILES = (
 )
 
 SUBSTANCE_CLASSES = frozenset(
-    """glycosaminoglycan vitamin amino-acid peptide nucleic-acid lipolytic local-anaesthetic
-    vasoconstrictor vasoactive plant-extract mineral antioxidant depigmenting hair-growth-drug
-    enzyme methylxanthine preservative antioxidant-excipient chelating-agent stabiliser buffer
-    vehicle coenzyme""".split()
+    ["glycosaminoglycan", "vitamin", "amino-acid", "peptide", "nucleic-acid", "lipolytic", "local-anaesthetic", "vasoconstrictor", "vasoactive", "plant-extract", "mineral", "antioxidant", "depigmenting", "hair-growth-drug", "enzyme", "methylxanthine", "preservative", "antioxidant-excipient", "chelating-agent", "stabiliser", "buffer", "vehicle", "coenzyme"]
 )
 ORIGINS = frozenset(
-    """synthetic bacterial-fermentation avian bovine ovine recombinant-human human-plasma soy egg
-    salmon milk plant-asteraceae plant-apiaceae plant-fabaceae plant-ginkgoaceae
-    plant-other""".split()
+    ["synthetic", "bacterial-fermentation", "avian", "bovine", "ovine", "recombinant-human", "human-plasma", "soy", "egg", "salmon", "milk", "plant-asteraceae", "plant-apiaceae", "plant-fabaceae", "plant-ginkgoaceae", "plant-other"]
 )
 # "unknown" is what an absent value means: meso never turns a missing fact into a safe default.
-STATUSES = frozenset("medicine device cosmetic-only withdrawn unapproved compounded unknown".split())
-VEHICLES = frozenset("aqueous oily alcoholic gel unknown".split())
+STATUSES = frozenset(["medicine", "device", "cosmetic-only", "withdrawn", "unapproved", "compounded", "unknown"])
+VEHICLES = frozenset(["aqueous", "oily", "alcoholic", "gel", "unknown"])
 TECHNIQUES = frozenset(
-    "papule nappage point-by-point micro-depot linear-retrograde deep-subcutaneous".split()
+    ["papule", "nappage", "point-by-point", "micro-depot", "linear-retrograde", "deep-subcutaneous"]
 )
 RULE_KINDS = (
     "contraindication",
@@ -77,7 +72,7 @@ RULE_KINDS = (
     "purpose_conflict",
 )
 DOSE_KINDS = frozenset(
-    "per-session per-kg per-area per-point-volume points sessions interval".split()
+    ["per-session", "per-kg", "per-area", "per-point-volume", "points", "sessions", "interval"]
 )
 
 

@@ -65,10 +65,10 @@ batch_command.register(app)
 
 def _wants_json(argv: Sequence[str]) -> bool:
     args = list(argv)
-    if "--json" in args or "--format=json" in args or "--format=ndjson" in args:
+    machine = ("json", "ndjson", "fhir")
+    if "--json" in args or any(f"--format={m}" in args for m in machine):
         return True
-    return any(a == "--format" and i + 1 < len(args) and args[i + 1] in ("json", "ndjson")
-               for i, a in enumerate(args))
+    return any(a == "--format" and i + 1 < len(args) and args[i + 1] in machine for i, a in enumerate(args))
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -34,7 +34,11 @@ def batch(
     catalogue = load_catalogue()
     worst = 0
     lines = _lines(source)
-    progress = _progress() if sys.stderr.isatty() else None
+    progress = None
+    if sys.stderr.isatty():
+        from mesocli.render.progress import Progress
+
+        progress = Progress()
     try:
         for result in run_batch(lines, catalogue):
             write_ndjson_line(result.document)
@@ -82,22 +86,3 @@ def _decoded(handle) -> Iterator[str]:  # type: ignore[no-untyped-def]
             yield raw.decode("utf-8")
         except UnicodeDecodeError:
             yield "\x00not utf-8"  # becomes an error document for that line
-
-
-class _progress:
-    """A rich progress counter on stderr, shown only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
-
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.completed} requests"),
-                                  console=Console(file=sys.stderr), transient=True)
-        self._task = self._progress.add_task("batch", total=None)
-        self._progress.start()
-
-    def advance(self) -> None:
-        self._progress.advance(self._task)
-
-    def stop(self) -> None:
-        self._progress.stop()

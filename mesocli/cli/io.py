@@ -53,7 +53,7 @@ def read_text(source: str, what: str) -> str:
         except OSError as exc:
             raise InputError(f"{what}: {source}: cannot read ({exc.strerror})") from None
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{what}: {name} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB")
+        raise InputError(f"{what}: {name} is larger than the {MAX_INPUT_BYTES:,}-byte limit")
     if not data.strip():
         raise InputError(f"{what}: {name} is empty")
     if b"\x00" in data:
@@ -73,6 +73,8 @@ def read_document(source: str, what: str) -> Any:
         return _toml(text, what, name)
     try:
         return json.loads(text, parse_constant=_reject_constant)
+    except InputError as exc:
+        raise InputError(f"{what}: {name}: {exc.message}") from None
     except json.JSONDecodeError as exc:
         if suffix == ".json":
             raise InputError(f"{what}: {name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "

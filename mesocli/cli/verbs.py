@@ -12,6 +12,7 @@ FAIL_ON = ("caution", "contraindicated")
 def register(app: typer.Typer) -> None:
     app.command("build")(build)
     app.command("check")(check)
+    app.command("schema")(schema)
 
 
 def patient_from_options(patient_file: str | None, allergy: list[str], condition: list[str],
@@ -39,7 +40,8 @@ def check(
     treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
     max_products: int = typer.Option(3, "--max-products", help="Most products in one syringe."),
     fail_on: str = typer.Option("contraindicated", "--fail-on", help="caution|contraindicated: what makes exit 1."),
-    as_json: bool = typer.Option(False, "--json", help="Write the JSON contract to stdout."),
+    output_format: str = typer.Option("table", "--format", help="table|json|csv|fhir."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json: the JSON contract."),
 ) -> int:
     """Report every allergy, contraindication, incompatibility and dose problem.
 
@@ -57,16 +59,28 @@ def check(
 
     if fail_on not in FAIL_ON:
         raise InputError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    fmt = "json" if as_json else output_format
+    if fmt not in ("table", "json", "csv", "fhir"):
+        raise InputError(f"--format must be table, json, csv or fhir, not {fmt!r}")
     if patient == "-" and recipe == "-":
         raise InputError("--patient and --recipe cannot both read standard input")
     person = patient_from_options(patient, allergy, condition, medication, age, weight)
     recipe_doc = read_document(recipe, "--recipe") if recipe else None
     result = run_check(person, ingredients=ingredient, recipe=recipe_doc, indication=indication, area=area,
                        treatment_area=treatment_area, max_products=max_products)
-    if as_json:
+    if fmt == "json":
         from mesocli.render.documents import check_document
 
         write_json(check_document(result))
+    elif fmt == "fhir":
+        from mesocli.api import load_catalogue
+        from mesocli.render.fhir import check_bundle
+
+        write_json(check_bundle(result, load_catalogue()))
+    elif fmt == "csv":
+        from mesocli.render.tabular import findings_csv
+
+        findings_csv(result.findings)
     else:
         from mesocli.api import load_catalogue
         from mesocli.render.check_view import patient_line, render_check
@@ -87,8 +101,9 @@ def build(
     patient: str | None = typer.Option(None, "--patient", help="Patient file (JSON or TOML), or - for stdin."),
     volume: str | None = typer.Option(None, "--volume", help='Cocktail volume for the session, e.g. "4 mL".'),
     treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
-    max_products: int = typer.Option(3, "--max-products", help="Most products in one syringe."),
-    output_format: str = typer.Option("table", "--format", help="table|json|markdown."),
+    max_products: int = typer.Option(3, "--max-products",
+                                     help="Most products in one syringe, and most actives in the recipe."),
+    output_format: str = typer.Option("table", "--format", help="table|json|markdown|fhir."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     explain: bool = typer.Option(False, "--explain", help="Show the arithmetic behind every amount and cap."),
     output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
@@ -98,7 +113,7 @@ def build(
     \b
     Examples:
       meso build --indication hair-loss
-      meso build --indication submental-fat --treatment-area "25 cm^2" --weight "60 kg"
+      meso build --indication submental-fat --volume "10 mL" --treatment-area "25 cm^2" --weight "60 kg"
       meso build --indication skin-rejuvenation --allergy lidocaine --format markdown -o card.md
     """
     from mesocli.api import build as run_build
@@ -106,8 +121,8 @@ def build(
     from mesocli.errors import InputError
 
     fmt = "json" if as_json else output_format
-    if fmt not in ("table", "json", "markdown"):
-        raise InputError(f"--format must be table, json or markdown, not {fmt!r}")
+    if fmt not in ("table", "json", "markdown", "fhir"):
+        raise InputError(f"--format must be table, json, markdown or fhir, not {fmt!r}")
     person = patient_from_options(patient, allergy, condition, medication, age, weight)
     recipe = run_build(indication, person, area=area, volume=volume, treatment_area=treatment_area,
                        max_products=max_products)
@@ -117,6 +132,10 @@ def build(
             from mesocli.render.recipe import recipe_document
 
             write_json(recipe_document(recipe, cat), stream)
+        elif fmt == "fhir":
+            from mesocli.render.fhir import recipe_bundle
+
+            write_json(recipe_bundle(recipe, cat), stream)
         elif fmt == "markdown":
             from mesocli.render.recipe import recipe_markdown
 
@@ -156,3 +175,23 @@ class _destination:
             Path(self.path).write_text(self.buffer.getvalue(), encoding="utf-8")
         except OSError as error:
             raise InputError(f"--output: cannot write {self.path} ({error.strerror})") from None
+
+
+def schema(
+    name: str = typer.Argument(..., metavar="recipe|check|batch|error",
+                               help="Which output contract: recipe, check, batch or error."),
+) -> int:
+    """Print the JSON Schema (draft 2020-12) of an output contract.
+
+    \b
+    Examples:
+      meso schema recipe > recipe.schema.json
+      meso schema batch
+    """
+    from mesocli import schemas
+    from mesocli.errors import InputError
+
+    if name not in schemas.NAMES:
+        raise InputError(f"unknown schema {name!r}; choose one of {', '.join(schemas.NAMES)}")
+    write_json(schemas.load(name))
+    return 0

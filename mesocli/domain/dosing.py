@@ -7,7 +7,6 @@ cap (the lower wins). A per-area limit is the per-area dose times the treated ar
 
 from __future__ import annotations
 
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.model import Rule, Substance
 from mesocli.domain.patient import ResolvedPatient
-from mesocli.units import Amount, Q_, format_quantity
+from mesocli.units import Q_, Amount, format_quantity
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -63,16 +62,36 @@ def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[s
     return totals, unknown
 
 
-def rule_applies(rule: Rule, substance: Substance, present: set[str]) -> bool:
+def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]]) -> bool:
+    """Whether a dose rule governs ``substance``.
+
+    ``companions`` holds, for each syringe containing the substance, the substances it is mixed
+    with. A limit "unless with X" applies when any syringe has the substance without X; a limit
+    "only with X" when any syringe has it with X. With both kinds of syringe in one session both
+    limits apply to the session total, so the stricter one wins.
+    """
     if rule.scope.kind == "substance" and rule.scope.ref != substance.id:
         return False
     if rule.scope.kind == "class" and rule.scope.ref != substance.cls:
         return False
     if rule.scope.kind == "product":
         return False
-    if rule.unless_with is not None and rule.unless_with in present:
+    groups = list(companions) or [set()]
+    if rule.unless_with is not None and all(rule.unless_with in group for group in groups):
         return False
-    return not (rule.only_with is not None and rule.only_with not in present)
+    return not (rule.only_with is not None and not any(rule.only_with in group for group in groups))
+
+
+def companions_of(items: Iterable[Any]) -> dict[str, list[set[str]]]:
+    """For each substance, the set of substances in each syringe that contains it."""
+    by_syringe: dict[int, set[str]] = {}
+    for item in items:
+        by_syringe.setdefault(item.syringe, set()).update(item.substance_ids())
+    out: dict[str, list[set[str]]] = {}
+    for members in by_syringe.values():
+        for sid in members:
+            out.setdefault(sid, []).append(members)
+    return out
 
 
 def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Any) -> Limit:
@@ -121,10 +140,11 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
         for sid in item.substance_ids():
             subject_of.setdefault(sid, item.subject)
     rules = catalogue.rules_by_kind.get("dose_limit", ())
+    companions = companions_of(items)
     for sid in sorted(present):
         substance = catalogue.substances[sid]
         for rule in rules:
-            if not rule_applies(rule, substance, present):
+            if not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
             subject = subject_of[sid]
             cited = tuple(rule.provenance.cited())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -570,9 +570,14 @@ def allergy_exposures(catalogue: Catalogue,
             out[entry_id].append(Exposure("contraindicated", entry_id, "direct",
                                           f"patient is allergic to {substance.name}.", substance.provenance))
             origin_groups = list(catalogue.groups_by_substance.get(entry_id, ()))
+            origin_groups += [g.id for g in catalogue.groups.values()
+                              if substance.origin in g.origins and g.id not in origin_groups]
             for group_id in origin_groups:
                 group = catalogue.groups[group_id]
-                for member in sorted(group.members - {entry_id}):
+                siblings = set(group.members)
+                for origin in group.origins:
+                    siblings.update(by_origin.get(origin, ()))
+                for member in sorted(siblings - {entry_id}):
                     out[member].append(Exposure(
                         group.member_severity, entry_id, "group",
                         f"cross-reacts with {substance.name} in the group {group.name}.", group.provenance))

@@ -30,7 +30,6 @@ from mesocli.domain.engine import (
     Finding,
     Item,
     check_items,
-    item_fits,
 )
 from mesocli.domain.model import SEVERITY_RANK, Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
@@ -134,8 +133,11 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
     if blocking:
         return _refuse(plan, protocol, [f"{f.message} (triggered by {f.trigger})" for f in blocking],
                        procedure.findings)
-    if area is not None and area not in indication.areas:
-        plan.reasons.append(f"{area} is not a recorded area for {indication.name}.")
+    if area is not None and indication.areas and area not in indication.areas:
+        from mesocli.errors import InputError
+
+        raise InputError(f"{indication.id} is not recorded for the {area} area; its areas are: "
+                         f"{', '.join(indication.areas)}")
 
     for _attempt in range(MAX_REBUILDS):
         syringes = _compose(plan, protocol)
@@ -147,8 +149,11 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
         final = _final_check(plan, syringes, protocol)
         bad = [f for f in final.findings if f.severity == "contraindicated"]
         if not bad:
-            use_by = cat.default("use-by")
-            sources = sorted({s for f in final.findings for s in f.sources})
+            mixed = any(len(s.components) > 1 for s in syringes)
+            use_by = cat.default("use-by") if mixed else None
+            sources = sorted({s for f in final.findings for s in f.sources}
+                             | set(protocol.provenance.cited() if protocol else ())
+                             | {str(src) for p, _ in _chosen(syringes) for src in p.provenance.sources})
             return Recipe("ok", indication.id, area, tuple(syringes), protocol, final.findings,
                           tuple(plan.excluded), tuple(plan.reasons), tuple(plan.explain),
                           use_by.value if use_by else None, use_by.provenance if use_by else None,
@@ -161,6 +166,10 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
             plan.exclude(f.subject, f.message, f.trigger)
         plan.explain.clear()
     return _refuse(plan, protocol, ["No combination passed the safety check."], procedure.findings)
+
+
+def _chosen(syringes: Sequence[Syringe]) -> list[tuple[Product, Any]]:
+    return [(c.product, c.volume) for s in syringes for c in s.components]
 
 
 def _refuse(plan: _Plan, protocol: Protocol | None, reasons: Sequence[str],
@@ -222,6 +231,10 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         for product in _products_for(cat, fit):
             if product.id in plan.banned or any(p.id == product.id for p, _ in chosen):
                 continue
+            if {c.substance for c in product.actives()} <= covered:
+                plan.reasons.append(f"{product.id} was not added: its actives are already in the recipe.")
+                picked = None
+                break
             unknown = [c.substance for c in product.actives() if c.concentration is None]
             if unknown:
                 plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
@@ -267,7 +280,11 @@ def _choose_anaesthetic(plan: _Plan) -> Product | None:
             continue
         if any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components):
             continue
-        if any(c.concentration is None for c in product.actives()) or product.id in plan.banned:
+        if product.id in plan.banned:
+            continue
+        if any(c.concentration is None for c in product.actives()):
+            plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
+                         product.actives()[0].substance)
             continue
         excipients = sum(1 for c in product.components if c.role == "excipient")
         amide = any(c.substance in cat.groups.get("amide-local-anaesthetics", _NoGroup).members
@@ -365,8 +382,8 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
     if needed:
         anaesthetic = _choose_anaesthetic(plan)
         if anaesthetic is None:
-            plan.reasons.append("No local anaesthetic is safe for this patient; the cocktail has none. "
-                                "Consider topical anaesthesia or none.")
+            plan.reasons.append("No local anaesthetic in the catalogue can be used for this patient (see the "
+                                "exclusions); the cocktail has none. Consider topical anaesthesia or none.")
     else:
         plan.reasons.append(why)
     groups = _assign(plan, actives, anaesthetic)
@@ -376,7 +393,18 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
     for number, members in enumerate(groups, 1):
         syringes.append(_dose_syringe(plan, number, members, fits, anaesthetic, share, protocol))
     syringes = _apply_caps(plan, syringes)
-    return [_points(plan, s, protocol) for s in syringes]
+    kept = []
+    for number, parts in enumerate(syringes, 1):
+        measurable = [part for part in parts if part[1].to("mL").magnitude >= VOLUME_STEP / 2]
+        for product, *_ in (part for part in parts if part not in measurable):
+            plan.reasons.append(f"{product.id} was left out of syringe {number}: its volume rounds to 0 mL.")
+        if not any(purpose == "active" for _, _, purpose, _ in measurable):
+            if parts:
+                plan.reasons.append(f"Syringe {number} was dropped: no active ingredient has a measurable volume "
+                                    f"(the session volume is too small to share).")
+            continue
+        kept.append(measurable)
+    return [_points(plan, s, protocol) for s in kept]
 
 
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
@@ -420,6 +448,22 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
                             f"volume / stock = {format_quantity(target)} x {format_quantity(share)} / "
                             f"{format_quantity(stock)} = {format_quantity(volume)}.")
         fixed.append((product, volume, "active", _why(fit, "diluted to the studied final concentration")))
+    limit = plan.request.max_products
+    diluent = None
+    if mixable and not supplied:
+        diluent = cat.products.get(DILUENT_ID)
+        if diluent is not None and (diluent.id in plan.banned or _first_blocking(_alone(plan, diluent))):
+            blocking = _first_blocking(_alone(plan, diluent))
+            if blocking is not None:
+                plan.exclude(diluent.id, blocking.message, blocking.trigger)
+            diluent = None
+    slots = len(members) + (1 if diluent is not None else 0)
+    if anaesthetic is not None and mixable and not _has_anaesthetic(cat, members) and slots + 1 > limit:
+        plan.reasons.append(f"Syringe {number} has no anaesthetic: no room within the limit of {limit} "
+                            "products per syringe.")
+        anaesthetic = None
+    if diluent is not None and slots > limit:
+        diluent = None
     if anaesthetic is not None and mixable and not _has_anaesthetic(cat, members):
         default = cat.default("anaesthetic-final-concentration")
         stock_c = anaesthetic.actives()[0].concentration
@@ -452,11 +496,14 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
                                 f"{len(supplied)} product(s) used as supplied: {format_quantity(each)} each.")
         parts += [(p, _floor_volume(each), "active", why) for p, why in supplied]
     elif mixable and remaining.magnitude > VOLUME_STEP / 2:
-        diluent = cat.products.get(DILUENT_ID)
         if diluent is not None:
             parts.append((diluent, _floor_volume(remaining), "diluent", "diluent q.s. to the syringe volume"))
             plan.explain.append(f"Syringe {number}: {DILUENT_ID} q.s. = {format_quantity(share)} - "
                                 f"{format_quantity(used)} = {format_quantity(remaining)}.")
+        else:
+            plan.reasons.append(f"Syringe {number} holds {format_quantity(used)} rather than "
+                                f"{format_quantity(share)}: no diluent can be added (limit of {limit} products "
+                                "per syringe, or the patient cannot have it).")
     kept = []
     for product, volume, purpose, why in parts:
         if volume.magnitude < VOLUME_STEP / 2:
@@ -476,10 +523,15 @@ def _apply_caps(plan: _Plan, syringes: list[list[tuple[Product, Any, str, str]]]
 
     cat = plan.cat
     present = {c.substance for s in syringes for p, _, _, _ in s for c in p.components}
+    companions: dict[str, list[set[str]]] = {}
+    for parts in syringes:
+        members = {c.substance for p, _, _, _ in parts for c in p.components}
+        for sid in members:
+            companions.setdefault(sid, []).append(members)
     for sid in sorted(present):
         substance = cat.substances[sid]
         for rule in cat.rules_by_kind.get("dose_limit", ()):
-            if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, present):
+            if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
             total = Q_(0, "mg")
             for parts in syringes:

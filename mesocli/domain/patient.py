@@ -39,7 +39,9 @@ class Patient:
             object.__setattr__(self, name, tuple(value))
         age = self.age
         if age is not None:
-            if isinstance(age, bool) or not isinstance(age, int | float) or not math.isfinite(age):
+            if isinstance(age, bool) or not isinstance(age, int | float):
+                raise InputError("patient age: expected a whole number of years")
+            if isinstance(age, float) and not math.isfinite(age):
                 raise InputError("patient age: expected a whole number of years")
             if age != int(age) or not 0 <= age <= 130:
                 raise InputError(f"patient age: {age!r} is not a whole number of years from 0 to 130")

@@ -126,6 +126,17 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
     p.note(DISCLAIMER)
 
 
+def depth_text(pr: Any) -> str | None:
+    """The injection depth as recorded: a range, or only the bound the sources give."""
+    if pr.depth_min and pr.depth_max:
+        return f"{format_quantity(pr.depth_min)} - {format_quantity(pr.depth_max)}"
+    if pr.depth_max:
+        return f"up to {format_quantity(pr.depth_max)}"
+    if pr.depth_min:
+        return f"at least {format_quantity(pr.depth_min)}"
+    return None
+
+
 def _patient(recipe: Recipe) -> str:
     from mesocli.domain.engine import CheckResult
 
@@ -138,8 +149,7 @@ def _protocol(p: Printer, recipe: Recipe) -> None:
         p.field("Protocol", "none recorded for this indication and area")
         return
     p.field("Technique", pr.technique)
-    if pr.depth_min and pr.depth_max:
-        p.field("Depth", f"{format_quantity(pr.depth_min)} - {format_quantity(pr.depth_max)}")
+    p.field("Depth", depth_text(pr))
     p.field("Needle", pr.needle)
     if pr.sessions_min:
         p.field("Sessions", f"{pr.sessions_min}-{pr.sessions_max}")
@@ -181,8 +191,8 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
     pr = recipe.protocol
     if pr is not None and recipe.status == "ok":
         lines += ["## Protocol", "", f"- Technique: {pr.technique}"]
-        if pr.depth_min and pr.depth_max:
-            lines.append(f"- Depth: {format_quantity(pr.depth_min)} - {format_quantity(pr.depth_max)}")
+        if depth_text(pr):
+            lines.append(f"- Depth: {depth_text(pr)}")
         if pr.needle:
             lines.append(f"- Needle: {pr.needle}")
         if pr.sessions_min:
