@@ -108,8 +108,10 @@ def check(
     recipe_input: RecipeInput | None = None
     if recipe is not None:
         recipe_input = recipe if isinstance(recipe, RecipeInput) else recipe_from_mapping(recipe)
-    indication = indication or (recipe_input.indication if recipe_input else None)
-    area = area or (recipe_input.area if recipe_input else None)
+    if indication is None and recipe_input is not None:
+        indication = recipe_input.indication
+    if area is None and recipe_input is not None:
+        area = recipe_input.area
     options = CheckOptions(max_products=max_products)
     if indication is not None:
         options.indication = cat.resolve_indication(indication).id

@@ -959,8 +959,6 @@ CASES: list[Case] = [
         weight="100 kg",
         recipe=recipe([product("lidocaine-2pct-sd", "14 mL")], [product("teosyal-redensity-i", "2 mL")]),
         must=(want(kind="dose", trigger="lidocaine"),),
-        xfail="bug: check_doses only reports an unknown amount when no part of the substance's amount "
-        "is known; a known part hides the unknown part and the check passes silently",
     ),
     Case(
         "hand-mixed-lidocaine-percent-w-v",

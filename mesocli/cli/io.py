@@ -39,6 +39,8 @@ def read_text(source: str, what: str) -> str:
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         name = "standard input"
     else:
+        if not source.strip():
+            raise InputError(f"{what}: no file name given")
         path = Path(source)
         name = source
         try:

@@ -20,7 +20,7 @@ def patient_from_options(patient_file: str | None, allergy: list[str], condition
     """A patient file (JSON/TOML or '-') plus the command-line options."""
     from mesocli.domain.patient import Patient, merge, patient_from_mapping
 
-    base = patient_from_mapping(read_document(patient_file, "--patient")) if patient_file else Patient()
+    base = patient_from_mapping(read_document(patient_file, "--patient")) if patient_file is not None else Patient()
     return merge(base, allergies=allergy, conditions=condition, medications=medication, age=age,
                  weight=weight)
 
@@ -65,7 +65,11 @@ def check(
     if patient == "-" and recipe == "-":
         raise InputError("--patient and --recipe cannot both read standard input")
     person = patient_from_options(patient, allergy, condition, medication, age, weight)
-    recipe_doc = read_document(recipe, "--recipe") if recipe else None
+    recipe_doc = None
+    if recipe is not None:
+        from mesocli.domain.recipe import recipe_from_mapping
+
+        recipe_doc = recipe_from_mapping(read_document(recipe, "--recipe"), what="--recipe")
     result = run_check(person, ingredients=ingredient, recipe=recipe_doc, indication=indication, area=area,
                        treatment_area=treatment_area, max_products=max_products)
     if fmt == "json":

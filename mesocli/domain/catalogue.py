@@ -25,6 +25,8 @@ from mesocli.errors import InputError, UnknownTermError
 
 _SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015]+")
 MAX_TERM_LENGTH = 200
+_ALLERGY_WORDS = re.compile(r"\b(allergy|allergies|allergic(\s+to)?|hypersensitivity(\s+to)?|sensitivity)\b",
+                            re.IGNORECASE)
 
 
 def normalise(term: str) -> str:
@@ -159,7 +161,13 @@ class Catalogue:
 
     def resolve_allergy(self, term: object) -> Resolved:
         # A group wins over a substance of the same name: it is the broader, safer reading.
-        return self.resolve("allergy", ("group", "substance"), term)
+        kinds = ("group", "substance")
+        if isinstance(term, str) and self.lookup(kinds, term) is None:
+            # "paraben allergy", "allergic to lidocaine": the words around the name add nothing.
+            bare = _ALLERGY_WORDS.sub(" ", term).strip()
+            if bare and bare != term.strip() and self.lookup(kinds, bare) is not None:
+                return self.resolve("allergy", kinds, bare)
+        return self.resolve("allergy", kinds, term)
 
     def resolve_condition(self, term: object) -> Resolved:
         return self.resolve("condition", ("condition",), term)

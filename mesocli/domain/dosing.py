@@ -58,6 +58,9 @@ def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[s
                 continue
             amount = amount_of(catalogue.substances[component.substance], component.concentration, item.volume)
             previous = totals.get(component.substance)
+            if previous is not None and not amount.is_compatible_with(previous):
+                unknown.add(component.substance)  # activity without a mass factor cannot be added to mass
+                continue
             totals[component.substance] = amount if previous is None else previous + amount.to(previous.units)
     return totals, unknown
 
@@ -157,8 +160,16 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
                             f"so its limit could not be checked. {rule.message}",
                             cited, rule.provenance.evidence, "Record the concentration of the product used."))
                     continue
+                if sid in unknown:
+                    findings.append(Finding(
+                        "caution", "dose", subject, sid,
+                        f"Part of the amount of {substance.name} cannot be worked out (a concentration is "
+                        f"unknown), so its limit could not be fully checked. {rule.message}",
+                        cited, rule.provenance.evidence, "Record the concentration of every product used."))
                 limit = mass_limit(rule, patient, options.treatment_area)
                 total = totals[sid]
+                if not total.check("[mass]"):
+                    continue
                 if limit.value is not None and total > limit.value * (1 + 1e-9):
                     findings.append(Finding(
                         rule.severity, "dose", subject, sid,

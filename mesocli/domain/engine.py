@@ -133,6 +133,16 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     )
 
 
+def _check_activity_unit(quantity: Any, substance: Substance, what: str) -> None:
+    """Activity units need a meaning for this substance: IU a mass factor, USP units an enzyme."""
+    if quantity.check("[biological_activity] / [volume]") and substance.iu_mass is None:
+        raise InputError(f"{what}: {substance.name} has no IU-to-mass factor in the catalogue; give its "
+                         "concentration by mass, e.g. mg/mL")
+    if quantity.check("[usp_activity] / [volume]") and substance.cls != "enzyme":
+        raise InputError(f"{what}: USP units apply to enzymes such as hyaluronidase, not to {substance.name}; "
+                         "give its concentration by mass, e.g. mg/mL")
+
+
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
@@ -178,8 +188,10 @@ def items_from_recipe(catalogue: Catalogue, recipe: RecipeInput) -> list[Item]:
                 if sub.concentration is not None:
                     from mesocli.units import to_amount
 
-                    concentration = to_amount(parse_quantity(
-                        sub.concentration, kind="concentration", what=f"{where} {found.id} concentration"))
+                    what = f"{where} {found.id} concentration"
+                    quantity = parse_quantity(sub.concentration, kind="concentration", what=what)
+                    _check_activity_unit(quantity, substance, what)
+                    concentration = to_amount(quantity)
                 items.append(Item(found.id, None, (Component(found.id, "active", concentration),),
                                   volume=volume, syringe=number))
     return items

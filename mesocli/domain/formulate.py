@@ -98,6 +98,7 @@ class Recipe:
     use_by_provenance: Provenance | None = None
     patient: ResolvedPatient | None = None
     sources: tuple[str, ...] = ()
+    treatment_area: Any = None
 
 
 @dataclass
@@ -157,7 +158,7 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
             return Recipe("ok", indication.id, area, tuple(syringes), protocol, final.findings,
                           tuple(plan.excluded), tuple(plan.reasons), tuple(plan.explain),
                           use_by.value if use_by else None, use_by.provenance if use_by else None,
-                          patient, tuple(sources))
+                          patient, tuple(sources), request.treatment_area)
         procedure_bad = [f for f in bad if f.subject == PROCEDURE]
         if procedure_bad:
             return _refuse(plan, protocol, [f.message for f in procedure_bad], final.findings)

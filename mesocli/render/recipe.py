@@ -67,6 +67,7 @@ def recipe_document(recipe: Recipe, cat: Catalogue) -> dict[str, Any]:
         findings=[finding_document(f) for f in recipe.findings],
         excluded=[{"id": e.id, "reason": e.reason, "trigger": e.trigger} for e in recipe.excluded],
         reasons=list(recipe.reasons),
+        treatment_area=_q(recipe.treatment_area),
         use_by=recipe.use_by,
         explain=list(recipe.explanations),
         disclaimer=DISCLAIMER,
