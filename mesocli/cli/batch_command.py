@@ -54,26 +54,13 @@ def batch(
 
 def _lines(source: str) -> Iterator[str]:
     """Lines of the input, read lazily (never the whole file at once)."""
-    from mesocli.errors import InputError
+    from mesocli.cli.io import open_binary
 
     if source == "-":
         stream = sys.stdin
         yield from _decoded(stream.buffer if hasattr(stream, "buffer") else stream)
         return
-    from pathlib import Path
-
-    path = Path(source)
-    if path.is_dir():
-        raise InputError(f"batch input: {source} is a directory, not a file")
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"batch input: {source}: no such file") from None
-    except PermissionError:
-        raise InputError(f"batch input: {source}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"batch input: {source}: cannot read ({exc.strerror})") from None
-    with handle:
+    with open_binary(source, "batch input") as handle:
         yield from _decoded(handle)
 
 

@@ -10,7 +10,7 @@ import json
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from mesocli.errors import InputError
 
@@ -39,21 +39,12 @@ def read_text(source: str, what: str) -> str:
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         name = "standard input"
     else:
-        if not source.strip():
-            raise InputError(f"{what}: no file name given")
-        path = Path(source)
         name = source
-        try:
-            if path.is_dir():
-                raise InputError(f"{what}: {source} is a directory, not a file")
-            with path.open("rb") as handle:
+        with open_binary(source, what) as handle:
+            try:
                 data = handle.read(MAX_INPUT_BYTES + 1)
-        except FileNotFoundError:
-            raise InputError(f"{what}: {source}: no such file") from None
-        except PermissionError:
-            raise InputError(f"{what}: {source}: permission denied") from None
-        except OSError as exc:
-            raise InputError(f"{what}: {source}: cannot read ({exc.strerror})") from None
+            except OSError as exc:
+                raise InputError(f"{what}: {source}: cannot read ({exc.strerror})") from None
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"{what}: {name} is larger than the {MAX_INPUT_BYTES:,}-byte limit")
     if not data.strip():
@@ -64,6 +55,23 @@ def read_text(source: str, what: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{what}: {name} is not UTF-8 text") from None
+
+
+def open_binary(source: str, what: str) -> BinaryIO:
+    """Open a named input file for reading bytes; every failure is one clear InputError."""
+    if not source.strip():
+        raise InputError(f"{what}: no file name given")
+    path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{what}: {source} is a directory, not a file")
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{what}: {source}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{what}: {source}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{what}: {source}: cannot read ({exc.strerror})") from None
 
 
 def read_document(source: str, what: str) -> Any:

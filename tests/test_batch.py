@@ -1,0 +1,89 @@
+"""``meso batch``: NDJSON requests in, one result per line out, in order."""
+
+from __future__ import annotations
+
+import json
+
+REQUESTS = [
+    {"id": "a", "action": "check", "allergies": ["lidocaine"], "ingredients": ["restylane-vital-lidocaine"]},
+    {"id": "b", "action": "build", "indication": "hair-loss"},
+    {"id": "c", "action": "check", "ingredients": ["ha-nonxl-booster"]},
+]
+
+
+def _ndjson(items: list[object]) -> str:
+    return "".join((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items)
+
+
+def _lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_results_keep_input_order_and_ids(meso):
+    """Each request gets one result line, in input order, carrying its id and document kind."""
+    out = meso("batch", "-", input=_ndjson(REQUESTS))
+    results = _lines(out.stdout)
+    assert [r["id"] for r in results] == ["a", "b", "c"]
+    assert [r["kind"] for r in results] == ["check", "recipe", "check"]
+
+
+def test_each_result_is_the_document_the_single_command_prints(meso):
+    """A batch check result equals what ``meso check --json`` prints for the same request."""
+    single = meso("check", "--allergy", "lidocaine", "--ingredient", "restylane-vital-lidocaine", "--json").json()
+    batched = _lines(meso("batch", "-", input=_ndjson(REQUESTS[:1])).stdout)[0]
+    batched.pop("id")
+    assert batched == single
+
+
+def test_bad_lines_give_error_documents_with_line_numbers_and_the_run_goes_on(meso):
+    """Malformed or invalid lines become error documents naming their line; later lines still run."""
+    text = _ndjson(["not json", {"id": "x", "action": "frobnicate"},
+                    {"id": "y", "action": "check", "allergies": ["nonsense"]}, REQUESTS[2]])
+    results = _lines(meso("batch", "-", input=text).stdout)
+    assert [(r["kind"], r.get("line")) for r in results[:3]] == [("error", 1), ("error", 2), ("error", 3)]
+    assert results[1]["id"] == "x" and "action" in results[1]["message"]
+    assert "nonsense" in results[2]["message"] and results[2]["code"] == 2
+    assert results[3]["kind"] == "check" and results[3]["id"] == "c"
+
+
+def test_blank_lines_are_skipped_and_line_numbers_count_them(meso):
+    """Blank lines produce no output, but error line numbers still refer to the input file."""
+    results = _lines(meso("batch", "-", input="\n\n{bad\n").stdout)
+    assert len(results) == 1 and results[0]["line"] == 3
+
+
+def test_exit_code_is_the_highest_per_line_code(meso):
+    """The run exits with the worst line: 0 for clean checks, 1 for a finding, 2 for a bad line."""
+    assert meso("batch", "-", input=_ndjson([REQUESTS[2]])).exit_code == 0
+    assert meso("batch", "-", input=_ndjson(REQUESTS)).exit_code == 1
+    assert meso("batch", "-", input=_ndjson([*REQUESTS, "oops"])).exit_code == 2
+
+
+def test_request_fields_accept_the_option_spellings(meso):
+    """Fields may be spelled as the options are ('allergy', 'treatment-area') or as in the patient file."""
+    request = {"id": 1, "action": "check", "allergy": ["parabens"],
+               "ingredient": ["lidocaine-2pct-md-methylparaben"]}
+    result = _lines(meso("batch", "-", input=_ndjson([request])).stdout)[0]
+    assert result["id"] == 1 and result["status"] == "contraindicated"
+
+
+def test_a_missing_input_file_is_exit_2(meso, tmp_path):
+    """A batch file that does not exist is one input error, exit 2."""
+    out = meso("batch", str(tmp_path / "missing.ndjson"))
+    assert out.exit_code == 2 and "no such file" in out.stderr
+
+
+def test_results_stream_line_by_line(catalogue):
+    """run_batch yields each result before reading the next request (input is consumed lazily)."""
+    from mesocli.batch import run_batch
+
+    consumed: list[int] = []
+
+    def lines():
+        for number, request in enumerate(REQUESTS, 1):
+            consumed.append(number)
+            yield json.dumps(request)
+
+    results = run_batch(lines(), catalogue)
+    first = next(results)
+    assert first.document["id"] == "a" and consumed == [1]
