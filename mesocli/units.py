@@ -168,7 +168,7 @@ def _split(raw: Any, what: str) -> tuple[float, str]:
         except OverflowError:
             raise UnitError(f"{what}: {_printable(str(value)[:20])}... is out of range") from None
         return number, unit.strip()
-    if isinstance(raw, bool) or isinstance(raw, int | float):
+    if isinstance(raw, bool | int | float):
         raise UnitError(f"{what}: {raw!r} has no unit; write it with one, e.g. '2 mL'")
     if not isinstance(raw, str):
         raise UnitError(f"{what}: expected a quantity such as '2 mL', got {type(raw).__name__}")

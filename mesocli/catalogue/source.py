@@ -52,10 +52,19 @@ FILES = (
 )
 
 SUBSTANCE_CLASSES = frozenset(
-    ["glycosaminoglycan", "vitamin", "amino-acid", "peptide", "nucleic-acid", "lipolytic", "local-anaesthetic", "vasoconstrictor", "vasoactive", "plant-extract", "mineral", "antioxidant", "depigmenting", "hair-growth-drug", "enzyme", "methylxanthine", "preservative", "antioxidant-excipient", "chelating-agent", "stabiliser", "buffer", "vehicle", "coenzyme"]
+    [
+        "glycosaminoglycan", "vitamin", "amino-acid", "peptide", "nucleic-acid", "lipolytic",
+        "local-anaesthetic", "vasoconstrictor", "vasoactive", "plant-extract", "mineral", "antioxidant",
+        "depigmenting", "hair-growth-drug", "enzyme", "methylxanthine", "preservative",
+        "antioxidant-excipient", "chelating-agent", "stabiliser", "buffer", "vehicle", "coenzyme",
+    ]
 )
 ORIGINS = frozenset(
-    ["synthetic", "bacterial-fermentation", "avian", "bovine", "ovine", "recombinant-human", "human-plasma", "soy", "egg", "salmon", "milk", "plant-asteraceae", "plant-apiaceae", "plant-fabaceae", "plant-ginkgoaceae", "plant-other"]
+    [
+        "synthetic", "bacterial-fermentation", "avian", "bovine", "ovine", "recombinant-human",
+        "human-plasma", "soy", "egg", "salmon", "milk", "plant-asteraceae", "plant-apiaceae",
+        "plant-fabaceae", "plant-ginkgoaceae", "plant-other",
+    ]
 )
 # "unknown" is what an absent value means: meso never turns a missing fact into a safe default.
 STATUSES = frozenset(["medicine", "device", "cosmetic-only", "withdrawn", "unapproved", "compounded", "unknown"])

@@ -131,7 +131,7 @@ def build(
     recipe = run_build(indication, person, area=area, volume=volume, treatment_area=treatment_area,
                        max_products=max_products)
     cat = load_catalogue()
-    with _destination(output) as stream:
+    with _Destination(output) as stream:
         if fmt == "json":
             from mesocli.render.recipe import recipe_document
 
@@ -152,7 +152,7 @@ def build(
     return 1 if recipe.status == "refused" else 0
 
 
-class _destination:
+class _Destination:
     """stdout, or a file written whole (so a failure leaves no half file)."""
 
     def __init__(self, path: str | None) -> None:

@@ -361,7 +361,6 @@ def _has_anaesthetic(cat: Catalogue, products: Sequence[Product]) -> bool:
 
 # ----------------------------------------------------------------------------- dosing
 def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
-    cat = plan.cat
     actives = _choose_actives(plan)
     if not actives:
         return []
