@@ -6,7 +6,8 @@ opened and closed here, by the caller of the repository functions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -61,24 +62,36 @@ def _identity(url: str | None) -> tuple[object, ...]:
     return (url, str(path), stat.st_size, stat.st_mtime_ns)
 
 
-def _read(url: str | None) -> Catalogue:
+@contextmanager
+def _reading(url: str | None) -> Iterator[tuple[Any, str]]:
+    """A session on the catalogue at ``url`` with its checked revision; closed afterwards.
+
+    Any driver failure becomes a :class:`DatabaseError` saying what to do.
+    """
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.db import _explain, check_revision, describe, open_engine
-    from mesocli.catalogue.snapshot import read_catalogue
+    from mesocli.catalogue.db import check_revision, describe, explain, open_engine
 
     engine = open_engine(url)
     try:
         revision = check_revision(engine, url)
         with Session(engine) as session:
-            return read_catalogue(session, revision=revision, location=describe(url))
+            yield session, revision
     except DBAPIError as exc:
-        raise DatabaseError(_explain(exc, describe(url))) from None
+        raise DatabaseError(explain(exc, describe(url))) from None
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot read the catalogue at {describe(url)}: {exc.__class__.__name__}") from None
     finally:
         engine.dispose()
+
+
+def _read(url: str | None) -> Catalogue:
+    from mesocli.catalogue.db import describe
+    from mesocli.catalogue.snapshot import read_catalogue
+
+    with _reading(url) as (session, revision):
+        return read_catalogue(session, revision=revision, location=describe(url))
 
 
 def check(
@@ -150,23 +163,11 @@ def _recipe_protocol(recipe: RecipeInput, options: CheckOptions) -> None:
 
 def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
     """Ranked substances and products matching ``text`` (SQL in the catalogue database)."""
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.orm import Session
-
     from mesocli import config
-    from mesocli.catalogue.db import _explain, check_revision, describe, open_engine
     from mesocli.catalogue.repository import search as run_search
 
-    key = config.database_url() if url is None else url
-    engine = open_engine(key)
-    try:
-        check_revision(engine, key)
-        with Session(engine) as session:
-            return run_search(session, text, limit)
-    except DBAPIError as exc:
-        raise DatabaseError(_explain(exc, describe(key))) from None
-    finally:
-        engine.dispose()
+    with _reading(config.database_url() if url is None else url) as (session, _revision):
+        return run_search(session, text, limit)
 
 
 def build(

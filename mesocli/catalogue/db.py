@@ -118,7 +118,7 @@ def check_revision(engine: Engine, url: str | None) -> str:
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     except DBAPIError as exc:
-        raise DatabaseError(_explain(exc, where)) from None
+        raise DatabaseError(explain(exc, where)) from None
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot read the catalogue at {where}: {exc.__class__.__name__}") from None
     if not rows:
@@ -137,7 +137,7 @@ def check_revision(engine: Engine, url: str | None) -> str:
     return revision
 
 
-def _explain(exc: Exception, where: str) -> str:
+def explain(exc: Exception, where: str) -> str:
     text = str(getattr(exc, "orig", exc)).lower()
     if "no such table" in text or ("does not exist" in text and "relation" in text):
         return f"the database at {where} has no catalogue schema; run 'meso db upgrade'"

@@ -99,6 +99,7 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     Returns (revision before, revision after, backup path). On SQLite, the file is copied to
     ``<name>.<UTC timestamp>.bak`` before anything changes.
     """
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
     from mesocli.catalogue.db import writable_engine
@@ -115,16 +116,10 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
             delete_shipped_rows(session)
             write_catalogue(session, data)
         after = current_revision(engine)
-    except DatabaseError:
-        raise
-    except Exception as exc:
-        from sqlalchemy.exc import SQLAlchemyError
+    except SQLAlchemyError as exc:
+        from mesocli.catalogue.db import describe, explain
 
-        if isinstance(exc, SQLAlchemyError):
-            from mesocli.catalogue.db import _explain, describe
-
-            raise DatabaseError(_explain(exc, describe(url))) from None
-        raise
+        raise DatabaseError(explain(exc, describe(url))) from None
     finally:
         engine.dispose()
     assert after is not None

@@ -26,7 +26,8 @@ def patient_from_options(patient_file: str | None, allergy: list[str], condition
 
 
 def check(
-    allergy: list[str] = typer.Option([], "--allergy", "-a", help="An allergy (substance, group or alias). Repeatable."),
+    allergy: list[str] = typer.Option([], "--allergy", "-a",
+                                      help="An allergy (substance, group or alias). Repeatable."),
     condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable."),
     medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable."),
     age: int | None = typer.Option(None, "--age", help="Age in whole years."),

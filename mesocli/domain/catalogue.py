@@ -85,6 +85,9 @@ class Catalogue:
         self.groups_by_substance: dict[str, tuple[str, ...]] = _invert(
             (g.id, g.members) for g in self.groups.values()
         )
+        self.substances_by_origin: dict[str, tuple[str, ...]] = _invert(
+            (s.id, (s.origin,)) for s in self.substances.values() if s.origin
+        )
         self.crosses_from: dict[str, tuple[CrossReaction, ...]] = _group_by(
             self.crosses, lambda c: c.source_group
         )

@@ -23,7 +23,7 @@ from mesocli.domain.model import (
     Substance,
 )
 from mesocli.domain.patient import Patient, ResolvedPatient
-from mesocli.domain.recipe import ComponentInput, RecipeInput, SyringeInput
+from mesocli.domain.recipe import RecipeInput
 from mesocli.errors import InputError
 
 PROCEDURE = "procedure"
@@ -367,15 +367,12 @@ class _Context:
 
     # ---------------------------------------------------------------- regulatory and vehicle
     def regulatory_and_vehicle(self) -> None:
+        if self.screened and not self.options.screen_regulatory:
+            return
         vehicle_rules = self.cat.rules_by_kind.get("vehicle_rule", ())
         for item in self.items:
-            if self.screened and not self.options.screen_regulatory:
-                break
             for status, substance in self.statuses(item):
                 self.regulatory(item, status, substance)
-        for item in self.items:
-            if self.screened and not self.options.screen_regulatory:
-                break
             if item.product is not None:
                 for rule in vehicle_rules:
                     if item.product.vehicle == rule.vehicle:
@@ -551,10 +548,7 @@ def allergy_exposures(catalogue: Catalogue,
                       allergies: Iterable[tuple[str, str]]) -> dict[str, list[Exposure]]:
     """For each substance, how the patient's allergies reach it."""
     out: dict[str, list[Exposure]] = defaultdict(list)
-    by_origin: dict[str, list[str]] = defaultdict(list)
-    for substance in catalogue.substances.values():
-        if substance.origin:
-            by_origin[substance.origin].append(substance.id)
+    by_origin = catalogue.substances_by_origin
 
     def reach_group(group_id: str, trigger: str, severity: str | None, how: str,
                     provenance: Provenance, skip: str | None = None, path: str = "group") -> None:
@@ -661,14 +655,3 @@ def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
         cached = frozenset(f.subject for f in screen.findings if f.severity == "contraindicated")
         catalogue.remember(("blocked", key), cached)
     return cached
-
-
-def screen_subjects(catalogue: Catalogue, patient: ResolvedPatient) -> CheckResult:
-    return check_items(catalogue, patient, None)
-
-
-def syringe_inputs(items: Sequence[Item]) -> tuple[SyringeInput, ...]:  # pragma: no cover - helper
-    groups: dict[int, list[ComponentInput]] = defaultdict(list)
-    for item in items:
-        groups[item.syringe].append(ComponentInput(product=item.subject))
-    return tuple(SyringeInput(tuple(v)) for _, v in sorted(groups.items()))

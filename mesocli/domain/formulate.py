@@ -31,7 +31,7 @@ from mesocli.domain.engine import (
     Item,
     check_items,
 )
-from mesocli.domain.model import SEVERITY_RANK, Fit, Product, Protocol, Provenance
+from mesocli.domain.model import Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
 from mesocli.units import Q_, format_quantity
 
@@ -274,6 +274,8 @@ def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, 
 
 def _choose_anaesthetic(plan: _Plan) -> Product | None:
     cat = plan.cat
+    group = cat.groups.get("amide-local-anaesthetics")
+    amides = group.members if group is not None else frozenset()
     candidates = []
     for product in cat.products.values():
         classes = {cat.substances[c.substance].cls for c in product.actives()}
@@ -288,8 +290,7 @@ def _choose_anaesthetic(plan: _Plan) -> Product | None:
                          product.actives()[0].substance)
             continue
         excipients = sum(1 for c in product.components if c.role == "excipient")
-        amide = any(c.substance in cat.groups.get("amide-local-anaesthetics", _NoGroup).members
-                    for c in product.actives())
+        amide = any(c.substance in amides for c in product.actives())
         concentration = product.actives()[0].concentration
         strength = concentration.value if concentration else 0
         candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
@@ -300,10 +301,6 @@ def _choose_anaesthetic(plan: _Plan) -> Product | None:
             return product
         plan.exclude(product.id, blocking.message, blocking.trigger)
     return None
-
-
-class _NoGroup:
-    members: frozenset[str] = frozenset()
 
 
 # ----------------------------------------------------------------------------- syringes
@@ -452,11 +449,13 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     diluent = None
     if mixable and not supplied:
         diluent = cat.products.get(DILUENT_ID)
-        if diluent is not None and (diluent.id in plan.banned or _first_blocking(_alone(plan, diluent))):
+        if diluent is not None and diluent.id in plan.banned:
+            diluent = None
+        elif diluent is not None:
             blocking = _first_blocking(_alone(plan, diluent))
             if blocking is not None:
                 plan.exclude(diluent.id, blocking.message, blocking.trigger)
-            diluent = None
+                diluent = None
     slots = len(members) + (1 if diluent is not None else 0)
     if anaesthetic is not None and mixable and not _has_anaesthetic(cat, members) and slots + 1 > limit:
         plan.reasons.append(f"Syringe {number} has no anaesthetic: no room within the limit of {limit} "
@@ -611,8 +610,3 @@ def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | 
             options.interval = Q_(protocol.interval_min.value, protocol.interval_min.unit)
     result = check_items(plan.cat, plan.patient, items, options)
     return result
-
-
-def worst(findings: Sequence[Finding]) -> str:
-    rank = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
-    return {3: "contraindicated", 2: "caution", 1: "info"}.get(rank, "ok")
