@@ -98,7 +98,7 @@ def upgraded_template(tmp_path_factory) -> Path:
     """A SQLite catalogue made once by the code behind 'meso db upgrade'."""
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
     before, after, backup = catalogue_migrate.upgrade_database(sqlite_url(path))
-    assert (before, after, backup) == (None, "0001", None)
+    assert (before, after, backup) == (None, catalogue_db.SCHEMA_HEAD, None)
     return path
 
 
@@ -149,7 +149,7 @@ def test_fresh_build_holds_the_whole_catalogue(fresh_build):
     content = dump_sqlite(fresh_build)
     assert content["alembic_version"] == [(catalogue_migrate.head_revision(),)]
     empty = [t for t, rows in content.items() if t != "__schema__" and not rows]
-    assert empty == []
+    assert empty == ["catalogue_import"]  # the log of clinic imports starts empty
 
 
 def test_meso_db_build_writes_the_requested_file(meso, tmp_path):
@@ -258,12 +258,12 @@ def test_db_path_defaults_to_the_shipped_file(meso):
 
 
 def test_db_upgrade_creates_a_database_at_the_url(meso, tmp_path, use_database):
-    """'meso db upgrade' creates the SQLite catalogue MESO_DATABASE_URL names (0001, no backup)."""
+    """'meso db upgrade' creates the SQLite catalogue MESO_DATABASE_URL names (at the head revision, no backup)."""
     path = tmp_path / "new.sqlite"
     url = use_database(path)
     outcome = meso("db", "upgrade")
     assert outcome.exit_code == 0, outcome.stderr
-    assert outcome.stdout.splitlines() == [f"{url}: empty -> 0001"]
+    assert outcome.stdout.splitlines() == [f"{url}: empty -> {catalogue_db.SCHEMA_HEAD}"]
     assert path.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.sqlite"], (
         "no backup of a file that did not exist"
@@ -273,12 +273,13 @@ def test_db_upgrade_creates_a_database_at_the_url(meso, tmp_path, use_database):
 
 
 def test_db_current_and_path_report_the_url(meso, upgraded_db):
-    """'meso db current' says 0001 and 'meso db path' shows the URL in use."""
+    """'meso db current' says the head revision and 'meso db path' shows the URL in use."""
     current = meso("db", "current")
     assert current.exit_code == 0
-    assert current.stdout.strip() == "0001 (head: 0001)"
+    head = catalogue_db.SCHEMA_HEAD
+    assert current.stdout.strip() == f"{head} (head: {head})"
     doc = meso("db", "current", "--json").json()
-    assert (doc["revision"], doc["head"]) == ("0001", "0001")
+    assert (doc["revision"], doc["head"]) == (head, head)
     assert doc["location"] == sqlite_url(upgraded_db)
     path = meso("db", "path")
     assert path.stdout.strip() == sqlite_url(upgraded_db)
@@ -316,7 +317,7 @@ def test_db_upgrade_backs_up_an_existing_sqlite_file(meso, upgraded_db):
     outcome = meso("db", "upgrade")
     assert outcome.exit_code == 0, outcome.stderr
     lines = outcome.stdout.splitlines()
-    assert lines[0] == f"{sqlite_url(upgraded_db)}: 0001 -> 0001"
+    assert lines[0] == f"{sqlite_url(upgraded_db)}: {catalogue_db.SCHEMA_HEAD} -> {catalogue_db.SCHEMA_HEAD}"
     backups = sorted(upgraded_db.parent.glob("clinic.sqlite.*.bak"))
     assert len(backups) == 1
     assert lines[1] == f"backup: {backups[0]}"

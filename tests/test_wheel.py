@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from mesocli.catalogue.db import SCHEMA_HEAD
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,6 +25,7 @@ REQUIRED_MEMBERS = (
     "mesocli/migrations/env.py",
     "mesocli/migrations/script.py.mako",
     "mesocli/migrations/versions/0001_catalogue_schema.py",
+    "mesocli/migrations/versions/0002_catalogue_import_log.py",
 )
 
 
@@ -181,10 +184,10 @@ def test_installed_meso_db_upgrade_runs_packaged_migrations(installed, elsewhere
     meso = str(installed / "bin" / "meso")
     upgrade = _run([meso, "db", "upgrade"], cwd=elsewhere, env=env)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert upgrade.stdout.splitlines()[0] == f"{url}: empty -> 0001"
+    assert upgrade.stdout.splitlines()[0] == f"{url}: empty -> {SCHEMA_HEAD}"
     assert (tmp_path / "x.sqlite").is_file()
     current = _run([meso, "db", "current"], cwd=elsewhere, env=env)
-    assert current.stdout.strip() == "0001 (head: 0001)"
+    assert current.stdout.strip() == f"{SCHEMA_HEAD} (head: {SCHEMA_HEAD})"
     show = _run([meso, "ingredients", "show", "lidocaine"], cwd=elsewhere, env=env)
     assert show.returncode == 0, show.stderr
     assert show.stdout.splitlines()[0] == "Lidocaine (lidocaine)"

@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
 # The newest migration this code knows; a test keeps it equal to Alembic's head.
-SCHEMA_HEAD = "0001"
-KNOWN_REVISIONS = ("0001",)
+SCHEMA_HEAD = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
 
 
 def describe(url: str | None) -> str:
@@ -52,8 +52,13 @@ def readonly_sqlite_engine(path: Path) -> Engine:
     return create_engine("sqlite://", creator=connect, poolclass=StaticPool)
 
 
-def writable_engine(url: str) -> Engine:
-    """An engine for a database meso may change (``meso db upgrade``, imports)."""
+def writable_engine(url: str, *, immediate: bool = False) -> Engine:
+    """An engine for a database meso may change (``meso db upgrade``, imports).
+
+    With ``immediate``, every SQLite transaction starts with ``BEGIN IMMEDIATE``: a writer takes
+    the database's write lock before it reads, so two writers queue (for up to 30 s) instead of
+    both reading the same state and one of them failing half-way.
+    """
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -66,6 +71,13 @@ def writable_engine(url: str) -> Engine:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.close()
+                if immediate:
+                    dbapi_connection.isolation_level = None  # transactions are begun below
+
+            if immediate:
+                @event.listens_for(engine, "begin")
+                def _begin(connection):  # type: ignore[no-untyped-def]
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
             return engine
         connect_args = {"connect_timeout": 3} if "+psycopg" in url else {}

@@ -3,7 +3,8 @@
 * :func:`build_database` makes the shipped SQLite file from the source text: migrations, then
   the loader, then ``VACUUM`` in rollback-journal mode (never WAL), written atomically.
 * :func:`upgrade_database` brings any database (``MESO_DATABASE_URL``) to the newest schema
-  and refreshes the shipped catalogue rows, keeping rows a clinic added (``is_local``).
+  and replaces the shipped catalogue rows, keeping the rows a clinic added (``is_local``):
+  those are read, checked against the new catalogue, and written back in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from mesocli.errors import DatabaseError
 if TYPE_CHECKING:  # pragma: no cover
     from alembic.config import Config
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.orm import Session
+
+    from mesocli.catalogue.source import CatalogueData
+
+# The key of the PostgreSQL advisory lock that serialises writers of the catalogue.
+CATALOGUE_LOCK = 0x6D65736F  # "meso"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -107,14 +114,18 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     from mesocli.catalogue.source import read_directory
 
     data = read_directory(config.data_dir())
-    engine = writable_engine(url)
+    engine = writable_engine(url, immediate=True)
     backup = _backup_sqlite(engine)
     try:
         before = current_revision(engine)
         migrate(engine)
         with Session(engine) as session, session.begin():
-            delete_shipped_rows(session)
+            lock_catalogue(session)
+            local = local_rows(session)
+            _check_local_rows(local, data)
+            delete_catalogue_rows(session)
             write_catalogue(session, data)
+            write_catalogue(session, local)
         after = current_revision(engine)
     except SQLAlchemyError as exc:
         from mesocli.catalogue.db import describe, explain
@@ -126,8 +137,47 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     return before, after, backup
 
 
-def delete_shipped_rows(session) -> None:  # type: ignore[no-untyped-def]
-    """Remove the shipped catalogue's rows, keeping everything a clinic added."""
+def lock_catalogue(session: Session) -> None:
+    """Serialise writers: the first statement of a writing transaction takes the lock.
+
+    SQLite engines from :func:`mesocli.catalogue.db.writable_engine` begin with ``BEGIN
+    IMMEDIATE`` already; on PostgreSQL a transaction-scoped advisory lock does the same.
+    """
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CATALOGUE_LOCK})
+
+
+def local_rows(session: Session) -> CatalogueData:
+    """The substances and products a clinic added, as validated catalogue data."""
+    from mesocli.catalogue.snapshot import read_catalogue
+    from mesocli.catalogue.source import CatalogueData
+
+    current = read_catalogue(session)
+    return CatalogueData(
+        substances=[s for s in current.substances.values() if s.local],
+        products=[p for p in current.products.values() if p.local],
+    )
+
+
+def _check_local_rows(local: CatalogueData, shipped: CatalogueData) -> None:
+    """Refuse an update that would break a clinic's rows (a clash of ids or names, a removed
+    substance or area they use): nothing is changed and the message says which row."""
+    from mesocli.catalogue.source import validate_references
+    from mesocli.errors import CatalogueDataError
+
+    try:
+        validate_references(local, known=shipped)
+    except CatalogueDataError as exc:
+        raise CatalogueDataError(
+            f"the updated catalogue conflicts with rows this clinic added ({exc.message}); "
+            "export them with 'meso catalogue export', fix them and import them again"
+        ) from None
+
+
+def delete_catalogue_rows(session: Session) -> None:
+    """Empty every catalogue table (children first); the import log and schema version stay."""
     from sqlalchemy import delete
 
     from mesocli.catalogue import models as m
@@ -135,15 +185,9 @@ def delete_shipped_rows(session) -> None:  # type: ignore[no-untyped-def]
     for model in (m.Citation, m.Alias, m.RuleRow, m.FormulationDefaultRow, m.ProtocolRow,
                   m.IndicationFit, m.IndicationArea, m.IndicationRow, m.MedicationClassLink,
                   m.MedicationRow, m.MedicationClassRow, m.ConditionRow, m.CrossReactionRow,
-                  m.AllergenOrigin, m.AllergenMember, m.AllergenGroupRow):
+                  m.AllergenOrigin, m.AllergenMember, m.AllergenGroupRow, m.ProductComponent,
+                  m.ProductArea, m.ProductRow, m.AreaRow, m.SubstanceRow, m.SourceRow):
         session.execute(delete(model))
-    local_products = session.query(m.ProductRow.id).filter(m.ProductRow.is_local.is_(True))
-    session.execute(delete(m.ProductComponent).where(m.ProductComponent.product_id.not_in(local_products)))
-    session.execute(delete(m.ProductArea).where(m.ProductArea.product_id.not_in(local_products)))
-    session.execute(delete(m.ProductRow).where(m.ProductRow.is_local.is_(False)))
-    session.execute(delete(m.AreaRow))
-    session.execute(delete(m.SubstanceRow).where(m.SubstanceRow.is_local.is_(False)))
-    session.execute(delete(m.SourceRow))
     session.flush()
 
 

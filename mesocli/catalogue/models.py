@@ -306,3 +306,17 @@ class FormulationDefaultRow(Base):
     value: Mapped[str] = mapped_column(String(60), nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
+class ImportRow(Base):
+    """One ``meso catalogue import``: when, from which file, and what it added (an audit trail)."""
+
+    __tablename__ = "catalogue_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    imported_at: Mapped[str] = mapped_column(String(40), nullable=False)
+    file_name: Mapped[str] = mapped_column(String(300), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    substances: Mapped[int] = mapped_column(Integer, nullable=False)
+    products: Mapped[int] = mapped_column(Integer, nullable=False)
+    replaced: Mapped[int] = mapped_column(Integer, nullable=False)
