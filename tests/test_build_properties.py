@@ -121,10 +121,7 @@ def test_allergen_never_reaches_the_recipe(catalogue, data):
     recipe = api.build(indication, Patient(allergies=(allergy,)), area=area, volume=VOLUME,
                        treatment_area=TREATMENT_AREA, catalogue=catalogue)
     present = {s.id for syringe in recipe.syringes for c in syringe.components for s in c.substances}
-    if allergy in catalogue.groups:
-        forbidden = set(catalogue.groups[allergy].members)
-    else:
-        forbidden = {allergy}
+    forbidden = set(catalogue.groups[allergy].members) if allergy in catalogue.groups else {allergy}
     assert not present & forbidden, (indication, allergy, present & forbidden)
 
 

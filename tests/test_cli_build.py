@@ -13,6 +13,9 @@ import pytest
 
 from mesocli.units import parse_quantity
 
+# Every command here runs on the shipped SQLite file and on PostgreSQL (see conftest.backend).
+pytestmark = pytest.mark.usefixtures("backend")
+
 SEVERITIES = {"info", "caution", "contraindicated"}
 PROTOCOL_KEYS = {"technique", "depth", "sessions", "interval"}
 

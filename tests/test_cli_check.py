@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+# Every command here runs on the shipped SQLite file and on PostgreSQL (see conftest.backend).
+pytestmark = pytest.mark.usefixtures("backend")
+
 FINDING_KINDS = {
     "allergy",
     "condition",

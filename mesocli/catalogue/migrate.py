@@ -110,7 +110,9 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     from sqlalchemy.orm import Session
 
     from mesocli.catalogue.db import writable_engine
+    from mesocli.catalogue.importer import split_rows
     from mesocli.catalogue.loader import write_catalogue
+    from mesocli.catalogue.snapshot import read_catalogue
     from mesocli.catalogue.source import read_directory
 
     data = read_directory(config.data_dir())
@@ -121,7 +123,7 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
         migrate(engine)
         with Session(engine) as session, session.begin():
             lock_catalogue(session)
-            local = local_rows(session)
+            local, _shipped = split_rows(read_catalogue(session))
             _check_local_rows(local, data)
             delete_catalogue_rows(session)
             write_catalogue(session, data)
@@ -147,18 +149,6 @@ def lock_catalogue(session: Session) -> None:
 
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CATALOGUE_LOCK})
-
-
-def local_rows(session: Session) -> CatalogueData:
-    """The substances and products a clinic added, as validated catalogue data."""
-    from mesocli.catalogue.snapshot import read_catalogue
-    from mesocli.catalogue.source import CatalogueData
-
-    current = read_catalogue(session)
-    return CatalogueData(
-        substances=[s for s in current.substances.values() if s.local],
-        products=[p for p in current.products.values() if p.local],
-    )
 
 
 def _check_local_rows(local: CatalogueData, shipped: CatalogueData) -> None:

@@ -1,0 +1,246 @@
+"""A clinic's own substances and products: import, removal and the import log.
+
+An import file is the catalogue's own text format (``data/README.md``) restricted to
+``[[substance]]`` and ``[[product]]`` tables. It is validated completely, against the catalogue
+it will join, before anything is written, and it is written in one transaction: a bad file
+changes nothing and the error names the row and the reason. Rows a clinic adds are stored with
+``is_local`` and are kept by ``meso db upgrade``.
+
+Writers are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), and each
+one reads the catalogue only after it holds the lock, so two imports at once either both apply
+or the second is refused with the reason (e.g. the same id), never half-applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mesocli.errors import CatalogueDataError, DatabaseError, InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+    from mesocli.catalogue.source import CatalogueData
+    from mesocli.domain.catalogue import Catalogue
+
+IMPORTABLE = ("substance", "product")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What one import did."""
+
+    file_name: str
+    sha256: str
+    substances: tuple[str, ...]
+    products: tuple[str, ...]
+    replaced: tuple[str, ...]
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLogEntry:
+    id: int
+    imported_at: str
+    file_name: str
+    sha256: str
+    substances: int
+    products: int
+    replaced: int
+
+
+def parse_import(text: str, name: str) -> CatalogueData:
+    """Validate an import file on its own (syntax, fields, units); raises CatalogueDataError."""
+    from mesocli.catalogue.source import parse_documents
+
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueDataError(f"{name}: invalid TOML ({exc})") from None
+    except RecursionError:
+        raise CatalogueDataError(f"{name}: nested too deeply") from None
+    others = sorted(set(document) - set(IMPORTABLE))
+    if others:
+        raise CatalogueDataError(
+            f"{name}: [[{others[0]}]] cannot be imported; a clinic file holds only "
+            "[[substance]] and [[product]] tables"
+        )
+    data = parse_documents({name: document}, local=True)
+    if not data.substances and not data.products:
+        raise CatalogueDataError(f"{name}: no [[substance]] or [[product]] entries to import")
+    return data
+
+
+def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -> ImportReport:
+    """Add the substances and products in ``text`` (TOML) to the catalogue at ``url``.
+
+    An id that the shipped catalogue uses is refused; an id a clinic imported before is refused
+    unless ``replace`` is true, when that row is replaced.
+    """
+    from mesocli.catalogue import models as m
+    from mesocli.catalogue.db import describe
+
+    data = parse_import(text, name)
+    incoming = {s.id for s in data.substances} | {p.id for p in data.products}
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    replaced: list[str] = []
+
+    def change(session: Session, current: Catalogue, local: CatalogueData) -> CatalogueData:
+        shipped = sorted(i for i in incoming if _is_shipped(current, i))
+        if shipped:
+            raise CatalogueDataError(
+                f"{name}: {_kind(current, shipped[0])} {shipped[0]!r} is in the shipped catalogue; "
+                "a clinic row needs an id of its own"
+            )
+        existing = sorted(i for i in incoming if i in current.substances or i in current.products)
+        if existing and not replace:
+            raise CatalogueDataError(
+                f"{name}: {_kind(current, existing[0])} {existing[0]!r} was imported before; "
+                "use --replace to replace it"
+            )
+        replaced.extend(existing)
+        return _rows([s for s in local.substances if s.id not in incoming] + data.substances,
+                     [p for p in local.products if p.id not in incoming] + data.products)
+
+    with _rewriting_local_rows(url, change, label=name) as session:
+        session.add(m.ImportRow(
+            imported_at=datetime.now(UTC).isoformat(timespec="seconds"), file_name=name[:300],
+            sha256=digest, substances=len(data.substances), products=len(data.products),
+            replaced=len(replaced),
+        ))
+    return ImportReport(name, digest, tuple(s.id for s in data.substances),
+                        tuple(p.id for p in data.products), tuple(replaced), describe(url))
+
+
+def remove_local(url: str, ids: Iterable[str]) -> tuple[str, ...]:
+    """Remove rows a clinic imported; shipped rows cannot be removed."""
+    wanted = tuple(dict.fromkeys(ids))
+
+    def change(session: Session, current: Catalogue, local: CatalogueData) -> CatalogueData:
+        for row_id in wanted:
+            if _is_shipped(current, row_id):
+                raise InputError(f"{_kind(current, row_id)} {row_id!r} is in the shipped catalogue; "
+                                 "only rows a clinic imported can be removed")
+            if row_id not in current.substances and row_id not in current.products:
+                raise InputError(f"no clinic substance or product with id {row_id!r}")
+        return _rows([s for s in local.substances if s.id not in wanted],
+                     [p for p in local.products if p.id not in wanted])
+
+    with _rewriting_local_rows(url, change, label=f"cannot remove {', '.join(wanted)}"):
+        pass
+    return wanted
+
+
+def import_log(url: str) -> list[ImportLogEntry]:
+    """Every import into the database at ``url`` so far, oldest first."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from mesocli.catalogue import models as m
+    from mesocli.catalogue.db import check_revision, describe, explain, open_engine
+
+    engine = open_engine(url)
+    try:
+        check_revision(engine, url)
+        with Session(engine) as session:
+            rows = session.execute(select(m.ImportRow).order_by(m.ImportRow.id)).scalars()
+            return [ImportLogEntry(r.id, r.imported_at, r.file_name, r.sha256, r.substances, r.products,
+                                   r.replaced) for r in rows]
+    except SQLAlchemyError as exc:
+        raise DatabaseError(explain(exc, describe(url))) from None
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _rewriting_local_rows(
+    url: str, change: Callable[[Session, Catalogue, CatalogueData], CatalogueData], *, label: str
+) -> Iterator[Session]:
+    """One locked transaction that replaces the clinic's rows with ``change(...)``'s result.
+
+    The new set is validated against the rest of the catalogue before anything is deleted (a
+    problem is reported after ``label``); any error rolls the whole transaction back.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from mesocli.catalogue.db import check_revision, describe, explain, sqlite_file, writable_engine
+    from mesocli.catalogue.loader import write_catalogue
+    from mesocli.catalogue.migrate import lock_catalogue
+    from mesocli.catalogue.snapshot import read_catalogue
+    from mesocli.catalogue.source import validate_references
+
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise DatabaseError(f"no database at {path}; to create it, run 'meso db upgrade' first")
+    engine = writable_engine(url, immediate=True)
+    try:
+        check_revision(engine, url)
+        with Session(engine) as session, session.begin():
+            lock_catalogue(session)
+            current = read_catalogue(session)
+            local, shipped = split_rows(current)
+            new_local = change(session, current, local)
+            try:
+                validate_references(new_local, known=shipped)
+            except CatalogueDataError as exc:
+                raise CatalogueDataError(f"{label}: {exc.message}") from None
+            _delete_local_rows(session, local)
+            write_catalogue(session, new_local)
+            yield session
+    except SQLAlchemyError as exc:
+        raise DatabaseError(explain(exc, describe(url))) from None
+    finally:
+        engine.dispose()
+
+
+def split_rows(current: Catalogue) -> tuple[CatalogueData, CatalogueData]:
+    """The clinic's substances and products, and the shipped ones (with the areas they may use)."""
+    substances, products = current.substances.values(), current.products.values()
+    local = _rows([s for s in substances if s.local], [p for p in products if p.local])
+    shipped = _rows([s for s in substances if not s.local], [p for p in products if not p.local])
+    shipped.areas = list(current.areas.values())
+    return local, shipped
+
+
+def _rows(substances: list[Any], products: list[Any]) -> CatalogueData:
+    from mesocli.catalogue.source import CatalogueData
+
+    return CatalogueData(substances=substances, products=products)
+
+
+def _is_shipped(current: Catalogue, row_id: str) -> bool:
+    row = current.substances.get(row_id) or current.products.get(row_id)
+    return row is not None and not row.local
+
+
+def _kind(current: Catalogue, row_id: str) -> str:
+    return "substance" if row_id in current.substances else "product"
+
+
+def _delete_local_rows(session: Session, local: CatalogueData) -> None:
+    from sqlalchemy import delete, or_, select
+
+    from mesocli.catalogue import models as m
+
+    substances = [s.id for s in local.substances]
+    products = [p.id for p in local.products]
+    subjects = [f"substance:{i}" for i in substances] + [f"product:{i}" for i in products]
+    session.execute(delete(m.Citation).where(m.Citation.subject.in_(subjects)))
+    session.execute(delete(m.Alias).where(or_(
+        (m.Alias.kind == "substance") & m.Alias.target.in_(substances),
+        (m.Alias.kind == "product") & m.Alias.target.in_(products),
+    )))
+    session.execute(delete(m.ProductComponent).where(m.ProductComponent.product_id.in_(products)))
+    session.execute(delete(m.ProductArea).where(m.ProductArea.product_id.in_(products)))
+    session.execute(delete(m.ProductRow).where(m.ProductRow.id.in_(products)))
+    session.execute(delete(m.SubstanceRow).where(m.SubstanceRow.id.in_(substances)))
+    session.execute(delete(m.SourceRow).where(m.SourceRow.id.not_in(select(m.Citation.source_id))))
+    session.flush()

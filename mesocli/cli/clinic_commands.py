@@ -1,0 +1,141 @@
+"""``meso catalogue``: a clinic's own substances and products (import, export, remove, log)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mesocli.cli.io import write_json
+
+catalogue = typer.Typer(
+    help="A clinic's own substances and products: import, export, remove, and the import log.",
+    no_args_is_help=True,
+)
+
+JSON_OPTION = typer.Option(False, "--json", help="Write JSON to stdout (a stable contract).")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(catalogue, name="catalogue")
+
+
+def _clinic_database() -> str:
+    from mesocli import config
+    from mesocli.errors import InputError
+
+    url = config.database_url()
+    if url is None:
+        raise InputError(
+            f"the shipped catalogue is read-only; set {config.DATABASE_ENV} to the clinic's database "
+            "(create it with 'meso db upgrade')"
+        )
+    return url
+
+
+@catalogue.command("import")
+def import_command(
+    source: str = typer.Argument(..., metavar="FILE", help="TOML file of [[substance]] and [[product]] rows, or -."),
+    replace: bool = typer.Option(False, "--replace", help="Replace rows with the same id imported before."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Add a clinic's substances and products (the format of the catalogue's TOML files).
+
+    The whole file is validated against the catalogue first and written in one transaction: a bad
+    file changes nothing and the error names the row and the reason. Imported rows are marked
+    local and are kept by 'meso db upgrade'.
+    """
+    from mesocli.catalogue.importer import import_catalogue
+    from mesocli.cli.io import read_text
+
+    url = _clinic_database()
+    text = read_text(source, "import file")
+    name = "standard input" if source == "-" else Path(source).name
+    report = import_catalogue(url, text, name, replace=replace)
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        write_json(envelope("catalogue-import", file=report.file_name, sha256=report.sha256,
+                            substances=list(report.substances), products=list(report.products),
+                            replaced=list(report.replaced), location=report.location))
+        return
+    typer.echo(f"{report.location}: imported {len(report.substances)} substance(s) and "
+               f"{len(report.products)} product(s) from {report.file_name}"
+               + (f", replacing {', '.join(report.replaced)}" if report.replaced else ""))
+    for row_id in (*report.substances, *report.products):
+        typer.echo(f"  + {row_id} (local)")
+
+
+@catalogue.command("export")
+def export_command(
+    everything: bool = typer.Option(False, "--all", help="Also write the shipped substances and products."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Write the clinic's substances and products as TOML that 'meso catalogue import' reads.
+
+    With --all the shipped rows are written too, for review; those cannot be imported back.
+    """
+    from mesocli import __version__
+    from mesocli.api import load_catalogue
+    from mesocli.catalogue.export import export_toml
+
+    cat = load_catalogue()
+    substances = [s for s in cat.substances.values() if everything or s.local]
+    products = [p for p in cat.products.values() if everything or p.local]
+    scope = "all substances and products" if everything else "the clinic's own substances and products"
+    header = (f"meso {__version__} catalogue export: {scope}\n"
+              f"{len(substances)} substance(s), {len(products)} product(s), from {cat.location}")
+    text = export_toml(substances, products, header=header)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from mesocli.errors import InputError
+
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--output: {output}: cannot write ({exc.strerror})") from None
+
+
+@catalogue.command("remove")
+def remove_command(
+    ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids of substances or products the clinic imported."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remove substances or products the clinic imported (never shipped ones)."""
+    from mesocli.catalogue.db import describe
+    from mesocli.catalogue.importer import remove_local
+
+    url = _clinic_database()
+    removed = remove_local(url, ids)
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        write_json(envelope("catalogue-remove", removed=list(removed), location=describe(url)))
+        return
+    for row_id in removed:
+        typer.echo(f"  - {row_id}")
+
+
+@catalogue.command("log")
+def log_command(as_json: bool = JSON_OPTION) -> None:
+    """List every import into the clinic's database: when, which file, its SHA-256, what it added."""
+    from mesocli.catalogue.importer import import_log
+
+    entries = import_log(_clinic_database())
+    if as_json:
+        from mesocli.render.documents import envelope
+
+        items = [{"id": e.id, "imported_at": e.imported_at, "file": e.file_name, "sha256": e.sha256,
+                  "substances": e.substances, "products": e.products, "replaced": e.replaced}
+                 for e in entries]
+        write_json(envelope("catalogue-log", items=items))
+        return
+    from mesocli.render.human import Printer
+
+    Printer().table(
+        ["#", "Imported (UTC)", "File", "SHA-256", "Substances", "Products", "Replaced"],
+        [[str(e.id), e.imported_at, e.file_name, e.sha256[:12], str(e.substances), str(e.products),
+          str(e.replaced)] for e in entries],
+        title=f"Catalogue imports ({len(entries)})",
+    )
