@@ -11,9 +11,14 @@ from mesocli.cli.io import write_json
 
 LIST_FORMATS = ("table", "json", "csv")
 
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [f for f in LIST_FORMATS if f.startswith(incomplete)]
+
+
 JSON_OPTION = typer.Option(False, "--json", help="Write JSON to stdout (a stable contract).")
 LIST_JSON_OPTION = typer.Option(False, "--json", help="Same as --format json: the JSON contract.")
-FORMAT_OPTION = typer.Option("table", "--format", help="table|json|csv.")
+FORMAT_OPTION = typer.Option("table", "--format", help="table|json|csv.", autocompletion=_complete_format)
 
 # CSV columns of each listing: the keys of the items its JSON prints, in the same order.
 INGREDIENT_COLUMNS = ("id", "name", "class", "role", "origin", "status", "injectable", "aliases", "local")
@@ -57,6 +62,27 @@ def _list_format(output_format: str, as_json: bool) -> str:
     return fmt
 
 
+def _complete_from_catalogue(pick: Any) -> Any:
+    """A completion callback offering catalogue ids; the catalogue is loaded only when asked."""
+
+    def complete(incomplete: str) -> list[str]:
+        try:
+            ids = pick(_catalogue())
+        except Exception:  # completion must never break the shell: offer nothing instead
+            return []
+        return sorted(i for i in ids if i.startswith(incomplete))
+
+    return complete
+
+
+complete_ingredient = _complete_from_catalogue(lambda c: [*c.substances, *c.products])
+complete_substance = _complete_from_catalogue(lambda c: list(c.substances))
+complete_product = _complete_from_catalogue(lambda c: list(c.products))
+complete_class = _complete_from_catalogue(lambda c: {s.cls for s in c.substances.values()})
+complete_indication = _complete_from_catalogue(lambda c: list(c.indications))
+complete_allergen = _complete_from_catalogue(lambda c: list(c.groups))
+
+
 def _emit_list(kind: str, items: list[dict[str, Any]], fmt: str, csv_columns: Sequence[str],
                columns: list[str], row: Any, title: str) -> None:
     if fmt == "json":
@@ -88,8 +114,10 @@ def _emit_detail(kind: str, doc: dict[str, Any], as_json: bool, view: Any) -> No
 
 @ingredients.command("list")
 def ingredients_list(
-    cls: str | None = typer.Option(None, "--class", help="Only this class, e.g. vitamin."),
-    indication: str | None = typer.Option(None, "--indication", help="Only ingredients that fit it."),
+    cls: str | None = typer.Option(None, "--class", help="Only this class, e.g. vitamin.",
+                                     autocompletion=complete_class),
+    indication: str | None = typer.Option(None, "--indication", help="Only ingredients that fit it.",
+                                            autocompletion=complete_indication),
     output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION,
 ) -> None:
     """List substances, optionally by class or by indication."""
@@ -104,7 +132,8 @@ def ingredients_list(
 
 
 @ingredients.command("show")
-def ingredients_show(name: str = typer.Argument(..., help="Id, name or alias (any case)."),
+def ingredients_show(name: str = typer.Argument(..., help="Id, name or alias (any case).",
+                                                    autocompletion=complete_ingredient),
                      as_json: bool = JSON_OPTION) -> None:
     """Show a substance or product: composition, allergen groups, rules, protocols, sources."""
     from mesocli.render import views
@@ -133,7 +162,8 @@ def ingredients_search(text: str = typer.Argument(..., help="Words to look for."
 
 @products.command("list")
 def products_list(
-    substance: str | None = typer.Option(None, "--substance", help="Only products containing it."),
+    substance: str | None = typer.Option(None, "--substance", help="Only products containing it.",
+                                           autocompletion=complete_substance),
     output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION,
 ) -> None:
     """List products (presentations)."""
@@ -149,7 +179,7 @@ def products_list(
 
 
 @products.command("show")
-def products_show(name: str = typer.Argument(..., help="Product id, name or alias."),
+def products_show(name: str = typer.Argument(..., help="Product id, name or alias.", autocompletion=complete_product),
                   as_json: bool = JSON_OPTION) -> None:
     """Show a product's composition and label facts."""
     from mesocli.render import views
@@ -172,7 +202,8 @@ def indications_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JS
 
 
 @indications.command("show")
-def indications_show(name: str = typer.Argument(..., help="Indication id, name or alias."),
+def indications_show(name: str = typer.Argument(..., help="Indication id, name or alias.",
+                                                    autocompletion=complete_indication),
                      as_json: bool = JSON_OPTION) -> None:
     """Show an indication: areas, ingredients by fit and evidence, protocols."""
     from mesocli.render import views
@@ -195,7 +226,7 @@ def allergens_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON
 
 
 @allergens.command("show")
-def allergens_show(name: str = typer.Argument(..., help="Group id, name or alias."),
+def allergens_show(name: str = typer.Argument(..., help="Group id, name or alias.", autocompletion=complete_allergen),
                    as_json: bool = JSON_OPTION) -> None:
     """Show an allergen group: members, source organisms, cross-reactivity, products."""
     from mesocli.render import views
