@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 
 from mesocli import __version__
 
+# Every command here runs on the shipped SQLite file and on PostgreSQL (see conftest.backend).
+pytestmark = pytest.mark.usefixtures("backend")
+
 REPO = Path(__file__).resolve().parent.parent
 ANSI = "\x1b["
 BOX_DRAWING = re.compile("[\u2500-\u257f]")

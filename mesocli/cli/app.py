@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import typer
 
 from mesocli import __version__
-from mesocli.cli import batch_command, catalogue_commands, clinic_commands, db_commands, verbs
+from mesocli.cli import batch_command, catalogue_commands, clinic_commands, completion, db_commands, verbs
 from mesocli.cli.io import OutputState, write_json
 from mesocli.errors import EXIT_INPUT, MesoError
 
@@ -62,6 +62,7 @@ db_commands.register(app)
 verbs.register(app)
 batch_command.register(app)
 clinic_commands.register(app)
+completion.register(app)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

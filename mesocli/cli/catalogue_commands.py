@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import typer
 
 from mesocli.cli.io import write_json
 
+LIST_FORMATS = ("table", "json", "csv")
+
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [f for f in LIST_FORMATS if f.startswith(incomplete)]
+
+
 JSON_OPTION = typer.Option(False, "--json", help="Write JSON to stdout (a stable contract).")
+LIST_JSON_OPTION = typer.Option(False, "--json", help="Same as --format json: the JSON contract.")
+FORMAT_OPTION = typer.Option("table", "--format", help="table|json|csv.", autocompletion=_complete_format)
+
+# CSV columns of each listing: the keys of the items its JSON prints, in the same order.
+INGREDIENT_COLUMNS = ("id", "name", "class", "role", "origin", "status", "injectable", "aliases", "local")
+PRODUCT_COLUMNS = ("id", "name", "status", "vehicle", "dose", "do_not_admix", "generic", "local", "substances")
+SEARCH_COLUMNS = ("type", "id", "name", "class", "matched", "rank")
+INDICATION_COLUMNS = ("id", "name", "areas", "ingredients")
+ALLERGEN_COLUMNS = ("id", "name", "aliases", "members", "origins")
+CONDITION_COLUMNS = ("id", "name", "aliases")
+MEDICATION_COLUMNS = ("id", "name", "type", "classes", "aliases")
 
 ingredients = typer.Typer(help="Substances: actives, excipients and vehicles.", no_args_is_help=True)
 products = typer.Typer(help="Products: what comes in a vial, ampoule or syringe.", no_args_is_help=True)
@@ -33,12 +52,48 @@ def _catalogue() -> Any:
     return load_catalogue()
 
 
-def _emit_list(kind: str, items: list[dict[str, Any]], as_json: bool, columns: list[str],
-               row: Any, title: str) -> None:
-    if as_json:
+def _list_format(output_format: str, as_json: bool) -> str:
+    """The format a listing writes: --json wins, as on the other commands."""
+    from mesocli.errors import InputError
+
+    fmt = "json" if as_json else output_format
+    if fmt not in LIST_FORMATS:
+        raise InputError(f"--format must be table, json or csv, not {fmt!r}")
+    return fmt
+
+
+def _complete_from_catalogue(pick: Any) -> Any:
+    """A completion callback offering catalogue ids; the catalogue is loaded only when asked."""
+
+    def complete(incomplete: str) -> list[str]:
+        try:
+            ids = pick(_catalogue())
+        except Exception:  # completion must never break the shell: offer nothing instead
+            return []
+        return sorted(i for i in ids if i.startswith(incomplete))
+
+    return complete
+
+
+complete_ingredient = _complete_from_catalogue(lambda c: [*c.substances, *c.products])
+complete_substance = _complete_from_catalogue(lambda c: list(c.substances))
+complete_product = _complete_from_catalogue(lambda c: list(c.products))
+complete_class = _complete_from_catalogue(lambda c: {s.cls for s in c.substances.values()})
+complete_indication = _complete_from_catalogue(lambda c: list(c.indications))
+complete_allergen = _complete_from_catalogue(lambda c: list(c.groups))
+
+
+def _emit_list(kind: str, items: list[dict[str, Any]], fmt: str, csv_columns: Sequence[str],
+               columns: list[str], row: Any, title: str) -> None:
+    if fmt == "json":
         from mesocli.render.documents import envelope
 
         write_json(envelope(kind, items=items))
+        return
+    if fmt == "csv":
+        from mesocli.render.tabular import items_csv
+
+        items_csv(csv_columns, items)
         return
     from mesocli.render.human import Printer
 
@@ -59,22 +114,26 @@ def _emit_detail(kind: str, doc: dict[str, Any], as_json: bool, view: Any) -> No
 
 @ingredients.command("list")
 def ingredients_list(
-    cls: str | None = typer.Option(None, "--class", help="Only this class, e.g. vitamin."),
-    indication: str | None = typer.Option(None, "--indication", help="Only ingredients that fit it."),
-    as_json: bool = JSON_OPTION,
+    cls: str | None = typer.Option(None, "--class", help="Only this class, e.g. vitamin.",
+                                     autocompletion=complete_class),
+    indication: str | None = typer.Option(None, "--indication", help="Only ingredients that fit it.",
+                                            autocompletion=complete_indication),
+    output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION,
 ) -> None:
     """List substances, optionally by class or by indication."""
+    fmt = _list_format(output_format, as_json)
     from mesocli.domain.queries import list_substances
     from mesocli.render.documents import substance_summary
 
     cat = _catalogue()
     items = [substance_summary(s) for s in list_substances(cat, cls=cls, indication=indication)]
-    _emit_list("ingredients", items, as_json, ["Id", "Name", "Class", "Role", "Status"],
+    _emit_list("ingredients", items, fmt, INGREDIENT_COLUMNS, ["Id", "Name", "Class", "Role", "Status"],
                lambda i: [i["id"], i["name"], i["class"], i["role"], i["status"]], "Ingredients")
 
 
 @ingredients.command("show")
-def ingredients_show(name: str = typer.Argument(..., help="Id, name or alias (any case)."),
+def ingredients_show(name: str = typer.Argument(..., help="Id, name or alias (any case).",
+                                                    autocompletion=complete_ingredient),
                      as_json: bool = JSON_OPTION) -> None:
     """Show a substance or product: composition, allergen groups, rules, protocols, sources."""
     from mesocli.render import views
@@ -88,36 +147,39 @@ def ingredients_show(name: str = typer.Argument(..., help="Id, name or alias (an
 @ingredients.command("search")
 def ingredients_search(text: str = typer.Argument(..., help="Words to look for."),
                        limit: int = typer.Option(25, "--limit", min=1, max=1000),
-                       as_json: bool = JSON_OPTION) -> None:
+                       output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION) -> None:
     """Search names, aliases and classes of substances and products, best match first."""
+    fmt = _list_format(output_format, as_json)
     from mesocli.api import search
 
     hits = search(text, limit=limit)
     items = [{"type": h.kind, "id": h.id, "name": h.name, "class": h.cls, "matched": h.matched,
               "rank": h.rank} for h in hits]
-    _emit_list("search", items, as_json, ["Id", "Name", "Type", "Matched"],
+    _emit_list("search", items, fmt, SEARCH_COLUMNS, ["Id", "Name", "Type", "Matched"],
                lambda i: [i["id"], i["name"], i["class"] if i["type"] == "substance" else "product",
                           i["matched"]], f"Matches for {text!r}")
 
 
 @products.command("list")
 def products_list(
-    substance: str | None = typer.Option(None, "--substance", help="Only products containing it."),
-    as_json: bool = JSON_OPTION,
+    substance: str | None = typer.Option(None, "--substance", help="Only products containing it.",
+                                           autocompletion=complete_substance),
+    output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION,
 ) -> None:
     """List products (presentations)."""
+    fmt = _list_format(output_format, as_json)
     from mesocli.domain.queries import list_products
     from mesocli.render.documents import product_summary
 
     cat = _catalogue()
     items = [product_summary(p) for p in list_products(cat, substance=substance)]
-    _emit_list("products", items, as_json, ["Id", "Name", "Status", "Vehicle", "Dose"],
+    _emit_list("products", items, fmt, PRODUCT_COLUMNS, ["Id", "Name", "Status", "Vehicle", "Dose"],
                lambda i: [i["id"] + (" (local)" if i["local"] else ""), i["name"], i["status"],
                           i["vehicle"], i["dose"]], "Products")
 
 
 @products.command("show")
-def products_show(name: str = typer.Argument(..., help="Product id, name or alias."),
+def products_show(name: str = typer.Argument(..., help="Product id, name or alias.", autocompletion=complete_product),
                   as_json: bool = JSON_OPTION) -> None:
     """Show a product's composition and label facts."""
     from mesocli.render import views
@@ -129,17 +191,19 @@ def products_show(name: str = typer.Argument(..., help="Product id, name or alia
 
 
 @indications.command("list")
-def indications_list(as_json: bool = JSON_OPTION) -> None:
+def indications_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION) -> None:
     """List indications and their areas."""
+    fmt = _list_format(output_format, as_json)
     cat = _catalogue()
     items = [{"id": i.id, "name": i.name, "areas": list(i.areas), "ingredients": len(i.fits)}
              for i in sorted(cat.indications.values(), key=lambda i: i.id)]
-    _emit_list("indications", items, as_json, ["Id", "Name", "Areas", "Ingredients"],
+    _emit_list("indications", items, fmt, INDICATION_COLUMNS, ["Id", "Name", "Areas", "Ingredients"],
                lambda i: [i["id"], i["name"], ", ".join(i["areas"]), i["ingredients"]], "Indications")
 
 
 @indications.command("show")
-def indications_show(name: str = typer.Argument(..., help="Indication id, name or alias."),
+def indications_show(name: str = typer.Argument(..., help="Indication id, name or alias.",
+                                                    autocompletion=complete_indication),
                      as_json: bool = JSON_OPTION) -> None:
     """Show an indication: areas, ingredients by fit and evidence, protocols."""
     from mesocli.render import views
@@ -151,17 +215,18 @@ def indications_show(name: str = typer.Argument(..., help="Indication id, name o
 
 
 @allergens.command("list")
-def allergens_list(as_json: bool = JSON_OPTION) -> None:
+def allergens_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION) -> None:
     """List allergen groups."""
+    fmt = _list_format(output_format, as_json)
     cat = _catalogue()
     items = [{"id": g.id, "name": g.name, "aliases": list(g.aliases), "members": sorted(g.members),
               "origins": sorted(g.origins)} for g in sorted(cat.groups.values(), key=lambda g: g.id)]
-    _emit_list("allergens", items, as_json, ["Id", "Name", "Members / origins"],
+    _emit_list("allergens", items, fmt, ALLERGEN_COLUMNS, ["Id", "Name", "Members / origins"],
                lambda i: [i["id"], i["name"], ", ".join(i["members"] + i["origins"])], "Allergen groups")
 
 
 @allergens.command("show")
-def allergens_show(name: str = typer.Argument(..., help="Group id, name or alias."),
+def allergens_show(name: str = typer.Argument(..., help="Group id, name or alias.", autocompletion=complete_allergen),
                    as_json: bool = JSON_OPTION) -> None:
     """Show an allergen group: members, source organisms, cross-reactivity, products."""
     from mesocli.render import views
@@ -173,22 +238,24 @@ def allergens_show(name: str = typer.Argument(..., help="Group id, name or alias
 
 
 @conditions.command("list")
-def conditions_list(as_json: bool = JSON_OPTION) -> None:
+def conditions_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION) -> None:
     """List patient conditions (use their ids or aliases with --condition)."""
+    fmt = _list_format(output_format, as_json)
     cat = _catalogue()
     items = [{"id": c.id, "name": c.name, "aliases": list(c.aliases)}
              for c in sorted(cat.conditions.values(), key=lambda c: c.id)]
-    _emit_list("conditions", items, as_json, ["Id", "Name", "Aliases"],
+    _emit_list("conditions", items, fmt, CONDITION_COLUMNS, ["Id", "Name", "Aliases"],
                lambda i: [i["id"], i["name"], ", ".join(i["aliases"])], "Conditions")
 
 
 @medications.command("list")
-def medications_list(as_json: bool = JSON_OPTION) -> None:
+def medications_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSON_OPTION) -> None:
     """List medications and classes (use either with --medication)."""
+    fmt = _list_format(output_format, as_json)
     cat = _catalogue()
     items = [{"id": m.id, "name": m.name, "type": "medication", "classes": list(m.classes),
               "aliases": list(m.aliases)} for m in sorted(cat.medications.values(), key=lambda m: m.id)]
     items += [{"id": c.id, "name": c.name, "type": "class", "classes": [], "aliases": list(c.aliases)}
               for c in sorted(cat.medication_classes.values(), key=lambda c: c.id)]
-    _emit_list("medications", items, as_json, ["Id", "Name", "Type", "Classes"],
+    _emit_list("medications", items, fmt, MEDICATION_COLUMNS, ["Id", "Name", "Type", "Classes"],
                lambda i: [i["id"], i["name"], i["type"], ", ".join(i["classes"])], "Medications")
