@@ -43,3 +43,13 @@ def test_meso_db_upgrade_on_postgres_reports_the_revision(meso, postgres_databas
     assert again.stdout.splitlines()[0].endswith(f": {SCHEMA_HEAD} -> {SCHEMA_HEAD}")
     current = meso("db", "current", "--json", env={"MESO_DATABASE_URL": url})
     assert current.json()["revision"] == SCHEMA_HEAD
+
+
+@pytest.mark.parametrize("text", ["\x00", "lido\x00caine", "a\x07b", "\ud800"])
+def test_control_characters_in_search_are_input_errors_on_both(postgres_catalogue_url, text):
+    """PostgreSQL cannot hold a NUL in text: such search text is refused before any SQL, on both."""
+    from mesocli.errors import InputError
+
+    for url in (None, postgres_catalogue_url):
+        with pytest.raises(InputError, match="control or invalid characters"):
+            api.search(text, url=url)

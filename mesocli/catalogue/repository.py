@@ -6,6 +6,7 @@ clinic catalogue with many thousands of local products.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,8 @@ def search(session: Session, text: str, limit: int = 25) -> list[SearchHit]:
     key = normalise(text)
     if not key:
         raise InputError("search text is empty")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cn") for ch in key):
+        raise InputError("search text contains control or invalid characters")
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     substances = select(literal("substance").label("kind"), m.SubstanceRow.id, m.SubstanceRow.name,
                         m.SubstanceRow.cls.label("cls"), m.SubstanceRow.search_text).where(
