@@ -56,7 +56,7 @@ def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResul
             if len(text) > MAX_LINE:
                 raise InputError(f"line longer than {MAX_LINE} characters")
             try:
-                request = json.loads(text, parse_constant=_reject_constant)
+                request = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as exc:
                 raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
             except RecursionError:
@@ -87,6 +87,16 @@ def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResul
 
 def _reject_constant(name: str) -> Any:
     raise InputError(f"{name} is not a valid number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A repeated key would silently drop a value (an allergy, say): refuse it."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InputError(f"key {key[:40]!r} appears twice in one object")
+        result[key] = value
+    return result
 
 
 def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

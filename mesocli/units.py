@@ -49,7 +49,8 @@ KINDS: dict[str, str] = {
 # Kinds that accept one another: a concentration may be given by mass or by activity.
 CONCENTRATION_KINDS = ("concentration", "activity-concentration", "usp-concentration")
 
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+# ASCII digits only: other scripts' digits (Bengali '৪' is 4 but looks like 8) are refused.
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _QUANTITY_RE = re.compile(rf"^\s*({_NUMBER}|nan|inf|infinity)\s*(.*?)\s*$", re.IGNORECASE)
 _UNIT_CHARS_RE = re.compile(r"^[A-Za-zµμ²³°%/*^().\s0-9_]*$")
 _PERCENT_RE = re.compile(r"^%\s*(w/v|w/w|v/v)?$", re.IGNORECASE)
@@ -181,6 +182,8 @@ def _split(raw: Any, what: str) -> tuple[float, str]:
         value = float(match.group(1))
     except ValueError:  # pragma: no cover - the pattern only lets numbers through
         raise UnitError(f"{what}: {match.group(1)!r} is not a number") from None
+    if math.isinf(value) and match.group(1)[-1:].isdigit():
+        raise UnitError(f"{what}: {match.group(1)} is out of range (not a finite number)")
     return value, match.group(2)
 
 

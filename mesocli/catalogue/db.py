@@ -8,6 +8,7 @@ saying what to do.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,6 +121,46 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+def check_upgradable(url: str) -> None:
+    """Raise :class:`DatabaseError`, before anything is written, if ``meso db upgrade`` cannot work on ``url``.
+
+    A SQLite file needs a directory to live in, and a database at a schema revision this meso
+    does not know was made by a newer meso: migrating it would fail halfway.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    path = sqlite_file(url)
+    where = describe(url)
+    if path is not None:
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a directory; set {config.DATABASE_ENV} to a database file in it")
+        parent = path.parent
+        if not parent.is_dir():
+            problem = "is not a directory" if parent.exists() else "does not exist"
+            raise DatabaseError(f"cannot create the database at {path}: {parent} {problem}; "
+                                f"set {config.DATABASE_ENV} to a file in a writable directory")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise DatabaseError(f"cannot write the database at {path}: it or its directory is read-only; make "
+                                f"both writable or set {config.DATABASE_ENV} to a file in a writable directory")
+        if not path.exists():
+            return
+    engine = writable_engine(url)
+    try:
+        from alembic.migration import MigrationContext
+
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise DatabaseError(explain(exc, where)) from None
+    finally:
+        engine.dispose()
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise DatabaseError(
+            f"the database at {where} is at schema revision {revision}, which this meso does not "
+            f"know (newest known: {SCHEMA_HEAD}); upgrade meso instead of the database"
+        )
+
+
 def check_revision(engine: Engine, url: str | None) -> str:
     """Return the schema revision, or raise :class:`DatabaseError` saying what to do."""
     from sqlalchemy import text
@@ -156,6 +197,9 @@ def explain(exc: Exception, where: str) -> str:
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
         return f"the file at {where} is not a valid catalogue database (damaged or not SQLite); " \
                "restore it or rebuild it with 'meso db build'"
+    if "readonly" in text or "read-only" in text:
+        return f"the catalogue database at {where} is read-only; make it writable (for SQLite, the file and " \
+               f"its directory) or point {config.DATABASE_ENV} at a writable copy"
     if "unable to open" in text:
         return f"cannot open the catalogue database at {where}; check that it exists and is readable"
     if "connection" in text or "connect" in text or "timeout" in text:

@@ -83,17 +83,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _fail(exc.exit_code, exc.message)
     except typer.TyperException as exc:  # click's usage errors
         code = getattr(exc, "exit_code", EXIT_INPUT)
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:  # pragma: no cover - every click exception has show()
-            sys.stderr.write(f"Error: {exc}\n")
-        if OutputState.json:
-            from mesocli.render.documents import error_document
-
-            text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            write_json(error_document(code, text))
-        return code
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the answer
+            exc.show()
+            return code
+        text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return _fail(code, "; ".join(line.strip() for line in text.splitlines() if line.strip()) + _help_hint(exc))
     except typer.Abort:
         sys.stderr.write("Aborted.\n")
         return 130
@@ -106,6 +100,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     return result if isinstance(result, int) else 0
+
+
+def _help_hint(exc: Exception) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return ""
+    return f" (see '{ctx.command_path} -h')"
 
 
 def _fail(code: int, message: str) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
 
 import typer
 
 from mesocli.cli.io import write_ndjson_line
+from mesocli.errors import EXIT_FINDINGS, InputError
+
+_SNIFF = 8192
 
 
 def register(app: typer.Typer) -> None:
@@ -23,8 +27,9 @@ def batch(
     options and the patient file (allergies, conditions, medications, age, weight, patient,
     ingredients, recipe, indication, area, treatment_area, volume, max_products, fail_on).
     Results keep the input order and carry the request's id; a bad line gives an error
-    document with its line number and the run goes on. The exit code is the highest of the
-    per-line codes.
+    document with its line number and the run goes on; the first bad line is also named on
+    stderr. The exit code is the highest of the per-line codes; an input with no request at
+    all (empty, blank or binary) is exit 2.
     """
     from mesocli.api import load_catalogue
     from mesocli.batch import run_batch
@@ -33,6 +38,8 @@ def batch(
     OutputState.json = True
     catalogue = load_catalogue()
     worst = 0
+    answered = 0
+    failed: list[tuple[int, str]] = []
     lines = _lines(source)
     progress = None
     if sys.stderr.isatty():
@@ -43,12 +50,22 @@ def batch(
         for result in run_batch(lines, catalogue):
             write_ndjson_line(result.document)
             worst = max(worst, result.exit_code)
+            answered += 1
+            if result.exit_code > EXIT_FINDINGS:
+                failed.append((result.line, str(result.document.get("message", ""))))
             if progress is not None:
                 progress.advance()
     finally:
         if progress is not None:
             progress.stop()
     sys.stdout.flush()
+    name = "standard input" if source == "-" else source
+    if not answered:
+        raise InputError(f"batch input: {name} has no requests (it is empty or blank)")
+    if failed:
+        line, message = failed[0]
+        more = f" ({len(failed)} of {answered} requests failed; see their error documents)" if len(failed) > 1 else ""
+        sys.stderr.write(f"meso: error: batch input: {name} line {line}: {message}{more}\n")
     return worst
 
 
@@ -58,10 +75,21 @@ def _lines(source: str) -> Iterator[str]:
 
     if source == "-":
         stream = sys.stdin
-        yield from _decoded(stream.buffer if hasattr(stream, "buffer") else stream)
+        yield from _decoded(_text_only(stream.buffer if hasattr(stream, "buffer") else stream, "standard input"))
         return
     with open_binary(source, "batch input") as handle:
-        yield from _decoded(handle)
+        yield from _decoded(_text_only(handle, source))
+
+
+def _text_only(handle, name: str):  # type: ignore[no-untyped-def]
+    """The byte stream, refused at once if its start holds NUL bytes (a binary file, /dev/zero)."""
+    if isinstance(handle, io.TextIOBase):
+        return handle
+    if not hasattr(handle, "peek"):
+        handle = io.BufferedReader(handle)
+    if b"\x00" in handle.peek(_SNIFF)[:_SNIFF]:
+        raise InputError(f"batch input: {name} is binary, not text")
+    return handle
 
 
 def _decoded(handle) -> Iterator[str]:  # type: ignore[no-untyped-def]

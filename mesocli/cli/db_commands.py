@@ -23,9 +23,24 @@ def db_build(
     """Build the catalogue SQLite file from the TOML sources (migrations + loader)."""
     from mesocli import config
     from mesocli.catalogue.migrate import build_database
+    from mesocli.errors import DatabaseError, InputError
 
-    target = build_database(output or config.shipped_database(), source)
-    typer.echo(f"built {target}")
+    if source is not None and not source.is_dir():
+        problem = "is not a directory" if source.exists() else "does not exist"
+        raise InputError(f"--source: {source} {problem}; give the directory of catalogue TOML files")
+    target = output or config.shipped_database()
+    if target.is_dir():
+        raise InputError(f"--output: {target} is a directory; give the path of the database file to write")
+    blocking = next((parent for parent in target.parents if parent.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise DatabaseError(f"cannot write the catalogue database to {target}: {blocking} is a file, not a "
+                            "directory; choose a writable location with --output")
+    try:
+        built = build_database(target, source)
+    except OSError as exc:
+        raise DatabaseError(f"cannot write the catalogue database to {target} ({exc.strerror or exc}); "
+                            "choose a writable location with --output") from None
+    typer.echo(f"built {built}")
 
 
 @db.command("upgrade")
@@ -36,9 +51,9 @@ def db_upgrade() -> None:
     written next to it first.
     """
     from mesocli import config
-    from mesocli.catalogue.db import describe
+    from mesocli.catalogue.db import check_upgradable, describe
     from mesocli.catalogue.migrate import upgrade_database
-    from mesocli.errors import InputError
+    from mesocli.errors import DatabaseError, InputError
 
     url = config.database_url()
     if url is None:
@@ -46,7 +61,12 @@ def db_upgrade() -> None:
             f"set {config.DATABASE_ENV} to the database to upgrade; the shipped catalogue is "
             "read-only and is rebuilt with 'meso db build'"
         )
-    before, after, backup = upgrade_database(url)
+    check_upgradable(url)
+    try:
+        before, after, backup = upgrade_database(url)
+    except OSError as exc:
+        raise DatabaseError(f"cannot write next to the database at {describe(url)} ({exc.strerror or exc}); "
+                            "make its directory writable") from None
     typer.echo(f"{describe(url)}: {before or 'empty'} -> {after}")
     if backup is not None:
         typer.echo(f"backup: {backup}")
