@@ -119,7 +119,22 @@ def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) 
         raise UnitError(f"{what}: must be greater than zero, got {format_number(value)}")
     quantity = _to_quantity(value, unit_text, what)
     check_kind(quantity, kind, what)
+    _check_plausible(quantity, kind, what)
     return quantity
+
+
+# Upper bounds beyond which a value cannot describe a mesotherapy session, so it is a typing
+# error, not an input to compute with: a treatment area larger than an adult's whole skin
+# (about 2 m²) would make every per-area dose limit meaningless.
+PLAUSIBLE_MAXIMUM = {"area": (20000.0, "cm**2", "the whole skin of an adult (about 2 m**2)"),
+                     "time": (3650.0, "day", "ten years")}
+
+
+def _check_plausible(quantity: pint.Quantity, kind: str, what: str) -> None:
+    bound = PLAUSIBLE_MAXIMUM.get(kind)
+    if bound is not None and quantity.to(bound[1]).magnitude > bound[0]:
+        raise UnitError(f"{what}: {format_number(float(quantity.magnitude))} {format_unit(quantity)} "
+                        f"is more than {bound[2]}")
 
 
 def check_kind(quantity: pint.Quantity, kind: str, what: str) -> None:

@@ -317,6 +317,8 @@ ROUND_TRIP_UNITS = {"mg/mL": "concentration", "mL": "volume", "mg": "mass", "cm*
        unit=st.sampled_from(sorted(ROUND_TRIP_UNITS)))
 def test_json_round_trips_through_parse_quantity(value, unit):
     """to_json output re-parses (object and text form) to the same quantity, to 6 figures."""
+    if unit == "cm**2":
+        value = min(value, 20000.0)  # larger areas are refused as implausible (tested below)
     quantity = Q_(value, unit)
     document = to_json(quantity)
     kind = ROUND_TRIP_UNITS[unit]
@@ -452,3 +454,17 @@ quantity_objects = st.fixed_dictionaries(
 def test_any_json_value_gives_a_quantity_of_the_kind_or_unit_error(raw, kind):
     """Arbitrary JSON-like values parse to a finite positive quantity of the kind, or raise UnitError."""
     _quantity_or_unit_error(raw, kind)
+
+
+@pytest.mark.parametrize(("raw", "kind"), [("1e300 cm**2", "area"), ("2.5 m**2", "area"), ("20001 cm**2", "area"),
+                                           ("1e300 day", "time"), ("11 year", "time"), ("3651 day", "time")])
+def test_implausible_areas_and_durations_are_refused(raw, kind):
+    """A treatment area beyond a whole adult skin, or an interval beyond ten years, is a typing error."""
+    with pytest.raises(UnitError, match="is more than"):
+        parse_quantity(raw, kind=kind, what="value")
+
+
+@pytest.mark.parametrize(("raw", "kind"), [("20000 cm**2", "area"), ("1.5 m**2", "area"), ("3650 day", "time"),
+                                           ("52 week", "time")])
+def test_plausible_areas_and_durations_pass(raw, kind):
+    assert parse_quantity(raw, kind=kind, what="value").magnitude > 0
