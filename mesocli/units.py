@@ -129,7 +129,8 @@ def _definitions_cache() -> str | None:
         from mesocli import config
 
         folder = config.home_dir() / "cache" / "pint"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.mkdir(exist_ok=True, mode=0o700)
         if not os.access(folder, os.W_OK):
             return None
         return str(folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -29,6 +30,7 @@ _ALLERGY_WORDS = re.compile(r"\b(allergy|allergies|allergic(\s+to)?|hypersensiti
                             re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise(term: str) -> str:
     """Fold a name for matching: Unicode NFKC, case-folded, separators unified to '-'."""
     folded = unicodedata.normalize("NFKC", term).casefold().strip()
@@ -95,8 +97,20 @@ class Catalogue:
         self._names: dict[str, dict[str, str]] = {}
         self._index_names()
         self.memo: dict[object, object] = {}
+        # Static facts the engine derives from the catalogue alone (per product, per rule
+        # index); bounded by the size of the catalogue, so never evicted.
+        self.derived: dict[object, object] = {}
 
     MEMO_LIMIT = 2048
+
+    def __getstate__(self) -> dict[str, object]:
+        # Derived results are per process; a pickled catalogue (the snapshot cache) starts empty.
+        return {k: v for k, v in self.__dict__.items() if k not in ("memo", "derived")}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.memo = {}
+        self.derived = {}
 
     def remember(self, key: object, value: object) -> None:
         """Keep a derived, deterministic result (bounded, oldest dropped first)."""
