@@ -108,9 +108,11 @@ def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 def _patient(fields: Mapping[str, Any]) -> Patient:
     from mesocli.domain.patient import merge, patient_from_mapping
 
-    base = patient_from_mapping(fields["patient"]) if fields.get("patient") is not None else Patient()
     given = {k: fields[k] for k in ("allergies", "conditions", "medications", "age", "weight") if k in fields}
     extra = patient_from_mapping(given)
+    if fields.get("patient") is None:
+        return extra  # the same patient merge() would make with an empty base
+    base = patient_from_mapping(fields["patient"])
     return merge(base, allergies=extra.allergies, conditions=extra.conditions, medications=extra.medications,
                  age=extra.age, weight=extra.weight)  # type: ignore[arg-type]
 

@@ -414,7 +414,8 @@ def _floor_volume(volume: Any) -> Any:
 
 
 def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
-                  anaesthetic: Product | None, share: Any, protocol: Protocol | None) -> list[tuple[Product, Any, str, str]]:
+                  anaesthetic: Product | None, share: Any,
+                  protocol: Protocol | None) -> list[tuple[Product, Any, str, str]]:
     """Volumes for one syringe of ``share`` mL.
 
     A product whose stock is stronger than its studied final concentration is diluted to it
@@ -516,7 +517,8 @@ def _why(fit: Fit, how: str) -> str:
     return f"{fit.fit} ingredient for the indication (evidence: {fit.provenance.evidence}); {how}"
 
 
-def _apply_caps(plan: _Plan, syringes: list[list[tuple[Product, Any, str, str]]]) -> list[list[tuple[Product, Any, str, str]]]:
+def _apply_caps(plan: _Plan,
+                syringes: list[list[tuple[Product, Any, str, str]]]) -> list[list[tuple[Product, Any, str, str]]]:
     """Scale down any product whose substance total exceeds a per-session, per-kg or per-area limit."""
     from mesocli.domain.dosing import MASS_KINDS, amount_of, mass_limit, rule_applies
 
