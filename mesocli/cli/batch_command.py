@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import typer
 
-from mesocli.cli.io import write_ndjson_line
-
 
 def register(app: typer.Typer) -> None:
     app.command("batch")(batch)
@@ -27,21 +25,30 @@ def batch(
     per-line codes.
     """
     from mesocli.api import load_catalogue
-    from mesocli.batch import run_batch
+    from mesocli.batch import run_batch, run_batch_parallel
     from mesocli.cli.io import OutputState
 
     OutputState.json = True
     catalogue = load_catalogue()
     worst = 0
     lines = _lines(source)
+    workers = _workers(source)
+    if workers > 1:
+        from mesocli.units import registry
+
+        registry()  # built once here, before the workers fork, instead of once in each
+        results = run_batch_parallel(lines, catalogue, workers)
+    else:
+        results = run_batch(lines, catalogue)
     progress = None
     if sys.stderr.isatty():
         from mesocli.render.progress import Progress
 
         progress = Progress()
+    out = sys.stdout
     try:
-        for result in run_batch(lines, catalogue):
-            write_ndjson_line(result.document)
+        for result in results:
+            out.write(result.ndjson())
             worst = max(worst, result.exit_code)
             if progress is not None:
                 progress.advance()
@@ -50,6 +57,39 @@ def batch(
             progress.stop()
     sys.stdout.flush()
     return worst
+
+
+WORKERS_ENV = "MESO_BATCH_WORKERS"
+PARALLEL_MIN_BYTES = 64 * 1024
+
+
+def _workers(source: str) -> int:
+    """How many processes answer requests: one, unless the input is a large regular file.
+
+    A pipe is answered line by line in this process, so a client may wait for each answer
+    before it writes the next request. A file of at least ``PARALLEL_MIN_BYTES`` is shared
+    among forked workers, one per available CPU (``MESO_BATCH_WORKERS`` overrides the count;
+    1 turns the pool off). Without the fork start method, one process answers everything.
+    """
+    import os
+    import stat
+
+    from mesocli.batch import fork_available
+
+    wanted = os.environ.get(WORKERS_ENV, "").strip()
+    try:
+        workers = int(wanted) if wanted else len(os.sched_getaffinity(0))
+    except (ValueError, AttributeError):
+        workers = os.cpu_count() or 1
+    if workers < 2 or not fork_available():
+        return 1
+    try:
+        info = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError, AttributeError):
+        return 1
+    if not stat.S_ISREG(info.st_mode) or info.st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return workers
 
 
 def _lines(source: str) -> Iterator[str]:
