@@ -62,7 +62,8 @@ def test_results_do_not_depend_on_what_was_asked_before(catalogue):
         patient = Patient(allergies=tuple(rng.sample(sorted(catalogue.substances), rng.randint(0, 2))),
                           conditions=tuple(rng.sample(sorted(catalogue.conditions), rng.randint(0, 1))),
                           age=rng.choice([None, 30, 70]), weight=rng.choice([None, "70 kg"]))
-        requests.append((patient, tuple(rng.sample(names, rng.randint(1, 3))), rng.choice(sorted(catalogue.indications))))
+        ingredients = tuple(rng.sample(names, rng.randint(1, 3)))
+        requests.append((patient, ingredients, rng.choice(sorted(catalogue.indications))))
 
     def answers(cat):
         out = []
@@ -75,7 +76,7 @@ def test_results_do_not_depend_on_what_was_asked_before(catalogue):
         return out
 
     warm = answers(catalogue)
-    for patient, ingredients, indication in reversed(requests):  # others first, in another order
+    for patient, ingredients, _indication in reversed(requests):  # others first, in another order
         api.check(patient, ingredients=ingredients[::-1], catalogue=catalogue)
     fresh = pickle.loads(pickle.dumps(catalogue))
     assert answers(fresh) == warm
