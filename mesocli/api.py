@@ -30,7 +30,9 @@ def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogu
     """The catalogue at ``url`` (default: ``MESO_DATABASE_URL``, else the shipped one).
 
     It is read once per process; a SQLite file that changed since (size or modification
-    time) is read again.
+    time) is read again. A SQLite catalogue is also kept as a snapshot in meso's cache
+    directory (see :mod:`mesocli.catalogue.cache`), so a later process need not read the
+    database; ``refresh`` reads the database whatever is cached.
     """
     from mesocli import config
 
@@ -38,8 +40,24 @@ def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogu
     key = _identity(target)
     if not refresh and key in _CACHE:
         return _CACHE[key]
-    catalogue = _read(target)
+    catalogue = _read_through_snapshot(target, refresh)
     _CACHE[key] = catalogue
+    return catalogue
+
+
+def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
+    from mesocli.catalogue import cache
+
+    path = cache.sqlite_path(url)
+    identity = cache.key(path) if path is not None else None
+    if identity is None:
+        return _read(url)
+    if not refresh:
+        found = cache.load(identity)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    catalogue = _read(url)
+    cache.store(identity, catalogue)
     return catalogue
 
 

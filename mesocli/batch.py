@@ -15,13 +15,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.patient import Patient
 from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError
 
 ACTIONS = ("build", "check")
 MAX_LINE = 1024 * 1024
-CACHE_SIZE = 4096
+CACHE_SIZE = 1024
 
 # Request fields, with the command-line spelling accepted as an alias of each.
 _ALIASES = {
@@ -39,64 +40,156 @@ _FIELDS = {
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
+    """One answered line: its number, exit code and the result document (as NDJSON text)."""
+
     line: int
     exit_code: int
-    document: dict[str, Any]
+    request_id: Any
+    body: str  # the document without its id, serialised as one NDJSON line
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {"id": self.request_id, **json.loads(self.body)}
+
+    def ndjson(self) -> str:
+        """The result line as ``meso batch`` writes it (with its newline)."""
+        return f'{{"id":{_dumps(self.request_id)},{self.body[1:]}\n'
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:
     """Process NDJSON ``lines`` lazily; blank lines are skipped, every other line answered."""
-    cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+    cache: OrderedDict[str, tuple[int, str]] = OrderedDict()
     for number, raw in enumerate(lines, 1):
-        text = raw.strip()
-        if not text:
-            continue
-        request_id: Any = None
+        result = answer_line(number, raw, catalogue, cache)
+        if result is not None:
+            yield result
+
+
+def answer_line(number: int, raw: str, catalogue: Catalogue,
+                cache: OrderedDict[str, tuple[int, str]]) -> BatchResult | None:
+    """Answer line ``number`` (``None`` for a blank line); ``cache`` holds recent answers."""
+    text = raw.strip()
+    if not text:
+        return None
+    request_id: Any = None
+    try:
+        if len(text) > MAX_LINE:
+            raise InputError(f"line longer than {MAX_LINE} characters")
         try:
-            if len(text) > MAX_LINE:
-                raise InputError(f"line longer than {MAX_LINE} characters")
-            try:
-                request = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-            except RecursionError:
-                raise InputError("JSON nested too deeply") from None
-            if not isinstance(request, dict):
-                raise InputError("a request must be a JSON object")
-            request_id = request.get("id")
-            if request_id is not None and not isinstance(request_id, str | int):
-                request_id = None
-                raise InputError("'id' must be text or a number")
-            key = json.dumps({k: v for k, v in request.items() if k != "id"}, sort_keys=True)
-            cached = cache.get(key)
-            if cached is None:
-                cached = _answer(request, catalogue)
-                cache[key] = cached
-                if len(cache) > CACHE_SIZE:
-                    cache.popitem(last=False)
-            else:
-                cache.move_to_end(key)
-            code, document = cached
-            yield BatchResult(number, code, {"id": request_id, **document})
-        except MesoError as exc:
-            from mesocli.render.documents import error_document
+            request = strictjson.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise InputError("JSON nested too deeply") from None
+        if not isinstance(request, dict):
+            raise InputError("a request must be a JSON object")
+        request_id = request.get("id")
+        if request_id is not None and not isinstance(request_id, str | int):
+            request_id = None
+            raise InputError("'id' must be text or a number")
+        key = _dumps_sorted({k: v for k, v in request.items() if k != "id"})
+        cached = cache.get(key)
+        if cached is None:
+            code, document = _answer(request, catalogue)
+            cached = (code, _body(document))
+            cache[key] = cached
+            if len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return BatchResult(number, cached[0], request_id, cached[1])
+    except MesoError as exc:
+        from mesocli.render.documents import error_document
 
-            yield BatchResult(number, exc.exit_code,
-                              {"id": request_id, **error_document(exc.exit_code, exc.message, line=number)})
+        return BatchResult(number, exc.exit_code, request_id,
+                           _body(error_document(exc.exit_code, exc.message, line=number)))
 
 
-def _reject_constant(name: str) -> Any:
-    raise InputError(f"{name} is not a valid number")
+# ------------------------------------------------------------------------------- worker pool
+CHUNK_LINES = 128  # lines per task sent to a worker
+WINDOW_PER_WORKER = 4  # tasks in flight per worker: bounds memory however long the input
+
+_WORKER: dict[str, Any] = {}
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A repeated key would silently drop a value (an allergy, say): refuse it."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InputError(f"key {key[:40]!r} appears twice in one object")
-        result[key] = value
-    return result
+def fork_available() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def run_batch_parallel(lines: Iterable[str], catalogue: Catalogue, workers: int) -> Iterator[BatchResult]:
+    """:func:`run_batch` over ``workers`` forked processes, with the same results in the same order.
+
+    The catalogue is loaded before the workers are forked, so they share it. Lines are read
+    lazily and sent in chunks; at most ``workers * WINDOW_PER_WORKER`` chunks are in flight, so
+    memory stays flat however long the input. Each worker keeps its own cache of recent answers.
+    """
+    import gc
+    import multiprocessing
+    from collections import deque
+
+    _WORKER["catalogue"] = catalogue
+    gc.freeze()  # what exists now is shared with the workers; keep the collector off those pages
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        pending: deque[Any] = deque()
+        window = workers * WINDOW_PER_WORKER
+        for chunk in _chunks(lines):
+            pending.append(pool.apply_async(_answer_chunk, (chunk,)))
+            if len(pending) >= window:
+                yield from _results(pending.popleft().get())
+        while pending:
+            yield from _results(pending.popleft().get())
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        _WORKER.clear()
+        gc.unfreeze()
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for number, raw in enumerate(lines, 1):
+        if raw.strip():
+            chunk.append((number, raw))
+            if len(chunk) >= CHUNK_LINES:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _answer_chunk(chunk: list[tuple[int, str]]) -> list[tuple[int, int, Any, str]]:
+    catalogue = _WORKER["catalogue"]
+    cache = _WORKER.setdefault("cache", OrderedDict())
+    out = []
+    for number, raw in chunk:
+        result = answer_line(number, raw, catalogue, cache)
+        if result is not None:
+            out.append((result.line, result.exit_code, result.request_id, result.body))
+    return out
+
+
+def _results(rows: list[tuple[int, int, Any, str]]) -> Iterator[BatchResult]:
+    for row in rows:
+        yield BatchResult(*row)
+
+
+def _dumps_sorted(document: Any) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def _body(document: dict[str, Any]) -> str:
+    # Every result document starts with schema_version and has no "id" of its own, so the id
+    # can be put in front of the serialised document without serialising it again.
+    assert document and "id" not in document
+    return _dumps(document)
 
 
 def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -118,9 +211,11 @@ def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 def _patient(fields: Mapping[str, Any]) -> Patient:
     from mesocli.domain.patient import merge, patient_from_mapping
 
-    base = patient_from_mapping(fields["patient"]) if fields.get("patient") is not None else Patient()
     given = {k: fields[k] for k in ("allergies", "conditions", "medications", "age", "weight") if k in fields}
     extra = patient_from_mapping(given)
+    if fields.get("patient") is None:
+        return extra  # the same patient merge() would make with an empty base
+    base = patient_from_mapping(fields["patient"])
     return merge(base, allergies=extra.allergies, conditions=extra.conditions, medications=extra.medications,
                  age=extra.age, weight=extra.weight)  # type: ignore[arg-type]
 

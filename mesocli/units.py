@@ -20,6 +20,7 @@ A bare ``%`` is refused for concentrations: it does not say w/v, w/w or v/v.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,20 @@ def registry() -> pint.UnitRegistry:
 def _make_registry() -> pint.UnitRegistry:
     import pint
 
-    ureg = pint.UnitRegistry(cache_folder=None, autoconvert_offset_to_baseunit=True)
+    class Registry(pint.UnitRegistry):  # type: ignore[misc]
+        """pint's registry, remembering each parsed unit expression (pint re-parses "mg/mL" on
+        every use; meso only ever sees a few dozen distinct unit texts)."""
+
+        def _parse_units_as_container(self, input_string, as_delta=True, case_sensitive=True):  # type: ignore[no-untyped-def]
+            key = (input_string, as_delta, case_sensitive)
+            found = _PARSED_UNITS.get(key)
+            if found is None:
+                found = super()._parse_units_as_container(input_string, as_delta, case_sensitive)
+                if len(_PARSED_UNITS) < _MEMO_LIMIT:
+                    _PARSED_UNITS[key] = found
+            return found
+
+    ureg = Registry(cache_folder=_definitions_cache(), autoconvert_offset_to_baseunit=True)
     # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
     ureg.define("liter = decimeter ** 3 = L = l = litre")
     ureg.define("international_unit = [biological_activity] = IU = iu")
@@ -98,6 +112,42 @@ def _make_registry() -> pint.UnitRegistry:
     ureg.formatter.default_format = "~P"
     pint.set_application_registry(ureg)
     return ureg
+
+
+_MEMO_LIMIT = 4096
+_PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
+_UNIT_QUANTITIES: dict[str, Any] = {}
+_UNIT_TEXT: dict[tuple[Any, str], str] = {}
+
+
+def _definitions_cache() -> str | None:
+    """pint's cache of its parsed unit definitions, under meso's own cache directory.
+
+    Building the registry from pint's definition files takes a few hundred milliseconds;
+    from pint's cache, a few tens. Without a writable cache directory pint parses the files.
+    """
+    try:
+        from mesocli import config
+
+        folder = config.home_dir() / "cache" / "pint"
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.mkdir(exist_ok=True, mode=0o700)
+        if not os.access(folder, os.W_OK):
+            return None
+        return str(folder)
+    except Exception:  # any problem with the cache only costs time
+        return None
+
+
+def _unit_text(units: Any, spec: str) -> str:
+    """``format(units, spec)``, remembered: pint looks every symbol up again on each call."""
+    key = (units._units, spec)
+    text = _UNIT_TEXT.get(key)
+    if text is None:
+        text = format(units, spec)
+        if len(_UNIT_TEXT) < _MEMO_LIMIT:
+            _UNIT_TEXT[key] = text
+    return text
 
 
 def Q_(value: float, unit: str) -> pint.Quantity:  # noqa: N802 - pint's own spelling
@@ -227,10 +277,14 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
             "put the divisor in parentheses, e.g. '1.5 g/(100 mL)', or use mg/mL"
         )
     _check_grammar(unit_text, what)
-    try:
-        unit = registry().parse_expression(unit_text.replace("^", "**"))
-    except Exception as exc:
-        raise UnitError(f"{what}: unknown unit {_printable(unit_text[:30])!r}") from exc
+    unit = _UNIT_QUANTITIES.get(unit_text)
+    if unit is None:
+        try:
+            unit = registry().parse_expression(unit_text.replace("^", "**"))
+        except Exception as exc:
+            raise UnitError(f"{what}: unknown unit {_printable(unit_text[:30])!r}") from exc
+        if len(_UNIT_QUANTITIES) < _MEMO_LIMIT:
+            _UNIT_QUANTITIES[unit_text] = unit
     if not isinstance(unit, registry().Quantity):
         raise UnitError(f"{what}: {unit_text[:30]!r} is a number, not a unit")
     if not math.isfinite(float(unit.magnitude)) or unit.magnitude <= 0:
@@ -276,7 +330,7 @@ def to_amount(quantity: pint.Quantity) -> Amount:
 
 def format_unit(quantity: pint.Quantity) -> str:
     """Unit text that pint parses back, with clinical spellings (``mg/mL``, ``cm**2``)."""
-    text = f"{quantity.units:~C}"
+    text = _unit_text(quantity.units, "~C")
     return text or "dimensionless"
 
 
@@ -308,8 +362,8 @@ def format_quantity(quantity: pint.Quantity | Amount) -> str:
     if isinstance(quantity, Amount):
         quantity = quantity.quantity()
     if quantity.check("[time]"):
-        return f"{format_number(float(quantity.magnitude))} {quantity.units:P}".strip()
-    return f"{format_number(float(quantity.magnitude), 4)} {quantity.units:~P}".strip()
+        return f"{format_number(float(quantity.magnitude))} {_unit_text(quantity.units, 'P')}".strip()
+    return f"{format_number(float(quantity.magnitude), 4)} {_unit_text(quantity.units, '~P')}".strip()
 
 
 def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:

@@ -87,3 +87,83 @@ def test_results_stream_line_by_line(catalogue):
     results = run_batch(lines(), catalogue)
     first = next(results)
     assert first.document["id"] == "a" and consumed == [1]
+
+
+def _mixed_requests(count: int) -> list[object]:
+    """Checks, builds, bad lines and blank lines, in a fixed order."""
+    items: list[object] = []
+    for number in range(count):
+        kind = number % 7
+        if kind == 0:
+            items.append({"id": number, "action": "build", "indication": "hair-loss",
+                          "allergies": ["lidocaine"] if number % 2 else []})
+        elif kind == 1:
+            items.append("{not json")
+        elif kind == 2:
+            items.append("")
+        elif kind == 3:
+            items.append({"id": f"r{number}", "action": "check", "allergies": ["nonsense-term"]})
+        else:
+            items.append({"id": f"r{number}", "action": "check", "age": 20 + number % 60,
+                          "ingredients": [["ha-nonxl-booster"], ["restylane-vital-lidocaine"],
+                                          ["lidocaine-2pct-md-methylparaben", "hyaluronic-acid"]][number % 3]})
+    return items
+
+
+def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monkeypatch):
+    """Answered by forked workers in small chunks, a batch gives exactly the in-process output."""
+    import pytest
+
+    from mesocli import batch
+
+    if not batch.fork_available():
+        pytest.skip("no fork start method on this platform")
+    monkeypatch.setattr(batch, "CHUNK_LINES", 5)
+    lines = _ndjson(_mixed_requests(300)).splitlines(keepends=True)
+    alone = [r.ndjson() for r in batch.run_batch(lines, catalogue)]
+    pooled = [r.ndjson() for r in batch.run_batch_parallel(iter(lines), catalogue, 2)]
+    assert pooled == alone
+    assert [json.loads(x)["line"] for x in alone if '"kind":"error"' in x][:2] == [2, 4]
+
+
+def test_a_large_batch_file_uses_workers_and_prints_what_one_process_prints(meso, tmp_path, monkeypatch):
+    """``meso batch FILE`` on a large file gives byte-identical output with and without the pool."""
+    from mesocli import batch
+    from mesocli.cli import batch_command
+
+    if not batch.fork_available():
+        return
+    path = tmp_path / "requests.ndjson"
+    path.write_text(_ndjson(_mixed_requests(700)), encoding="utf-8")
+    monkeypatch.setattr(batch_command, "PARALLEL_MIN_BYTES", path.stat().st_size)
+    monkeypatch.setenv(batch_command.WORKERS_ENV, "1")
+    assert batch_command._workers(str(path)) == 1
+    single = meso("batch", str(path))
+    monkeypatch.setenv(batch_command.WORKERS_ENV, "2")
+    assert batch_command._workers(str(path)) == 2
+    pooled = meso("batch", str(path))
+    assert pooled.stdout == single.stdout and pooled.exit_code == single.exit_code == 2
+    assert len(pooled.stdout.splitlines()) == 600  # every seventh line is blank
+
+
+def test_standard_input_is_answered_line_by_line(monkeypatch):
+    """A pipe is never sent to workers: a client may wait for each answer before writing more."""
+    from mesocli.cli import batch_command
+
+    monkeypatch.setenv(batch_command.WORKERS_ENV, "4")
+    reader, writer = __import__("os").pipe()
+    try:
+        monkeypatch.setattr("sys.stdin", open(reader, closefd=False))  # noqa: SIM115
+        assert batch_command._workers("-") == 1
+    finally:
+        __import__("os").close(reader)
+        __import__("os").close(writer)
+
+
+def test_the_result_line_is_the_document_serialised(catalogue):
+    """``BatchResult.ndjson()`` is the document as compact JSON, id first."""
+    from mesocli.batch import run_batch
+
+    for result in run_batch([json.dumps(r) for r in REQUESTS] + ["[1]"], catalogue):
+        expected = json.dumps(result.document, ensure_ascii=False, separators=(",", ":")) + "\n"
+        assert result.ndjson() == expected

@@ -96,3 +96,39 @@ def test_errors_carry_their_exit_codes():
     assert issubclass(InputError, MesoError) and InputError.exit_code == 2
     assert issubclass(UnitError, InputError) and issubclass(UnknownTermError, InputError)
     assert DatabaseError.exit_code == 3
+
+
+def test_a_check_without_quantities_needs_neither_pint_nor_sqlalchemy(tmp_path):
+    """Once the catalogue snapshot exists, ``meso check`` loads no SQLAlchemy, Alembic, pint or rich
+    unless a quantity is given; a weight brings in pint, still without SQLAlchemy."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "MESO_DATABASE_URL"}
+    env["MESO_HOME"] = str(tmp_path)
+
+    def heavy(*args: str) -> str:
+        code = (
+            "import sys\n"
+            "from mesocli.cli.app import run\n"
+            f"run({list(args)!r})\n"
+            "sys.stderr.write('HEAVY=' + ','.join(m for m in ('sqlalchemy', 'alembic', 'pint', 'rich')"
+            " if m in sys.modules))\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        return out.stderr.split("HEAVY=")[1].strip()
+
+    check = ["check", "--allergy", "lidocaine", "--ingredient", "hyaluronic-acid", "--json"]
+    heavy(*check)  # the first run reads the database and keeps the snapshot
+    assert heavy(*check) == ""
+    assert heavy("check", "--condition", "pregnancy", "--json") == ""
+    assert heavy(*check, "--weight", "70 kg") == "pint"
+
+
+def test_the_batch_worker_pool_is_in_the_batch_module_only():
+    """Only mesocli/batch.py starts processes (the batch worker pool)."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "multiprocessing" in path.read_text(encoding="utf-8") and path.name != "batch.py"
+    ]
+    assert offenders == []

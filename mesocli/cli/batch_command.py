@@ -8,11 +8,9 @@ from collections.abc import Iterator
 
 import typer
 
-from mesocli.cli.io import write_ndjson_line
 from mesocli.errors import EXIT_FINDINGS, InputError
 
 _SNIFF = 8192
-
 
 def register(app: typer.Typer) -> None:
     app.command("batch")(batch)
@@ -32,7 +30,7 @@ def batch(
     all (empty, blank or binary) is exit 2.
     """
     from mesocli.api import load_catalogue
-    from mesocli.batch import run_batch
+    from mesocli.batch import run_batch, run_batch_parallel
     from mesocli.cli.io import OutputState
 
     OutputState.json = True
@@ -41,14 +39,23 @@ def batch(
     answered = 0
     failed: list[tuple[int, str]] = []
     lines = _lines(source)
+    workers = _workers(source)
+    if workers > 1:
+        from mesocli.units import registry
+
+        registry()  # built once here, before the workers fork, instead of once in each
+        results = run_batch_parallel(lines, catalogue, workers)
+    else:
+        results = run_batch(lines, catalogue)
     progress = None
     if sys.stderr.isatty():
         from mesocli.render.progress import Progress
 
         progress = Progress()
+    out = sys.stdout
     try:
-        for result in run_batch(lines, catalogue):
-            write_ndjson_line(result.document)
+        for result in results:
+            out.write(result.ndjson())
             worst = max(worst, result.exit_code)
             answered += 1
             if result.exit_code > EXIT_FINDINGS:
@@ -67,6 +74,39 @@ def batch(
         more = f" ({len(failed)} of {answered} requests failed; see their error documents)" if len(failed) > 1 else ""
         sys.stderr.write(f"meso: error: batch input: {name} line {line}: {message}{more}\n")
     return worst
+
+
+WORKERS_ENV = "MESO_BATCH_WORKERS"
+PARALLEL_MIN_BYTES = 64 * 1024
+
+
+def _workers(source: str) -> int:
+    """How many processes answer requests: one, unless the input is a large regular file.
+
+    A pipe is answered line by line in this process, so a client may wait for each answer
+    before it writes the next request. A file of at least ``PARALLEL_MIN_BYTES`` is shared
+    among forked workers, one per available CPU (``MESO_BATCH_WORKERS`` overrides the count;
+    1 turns the pool off). Without the fork start method, one process answers everything.
+    """
+    import os
+    import stat
+
+    from mesocli.batch import fork_available
+
+    wanted = os.environ.get(WORKERS_ENV, "").strip()
+    try:
+        workers = int(wanted) if wanted else len(os.sched_getaffinity(0))
+    except (ValueError, AttributeError):
+        workers = os.cpu_count() or 1
+    if workers < 2 or not fork_available():
+        return 1
+    try:
+        info = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError, AttributeError):
+        return 1
+    if not stat.S_ISREG(info.st_mode) or info.st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return workers
 
 
 def _lines(source: str) -> Iterator[str]:

@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from mesocli import strictjson
 from mesocli.errors import InputError
 
 MAX_INPUT_BYTES = 32 * 1024 * 1024
@@ -82,7 +83,7 @@ def read_document(source: str, what: str) -> Any:
     if suffix == ".toml":
         return _toml(text, what, name)
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return strictjson.loads(text)
     except InputError as exc:
         raise InputError(f"{what}: {name}: {exc.message}") from None
     except json.JSONDecodeError as exc:
@@ -105,17 +106,3 @@ def _toml(text: str, what: str, name: str) -> Any:
         raise InputError(f"{what}: {name} is not valid TOML ({exc})") from None
     except RecursionError:
         raise InputError(f"{what}: {name} is nested too deeply") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise InputError(f"{name} is not a valid number in meso's input")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are all different; a repeated key would silently drop a value."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InputError(f"key {key[:40]!r} appears twice in one object")
-        result[key] = value
-    return result

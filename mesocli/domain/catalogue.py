@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mesocli.domain.model import (
     AllergenGroup,
+    Component,
     CrossReaction,
     FormulationDefault,
     Indication,
     Medication,
     Product,
     Protocol,
+    Provenance,
     Rule,
     Substance,
     Term,
@@ -29,6 +32,7 @@ _ALLERGY_WORDS = re.compile(r"\b(allergy|allergies|allergic(\s+to)?|hypersensiti
                             re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise(term: str) -> str:
     """Fold a name for matching: Unicode NFKC, case-folded, separators unified to '-'."""
     folded = unicodedata.normalize("NFKC", term).casefold().strip()
@@ -95,8 +99,22 @@ class Catalogue:
         self._names: dict[str, dict[str, str]] = {}
         self._index_names()
         self.memo: dict[object, object] = {}
+        # Static facts the engine derives from the catalogue alone (per product, per rule
+        # index); bounded by the size of the catalogue, so never evicted.
+        self.derived: dict[object, object] = {}
 
     MEMO_LIMIT = 2048
+
+    def __getstate__(self) -> dict[str, object]:
+        # Derived results are per process; a pickled catalogue (the snapshot cache) starts empty.
+        state = {k: v for k, v in self.__dict__.items() if k not in ("memo", "derived")}
+        state["products"] = _shared_parts(self.products)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.memo = {}
+        self.derived = {}
 
     def remember(self, key: object, value: object) -> None:
         """Keep a derived, deterministic result (bounded, oldest dropped first)."""
@@ -203,6 +221,27 @@ class Catalogue:
 
     def default(self, key: str) -> FormulationDefault | None:
         return self.defaults.get(key)
+
+
+def _shared_parts(products: dict[str, Product]) -> dict[str, Product]:
+    """The same products, with equal components, amounts and provenances as one object each.
+
+    A clinic catalogue repeats these a great deal (thousands of products citing the same
+    source, at the same few concentrations); sharing them makes the pickled snapshot smaller
+    and quicker to load. Values are unchanged: the parts are immutable and compared by value.
+    """
+    pool: dict[object, object] = {}
+
+    def one(part):  # type: ignore[no-untyped-def]
+        return None if part is None else pool.setdefault(part, part)
+
+    out = {}
+    for pid, product in products.items():
+        components = tuple(one(Component(c.substance, c.role, one(c.concentration))) for c in product.components)
+        provenance = one(Provenance(product.provenance.evidence, tuple(one(s) for s in product.provenance.sources)))
+        out[pid] = replace(product, components=components, provenance=provenance,
+                           container_volume=one(product.container_volume))
+    return out
 
 
 def _invert(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, tuple[str, ...]]:

@@ -85,6 +85,19 @@ def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]
     return not (rule.only_with is not None and not any(rule.only_with in group for group in groups))
 
 
+def dose_rules_for(catalogue: Catalogue, substance: Substance) -> tuple[Rule, ...]:
+    """The dose rules whose scope can concern ``substance``, in catalogue order (kept per catalogue)."""
+    key = ("dose-rules", substance.id)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = tuple(rule for rule in catalogue.rules_by_kind.get("dose_limit", ())
+                      if rule.scope.kind == "procedure"
+                      or (rule.scope.kind == "substance" and rule.scope.ref == substance.id)
+                      or (rule.scope.kind == "class" and rule.scope.ref == substance.cls))
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
 def companions_of(items: Iterable[Any]) -> dict[str, list[set[str]]]:
     """For each substance, the set of substances in each syringe that contains it."""
     by_syringe: dict[int, set[str]] = {}
@@ -142,11 +155,10 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     for item in items:
         for sid in item.substance_ids():
             subject_of.setdefault(sid, item.subject)
-    rules = catalogue.rules_by_kind.get("dose_limit", ())
     companions = companions_of(items)
     for sid in sorted(present):
         substance = catalogue.substances[sid]
-        for rule in rules:
+        for rule in dose_rules_for(catalogue, substance):
             if not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
             subject = subject_of[sid]

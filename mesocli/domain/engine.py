@@ -7,9 +7,10 @@ what triggered it, why, what to do instead and the sources.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -81,9 +82,78 @@ class Item:
     components: tuple[Component, ...]
     volume: Any = None  # pint quantity or None
     syringe: int = 0
+    sids: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.sids = tuple(c.substance for c in self.components)
 
     def substance_ids(self) -> tuple[str, ...]:
-        return tuple(c.substance for c in self.components)
+        return self.sids
+
+    def shape(self) -> tuple[str | None, tuple[Component, ...]]:
+        """What the rules see of this item: its product and its components (not volume or syringe)."""
+        return (self.product.id if self.product is not None else None, self.components)
+
+
+class _Facts:
+    """What the rules need to know about one item that depends on the catalogue alone.
+
+    Computed once per product (or per hand-mixed substance) and kept on the catalogue.
+    """
+
+    __slots__ = ("classes", "incompatible_as_a", "refs", "statuses", "vehicle_rules")
+
+    def __init__(self, cat: Catalogue, item: Item) -> None:
+        self.classes = frozenset(cat.substances[s].cls for s in item.sids)
+        refs = set(item.sids) | {f"class:{c}" for c in self.classes}
+        if item.product is not None:
+            refs.add(item.product.id)
+        self.refs = frozenset(refs)
+        self.statuses = tuple(_statuses(cat, item))
+        self.incompatible_as_a = tuple(rule for rule in cat.rules_by_kind.get("incompatibility", ())
+                                       if rule.a is not None and rule.a in self.refs)
+        self.vehicle_rules = tuple(rule for rule in cat.rules_by_kind.get("vehicle_rule", ())
+                                   if item.product is not None and item.product.vehicle == rule.vehicle)
+
+
+def _facts(cat: Catalogue, item: Item) -> _Facts:
+    key = ("facts", item.product.id if item.product is not None else item.sids)
+    found = cat.derived.get(key)
+    if found is None:
+        found = _Facts(cat, item)
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _statuses(cat: Catalogue, item: Item) -> list[tuple[str, Substance | Product]]:
+    found: list[tuple[str, Substance | Product]] = []
+    if item.product is not None and item.product.status in ("withdrawn", "cosmetic-only", "unapproved"):
+        found.append((item.product.status, item.product))
+    for component in item.components:
+        substance = cat.substances[component.substance]
+        status = substance.status
+        if status not in ("withdrawn", "unapproved", "cosmetic-only"):
+            status = "cosmetic-only" if not substance.injectable else ""
+        if status and all(status != s for s, _ in found):
+            found.append((status, substance))
+    return found
+
+
+def _contraindication_index(cat: Catalogue) -> dict[tuple[str, str], tuple[int, ...]]:
+    """Positions of the contraindication rules each condition, medication or class can fire."""
+    found = cat.derived.get("contraindication-index")
+    if found is None:
+        index: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for position, rule in enumerate(cat.rules_by_kind.get("contraindication", ())):
+            if rule.condition is not None:
+                index[("condition", rule.condition)].append(position)
+            if rule.medication is not None:
+                index[("medication", rule.medication)].append(position)
+            if rule.medication_class is not None:
+                index[("class", rule.medication_class)].append(position)
+        found = {k: tuple(v) for k, v in index.items()}
+        cat.derived["contraindication-index"] = found
+    return found  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +186,7 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
             classes.append(found.id)
     weight_kg = None
     if patient.weight is not None:
-        from mesocli.units import parse_quantity
-
-        weight = parse_quantity(patient.weight, kind="mass", what="patient weight")
-        weight_kg = float(weight.to("kg").magnitude)
-        if not 0.5 <= weight_kg <= 500:
-            raise InputError(f"patient weight: {weight_kg:g} kg is outside 0.5-500 kg")
+        weight_kg = _weight_kg(catalogue, patient.weight)
     return ResolvedPatient(
         allergies=tuple(allergies),
         conditions=conditions,
@@ -131,6 +196,24 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
         weight_kg=weight_kg,
         raw=patient,
     )
+
+
+def _weight_kg(catalogue: Catalogue, raw: Any) -> float:
+    """A patient weight in kg; the same text always gives the same number, so it is remembered."""
+    key = ("weight-kg", raw) if isinstance(raw, str) else None
+    if key is not None:
+        cached = catalogue.memo.get(key)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+    from mesocli.units import parse_quantity
+
+    weight = parse_quantity(raw, kind="mass", what="patient weight")
+    weight_kg = float(weight.to("kg").magnitude)
+    if not 0.5 <= weight_kg <= 500:
+        raise InputError(f"patient weight: {weight_kg:g} kg is outside 0.5-500 kg")
+    if key is not None:
+        catalogue.remember(key, weight_kg)
+    return weight_kg
 
 
 def _check_activity_unit(quantity: Any, substance: Substance, what: str) -> None:
@@ -220,9 +303,7 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     options = options or CheckOptions()
     screened = items is None
     if items is None:
-        items = [_item(catalogue, "product", pid) for pid in sorted(catalogue.products)] + [
-            _item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)
-        ]
+        items = _screen_items(catalogue)
     ctx = _Context(catalogue, patient, list(items), options, screened)
     ctx.run()
     findings = tuple(sorted(ctx.findings.values(), key=Finding.sort_key))
@@ -232,6 +313,17 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
         alternatives = suggest_alternatives(catalogue, patient, findings)
     return CheckResult(status, findings, alternatives, screened, patient,
                        tuple(dict.fromkeys(i.subject for i in items)))
+
+
+def _screen_items(catalogue: Catalogue) -> list[Item]:
+    """Every product, then every substance: what a screen checks (built once per catalogue)."""
+    found = catalogue.derived.get("screen-items")
+    if found is None:
+        found = tuple([_item(catalogue, "product", pid) for pid in sorted(catalogue.products)] + [
+            _item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)
+        ])
+        catalogue.derived["screen-items"] = found
+    return list(found)  # type: ignore[call-overload]
 
 
 def _status(findings: Iterable[Finding]) -> str:
@@ -258,7 +350,7 @@ class _Context:
     def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
                      message: str | None = None, severity: str | None = None) -> None:
         self.add(Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                         tuple(rule.provenance.cited()), rule.provenance.evidence, rule.advice))
+                         _cited(rule.provenance), rule.provenance.evidence, rule.advice))
 
     def run(self) -> None:
         self.allergies()
@@ -275,7 +367,7 @@ class _Context:
     def allergies(self) -> None:
         if not self.patient.allergies:
             return
-        exposures = allergy_exposures(self.cat, self.patient.allergies)
+        exposures = _exposures(self.cat, self.patient.allergies)
         for item in self.items:
             by_trigger: dict[str, list[tuple[Component, Exposure]]] = defaultdict(list)
             for component in item.components:
@@ -306,7 +398,7 @@ class _Context:
                           if worst.severity == "contraindicated"
                           else "Use only after confirming tolerance with the patient's allergist.")
                 self.add(Finding(worst.severity, "allergy", item.subject, trigger, message,
-                                 tuple(worst.provenance.cited()), worst.provenance.evidence, advice,
+                                 _cited(worst.provenance), worst.provenance.evidence, advice,
                                  path, summary))
 
     # ---------------------------------------------------------------- conditions and medications
@@ -314,7 +406,17 @@ class _Context:
         conditions = set(self.patient.conditions)
         medications = set(self.patient.medications)
         classes = set(self.patient.medication_classes)
-        for rule in self.cat.rules_by_kind.get("contraindication", ()):
+        if not (conditions or medications or classes):
+            return
+        # Only the rules one of the patient's terms can fire, in catalogue order.
+        index = _contraindication_index(self.cat)
+        positions: set[int] = set()
+        for kind, terms in (("condition", conditions), ("medication", medications), ("class", classes)):
+            for term in terms:
+                positions.update(index.get((kind, term), ()))
+        rules = self.cat.rules_by_kind.get("contraindication", ())
+        for position in sorted(positions):
+            rule = rules[position]
             if rule.condition in conditions:
                 kind, trigger = "condition", rule.condition
             elif rule.medication in medications:
@@ -344,10 +446,9 @@ class _Context:
         if scope.kind == "product":
             return item.subject if item.product is not None and item.product.id == scope.ref else None
         if scope.kind == "substance":
-            return item.subject if scope.ref in item.substance_ids() else None
+            return item.subject if scope.ref in item.sids else None
         if scope.kind == "class":
-            return item.subject if any(self.cat.substances[s].cls == scope.ref
-                                       for s in item.substance_ids()) else None
+            return item.subject if scope.ref in _facts(self.cat, item).classes else None
         return item.subject
 
     # ---------------------------------------------------------------- age
@@ -369,42 +470,31 @@ class _Context:
     def regulatory_and_vehicle(self) -> None:
         if self.screened and not self.options.screen_regulatory:
             return
-        vehicle_rules = self.cat.rules_by_kind.get("vehicle_rule", ())
         for item in self.items:
-            for status, substance in self.statuses(item):
+            facts = _facts(self.cat, item)
+            for status, substance in facts.statuses:
                 self.regulatory(item, status, substance)
             if item.product is not None:
-                for rule in vehicle_rules:
-                    if item.product.vehicle == rule.vehicle:
-                        self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
-                                          f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
+                for rule in facts.vehicle_rules:
+                    self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
+                                      f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
                 if item.product.vehicle == "unknown":
                     self.add(Finding(
                         "caution", "vehicle", item.subject, "unknown-vehicle",
                         f"The vehicle of {item.product.name} is not recorded in the catalogue; an oily or "
                         "alcoholic vehicle must not be injected.",
-                        tuple(item.product.provenance.cited()), item.product.provenance.evidence,
+                        _cited(item.product.provenance), item.product.provenance.evidence,
                         "Confirm from the label that it is an aqueous solution before injecting it."))
                 if self.options.area and item.product.areas and self.options.area not in item.product.areas:
                     self.add(Finding(
                         "caution", "regulatory", item.subject, self.options.area,
                         f"{item.product.name} is labelled for {', '.join(item.product.areas)} only; "
                         f"use in the {self.options.area} area is off-label.",
-                        tuple(item.product.provenance.cited()), item.product.provenance.evidence,
+                        _cited(item.product.provenance), item.product.provenance.evidence,
                         "Use an ingredient labelled for this area, or document the off-label use."))
 
     def statuses(self, item: Item) -> list[tuple[str, Substance | Product]]:
-        found: list[tuple[str, Substance | Product]] = []
-        if item.product is not None and item.product.status in ("withdrawn", "cosmetic-only", "unapproved"):
-            found.append((item.product.status, item.product))
-        for component in item.components:
-            substance = self.cat.substances[component.substance]
-            status = substance.status
-            if status not in ("withdrawn", "unapproved", "cosmetic-only"):
-                status = "cosmetic-only" if not substance.injectable else ""
-            if status and all(status != s for s, _ in found):
-                found.append((status, substance))
-        return found
+        return list(_facts(self.cat, item).statuses)
 
     def regulatory(self, item: Item, status: str, entry: Substance | Product) -> None:
         texts = {
@@ -420,7 +510,7 @@ class _Context:
         if entry.notes:
             message += f" {entry.notes}"
         self.add(Finding(severity, "regulatory", item.subject, status, message,
-                         tuple(entry.provenance.cited()), entry.provenance.evidence, advice))
+                         _cited(entry.provenance), entry.provenance.evidence, advice))
 
     # ---------------------------------------------------------------- fit for the indication
     def fit(self) -> None:
@@ -435,11 +525,11 @@ class _Context:
                 self.add(Finding("info", "fit", item.subject, indication_id,
                                  f"{self.name(item)}: {best.fit} ingredient for {indication.name} "
                                  f"(evidence: {best.provenance.evidence}).",
-                                 tuple(best.provenance.cited()), best.provenance.evidence))
+                                 _cited(best.provenance), best.provenance.evidence))
             elif not self.is_adjunct(item):
                 self.add(Finding("caution", "fit", item.subject, indication_id,
                                  f"{self.name(item)} has no recorded fit for {indication.name}.",
-                                 tuple(indication.provenance.cited()), indication.provenance.evidence,
+                                 _cited(indication.provenance), indication.provenance.evidence,
                                  "Leave it out, or record why it is used."))
         for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
             if rule.indication is not None and rule.indication == indication_id:
@@ -466,7 +556,7 @@ class _Context:
                 self.add(Finding(
                     "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
                     f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
-                    tuple(prov.cited()), prov.evidence,
+                    _cited(prov), prov.evidence,
                     "Split the cocktail across syringes, or raise the limit deliberately."))
             for item in members:
                 others = [o for o in members if o is not item and o.subject != item.subject]
@@ -475,17 +565,20 @@ class _Context:
                         "contraindicated", "incompatibility", item.subject, others[0].subject,
                         f"{item.product.name} must not be mixed with other products "
                         f"(here: {', '.join(o.subject for o in others)}).",
-                        tuple(item.product.provenance.cited()), item.product.provenance.evidence,
+                        _cited(item.product.provenance), item.product.provenance.evidence,
                         "Give it from its own syringe."))
+                as_a = _facts(self.cat, item).incompatible_as_a
+                if not as_a:
+                    continue
                 for other in others:
-                    for rule in self.cat.rules_by_kind.get("incompatibility", ()):
-                        if self.ref_matches(rule.a, item) and (rule.b == "*" or self.ref_matches(rule.b, other)):
+                    refs = _facts(self.cat, other).refs
+                    for rule in as_a:
+                        if rule.b == "*" or (rule.b is not None and rule.b in refs):
                             self.rule_finding(rule, "incompatibility", item.subject, other.subject)
             for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
                 if rule.target_class is None:
                     continue
-                targets = [o for o in members
-                           if any(self.cat.substances[s].cls == rule.target_class for s in o.substance_ids())]
+                targets = [o for o in members if rule.target_class in _facts(self.cat, o).classes]
                 if not targets:
                     continue
                 for item in members:
@@ -494,13 +587,7 @@ class _Context:
                         self.rule_finding(rule, "incompatibility", subject, targets[0].subject)
 
     def ref_matches(self, ref: str | None, item: Item) -> bool:
-        if ref is None:
-            return False
-        if ref.startswith("class:"):
-            return any(self.cat.substances[s].cls == ref[6:] for s in item.substance_ids())
-        if item.product is not None and item.product.id == ref:
-            return True
-        return ref in item.substance_ids()
+        return ref is not None and ref in _facts(self.cat, item).refs
 
     # ---------------------------------------------------------------- doses
     def doses(self) -> None:
@@ -514,6 +601,12 @@ class _Context:
 
         for finding in check_protocol(self.cat, self.items, self.options):
             self.add(finding)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cited(provenance: Provenance) -> tuple[str, ...]:
+    """The sources of a fact as findings cite them (the same fact always cites the same text)."""
+    return tuple(provenance.cited())
 
 
 def _short(exposure: Exposure) -> str:
@@ -594,6 +687,30 @@ def allergy_exposures(catalogue: Catalogue,
     return out
 
 
+def _exposures(catalogue: Catalogue, allergies: Sequence[tuple[str, str]]) -> dict[str, list[Exposure]]:
+    """:func:`allergy_exposures`, from each allergy's own reach (worked out once per catalogue).
+
+    Each allergy reaches substances independently of the others, so the patient's exposures are
+    every allergy's, in the patient's order.
+    """
+    if len(allergies) == 1:
+        return _exposures_of(catalogue, allergies[0])
+    out: dict[str, list[Exposure]] = defaultdict(list)
+    for allergy in allergies:
+        for sid, found in _exposures_of(catalogue, allergy).items():
+            out[sid].extend(found)
+    return out
+
+
+def _exposures_of(catalogue: Catalogue, allergy: tuple[str, str]) -> dict[str, list[Exposure]]:
+    key = ("exposures", allergy)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = dict(allergy_exposures(catalogue, [allergy]))
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
 # ------------------------------------------------------------------------------- alternatives
 def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
                          findings: Sequence[Finding]) -> tuple[Alternative, ...]:
@@ -638,20 +755,50 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
 
 
 def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:
-    return frozenset(catalogue.substances[c.substance].cls for c in product.actives())
+    key = ("active-classes", product.id)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = frozenset(catalogue.substances[c.substance].cls for c in product.actives())
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
 
 
 def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
     """Every product and substance with a contraindicated patient-level finding.
 
-    The catalogue is immutable and the engine deterministic, so the answer is memoised per
-    patient on the catalogue: a batch of checks for one patient screens it once.
+    A screen's contraindicated findings are the union of what each of the patient's terms
+    causes on its own: each allergy reaches substances by itself, each condition, medication
+    or class fires its own rules, the age its age limits, and regulatory status concerns
+    everyone. So the answer is the union of one screen per term, and each of those is worked
+    out once per catalogue (the catalogue is immutable, the engine deterministic).
     """
-    key = (patient.allergies, patient.conditions, patient.medications, patient.medication_classes,
-           patient.age, patient.weight_kg)
-    cached = catalogue.memo.get(("blocked", key))
+    keys: list[tuple[Any, ...]] = [((), (), (), (), None)]
+    keys += [((allergy,), (), (), (), None) for allergy in patient.allergies]
+    keys += [((), (condition,), (), (), None) for condition in patient.conditions]
+    keys += [((), (), (medication,), catalogue.medication_classes_of(medication), None)
+             for medication in patient.medications]
+    keys += [((), (), (), (cls,), None) for cls in patient.medication_classes]
+    if patient.age is not None:
+        keys.append(((), (), (), (), patient.age))
+    blocked: set[str] = set()
+    for key in keys:
+        blocked |= _blocked_by(catalogue, key)
+    return frozenset(blocked)
+
+
+def _blocked_by(catalogue: Catalogue, key: tuple[Any, ...]) -> frozenset[str]:
+    """What a screen of a patient with only the terms in ``key`` finds contraindicated."""
+    cached = catalogue.derived.get(("blocked", key))
     if cached is None:
-        screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False, screen_regulatory=True))
-        cached = frozenset(f.subject for f in screen.findings if f.severity == "contraindicated")
-        catalogue.remember(("blocked", key), cached)
-    return cached
+        allergies, conditions, medications, classes, age = key
+        piece = ResolvedPatient(allergies=allergies, conditions=conditions, medications=medications,
+                                medication_classes=classes, age=age)
+        cached = blocked_by_screen(catalogue, piece)
+        catalogue.derived[("blocked", key)] = cached
+    return cached  # type: ignore[return-value]
+
+
+def blocked_by_screen(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
+    """What one full screen of ``patient`` finds contraindicated (what :func:`_blocked` must equal)."""
+    screen = check_items(catalogue, patient, None, CheckOptions(alternatives=False, screen_regulatory=True))
+    return frozenset(f.subject for f in screen.findings if f.severity == "contraindicated")

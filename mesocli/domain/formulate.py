@@ -192,12 +192,22 @@ def _first_blocking(findings: Sequence[Finding]) -> Finding | None:
     return min(blocking, key=Finding.sort_key) if blocking else None
 
 
-def _products_for(cat: Catalogue, fit: Fit) -> list[Product]:
+def _products_for(cat: Catalogue, fit: Fit) -> Sequence[Product]:
     """Products that deliver ``fit``: the named product, or those with its substance as an active.
 
     Single-active generic presentations come first; when the fit records a studied final
     concentration, a stock that can reach it (the weakest such) beats one that cannot.
+    The order depends on the catalogue alone, so it is worked out once per catalogue.
     """
+    key = ("products-for", fit)
+    found = cat.derived.get(key)
+    if found is None:
+        found = tuple(_rank_products_for(cat, fit))
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _rank_products_for(cat: Catalogue, fit: Fit) -> list[Product]:
     if fit.target in cat.products:
         return [cat.products[fit.target]]
     found = [cat.products[p] for p in cat.products_by_substance.get(fit.target, ())
@@ -277,12 +287,7 @@ def _choose_anaesthetic(plan: _Plan) -> Product | None:
     group = cat.groups.get("amide-local-anaesthetics")
     amides = group.members if group is not None else frozenset()
     candidates = []
-    for product in cat.products.values():
-        classes = {cat.substances[c.substance].cls for c in product.actives()}
-        if classes != {"local-anaesthetic"}:
-            continue
-        if any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components):
-            continue
+    for product in _plain_anaesthetics(cat):
         if product.id in plan.banned:
             continue
         if any(c.concentration is None for c in product.actives()):
@@ -301,6 +306,23 @@ def _choose_anaesthetic(plan: _Plan) -> Product | None:
             return product
         plan.exclude(product.id, blocking.message, blocking.trigger)
     return None
+
+
+def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
+    """Products whose actives are all local anaesthetics, without a vasoconstrictor, in catalogue
+    order (found once per catalogue, through the products of each local anaesthetic)."""
+    found = cat.derived.get("plain-anaesthetics")
+    if found is None:
+        reach = {pid for s in cat.substances.values() if s.cls == "local-anaesthetic"
+                 for pid in cat.products_by_substance.get(s.id, ())}
+        found = tuple(
+            product for product in cat.products.values()
+            if product.id in reach
+            and {cat.substances[c.substance].cls for c in product.actives()} == {"local-anaesthetic"}
+            and not any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components)
+        )
+        cat.derived["plain-anaesthetics"] = found
+    return found  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------- syringes
@@ -414,7 +436,8 @@ def _floor_volume(volume: Any) -> Any:
 
 
 def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
-                  anaesthetic: Product | None, share: Any, protocol: Protocol | None) -> list[tuple[Product, Any, str, str]]:
+                  anaesthetic: Product | None, share: Any,
+                  protocol: Protocol | None) -> list[tuple[Product, Any, str, str]]:
     """Volumes for one syringe of ``share`` mL.
 
     A product whose stock is stronger than its studied final concentration is diluted to it
@@ -516,7 +539,8 @@ def _why(fit: Fit, how: str) -> str:
     return f"{fit.fit} ingredient for the indication (evidence: {fit.provenance.evidence}); {how}"
 
 
-def _apply_caps(plan: _Plan, syringes: list[list[tuple[Product, Any, str, str]]]) -> list[list[tuple[Product, Any, str, str]]]:
+def _apply_caps(plan: _Plan,
+                syringes: list[list[tuple[Product, Any, str, str]]]) -> list[list[tuple[Product, Any, str, str]]]:
     """Scale down any product whose substance total exceeds a per-session, per-kg or per-area limit."""
     from mesocli.domain.dosing import MASS_KINDS, amount_of, mass_limit, rule_applies
 

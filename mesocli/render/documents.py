@@ -107,10 +107,8 @@ def rules_concerning(cat: Catalogue, ids: set[str], classes: set[str]) -> list[R
             return True
         if rule.scope.kind == "class" and rule.scope.ref in classes:
             return True
-        for ref in (rule.a, rule.b):
-            if ref and (ref in ids or (ref.startswith("class:") and ref[6:] in classes)):
-                return True
-        return False
+        return any(ref and (ref in ids or (ref.startswith("class:") and ref[6:] in classes))
+                   for ref in (rule.a, rule.b))
 
     return [r for r in cat.rules if concerns(r)]
 

@@ -1,0 +1,149 @@
+"""Deterministic inputs for the benchmarks: batch requests and an enlarged catalogue.
+
+Every name a request uses is drawn, with a fixed seed, from the catalogue's own lists (read
+through the public Python API), so requests look like a clinic's pipeline: a different patient
+on almost every line, a few ingredients or an indication each.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+SEED = 20261121
+
+
+@functools.cache
+def vocabulary() -> dict[str, Any]:
+    """Names from the shipped catalogue: what a request may mention."""
+    from mesocli import load_catalogue
+
+    cat = load_catalogue()
+    injectable = [p.id for p in cat.products.values()]
+    return {
+        "allergies": sorted([*cat.substances, *cat.groups]),
+        "conditions": sorted(cat.conditions),
+        "medications": sorted([*cat.medications, *cat.medication_classes]),
+        "ingredients": sorted([*injectable, *(s.id for s in cat.substances.values() if s.role == "active")]),
+        "indications": sorted(cat.indications),
+        "areas": {i.id: list(i.areas) for i in cat.indications.values()},  # type: ignore[dict-item]
+        # (indication, area) pairs whose protocol gives no session volume: a build must name one.
+        "needs_volume": sorted(f"{i.id}/{a}" for i in cat.indications.values() for a in i.areas  # type: ignore[misc]
+                               if (p := cat.protocol_for(i.id, a)) is None or p.session_volume is None),
+    }
+
+
+def _patient(rng: random.Random, vocab: dict[str, Any]) -> dict[str, Any]:
+    patient: dict[str, Any] = {}
+    allergies = rng.choices([0, 1, 2, 3], weights=[40, 35, 18, 7])[0]
+    if allergies:
+        patient["allergies"] = rng.sample(vocab["allergies"], allergies)
+    conditions = rng.choices([0, 1, 2], weights=[60, 30, 10])[0]
+    if conditions:
+        patient["conditions"] = rng.sample(vocab["conditions"], conditions)
+    medications = rng.choices([0, 1, 2], weights=[60, 30, 10])[0]
+    if medications:
+        patient["medications"] = rng.sample(vocab["medications"], medications)
+    if rng.random() < 0.7:
+        patient["age"] = rng.randint(18, 85)
+    if rng.random() < 0.5:
+        patient["weight"] = f"{rng.randint(45, 120)} kg"
+    return patient
+
+
+def check_request(rng: random.Random, vocab: dict[str, Any], number: int) -> dict[str, Any]:
+    request: dict[str, Any] = {"id": f"c{number}", "action": "check", **_patient(rng, vocab)}
+    request["ingredients"] = rng.sample(vocab["ingredients"], rng.choices([1, 2, 3, 4], weights=[35, 35, 20, 10])[0])
+    if rng.random() < 0.3:
+        indication = rng.choice(vocab["indications"])
+        request["indication"] = indication
+        if vocab["areas"][indication] and rng.random() < 0.5:
+            request["area"] = rng.choice(vocab["areas"][indication])
+    if rng.random() < 0.2:
+        request["fail_on"] = "caution"
+    return request
+
+
+def build_request(rng: random.Random, vocab: dict[str, Any], number: int) -> dict[str, Any]:
+    indication = rng.choice(vocab["indications"])
+    request: dict[str, Any] = {"id": f"b{number}", "action": "build", "indication": indication,
+                               **_patient(rng, vocab)}
+    areas = vocab["areas"][indication]
+    if areas and rng.random() < 0.3:
+        request["area"] = rng.choice(areas)
+    area = request.get("area", areas[0] if areas else None)
+    if rng.random() < 0.3 or f"{indication}/{area}" in vocab["needs_volume"]:
+        request["volume"] = f"{rng.choice([1, 2, 2.5, 3, 4, 5, 6, 8, 10])} mL"
+    if rng.random() < 0.2:
+        request["treatment_area"] = f"{rng.randint(10, 200)} cm**2"
+    return request
+
+
+def write_batch(path: Path, action: str, count: int, *, seed: int = SEED) -> dict[str, Any]:
+    """Write ``count`` requests to ``path``; return how many are repeats of an earlier one."""
+    rng = random.Random(f"{seed}-{action}")
+    vocab = vocabulary()
+    make = check_request if action == "check" else build_request
+    seen: set[str] = set()
+    duplicates = 0
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(1, count + 1):
+            request = make(rng, vocab, number)
+            key = json.dumps({k: v for k, v in request.items() if k != "id"}, sort_keys=True)
+            duplicates += key in seen
+            seen.add(key)
+            out.write(json.dumps(request) + "\n")
+    return {"requests": count, "duplicates": duplicates, "duplicate_share": duplicates / count}
+
+
+def write_mixed(path: Path, count: int, *, build_share: float = 0.1, seed: int = SEED) -> None:
+    """``count`` requests, about ``build_share`` of them builds and the rest checks."""
+    rng = random.Random(f"{seed}-mixed")
+    vocab = vocabulary()
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(1, count + 1):
+            make = build_request if rng.random() < build_share else check_request
+            out.write(json.dumps(make(rng, vocab, number)) + "\n")
+
+
+def write_big_source(source: Path, target: Path, extra: int, *, seed: int = SEED) -> None:
+    """Copy the catalogue's TOML sources to ``target`` and append ``extra`` generated products.
+
+    Each generated product mixes one to three real substances at plausible concentrations; it
+    is sourced as ``unsourced`` with no citation, as the format requires for invented rows.
+    """
+    rng = random.Random(f"{seed}-catalogue")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.sqlite", "*.md"))
+    with (source / "substances.toml").open("rb") as handle:
+        substances = [s for s in tomllib.load(handle)["substance"]
+                      if s.get("injectable", True) and s.get("role") == "active"]
+    areas_doc = tomllib.loads((source / "areas.toml").read_text(encoding="utf-8"))
+    areas = [a["id"] for a in areas_doc["area"]]
+    lines = ["", "# Generated for the scale benchmark."]
+    for number in range(1, extra + 1):
+        picked = rng.sample(substances, rng.choice([1, 1, 2, 3]))
+        lines += [
+            "", "[[product]]",
+            f'id = "bench-product-{number:05d}"',
+            f'name = "Benchmark product {number} ({", ".join(s["name"] for s in picked)})"',
+            f'aliases = ["bench {number}"]',
+            "generic = true",
+            f'vehicle = "{rng.choice(["aqueous", "aqueous", "aqueous", "unknown"])}"',
+            f'dose = "{rng.choice(["single", "multi"])}"',
+            'status = "medicine"',
+            f'container_volume = "{rng.choice([1, 2, 5, 10])} mL"',
+            f"areas = {json.dumps(rng.sample(areas, rng.choice([0, 0, 1, 2])))}",
+            'evidence = "unsourced"',
+            "sources = []",
+        ]
+        for substance in picked:
+            lines += ["", "[[product.component]]", f'substance = "{substance["id"]}"', 'role = "active"']
+            if rng.random() < 0.8:
+                lines.append(f'concentration = "{rng.choice([0.5, 1, 2, 5, 10, 20])} mg/mL"')
+    with (target / "products.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")

@@ -1,0 +1,28 @@
+"""JSON as meso reads it from users: no NaN or Infinity, and no key repeated in one object
+(a repeated key would silently drop a value, an allergy say)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mesocli.errors import InputError
+
+
+def loads(text: str) -> Any:
+    """Parse ``text``; raises :class:`json.JSONDecodeError` for bad syntax, :class:`InputError`
+    for a non-finite constant or a repeated key, :class:`RecursionError` for deep nesting."""
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+
+
+def _reject_constant(name: str) -> Any:
+    raise InputError(f"{name} is not a valid number in meso's input")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InputError(f"key {key[:40]!r} appears twice in one object")
+        result[key] = value
+    return result
