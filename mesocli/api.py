@@ -6,8 +6,7 @@ opened and closed here, by the caller of the repository functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -21,7 +20,7 @@ from mesocli.domain.engine import (
 )
 from mesocli.domain.patient import Patient
 from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
-from mesocli.errors import DatabaseError, InputError
+from mesocli.errors import InputError
 
 _CACHE: dict[tuple[object, ...], Catalogue] = {}
 
@@ -80,35 +79,11 @@ def _identity(url: str | None) -> tuple[object, ...]:
     return (url, str(path), stat.st_size, stat.st_mtime_ns)
 
 
-@contextmanager
-def _reading(url: str | None) -> Iterator[tuple[Any, str]]:
-    """A session on the catalogue at ``url`` with its checked revision; closed afterwards.
-
-    Any driver failure becomes a :class:`DatabaseError` saying what to do.
-    """
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-    from sqlalchemy.orm import Session
-
-    from mesocli.catalogue.db import check_revision, describe, explain, open_engine
-
-    engine = open_engine(url)
-    try:
-        revision = check_revision(engine, url)
-        with Session(engine) as session:
-            yield session, revision
-    except DBAPIError as exc:
-        raise DatabaseError(explain(exc, describe(url))) from None
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot read the catalogue at {describe(url)}: {exc.__class__.__name__}") from None
-    finally:
-        engine.dispose()
-
-
 def _read(url: str | None) -> Catalogue:
-    from mesocli.catalogue.db import describe
+    from mesocli.catalogue.db import describe, reading_session
     from mesocli.catalogue.snapshot import read_catalogue
 
-    with _reading(url) as (session, revision):
+    with reading_session(url) as (session, revision):
         return read_catalogue(session, revision=revision, location=describe(url))
 
 
@@ -182,9 +157,10 @@ def _recipe_protocol(recipe: RecipeInput, options: CheckOptions) -> None:
 def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
     """Ranked substances and products matching ``text`` (SQL in the catalogue database)."""
     from mesocli import config
+    from mesocli.catalogue.db import reading_session
     from mesocli.catalogue.repository import search as run_search
 
-    with _reading(config.database_url() if url is None else url) as (session, _revision):
+    with reading_session(config.database_url() if url is None else url) as (session, _revision):
         return run_search(session, text, limit)
 
 

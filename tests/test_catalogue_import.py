@@ -166,7 +166,7 @@ def test_import_into_a_missing_sqlite_file_does_not_create_it(meso, tmp_path, mo
     monkeypatch.setenv("MESO_DATABASE_URL", f"sqlite:///{target}")
     outcome = meso("catalogue", "import", write(tmp_path, CLINIC_FILE))
     assert outcome.exit_code == 3
-    assert "run 'meso db upgrade' first" in outcome.stderr
+    assert f"no database at {target}; to create it, run 'meso db upgrade'" in outcome.stderr
     assert not target.exists()
 
 

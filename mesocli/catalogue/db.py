@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from mesocli.errors import DatabaseError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
 
 # The newest migration this code knows; a test keeps it equal to Alembic's head.
 SCHEMA_HEAD = "0002"
@@ -92,8 +95,11 @@ def writable_engine(url: str, *, immediate: bool = False) -> Engine:
         ) from None
 
 
-def open_engine(url: str | None = None) -> Engine:
-    """The engine meso reads the catalogue through; reading never creates a database."""
+def open_engine(url: str | None = None, *, immediate: bool = False) -> Engine:
+    """The engine meso works on an existing catalogue through; it never creates a database.
+
+    ``immediate`` is passed on to :func:`writable_engine` (for writers such as imports).
+    """
     url = config.database_url() if url is None else url
     if url is None:
         return readonly_sqlite_engine(config.shipped_database())
@@ -101,7 +107,29 @@ def open_engine(url: str | None = None) -> Engine:
     if path is not None and not path.exists():
         raise DatabaseError(f"no database at {path}; to create it, run 'meso db upgrade' "
                             f"with {config.DATABASE_ENV} set to it")
-    return writable_engine(url)
+    return writable_engine(url, immediate=immediate)
+
+
+@contextmanager
+def reading_session(url: str | None) -> Iterator[tuple[Session, str]]:
+    """A session on the catalogue at ``url`` with its checked revision; closed afterwards.
+
+    Any driver failure becomes a :class:`DatabaseError` saying what to do.
+    """
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    engine = open_engine(url)
+    try:
+        revision = check_revision(engine, url)
+        with Session(engine) as session:
+            yield session, revision
+    except DBAPIError as exc:
+        raise DatabaseError(explain(exc, describe(url))) from None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the catalogue at {describe(url)}: {exc.__class__.__name__}") from None
+    finally:
+        engine.dispose()
 
 
 def sqlite_file(url: str) -> Path | None:

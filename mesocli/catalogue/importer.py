@@ -91,7 +91,7 @@ def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     replaced: list[str] = []
 
-    def change(session: Session, current: Catalogue, local: CatalogueData) -> CatalogueData:
+    def change(current: Catalogue, local: CatalogueData) -> CatalogueData:
         shipped = sorted(i for i in incoming if _is_shipped(current, i))
         if shipped:
             raise CatalogueDataError(
@@ -122,7 +122,7 @@ def remove_local(url: str, ids: Iterable[str]) -> tuple[str, ...]:
     """Remove rows a clinic imported; shipped rows cannot be removed."""
     wanted = tuple(dict.fromkeys(ids))
 
-    def change(session: Session, current: Catalogue, local: CatalogueData) -> CatalogueData:
+    def change(current: Catalogue, local: CatalogueData) -> CatalogueData:
         for row_id in wanted:
             if _is_shipped(current, row_id):
                 raise InputError(f"{_kind(current, row_id)} {row_id!r} is in the shipped catalogue; "
@@ -140,30 +140,21 @@ def remove_local(url: str, ids: Iterable[str]) -> tuple[str, ...]:
 def import_log(url: str) -> list[ImportLogEntry]:
     """Every import into the database at ``url`` so far, oldest first."""
     from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.orm import Session
 
     from mesocli.catalogue import models as m
-    from mesocli.catalogue.db import check_revision, describe, explain, open_engine
+    from mesocli.catalogue.db import reading_session
 
-    engine = open_engine(url)
-    try:
-        check_revision(engine, url)
-        with Session(engine) as session:
-            rows = session.execute(select(m.ImportRow).order_by(m.ImportRow.id)).scalars()
-            return [ImportLogEntry(r.id, r.imported_at, r.file_name, r.sha256, r.substances, r.products,
-                                   r.replaced) for r in rows]
-    except SQLAlchemyError as exc:
-        raise DatabaseError(explain(exc, describe(url))) from None
-    finally:
-        engine.dispose()
+    with reading_session(url) as (session, _revision):
+        rows = session.execute(select(m.ImportRow).order_by(m.ImportRow.id)).scalars()
+        return [ImportLogEntry(r.id, r.imported_at, r.file_name, r.sha256, r.substances, r.products, r.replaced)
+                for r in rows]
 
 
 @contextmanager
 def _rewriting_local_rows(
-    url: str, change: Callable[[Session, Catalogue, CatalogueData], CatalogueData], *, label: str
+    url: str, change: Callable[[Catalogue, CatalogueData], CatalogueData], *, label: str
 ) -> Iterator[Session]:
-    """One locked transaction that replaces the clinic's rows with ``change(...)``'s result.
+    """One locked transaction that replaces the clinic's rows with ``change(current, local)``.
 
     The new set is validated against the rest of the catalogue before anything is deleted (a
     problem is reported after ``label``); any error rolls the whole transaction back.
@@ -171,23 +162,20 @@ def _rewriting_local_rows(
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.db import check_revision, describe, explain, sqlite_file, writable_engine
+    from mesocli.catalogue.db import check_revision, describe, explain, open_engine
     from mesocli.catalogue.loader import write_catalogue
     from mesocli.catalogue.migrate import lock_catalogue
     from mesocli.catalogue.snapshot import read_catalogue
     from mesocli.catalogue.source import validate_references
 
-    path = sqlite_file(url)
-    if path is not None and not path.is_file():
-        raise DatabaseError(f"no database at {path}; to create it, run 'meso db upgrade' first")
-    engine = writable_engine(url, immediate=True)
+    engine = open_engine(url, immediate=True)
     try:
         check_revision(engine, url)
         with Session(engine) as session, session.begin():
             lock_catalogue(session)
             current = read_catalogue(session)
             local, shipped = split_rows(current)
-            new_local = change(session, current, local)
+            new_local = change(current, local)
             try:
                 validate_references(new_local, known=shipped)
             except CatalogueDataError as exc:

@@ -29,11 +29,6 @@ def write_json(document: Any, stream: TextIO | None = None) -> None:
     out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
-def write_ndjson_line(document: Any, stream: TextIO | None = None) -> None:
-    out = stream or sys.stdout
-    out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
 def read_text(source: str, what: str) -> str:
     """Read a file path, or stdin for ``-``, as UTF-8 text; every failure is an InputError."""
     if source == "-":
