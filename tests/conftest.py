@@ -15,6 +15,7 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,13 +154,6 @@ def _upgraded_sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
-def _upgraded_postgres_template(postgres_server, postgres_catalogue_url) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(postgres_catalogue_url).database
-
-
 @pytest.fixture(params=BACKENDS)
 def clinic_database(request, tmp_path, monkeypatch) -> str:
     """A writable catalogue database of the clinic's own, on each backend, holding the shipped
@@ -175,7 +169,7 @@ def clinic_database(request, tmp_path, monkeypatch) -> str:
         from sqlalchemy.engine import make_url
 
         server = request.getfixturevalue("postgres_server")
-        template = request.getfixturevalue("_upgraded_postgres_template")
+        template = make_url(request.getfixturevalue("postgres_catalogue_url")).database
         request.getfixturevalue("postgres_database")  # drops what it made at the end
         name = f"meso_test_{uuid.uuid4().hex[:12]}"
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -210,3 +204,19 @@ def dump_database(url: str) -> dict[str, list[tuple[Any, ...]]]:
             }
     finally:
         engine.dispose()
+
+
+def skip_if_permissions_are_overridden(folder: Path) -> None:
+    """Skip the test when this process reads a mode-000 file anyway (root, or CAP_DAC_OVERRIDE):
+    there, file permissions cannot make the case it tests."""
+    probe = folder / "permission-probe"
+    probe.write_text("x", encoding="utf-8")
+    probe.chmod(0)
+    try:
+        probe.read_text(encoding="utf-8")
+    except PermissionError:
+        return
+    finally:
+        probe.chmod(0o600)
+        probe.unlink()
+    pytest.skip("running as root (or with CAP_DAC_OVERRIDE): file permissions do not apply")

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_if_permissions_are_overridden
 
 from mesocli import api, config
 from mesocli.catalogue.db import SCHEMA_HEAD
@@ -221,8 +222,7 @@ def test_upgrading_a_read_only_database_is_exit_3(meso, monkeypatch, read_only_u
 
 def test_a_database_in_a_directory_without_write_permission(meso, monkeypatch, tmp_path):
     """In a directory meso may not write to: reading works, upgrading is exit 3 saying what to do."""
-    if _permissions_are_overridden(tmp_path):
-        pytest.skip("running as root (or with CAP_DAC_OVERRIDE): file permissions do not apply")
+    skip_if_permissions_are_overridden(tmp_path)
     folder = tmp_path / "locked"
     folder.mkdir()
     path = folder / "clinic.sqlite"
@@ -265,18 +265,3 @@ def test_postgresql_with_nothing_listening_is_exit_3_quickly(tmp_path, args):
     line = assert_fault(done.returncode, done.stdout, done.stderr, "cannot connect",
                         "check that the server is running", config.DATABASE_ENV)
     assert "127.0.0.1" in line
-
-
-def _permissions_are_overridden(folder: Path) -> bool:
-    """True when this process reads a mode-000 file anyway (root, or CAP_DAC_OVERRIDE)."""
-    probe = folder / "permission-probe"
-    probe.write_text("x", encoding="utf-8")
-    probe.chmod(0)
-    try:
-        probe.read_text(encoding="utf-8")
-    except PermissionError:
-        return False
-    finally:
-        probe.chmod(0o600)
-        probe.unlink()
-    return True

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import skip_if_permissions_are_overridden
 
 from mesocli import config
 
@@ -402,8 +403,7 @@ def test_sql_wildcards_are_not_wildcards(meso):
 
 def test_unreadable_patient_file(meso, tmp_path):
     """A patient file without read permission: exit 2, one line naming the file and 'permission denied'."""
-    if _permissions_are_overridden(tmp_path):
-        pytest.skip("running as root (or with CAP_DAC_OVERRIDE): file permissions do not apply")
+    skip_if_permissions_are_overridden(tmp_path)
     path = tmp_path / "locked.json"
     path.write_text('{"allergies": ["lidocaine"]}', encoding="utf-8")
     path.chmod(0)
@@ -413,18 +413,3 @@ def test_unreadable_patient_file(meso, tmp_path):
         path.chmod(0o600)
     case = Case("unreadable", ("check",), ("locked.json", "permission denied"))
     assert_refused(case, outcome.exit_code, outcome.stdout, outcome.stderr)
-
-
-def _permissions_are_overridden(folder: Path) -> bool:
-    """True when this process reads a mode-000 file anyway (root, or CAP_DAC_OVERRIDE)."""
-    probe = folder / "permission-probe"
-    probe.write_text("x", encoding="utf-8")
-    probe.chmod(0)
-    try:
-        probe.read_text(encoding="utf-8")
-    except PermissionError:
-        return False
-    finally:
-        probe.chmod(0o600)
-        probe.unlink()
-    return True
