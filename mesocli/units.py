@@ -23,7 +23,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mesocli.errors import UnitError
 
@@ -103,7 +103,13 @@ def _make_registry() -> pint.UnitRegistry:
                     _PARSED_UNITS[key] = found
             return found
 
-    ureg = Registry(cache_folder=_definitions_cache(), autoconvert_offset_to_baseunit=True)
+    folder = _definitions_cache()
+    lock = _locked(folder)
+    try:
+        ureg = Registry(cache_folder=folder if lock is not None else None, autoconvert_offset_to_baseunit=True)
+    finally:
+        if lock is not None:
+            lock.close()  # closing releases the lock
     # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
     ureg.define("liter = decimeter ** 3 = L = l = litre")
     ureg.define("international_unit = [biological_activity] = IU = iu")
@@ -137,6 +143,30 @@ def _definitions_cache() -> str | None:
         return str(folder)
     except Exception:  # any problem with the cache only costs time
         return None
+
+
+def _locked(folder: str | None) -> IO[str] | None:
+    """An exclusive lock on pint's cache folder, held while the registry reads or writes it.
+
+    pint writes its cache files in place, so a process starting while another is still writing
+    them would read half a file and lose unit definitions. Processes starting together take
+    turns instead. ``None`` when there is no folder or it cannot be locked (no ``fcntl`` on
+    Windows): the registry is then built without the cache.
+    """
+    if folder is None:
+        return None
+    try:
+        import fcntl
+
+        handle = open(os.path.join(folder, ".lock"), "a")  # noqa: SIM115 (the caller closes it)
+    except (ImportError, OSError):
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except OSError:
+        handle.close()
+        return None
+    return handle
 
 
 def _unit_text(units: Any, spec: str) -> str:
