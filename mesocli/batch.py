@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
@@ -77,8 +77,10 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
         return None
     request_id: Any = None
     try:
-        if len(text) > MAX_LINE:
+        if len(text) > MAX_LINE or text == OVERLONG:
             raise InputError(f"line longer than {MAX_LINE} characters")
+        if text == NOT_UTF8:
+            raise InputError("line is not UTF-8 text")
         try:
             request = strictjson.loads(text)
         except json.JSONDecodeError as exc:
@@ -109,11 +111,74 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
                            _body(error_document(exc.exit_code, exc.message, line=number)))
 
 
+# ------------------------------------------------------------------------------- reading input
+# No line of MAX_LINE characters is longer than this in UTF-8, so a longer line is refused
+# without being held in memory.
+MAX_LINE_BYTES = 4 * MAX_LINE
+OVERLONG = "\x00overlong"  # stands for a line that was too long to read
+NOT_UTF8 = "\x00not utf-8"  # stands for a line that is not UTF-8 text
+
+
+def read_line(handle: BinaryIO) -> bytes:
+    """The next line of ``handle`` (b"" at the end); a line longer than ``MAX_LINE_BYTES`` is
+    skipped and comes back as ``OVERLONG`` (with its newline), so memory stays bounded."""
+    line = handle.readline(MAX_LINE_BYTES + 1)
+    if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+        return line
+    while True:
+        rest = handle.readline(MAX_LINE_BYTES)
+        if not rest or rest.endswith(b"\n"):
+            return OVERLONG.encode() + b"\n"
+
+
+def decode_line(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_UTF8  # becomes an error document for that line
+
+
+def lines_of(handle: BinaryIO) -> Iterator[str]:
+    """The lines of a byte stream, read one at a time."""
+    while line := read_line(handle):
+        yield decode_line(line)
+
+
 # ------------------------------------------------------------------------------- worker pool
-CHUNK_LINES = 128  # lines per task sent to a worker
+CHUNK_LINES = 64  # lines per task sent to a worker
 WINDOW_PER_WORKER = 4  # tasks in flight per worker: bounds memory however long the input
 
 _WORKER: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The answers to a run of consecutive input lines, as ``meso batch`` writes them."""
+
+    text: str  # the result lines, in input order, each with its newline
+    answered: int  # requests answered (blank lines are not requests)
+    worst: int  # the highest exit code among them (0 when none)
+    failed: int  # how many failed outright (exit code above EXIT_FINDINGS)
+    first_failure: tuple[int, str] | None  # line number and message of the first of those
+
+
+def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue,
+                 cache: OrderedDict[str, tuple[int, str]]) -> Block:
+    """Answer ``lines``, numbered from ``first``, into one :class:`Block`."""
+    out: list[str] = []
+    worst = failed = 0
+    first_failure = None
+    for number, raw in enumerate(lines, first):
+        result = answer_line(number, raw, catalogue, cache)
+        if result is None:
+            continue
+        out.append(result.ndjson())
+        worst = max(worst, result.exit_code)
+        if result.exit_code > EXIT_FINDINGS:
+            failed += 1
+            if first_failure is None:
+                first_failure = (number, str(result.document.get("message", "")))
+    return Block("".join(out), len(out), worst, failed, first_failure)
 
 
 def fork_available() -> bool:
@@ -122,12 +187,14 @@ def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def run_batch_parallel(lines: Iterable[str], catalogue: Catalogue, workers: int) -> Iterator[BatchResult]:
-    """:func:`run_batch` over ``workers`` forked processes, with the same results in the same order.
+def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> Iterator[Block]:
+    """Answer the NDJSON byte stream ``handle`` over ``workers`` forked processes.
 
-    The catalogue is loaded before the workers are forked, so they share it. Lines are read
-    lazily and sent in chunks; at most ``workers * WINDOW_PER_WORKER`` chunks are in flight, so
-    memory stays flat however long the input. Each worker keeps its own cache of recent answers.
+    Gives what :func:`answer_block` gives for the whole input, in blocks, in input order. The
+    catalogue is loaded before the workers are forked, so they share it. This process only
+    reads runs of ``CHUNK_LINES`` raw lines and writes back the answered text; at most
+    ``workers * WINDOW_PER_WORKER`` runs are in flight, so memory stays flat however long the
+    input. Each worker keeps its own cache of recent answers.
     """
     import gc
     import multiprocessing
@@ -139,12 +206,12 @@ def run_batch_parallel(lines: Iterable[str], catalogue: Catalogue, workers: int)
     try:
         pending: deque[Any] = deque()
         window = workers * WINDOW_PER_WORKER
-        for chunk in _chunks(lines):
-            pending.append(pool.apply_async(_answer_chunk, (chunk,)))
+        for first, chunk in _raw_chunks(handle):
+            pending.append(pool.apply_async(_answer_chunk, (first, chunk)))
             if len(pending) >= window:
-                yield from _results(pending.popleft().get())
+                yield pending.popleft().get()
         while pending:
-            yield from _results(pending.popleft().get())
+            yield pending.popleft().get()
         pool.close()
     finally:
         pool.terminate()
@@ -153,32 +220,30 @@ def run_batch_parallel(lines: Iterable[str], catalogue: Catalogue, workers: int)
         gc.unfreeze()
 
 
-def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for number, raw in enumerate(lines, 1):
-        if raw.strip():
-            chunk.append((number, raw))
-            if len(chunk) >= CHUNK_LINES:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+def _raw_chunks(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Runs of up to ``CHUNK_LINES`` raw lines, each with the number of its first line."""
+    first = 1
+    while True:
+        chunk = []
+        for _ in range(CHUNK_LINES):
+            line = read_line(handle)
+            if not line:
+                break
+            chunk.append(line)
+        if not chunk:
+            return
+        yield first, b"".join(chunk)
+        first += len(chunk)
 
 
-def _answer_chunk(chunk: list[tuple[int, str]]) -> list[tuple[int, int, Any, str]]:
+def _answer_chunk(first: int, chunk: bytes) -> Block:
     catalogue = _WORKER["catalogue"]
     cache = _WORKER.setdefault("cache", OrderedDict())
-    out = []
-    for number, raw in chunk:
-        result = answer_line(number, raw, catalogue, cache)
-        if result is not None:
-            out.append((result.line, result.exit_code, result.request_id, result.body))
-    return out
-
-
-def _results(rows: list[tuple[int, int, Any, str]]) -> Iterator[BatchResult]:
-    for row in rows:
-        yield BatchResult(*row)
+    try:
+        lines: Iterable[str] = chunk.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = [decode_line(raw) for raw in chunk.split(b"\n")]
+    return answer_block(first, lines, catalogue, cache)
 
 
 def _dumps_sorted(document: Any) -> str:

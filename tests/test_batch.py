@@ -112,6 +112,9 @@ def _mixed_requests(count: int) -> list[object]:
 
 def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monkeypatch):
     """Answered by forked workers in small chunks, a batch gives exactly the in-process output."""
+    import io
+    from collections import OrderedDict
+
     import pytest
 
     from mesocli import batch
@@ -119,11 +122,68 @@ def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monke
     if not batch.fork_available():
         pytest.skip("no fork start method on this platform")
     monkeypatch.setattr(batch, "CHUNK_LINES", 5)
-    lines = _ndjson(_mixed_requests(300)).splitlines(keepends=True)
-    alone = [r.ndjson() for r in batch.run_batch(lines, catalogue)]
-    pooled = [r.ndjson() for r in batch.run_batch_parallel(iter(lines), catalogue, 2)]
-    assert pooled == alone
-    assert [json.loads(x)["line"] for x in alone if '"kind":"error"' in x][:2] == [2, 4]
+    text = _ndjson(_mixed_requests(300))
+    alone = "".join(r.ndjson() for r in batch.run_batch(text.splitlines(keepends=True), catalogue))
+    blocks = list(batch.run_batch_parallel(io.BytesIO(text.encode()), catalogue, 2))
+    assert len(blocks) == 60  # 300 lines in chunks of 5, blank ones included
+    assert "".join(b.text for b in blocks) == alone
+    whole = batch.answer_block(1, text.split("\n"), catalogue, OrderedDict())
+    assert sum(b.answered for b in blocks) == whole.answered == alone.count("\n")
+    assert max(b.worst for b in blocks) == whole.worst == 2
+    assert sum(b.failed for b in blocks) == whole.failed
+    assert next(b.first_failure for b in blocks if b.first_failure) == whole.first_failure
+    assert whole.first_failure is not None and whole.first_failure[0] == 2
+    assert [json.loads(x)["line"] for x in alone.splitlines() if '"kind":"error"' in x][:2] == [2, 4]
+
+
+def test_lines_split_only_at_newlines_in_both_paths(meso, tmp_path, monkeypatch):
+    """Other Unicode line breaks (U+2028, form feed, a lone CR) stay inside their line, so
+    line numbers mean the same thing with and without the worker pool."""
+    from mesocli import batch
+    from mesocli.cli import batch_command
+
+    if not batch.fork_available():
+        return
+    text = ('{"id": "x\u2028y",\r"action": "check", "ingredients": ["ha-nonxl-booster"]}\n'
+            '{bad\x0c\x85\n'
+            '{"id": "z", "action": "check", "ingredients": ["ha-nonxl-booster"]}\n')
+    path = tmp_path / "odd.ndjson"
+    path.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setattr(batch_command, "PARALLEL_MIN_BYTES", 1)
+    outputs = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv(batch_command.WORKERS_ENV, workers)
+        outputs[workers] = meso("batch", str(path))
+    assert outputs["1"].stdout == outputs["2"].stdout
+    results = [json.loads(line) for line in outputs["2"].stdout.split("\n") if line]
+    assert [r.get("id") for r in results] == ["x\u2028y", None, "z"]
+    assert results[1]["line"] == 2
+
+
+def test_an_overlong_line_is_refused_without_reading_it_into_memory(meso, tmp_path, monkeypatch):
+    """A line over the limit becomes an error document for its line; the lines after it run."""
+    from mesocli import batch
+    from mesocli.cli import batch_command
+
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "long.ndjson"
+    path.write_text(_ndjson([REQUESTS[2], '{"id": "' + "x" * 5000 + '"}', REQUESTS[2]]), encoding="utf-8")
+    for workers in ("1", "2"):
+        monkeypatch.setattr(batch_command, "PARALLEL_MIN_BYTES", 1)
+        monkeypatch.setenv(batch_command.WORKERS_ENV, workers)
+        results = _lines(meso("batch", str(path)).stdout)
+        assert [r["kind"] for r in results] == ["check", "error", "check"]
+        assert results[1]["line"] == 2 and "longer than" in results[1]["message"]
+
+
+def test_a_line_that_is_not_utf8_is_named_as_such(meso, tmp_path):
+    """Invalid UTF-8 on one line gives that line an error document saying so."""
+    path = tmp_path / "latin1.ndjson"
+    path.write_bytes(_ndjson([REQUESTS[2]]).encode() + b'{"id": "caf\xe9"}\n')
+    outcome = meso("batch", str(path))
+    results = _lines(outcome.stdout)
+    assert results[1]["line"] == 2 and results[1]["message"] == "line is not UTF-8 text"
+    assert outcome.exit_code == 2
 
 
 def test_a_large_batch_file_uses_workers_and_prints_what_one_process_prints(meso, tmp_path, monkeypatch):
@@ -167,3 +227,36 @@ def test_the_result_line_is_the_document_serialised(catalogue):
     for result in run_batch([json.dumps(r) for r in REQUESTS] + ["[1]"], catalogue):
         expected = json.dumps(result.document, ensure_ascii=False, separators=(",", ":")) + "\n"
         assert result.ndjson() == expected
+
+
+def test_a_client_on_a_pipe_gets_each_answer_before_it_sends_the_next_request():
+    """Over a pipe, every answer is written out at once: a client can talk to meso request by
+    request (this would hang, and time out, if answers waited in a buffer)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout block-buffered
+    process = subprocess.Popen([sys.executable, "-m", "mesocli", "batch", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        answers = []
+        for request in REQUESTS:
+            process.stdin.write((json.dumps(request) + "\n").encode())
+            process.stdin.flush()
+            line = _readline_within(process.stdout, seconds=60)
+            answers.append(json.loads(line)["id"])
+        process.stdin.close()
+        assert process.wait(timeout=60) == 1
+        assert answers == ["a", "b", "c"]
+    finally:
+        process.kill()
+
+
+def _readline_within(stream, seconds: float) -> bytes:
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        assert selector.select(timeout=seconds), "no answer arrived"
+    return stream.readline()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
-from mesocli.errors import EXIT_FINDINGS, InputError
+from mesocli.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.batch import Block
+    from mesocli.domain.catalogue import Catalogue
 
 _SNIFF = 8192
 
@@ -30,50 +36,64 @@ def batch(
     all (empty, blank or binary) is exit 2.
     """
     from mesocli.api import load_catalogue
-    from mesocli.batch import run_batch, run_batch_parallel
+    from mesocli.batch import run_batch_parallel
     from mesocli.cli.io import OutputState
 
     OutputState.json = True
     catalogue = load_catalogue()
-    worst = 0
-    answered = 0
-    failed: list[tuple[int, str]] = []
-    lines = _lines(source)
-    workers = _workers(source)
-    if workers > 1:
-        from mesocli.units import registry
-
-        registry()  # built once here, before the workers fork, instead of once in each
-        results = run_batch_parallel(lines, catalogue, workers)
-    else:
-        results = run_batch(lines, catalogue)
+    name = "standard input" if source == "-" else source
     progress = None
     if sys.stderr.isatty():
         from mesocli.render.progress import Progress
 
         progress = Progress()
+    answered = worst = failed = 0
+    first_failure = None
     out = sys.stdout
     try:
-        for result in results:
-            out.write(result.ndjson())
-            worst = max(worst, result.exit_code)
-            answered += 1
-            if result.exit_code > EXIT_FINDINGS:
-                failed.append((result.line, str(result.document.get("message", ""))))
-            if progress is not None:
-                progress.advance()
+        with _input(source) as handle:
+            workers = _workers(source)
+            if workers > 1:
+                from mesocli.units import registry
+
+                registry()  # built once here, before the workers fork, instead of once in each
+                blocks: Iterator[Block] = run_batch_parallel(handle, catalogue, workers)
+            else:
+                blocks = _one_by_one(handle, catalogue, flush=not _regular(source))
+            for block in blocks:
+                out.write(block.text)
+                answered += block.answered
+                worst = max(worst, block.worst)
+                failed += block.failed
+                first_failure = first_failure or block.first_failure
+                if progress is not None:
+                    progress.advance(block.answered)
     finally:
         if progress is not None:
             progress.stop()
-    sys.stdout.flush()
-    name = "standard input" if source == "-" else source
+    out.flush()
     if not answered:
         raise InputError(f"batch input: {name} has no requests (it is empty or blank)")
-    if failed:
-        line, message = failed[0]
-        more = f" ({len(failed)} of {answered} requests failed; see their error documents)" if len(failed) > 1 else ""
+    if first_failure is not None:
+        line, message = first_failure
+        more = f" ({failed} of {answered} requests failed; see their error documents)" if failed > 1 else ""
         sys.stderr.write(f"meso: error: batch input: {name} line {line}: {message}{more}\n")
     return worst
+
+
+def _one_by_one(handle: BinaryIO, catalogue: Catalogue, *, flush: bool) -> Iterator[Block]:
+    """Answer in this process, a line at a time; from a pipe, each answer is flushed at once,
+    so a client may wait for it before it writes the next request."""
+    from collections import OrderedDict
+
+    from mesocli.batch import answer_block, lines_of
+
+    cache: OrderedDict[str, tuple[int, str]] = OrderedDict()
+    for number, line in enumerate(lines_of(handle), 1):
+        block = answer_block(number, (line,), catalogue, cache)
+        yield block
+        if flush and block.answered:
+            sys.stdout.flush()
 
 
 WORKERS_ENV = "MESO_BATCH_WORKERS"
@@ -89,7 +109,6 @@ def _workers(source: str) -> int:
     1 turns the pool off). Without the fork start method, one process answers everything.
     """
     import os
-    import stat
 
     from mesocli.batch import fork_available
 
@@ -100,44 +119,41 @@ def _workers(source: str) -> int:
         workers = os.cpu_count() or 1
     if workers < 2 or not fork_available():
         return 1
-    try:
-        info = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
-    except (OSError, ValueError, AttributeError):
+    if not _regular(source):
         return 1
-    if not stat.S_ISREG(info.st_mode) or info.st_size < PARALLEL_MIN_BYTES:
-        return 1
-    return workers
+    size = os.fstat(sys.stdin.fileno()).st_size if source == "-" else os.stat(source).st_size
+    return workers if size >= PARALLEL_MIN_BYTES else 1
 
 
-def _lines(source: str) -> Iterator[str]:
-    """Lines of the input, read lazily (never the whole file at once)."""
+@contextlib.contextmanager
+def _input(source: str) -> Iterator[BinaryIO]:
+    """The input as a byte stream, refused at once if its start holds NUL bytes (a binary
+    file, /dev/zero). Read lazily, a line at a time, never the whole file at once."""
     from mesocli.cli.io import open_binary
 
     if source == "-":
-        stream = sys.stdin
-        yield from _decoded(_text_only(stream.buffer if hasattr(stream, "buffer") else stream, "standard input"))
+        stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        yield _text_only(stream, "standard input")
         return
     with open_binary(source, "batch input") as handle:
-        yield from _decoded(_text_only(handle, source))
+        yield _text_only(handle, source)
 
 
-def _text_only(handle, name: str):  # type: ignore[no-untyped-def]
-    """The byte stream, refused at once if its start holds NUL bytes (a binary file, /dev/zero)."""
-    if isinstance(handle, io.TextIOBase):
-        return handle
+def _text_only(handle: BinaryIO, name: str) -> BinaryIO:
     if not hasattr(handle, "peek"):
-        handle = io.BufferedReader(handle)
-    if b"\x00" in handle.peek(_SNIFF)[:_SNIFF]:
+        handle = io.BufferedReader(handle)  # type: ignore[arg-type]
+    if b"\x00" in handle.peek(_SNIFF)[:_SNIFF]:  # type: ignore[attr-defined]
         raise InputError(f"batch input: {name} is binary, not text")
     return handle
 
 
-def _decoded(handle) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    for raw in handle:
-        if isinstance(raw, str):
-            yield raw
-            continue
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield "\x00not utf-8"  # becomes an error document for that line
+def _regular(source: str) -> bool:
+    """Whether the input is a regular file (not a pipe or a terminal)."""
+    import os
+    import stat
+
+    try:
+        info = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(info.st_mode)

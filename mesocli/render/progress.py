@@ -42,8 +42,8 @@ class Progress:
         self._task = self._progress.add_task(label, total=None)
         self._progress.start()
 
-    def advance(self) -> None:
-        self._progress.advance(self._task)
+    def advance(self, count: int = 1) -> None:
+        self._progress.advance(self._task, count)
 
     def stop(self) -> None:
         self._progress.stop()
