@@ -140,7 +140,7 @@ CORPUS: list[Case] = [
     _case("recipe-protocol-points-fractional", "check", "--recipe", "{d}/r.json", needles="points",
           files={"r.json": json.dumps({**RECIPE, "protocol": {"points": 2.5}})}),
     _case("batch-action-is-number", "batch", "-", needles="'action'", stdin='{"id": 1, "action": 5}\n'),
-    _case("option-age-is-text", "check", "--age", "forty", needles=("--age", "integer")),
+    _case("option-age-is-text", "check", "--age", "forty", needles=("--age", "valid int")),
     _case("option-max-products-is-text", "build", "--indication", "hair-loss", "--max-products", "two",
           needles="--max-products"),
     _case("option-unknown", "check", "--allergies", "lidocaine", needles="--allergies"),

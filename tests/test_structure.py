@@ -35,12 +35,12 @@ def test_cli_import_does_not_load_heavy_modules():
 
 
 def test_help_does_not_load_heavy_modules():
-    """``meso --help`` renders without importing SQLAlchemy, Alembic, pint or rich."""
+    """``meso --help`` renders without importing SQLAlchemy, Alembic, pint, rich or pydantic."""
     code = (
         "import sys\n"
         "from mesocli.cli.app import run\n"
         "run(['--help'])\n"
-        "heavy = [m for m in ('sqlalchemy', 'alembic', 'pint', 'rich') if m in sys.modules]\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'pint', 'rich', 'pydantic') if m in sys.modules]\n"
         "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -100,7 +100,8 @@ def test_errors_carry_their_exit_codes():
 
 def test_a_check_without_quantities_needs_neither_pint_nor_sqlalchemy(tmp_path):
     """Once the catalogue snapshot exists, ``meso check`` loads no SQLAlchemy, Alembic, pint or rich
-    unless a quantity is given; a weight brings in pint, still without SQLAlchemy."""
+    unless a quantity is given; a weight brings in pint, still without SQLAlchemy. Option parsing
+    never loads pydantic (some command-line libraries validate options with it)."""
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "MESO_DATABASE_URL"}
@@ -111,8 +112,8 @@ def test_a_check_without_quantities_needs_neither_pint_nor_sqlalchemy(tmp_path):
             "import sys\n"
             "from mesocli.cli.app import run\n"
             f"run({list(args)!r})\n"
-            "sys.stderr.write('HEAVY=' + ','.join(m for m in ('sqlalchemy', 'alembic', 'pint', 'rich')"
-            " if m in sys.modules))\n"
+            "sys.stderr.write('HEAVY=' + ','.join(m for m in ('sqlalchemy', 'alembic', 'pint', 'rich',"
+            " 'pydantic') if m in sys.modules))\n"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         return out.stderr.split("HEAVY=")[1].strip()
