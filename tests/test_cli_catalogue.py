@@ -390,16 +390,15 @@ def test_search_sql_injection_leaves_catalogue_intact(meso, catalogue):
 
 
 def test_search_underscore_alone_is_an_input_error(meso):
-    """'_' folds to an empty search (separators are ignored) and is refused with exit 2, not a match-all."""
+    """'_' folds to an empty search (separators are ignored) and is refused with exit 2, not a
+    match-all; the message says what is wrong with it rather than calling it empty."""
     outcome = meso("ingredients", "search", "_", "--json")
     assert outcome.exit_code == 2
-    assert outcome.stderr == "meso: error: search text is empty\n"
-    assert outcome.json() == {
-        "schema_version": 1,
-        "kind": "error",
-        "code": 2,
-        "message": "search text is empty",
-    }
+    message = "search text '_' has no letters or digits to search for"
+    assert outcome.stderr == f"meso: error: {message}\n"
+    assert outcome.json() == {"schema_version": 1, "kind": "error", "code": 2, "message": message}
+    blank = meso("ingredients", "search", "  ")
+    assert blank.exit_code == 2 and blank.stderr == "meso: error: search text is empty\n"
 
 
 def test_search_too_long_is_an_input_error(meso):

@@ -37,8 +37,10 @@ def search(session: Session, text: str, limit: int = 25) -> list[SearchHit]:
     if len(text) > MAX_QUERY:
         raise InputError(f"search text longer than {MAX_QUERY} characters")
     key = normalise(text)
-    if not key:
+    if not text.strip():
         raise InputError("search text is empty")
+    if not key:
+        raise InputError(f"search text {text.strip()!r} has no letters or digits to search for")
     if any(unicodedata.category(ch) in ("Cc", "Cs", "Cn") for ch in key):
         raise InputError("search text contains control or invalid characters")
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
