@@ -843,3 +843,20 @@ def test_allergy_words_around_a_name_are_ignored(meso):
     triggers = {f["trigger"] for f in out.json()["findings"] if f["kind"] == "allergy"}
     assert out.exit_code == 1
     assert {"parabens", "lidocaine"} <= triggers
+
+
+@pytest.mark.parametrize(("option", "name", "content", "expected"), [
+    ("--patient", "p.json", '{"alergies": ["lidocaine"]}', "--patient {path}: unknown field(s) 'alergies'"),
+    ("--patient", "p.json", '{"allergies": "lidocaine"}', "--patient {path} allergies: expected a list of names"),
+    ("--recipe", "r.json", '{"syringes": []}', "--recipe {path}: 'syringes' must be a non-empty list"),
+    ("--recipe", "r.json", '{"components": [{"id": 3}]}', "--recipe {path} syringe 1 component 1: 'id' must be text"),
+])
+def test_errors_inside_a_file_name_the_file(meso, tmp_path, option, name, content, expected) -> None:
+    """A mistake in a patient or recipe file's content names that file, as read errors do."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    outcome = meso("check", option, str(path))
+    assert outcome.exit_code == 2
+    assert outcome.stderr.startswith("meso: error: " + expected.format(path=path)), outcome.stderr
+    piped = meso("check", option, "-", input=content)
+    assert piped.stderr.startswith("meso: error: " + expected.format(path="standard input")), piped.stderr

@@ -20,9 +20,16 @@ def patient_from_options(patient_file: str | None, allergy: list[str], condition
     """A patient file (JSON/TOML or '-') plus the command-line options."""
     from mesocli.domain.patient import Patient, merge, patient_from_mapping
 
-    base = patient_from_mapping(read_document(patient_file, "--patient")) if patient_file is not None else Patient()
+    base = Patient()
+    if patient_file is not None:
+        base = patient_from_mapping(read_document(patient_file, "--patient"), what=_named("--patient", patient_file))
     return merge(base, allergies=allergy, conditions=condition, medications=medication, age=age,
                  weight=weight)
+
+
+def _named(option: str, source: str) -> str:
+    """How errors in a file's content name it: the option and the file."""
+    return f"{option} {'standard input' if source == '-' else source}"
 
 
 def check(
@@ -70,7 +77,7 @@ def check(
     if recipe is not None:
         from mesocli.domain.recipe import recipe_from_mapping
 
-        recipe_doc = recipe_from_mapping(read_document(recipe, "--recipe"), what="--recipe")
+        recipe_doc = recipe_from_mapping(read_document(recipe, "--recipe"), what=_named("--recipe", recipe))
     result = run_check(person, ingredients=ingredient, recipe=recipe_doc, indication=indication, area=area,
                        treatment_area=treatment_area, max_products=max_products)
     if fmt == "json":
