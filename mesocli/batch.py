@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.patient import Patient
-from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError
+from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError, WorkerError
 
 ACTIONS = ("build", "check")
 MAX_LINE = 1024 * 1024
@@ -199,23 +199,26 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
     import gc
     import multiprocessing
     from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     _WORKER["catalogue"] = catalogue
     gc.freeze()  # what exists now is shared with the workers; keep the collector off those pages
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
         pending: deque[Any] = deque()
         window = workers * WINDOW_PER_WORKER
         for first, chunk in _raw_chunks(handle):
-            pending.append(pool.apply_async(_answer_chunk, (first, chunk)))
+            pending.append(pool.submit(_answer_chunk, first, chunk))
             if len(pending) >= window:
-                yield pending.popleft().get()
+                yield pending.popleft().result()
         while pending:
-            yield pending.popleft().get()
-        pool.close()
+            yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise WorkerError("a batch worker process stopped unexpectedly (killed, or out of memory?); "
+                          "the results written so far are complete") from None
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
         _WORKER.clear()
         gc.unfreeze()
 

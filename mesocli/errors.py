@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_DATABASE = 3
+EXIT_WORKER = 4
 
 
 class MesoError(Exception):
@@ -62,6 +63,13 @@ class DatabaseError(MesoError):
     """The catalogue database is missing, unreadable, damaged or at another revision (exit 3)."""
 
     exit_code = EXIT_DATABASE
+
+
+class WorkerError(MesoError):
+    """A batch worker process stopped before answering its requests (exit 4): killed, for
+    example, or out of memory. The lines written before it are complete and in order."""
+
+    exit_code = EXIT_WORKER
 
 
 _LISTING = {

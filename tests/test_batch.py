@@ -260,3 +260,53 @@ def _readline_within(stream, seconds: float) -> bytes:
         selector.register(stream, selectors.EVENT_READ)
         assert selector.select(timeout=seconds), "no answer arrived"
     return stream.readline()
+
+
+def _dying_chunk(first, chunk):  # a worker that is killed on its second task
+    import os
+    from collections import OrderedDict
+
+    from mesocli import batch
+
+    if first > 1:
+        os._exit(9)
+    return batch.answer_block(first, chunk.decode().split("\n"), batch._WORKER["catalogue"], OrderedDict())
+
+
+def test_a_worker_that_dies_stops_the_run_with_exit_4_instead_of_hanging(meso, tmp_path, monkeypatch):
+    """If a worker process is killed, meso batch says so (exit 4) after the complete lines it has."""
+    from mesocli import batch
+    from mesocli.cli import batch_command
+
+    if not batch.fork_available():
+        return
+    monkeypatch.setattr(batch, "CHUNK_LINES", 2)
+    monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
+    monkeypatch.setattr(batch_command, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setenv(batch_command.WORKERS_ENV, "2")
+    path = tmp_path / "requests.ndjson"
+    path.write_text(_ndjson([REQUESTS[2]] * 6), encoding="utf-8")
+    outcome = meso("batch", str(path))
+    assert outcome.exit_code == 4, outcome.stdout[:3000]
+    assert outcome.stderr.startswith("meso: error: a batch worker process stopped unexpectedly")
+    lines = _lines(outcome.stdout)
+    assert [r["kind"] for r in lines] == ["check", "check", "error"]
+    assert lines[-1]["code"] == 4
+    assert all(_valid_line(line) for line in lines)
+
+
+def test_a_batch_that_fails_as_a_whole_still_writes_one_line_per_document(meso):
+    """An error for the whole run is an NDJSON line too, not an indented document."""
+    outcome = meso("batch", "-", input="\n\n")
+    assert outcome.exit_code == 2
+    assert outcome.stdout.count("\n") == 1
+    assert json.loads(outcome.stdout)["message"].endswith("has no requests (it is empty or blank)")
+    assert _valid_line(json.loads(outcome.stdout))
+    assert meso("check", "--allergy", "nonsense", "--json").stdout.count("\n") > 1  # elsewhere: indented
+
+
+def _valid_line(document: dict) -> bool:
+    from test_schemas import problems
+
+    assert problems("batch", document) == [], document
+    return True

@@ -77,6 +77,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code; every error is translated here."""
     args = list(sys.argv[1:] if argv is None else argv)
     OutputState.json = _wants_json(args)
+    OutputState.ndjson = False
     try:
         result = app(args=args, prog_name="meso", standalone_mode=False)
     except MesoError as exc:

@@ -39,7 +39,7 @@ def batch(
     from mesocli.batch import run_batch_parallel
     from mesocli.cli.io import OutputState
 
-    OutputState.json = True
+    OutputState.json = OutputState.ndjson = True
     catalogue = load_catalogue()
     name = "standard input" if source == "-" else source
     progress = None

@@ -22,11 +22,15 @@ class OutputState:
     """What the running command promised to write, so errors can follow the same contract."""
 
     json = False
+    ndjson = False  # one document per line (meso batch): an error document is one line too
 
 
 def write_json(document: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
-    out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    if OutputState.ndjson:
+        out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
+    else:
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
 def read_text(source: str, what: str) -> str:
