@@ -140,17 +140,18 @@ def _definitions_cache() -> str | None:
 
 
 def _unit_text(units: Any, spec: str) -> str:
-    """``format(units, spec)``, remembered: pint looks every symbol up again on each call."""
-    key = (units._units, spec)
+    """``format(unit, spec)`` for a quantity's units, remembered: pint looks every symbol up
+    again on each call."""
+    key = (units, spec)
     text = _UNIT_TEXT.get(key)
     if text is None:
-        text = format(units, spec)
+        text = format(registry().Unit(units), spec)
         if len(_UNIT_TEXT) < _MEMO_LIMIT:
             _UNIT_TEXT[key] = text
     return text
 
 
-def Q_(value: float, unit: str) -> pint.Quantity:  # noqa: N802 - pint's own spelling
+def Q_(value: float, unit: Units) -> pint.Quantity:  # noqa: N802 - pint's own spelling
     """Build a quantity in the one registry."""
     return registry().Quantity(value, unit)
 
@@ -330,7 +331,7 @@ def to_amount(quantity: pint.Quantity) -> Amount:
 
 def format_unit(quantity: pint.Quantity) -> str:
     """Unit text that pint parses back, with clinical spellings (``mg/mL``, ``cm**2``)."""
-    text = _unit_text(quantity.units, "~C")
+    text = _unit_text(quantity._units, "~C")
     return text or "dimensionless"
 
 
@@ -360,10 +361,147 @@ def format_number(value: float, digits: int = 6) -> str:
 def format_quantity(quantity: pint.Quantity | Amount) -> str:
     """Human text for a quantity, e.g. ``"20 mg/mL"``, ``"25 cm²"``."""
     if isinstance(quantity, Amount):
-        quantity = quantity.quantity()
-    if quantity.check("[time]"):
-        return f"{format_number(float(quantity.magnitude))} {_unit_text(quantity.units, 'P')}".strip()
-    return f"{format_number(float(quantity.magnitude), 4)} {_unit_text(quantity.units, '~P')}".strip()
+        return format_value(quantity.value, quantity.unit)
+    return format_value(quantity.magnitude, quantity._units)
+
+
+def format_value(value: float, unit: Units) -> str:
+    """:func:`format_quantity` of ``Q_(value, unit)``, without making the quantity.
+
+    Durations keep six significant figures and the full unit name (``14 day``); everything
+    else four figures and the short symbol (``2.5 mL``).
+    """
+    style = _DERIVED.get(("format", unit))
+    if style is None:
+        units = units_of(unit)
+        style = (6, _unit_text(units, "P")) if has_dimension(units, "[time]") else (4, _unit_text(units, "~P"))
+        _keep(("format", unit), style)
+    digits, text = style
+    return f"{format_number(float(value), digits)} {text}".strip()
+
+
+# ----------------------------------------------------------------------------- arithmetic in floats
+# pint converts a magnitude by multiplying it by one number that depends on the units alone:
+# ``Q_(x, a).to(b).magnitude == x * factor(a, b)``, bit for bit. Multiplying or dividing two
+# quantities multiplies or divides their magnitudes and combines their units. So the dose
+# arithmetic, which runs for every build and every checked recipe, is done in plain floats: the
+# units of each step and each conversion factor are worked out by the registry once per
+# combination of units and remembered, and the magnitudes go through the same float operations,
+# in the same order, as they would inside pint. The results are the numbers pint would give.
+#
+# A unit is given as text ("mg/mL") or as the units of a quantity (:func:`units_of`).
+
+Units = Any  # unit text, or the units of a quantity as pint holds them
+
+_DERIVED: dict[tuple[Any, ...], Any] = {}
+
+
+def _keep(key: tuple[Any, ...], value: Any) -> None:
+    if len(_DERIVED) < _MEMO_LIMIT:
+        _DERIVED[key] = value
+
+
+def units_of(unit: pint.Quantity | Units) -> Units:
+    """The units of a quantity, or of a unit text, as pint holds them."""
+    if isinstance(unit, str):
+        found = _DERIVED.get(("units", unit))
+        if found is None:
+            found = Q_(1.0, unit)._units
+            _keep(("units", unit), found)
+        return found
+    return getattr(unit, "_units", unit)
+
+
+def as_quantity(value: float, unit: Units) -> pint.Quantity:
+    """``Q_(value, unit)``; a unit text is read once, not on every call."""
+    return registry().Quantity(value, units_of(unit))
+
+
+def factor(source: Units, target: Units) -> float:
+    """The number pint multiplies a magnitude by to convert it from ``source`` to ``target``
+    units: ``Q_(x, source).to(target).magnitude == x * factor(source, target)``.
+
+    Raises pint's ``DimensionalityError``, as ``.to()`` does, when the units do not convert.
+    """
+    key = ("factor", source, target)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = Q_(1.0, source).to(target).magnitude
+        _keep(key, found)
+    return found  # type: ignore[no-any-return]
+
+
+def reduction(unit: Units) -> tuple[float, Units]:
+    """What ``to_reduced_units()`` does to a quantity in ``unit``: the factor and the new units."""
+    key = ("reduce", unit)
+    found = _DERIVED.get(key)
+    if found is None:
+        reduced = Q_(1.0, unit).to_reduced_units()
+        found = (reduced.magnitude, reduced._units)
+        _keep(key, found)
+    return found  # type: ignore[no-any-return]
+
+
+def times(left: Units, right: Units) -> Units:
+    """The units of a product: ``(Q_(x, left) * Q_(y, right)).units``."""
+    key = ("times", left, right)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = (Q_(1.0, left) * Q_(1.0, right))._units
+        _keep(key, found)
+    return found
+
+
+def per(left: Units, right: Units) -> Units:
+    """The units of a quotient: ``(Q_(x, left) / Q_(y, right)).units``."""
+    key = ("per", left, right)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = (Q_(1.0, left) / Q_(1.0, right))._units
+        _keep(key, found)
+    return found
+
+
+def has_dimension(unit: Units, dimension: str) -> bool:
+    """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg/mL", "[mass] / [volume]")``."""
+    key = ("check", unit, dimension)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = bool(Q_(1.0, unit).check(dimension))
+        _keep(key, found)
+    return found  # type: ignore[no-any-return]
+
+
+def compatible(left: Units, right: Units) -> bool:
+    """Whether quantities in these units convert to one another (the same dimension)."""
+    key = ("compatible", left, right)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right)))
+        _keep(key, found)
+    return found  # type: ignore[no-any-return]
+
+
+def _root_factor(unit: Units) -> float:
+    key = ("root", unit)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = Q_(1.0, unit).to_root_units().magnitude
+        _keep(key, found)
+    return found  # type: ignore[no-any-return]
+
+
+def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
+    """The two magnitudes pint compares for ``Q_(left, left_unit)`` and ``Q_(right, right_unit)``:
+    the magnitudes themselves in the same units, otherwise both in root units.
+
+    Raises pint's ``DimensionalityError`` for quantities of different dimensions.
+    """
+    if left_unit is right_unit or units_of(left_unit) == units_of(right_unit):
+        return left, right
+    if not compatible(left_unit, right_unit):
+        Q_(1.0, left_unit).to(units_of(right_unit))  # raises DimensionalityError
+    return left * _root_factor(left_unit), right * _root_factor(right_unit)
 
 
 def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:
