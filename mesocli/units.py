@@ -118,6 +118,7 @@ _MEMO_LIMIT = 4096
 _PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
 _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
+_PARSED_TEXT: dict[tuple[str, str, bool], tuple[float, Any]] = {}
 
 
 def _definitions_cache() -> str | None:
@@ -161,8 +162,20 @@ def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) 
 
     ``what`` names the value in the error message (e.g. ``"--weight"``, ``"volume of
     lidocaine-1pct-sd"``). A quantity must be finite and positive (zero only when
-    ``allow_zero``).
+    ``allow_zero``). Text that was read before gives the same quantity without being read again.
     """
+    key = (raw, kind, allow_zero) if isinstance(raw, str) else None
+    if key is not None:
+        found = _PARSED_TEXT.get(key)
+        if found is not None:
+            return as_quantity(*found)  # a quantity of its own for each caller
+    quantity = _parse(raw, kind, what, allow_zero)
+    if key is not None and len(_PARSED_TEXT) < _MEMO_LIMIT:
+        _PARSED_TEXT[key] = (quantity.magnitude, quantity._units)
+    return quantity
+
+
+def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
     value, unit_text = _split(raw, what)
     if not math.isfinite(value):
         raise UnitError(f"{what}: {value!r} is not a finite number")
@@ -413,8 +426,16 @@ def units_of(unit: pint.Quantity | Units) -> Units:
 
 
 def as_quantity(value: float, unit: Units) -> pint.Quantity:
-    """``Q_(value, unit)``; a unit text is read once, not on every call."""
-    return registry().Quantity(value, units_of(unit))
+    """``Q_(value, unit)`` for a number meso worked out, in units the registry already read.
+
+    pint's constructor accepts, and so inspects, many kinds of magnitude and unit; a plain
+    number and read units need none of that, so the quantity is given the two attributes the
+    constructor would set (its magnitude and its units) directly.
+    """
+    made = object.__new__(registry().Quantity)
+    made._magnitude = value
+    made._units = units_of(unit)
+    return made
 
 
 def factor(source: Units, target: Units) -> float:
