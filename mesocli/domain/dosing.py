@@ -74,10 +74,25 @@ def amount_in(substance: Substance, concentration: Amount, volume: float,
     return value, unit
 
 
+_STEPS: dict[tuple[Units, Units, str | None], tuple[bool, tuple[float, ...], Units]] = {}
+
+
 def _amount_steps(concentration_unit: Units, volume_unit: Units,
                   iu_unit: str | None) -> tuple[bool, tuple[float, ...], Units]:
     """How an amount is worked out for these units, as pint does it step by step: whether the
-    IU-to-mass factor applies, the conversion factors in order, and the units of the result."""
+    IU-to-mass factor applies, the conversion factors in order, and the units of the result
+    (worked out once per combination of units)."""
+    key = (concentration_unit, volume_unit, iu_unit)
+    found = _STEPS.get(key)
+    if found is None:
+        found = _work_out_steps(concentration_unit, volume_unit, iu_unit)
+        if len(_STEPS) < 4096:
+            _STEPS[key] = found
+    return found
+
+
+def _work_out_steps(concentration_unit: Units, volume_unit: Units,
+                    iu_unit: str | None) -> tuple[bool, tuple[float, ...], Units]:
     units = times(concentration_unit, volume_unit)
     if iu_unit is not None and has_dimension(units, "[biological_activity]"):
         # activity_to_mass(amount, iu_mass).to("mg"): x (mass per IU), reduce, then to mg
@@ -212,6 +227,9 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     from mesocli.domain.engine import Finding
 
     findings: list[Finding] = []
+    if (all(item.volume is None for item in items) and options.volume_per_point is None
+            and options.points is None and options.sessions is None and options.interval is None):
+        return findings  # every dose rule needs a volume or one of these to compare with
     totals, unknown = session_amounts(catalogue, items)
     present = {s for item in items for s in item.substance_ids()}
     subject_of: dict[str, str] = {}
