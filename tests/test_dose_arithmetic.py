@@ -192,3 +192,36 @@ def test_floor_volume_rounds_down_to_the_graduation(ml):
     floored = formulate._floor_volume(ml)
     assert floored == math.floor(Q_(ml, "mL").to("mL").magnitude / 0.01 + 1e-9) * 0.01
     assert floored <= ml + 1e-9
+
+
+@PROPERTY
+@given(value=st.one_of(MAGNITUDES, st.integers(min_value=0, max_value=10**6)),
+       unit=st.sampled_from([*VOLUMES, *CONCENTRATIONS, *AREAS, "mg"]))
+def test_a_quantity_made_from_a_magnitude_is_the_quantity_pint_makes(value, unit):
+    made = units.as_quantity(value, unit)
+    expected = Q_(value, unit)
+    assert type(made) is type(expected)
+    assert vars(made) == vars(expected)
+    assert made == expected and made.units == expected.units
+    assert (made * Q_(2, "mL")).to_base_units() == (expected * Q_(2, "mL")).to_base_units()
+    assert format_quantity(made) == format_quantity(expected) and units.to_json(made) == units.to_json(expected)
+
+
+@pytest.mark.parametrize(("raw", "kind"), [("3 mL", "volume"), ("2 % w/v", "concentration"),
+                                           ("1.5 g/(100 mL)", "concentration"), ("90 cm^2", "area"),
+                                           ("250 uL", "volume"), ("14 day", "time")])
+def test_text_read_again_gives_an_equal_quantity_of_its_own(monkeypatch, raw, kind):
+    first = parse_quantity(raw, kind=kind, what="test")
+    again = parse_quantity(raw, kind=kind, what="test")
+    monkeypatch.setattr(units, "_PARSED_TEXT", {})
+    fresh = parse_quantity(raw, kind=kind, what="test")
+    assert again is not first
+    assert type(again) is type(first)
+    assert again.magnitude == first.magnitude == fresh.magnitude
+    assert again.units == first.units == fresh.units
+
+
+def test_text_refused_once_is_refused_again():
+    for _ in range(2):
+        with pytest.raises(units.UnitError, match="ambiguous"):
+            parse_quantity("2 %", kind="concentration", what="test")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
+from mesocli.domain.dosing import MASS_KINDS, amount_in, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -125,6 +126,7 @@ class _Plan:
     reasons: list[str] = field(default_factory=list)
     explain: list[str] = field(default_factory=list)
     banned: set[str] = field(default_factory=set)
+    alone: dict[str, list[Finding]] = field(default_factory=dict)  # findings per product checked alone
 
     def exclude(self, entry_id: str, reason: str, trigger: str) -> None:
         if all(e.id != entry_id for e in self.excluded):
@@ -194,9 +196,15 @@ def _refuse(plan: _Plan, protocol: Protocol | None, reasons: Sequence[str],
 
 # ----------------------------------------------------------------------------- candidates
 def _alone(plan: _Plan, product: Product) -> list[Finding]:
-    item = Item(product.id, product, product.components, syringe=1)
-    result = check_items(plan.cat, plan.patient, [item], plan.options)
-    return [f for f in result.findings if f.subject != PROCEDURE]
+    """The findings for ``product`` checked alone with the patient (once per build: a rebuild
+    asks again about the same products)."""
+    found = plan.alone.get(product.id)
+    if found is None:
+        item = Item(product.id, product, product.components, syringe=1)
+        result = check_items(plan.cat, plan.patient, [item], plan.options)
+        found = [f for f in result.findings if f.subject != PROCEDURE]
+        plan.alone[product.id] = found
+    return found
 
 
 def _first_blocking(findings: Sequence[Finding]) -> Finding | None:
@@ -587,8 +595,6 @@ def _why(fit: Fit, how: str) -> str:
 
 def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
     """Scale down any product whose substance total exceeds a per-session, per-kg or per-area limit."""
-    from mesocli.domain.dosing import MASS_KINDS, amount_in, mass_limit, rule_applies
-
     cat = plan.cat
     present = {c.substance for s in syringes for p, _, _, _ in s for c in p.components}
     companions: dict[str, list[set[str]]] = {}
@@ -634,8 +640,6 @@ def _mg(value: float) -> str:
 
 
 def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syringe:
-    from mesocli.domain.dosing import amount_in
-
     cat = plan.cat
     total: float = 0  # mL
     for _, vol, _, _ in parts:
