@@ -119,6 +119,7 @@ _PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
 _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
 _PARSED_TEXT: dict[tuple[str, str, bool], tuple[float, Any]] = {}
+_VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
 
 
 def _definitions_cache() -> str | None:
@@ -382,15 +383,22 @@ def format_value(value: float, unit: Units) -> str:
     """:func:`format_quantity` of ``Q_(value, unit)``, without making the quantity.
 
     Durations keep six significant figures and the full unit name (``14 day``); everything
-    else four figures and the short symbol (``2.5 mL``).
+    else four figures and the short symbol (``2.5 mL``). The same doses and limits come back
+    again and again, so each text is remembered.
     """
-    style = _DERIVED.get(("format", unit))
-    if style is None:
-        units = units_of(unit)
-        style = (6, _unit_text(units, "P")) if has_dimension(units, "[time]") else (4, _unit_text(units, "~P"))
-        _keep(("format", unit), style)
-    digits, text = style
-    return f"{format_number(float(value), digits)} {text}".strip()
+    key = (value, unit)
+    text = _VALUE_TEXT.get(key)
+    if text is None:
+        style = _DERIVED.get(("format", unit))
+        if style is None:
+            units = units_of(unit)
+            style = (6, _unit_text(units, "P")) if has_dimension(units, "[time]") else (4, _unit_text(units, "~P"))
+            _keep(("format", unit), style)
+        digits, unit_text = style
+        text = f"{format_number(float(value), digits)} {unit_text}".strip()
+        if len(_VALUE_TEXT) < _MEMO_LIMIT:
+            _VALUE_TEXT[key] = text
+    return text
 
 
 # ----------------------------------------------------------------------------- arithmetic in floats

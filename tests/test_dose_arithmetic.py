@@ -96,6 +96,7 @@ def test_remembered_results_equal_fresh_ones(monkeypatch):
     remembered = [units.factor(a, b) for a, b in pairs]
     texts = [units.format_value(2.5, a) for a, _ in pairs]
     monkeypatch.setattr(units, "_DERIVED", {})
+    monkeypatch.setattr(units, "_VALUE_TEXT", {})
     assert [units.factor(a, b) for a, b in pairs] == remembered
     assert [units.format_value(2.5, a) for a, _ in pairs] == texts
 
