@@ -317,8 +317,9 @@ def check_protocol(catalogue: Catalogue, items: Sequence[Item], options: CheckOp
     """Compare the recipe's schedule and technique with the catalogue protocol, when both exist."""
     from mesocli.domain.engine import PROCEDURE, Finding
 
-    if options.indication is None:
-        return []
+    if options.indication is None or (options.sessions is None and options.interval is None
+                                      and options.volume_per_point is None and options.points is None):
+        return []  # nothing of the recipe's schedule or technique to compare
     protocol = catalogue.protocol_for(options.indication, options.area)
     if protocol is None:
         return []
