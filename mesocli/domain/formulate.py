@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.dosing import MASS_KINDS, amount_in, mass_limit, rule_applies
+from mesocli.domain.dosing import MASS_KINDS, amount_in, dose_rules_for, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -245,13 +245,10 @@ def _rank_products_for(cat: Catalogue, fit: Fit) -> list[Product]:
 
 def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
     cat = plan.cat
-    indication = cat.indications[plan.request.indication]
-    fits = sorted(indication.fits, key=lambda f: (0 if f.fit == "principal" else 1,
-                                                    EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target))
     chosen: list[tuple[Product, Fit]] = []
     covered: set[str] = set()
     limit = plan.request.max_products
-    for fit in fits:
+    for fit in _fits_in_order(cat, plan.request.indication):
         if fit.target in covered:
             continue
         if fit.provenance.evidence == "unsourced":
@@ -262,14 +259,14 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         for product in _products_for(cat, fit):
             if product.id in plan.banned or any(p.id == product.id for p, _ in chosen):
                 continue
-            if {c.substance for c in product.actives()} <= covered:
+            actives, undosed = _active_facts(cat, product)
+            if actives <= covered:
                 plan.reasons.append(f"{product.id} was not added: its actives are already in the recipe.")
                 picked = None
                 break
-            unknown = [c.substance for c in product.actives() if c.concentration is None]
-            if unknown:
+            if undosed is not None:
                 plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
-                             unknown[0])
+                             undosed)
                 continue
             blocking = _first_blocking(_alone(plan, product))
             if blocking is not None:
@@ -285,8 +282,34 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
             continue
         chosen.append((picked, fit))
         covered.add(fit.target)
-        covered.update(c.substance for c in picked.actives())
+        covered.update(_active_facts(cat, picked)[0])
     return chosen
+
+
+def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
+    """The indication's fits, principal before complementary, then by evidence grade and target
+    (worked out once per catalogue)."""
+    key = ("fits-in-order", indication_id)
+    found = cat.derived.get(key)
+    if found is None:
+        found = tuple(sorted(cat.indications[indication_id].fits,
+                             key=lambda f: (0 if f.fit == "principal" else 1,
+                                            EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target)))
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], str | None]:
+    """A product's active substances, and the first of them with no known concentration (or
+    ``None``), worked out once per catalogue."""
+    key = ("active-facts", product.id)
+    found = cat.derived.get(key)
+    if found is None:
+        actives = product.actives()
+        undosed = next((c.substance for c in actives if c.concentration is None), None)
+        found = (frozenset(c.substance for c in actives), undosed)
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------- anaesthesia
@@ -303,29 +326,44 @@ def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, 
 
 
 def _choose_anaesthetic(plan: _Plan) -> Product | None:
-    cat = plan.cat
-    group = cat.groups.get("amide-local-anaesthetics")
-    amides = group.members if group is not None else frozenset()
-    candidates = []
-    for product in _plain_anaesthetics(cat):
-        if product.id in plan.banned:
-            continue
-        if any(c.concentration is None for c in product.actives()):
+    undosable, ranked = _anaesthetic_candidates(plan.cat)
+    for product in undosable:
+        if product.id not in plan.banned:
             plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
                          product.actives()[0].substance)
+    for product in ranked:
+        if product.id in plan.banned:
             continue
-        excipients = sum(1 for c in product.components if c.role == "excipient")
-        amide = any(c.substance in amides for c in product.actives())
-        concentration = product.actives()[0].concentration
-        strength = concentration.value if concentration else 0
-        candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
-                           product))
-    for _, product in sorted(candidates, key=lambda c: c[0]):
         blocking = _first_blocking(_alone(plan, product))
         if blocking is None:
             return product
         plan.exclude(product.id, blocking.message, blocking.trigger)
     return None
+
+
+def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...]]:
+    """The plain anaesthetics that cannot be dosed (a concentration is unknown), in catalogue
+    order; and the others in order of preference: fewest excipients, single-dose, amide, weakest
+    (worked out once per catalogue)."""
+    found = cat.derived.get("anaesthetic-candidates")
+    if found is None:
+        group = cat.groups.get("amide-local-anaesthetics")
+        amides = group.members if group is not None else frozenset()
+        undosable = []
+        candidates = []
+        for product in _plain_anaesthetics(cat):
+            if any(c.concentration is None for c in product.actives()):
+                undosable.append(product)
+                continue
+            excipients = sum(1 for c in product.components if c.role == "excipient")
+            amide = any(c.substance in amides for c in product.actives())
+            concentration = product.actives()[0].concentration
+            strength = concentration.value if concentration else 0
+            candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
+                               product))
+        found = (tuple(undosable), tuple(product for _, product in sorted(candidates, key=lambda c: c[0])))
+        cat.derived["anaesthetic-candidates"] = found
+    return found  # type: ignore[return-value]
 
 
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
@@ -604,7 +642,7 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
             companions.setdefault(sid, []).append(members)
     for sid in sorted(present):
         substance = cat.substances[sid]
-        for rule in cat.rules_by_kind.get("dose_limit", ()):
+        for rule in dose_rules_for(cat, substance):
             if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
             total: float = 0  # mg
