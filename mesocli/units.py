@@ -118,7 +118,7 @@ _MEMO_LIMIT = 4096
 _PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
 _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
-_PARSED_TEXT: dict[tuple[str, str, bool], tuple[float, Any]] = {}
+_PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
 _VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
 
 
@@ -163,9 +163,11 @@ def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) 
 
     ``what`` names the value in the error message (e.g. ``"--weight"``, ``"volume of
     lidocaine-1pct-sd"``). A quantity must be finite and positive (zero only when
-    ``allow_zero``). Text that was read before gives the same quantity without being read again.
+    ``allow_zero``). A quantity given before (as text or as an object) gives the same quantity
+    without being read again.
     """
-    key = (raw, kind, allow_zero) if isinstance(raw, str) else None
+    given = _given_as(raw)
+    key = (given, kind, allow_zero) if given is not None else None
     if key is not None:
         found = _PARSED_TEXT.get(key)
         if found is not None:
@@ -174,6 +176,18 @@ def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) 
     if key is not None and len(_PARSED_TEXT) < _MEMO_LIMIT:
         _PARSED_TEXT[key] = (quantity.magnitude, quantity._units)
     return quantity
+
+
+def _given_as(raw: Any) -> Any:
+    """What identifies a given quantity for :func:`parse_quantity` to remember: its text, or the
+    type, value and unit of a ``{"value", "unit"}`` object (``None`` for anything else)."""
+    if type(raw) is str:
+        return raw
+    if type(raw) is dict and len(raw) == 2:
+        value, unit = raw.get("value"), raw.get("unit")
+        if type(value) in (int, float) and type(unit) is str:
+            return (type(value), value, unit)
+    return None
 
 
 def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
@@ -526,7 +540,8 @@ def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -
 
     Raises pint's ``DimensionalityError`` for quantities of different dimensions.
     """
-    if left_unit is right_unit or units_of(left_unit) == units_of(right_unit):
+    left_units, right_units = units_of(left_unit), units_of(right_unit)
+    if left_units is right_units or left_units == right_units:
         return left, right
     if not compatible(left_unit, right_unit):
         Q_(1.0, left_unit).to(units_of(right_unit))  # raises DimensionalityError

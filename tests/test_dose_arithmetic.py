@@ -226,3 +226,19 @@ def test_text_refused_once_is_refused_again():
     for _ in range(2):
         with pytest.raises(units.UnitError, match="ambiguous"):
             parse_quantity("2 %", kind="concentration", what="test")
+
+
+def test_a_quantity_object_read_again_gives_an_equal_quantity():
+    given = {"value": 1.5, "unit": "mL"}
+    first = parse_quantity(given, kind="volume", what="test")
+    again = parse_quantity(dict(given), kind="volume", what="test")
+    assert again is not first and again == first and again.units == first.units
+
+
+def test_a_remembered_quantity_object_does_not_let_a_lookalike_through():
+    """1 and True are equal keys in Python; only the number is a valid value."""
+    assert parse_quantity({"value": 1, "unit": "mL"}, kind="volume", what="test").magnitude == 1
+    with pytest.raises(units.UnitError, match="'value' must be a number"):
+        parse_quantity({"value": True, "unit": "mL"}, kind="volume", what="test")
+    with pytest.raises(units.UnitError, match="exactly 'value' and 'unit'"):
+        parse_quantity({"value": 1, "unit": "mL", "note": "x"}, kind="volume", what="test")
