@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _REGISTRY: pint.UnitRegistry | None = None
 
+Units = Any  # a unit text ("mg/mL"), or the units of a quantity as pint holds them (units_of)
+
 # The dimension each kind of quantity must have, as pint dimensionality strings.
 KINDS: dict[str, str] = {
     "mass": "[mass]",
@@ -120,6 +122,7 @@ _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
 _PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
 _VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
+_DERIVED: dict[tuple[Any, ...], Any] = {}  # what the registry worked out about units (see below)
 
 
 def _definitions_cache() -> str | None:
@@ -423,13 +426,6 @@ def format_value(value: float, unit: Units) -> str:
 # units of each step and each conversion factor are worked out by the registry once per
 # combination of units and remembered, and the magnitudes go through the same float operations,
 # in the same order, as they would inside pint. The results are the numbers pint would give.
-#
-# A unit is given as text ("mg/mL") or as the units of a quantity (:func:`units_of`).
-
-Units = Any  # unit text, or the units of a quantity as pint holds them
-
-_DERIVED: dict[tuple[Any, ...], Any] = {}
-
 
 def _keep(key: tuple[Any, ...], value: Any) -> None:
     if len(_DERIVED) < _MEMO_LIMIT:
@@ -471,7 +467,7 @@ def factor(source: Units, target: Units) -> float:
     if found is None:
         found = Q_(1.0, source).to(target).magnitude
         _keep(key, found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def reduction(unit: Units) -> tuple[float, Units]:
@@ -482,7 +478,7 @@ def reduction(unit: Units) -> tuple[float, Units]:
         reduced = Q_(1.0, unit).to_reduced_units()
         found = (reduced.magnitude, reduced._units)
         _keep(key, found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def times(left: Units, right: Units) -> Units:
@@ -506,13 +502,13 @@ def per(left: Units, right: Units) -> Units:
 
 
 def has_dimension(unit: Units, dimension: str) -> bool:
-    """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg/mL", "[mass] / [volume]")``."""
+    """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg", "[mass]")``."""
     key = ("check", unit, dimension)
     found = _DERIVED.get(key)
     if found is None:
         found = bool(Q_(1.0, unit).check(dimension))
         _keep(key, found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def compatible(left: Units, right: Units) -> bool:
@@ -522,7 +518,7 @@ def compatible(left: Units, right: Units) -> bool:
     if found is None:
         found = bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right)))
         _keep(key, found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _root_factor(unit: Units) -> float:
@@ -531,7 +527,7 @@ def _root_factor(unit: Units) -> float:
     if found is None:
         found = Q_(1.0, unit).to_root_units().magnitude
         _keep(key, found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:

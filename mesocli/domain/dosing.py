@@ -67,8 +67,8 @@ def amount_in(substance: Substance, concentration: Amount, volume: float,
     iu_mass = substance.iu_mass
     per_iu, factors, unit = _amount_steps(concentration.unit, volume_unit, iu_mass.unit if iu_mass else None)
     value = concentration.value * volume
-    if per_iu:
-        value = value * (iu_mass.value / 1.0)  # type: ignore[union-attr]
+    if per_iu and iu_mass is not None:
+        value = value * (iu_mass.value / 1.0)  # the mass per IU, divided by 1 IU as pint does
     for step in factors:
         value = value * step
     return value, unit
@@ -86,7 +86,7 @@ def _amount_steps(concentration_unit: Units, volume_unit: Units,
     found = _STEPS.get(key)
     if found is None:
         found = _work_out_steps(concentration_unit, volume_unit, iu_unit)
-        if len(_STEPS) < 4096:
+        if len(_STEPS) < 4096:  # bounded: a few dozen unit combinations occur in practice
             _STEPS[key] = found
     return found
 
