@@ -224,12 +224,12 @@ def _exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool
 
 def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[Item],
                 options: CheckOptions) -> list[Finding]:
+    if (options.volume_per_point is None and options.points is None and options.sessions is None
+            and options.interval is None and all(item.volume is None for item in items)):
+        return []  # every dose rule needs a volume or one of these to compare with
     from mesocli.domain.engine import Finding
 
     findings: list[Finding] = []
-    if (all(item.volume is None for item in items) and options.volume_per_point is None
-            and options.points is None and options.sessions is None and options.interval is None):
-        return findings  # every dose rule needs a volume or one of these to compare with
     totals, unknown = session_amounts(catalogue, items)
     present = {s for item in items for s in item.substance_ids()}
     subject_of: dict[str, str] = {}

@@ -35,7 +35,6 @@ from mesocli.domain.engine import (
 from mesocli.domain.model import Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
 from mesocli.units import (
-    Q_,
     Amount,
     as_quantity,
     comparable,
@@ -728,6 +727,6 @@ def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | 
     if protocol is not None:
         options.sessions = protocol.sessions_max
         if protocol.interval_min is not None:
-            options.interval = Q_(protocol.interval_min.value, protocol.interval_min.unit)
+            options.interval = as_quantity(protocol.interval_min.value, protocol.interval_min.unit)
     result = check_items(plan.cat, plan.patient, items, options)
     return result
