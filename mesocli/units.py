@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _REGISTRY: pint.UnitRegistry | None = None
 
+Units = Any  # a unit text ("mg/mL"), or the units of a quantity as pint holds them (units_of)
+
 # The dimension each kind of quantity must have, as pint dimensionality strings.
 KINDS: dict[str, str] = {
     "mass": "[mass]",
@@ -124,6 +126,9 @@ _MEMO_LIMIT = 4096
 _PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
 _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
+_PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
+_VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
+_DERIVED: dict[tuple[Any, ...], Any] = {}  # what the registry worked out about units (see below)
 
 
 def _definitions_cache() -> str | None:
@@ -170,17 +175,18 @@ def _locked(folder: str | None) -> IO[str] | None:
 
 
 def _unit_text(units: Any, spec: str) -> str:
-    """``format(units, spec)``, remembered: pint looks every symbol up again on each call."""
-    key = (units._units, spec)
+    """``format(unit, spec)`` for a quantity's units, remembered: pint looks every symbol up
+    again on each call."""
+    key = (units, spec)
     text = _UNIT_TEXT.get(key)
     if text is None:
-        text = format(units, spec)
+        text = format(registry().Unit(units), spec)
         if len(_UNIT_TEXT) < _MEMO_LIMIT:
             _UNIT_TEXT[key] = text
     return text
 
 
-def Q_(value: float, unit: str) -> pint.Quantity:  # noqa: N802 - pint's own spelling
+def Q_(value: float, unit: Units) -> pint.Quantity:  # noqa: N802 - pint's own spelling
     """Build a quantity in the one registry."""
     return registry().Quantity(value, unit)
 
@@ -190,8 +196,34 @@ def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) 
 
     ``what`` names the value in the error message (e.g. ``"--weight"``, ``"volume of
     lidocaine-1pct-sd"``). A quantity must be finite and positive (zero only when
-    ``allow_zero``).
+    ``allow_zero``). A quantity given before (as text or as an object) gives the same quantity
+    without being read again.
     """
+    given = _given_as(raw)
+    key = (given, kind, allow_zero) if given is not None else None
+    if key is not None:
+        found = _PARSED_TEXT.get(key)
+        if found is not None:
+            return as_quantity(*found)  # a quantity of its own for each caller
+    quantity = _parse(raw, kind, what, allow_zero)
+    if key is not None and len(_PARSED_TEXT) < _MEMO_LIMIT:
+        _PARSED_TEXT[key] = (quantity.magnitude, quantity._units)
+    return quantity
+
+
+def _given_as(raw: Any) -> Any:
+    """What identifies a given quantity for :func:`parse_quantity` to remember: its text, or the
+    type, value and unit of a ``{"value", "unit"}`` object (``None`` for anything else)."""
+    if type(raw) is str:
+        return raw
+    if type(raw) is dict and len(raw) == 2:
+        value, unit = raw.get("value"), raw.get("unit")
+        if type(value) in (int, float) and type(unit) is str:
+            return (type(value), value, unit)
+    return None
+
+
+def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
     value, unit_text = _split(raw, what)
     if not math.isfinite(value):
         raise UnitError(f"{what}: {value!r} is not a finite number")
@@ -360,7 +392,7 @@ def to_amount(quantity: pint.Quantity) -> Amount:
 
 def format_unit(quantity: pint.Quantity) -> str:
     """Unit text that pint parses back, with clinical spellings (``mg/mL``, ``cm**2``)."""
-    text = _unit_text(quantity.units, "~C")
+    text = _unit_text(quantity._units, "~C")
     return text or "dimensionless"
 
 
@@ -390,10 +422,156 @@ def format_number(value: float, digits: int = 6) -> str:
 def format_quantity(quantity: pint.Quantity | Amount) -> str:
     """Human text for a quantity, e.g. ``"20 mg/mL"``, ``"25 cm²"``."""
     if isinstance(quantity, Amount):
-        quantity = quantity.quantity()
-    if quantity.check("[time]"):
-        return f"{format_number(float(quantity.magnitude))} {_unit_text(quantity.units, 'P')}".strip()
-    return f"{format_number(float(quantity.magnitude), 4)} {_unit_text(quantity.units, '~P')}".strip()
+        return format_value(quantity.value, quantity.unit)
+    return format_value(quantity.magnitude, quantity._units)
+
+
+def format_value(value: float, unit: Units) -> str:
+    """:func:`format_quantity` of ``Q_(value, unit)``, without making the quantity.
+
+    Durations keep six significant figures and the full unit name (``14 day``); everything
+    else four figures and the short symbol (``2.5 mL``). The same doses and limits come back
+    again and again, so each text is remembered.
+    """
+    key = (value, unit)
+    text = _VALUE_TEXT.get(key)
+    if text is None:
+        style = _DERIVED.get(("format", unit))
+        if style is None:
+            units = units_of(unit)
+            style = (6, _unit_text(units, "P")) if has_dimension(units, "[time]") else (4, _unit_text(units, "~P"))
+            _keep(("format", unit), style)
+        digits, unit_text = style
+        text = f"{format_number(float(value), digits)} {unit_text}".strip()
+        if len(_VALUE_TEXT) < _MEMO_LIMIT:
+            _VALUE_TEXT[key] = text
+    return text
+
+
+# ----------------------------------------------------------------------------- arithmetic in floats
+# pint converts a magnitude by multiplying it by one number that depends on the units alone:
+# ``Q_(x, a).to(b).magnitude == x * factor(a, b)``, bit for bit. Multiplying or dividing two
+# quantities multiplies or divides their magnitudes and combines their units. So the dose
+# arithmetic, which runs for every build and every checked recipe, is done in plain floats: the
+# units of each step and each conversion factor are worked out by the registry once per
+# combination of units and remembered, and the magnitudes go through the same float operations,
+# in the same order, as they would inside pint. The results are the numbers pint would give.
+
+def _keep(key: tuple[Any, ...], value: Any) -> None:
+    if len(_DERIVED) < _MEMO_LIMIT:
+        _DERIVED[key] = value
+
+
+def units_of(unit: pint.Quantity | Units) -> Units:
+    """The units of a quantity, or of a unit text, as pint holds them."""
+    if isinstance(unit, str):
+        found = _DERIVED.get(("units", unit))
+        if found is None:
+            found = Q_(1.0, unit)._units
+            _keep(("units", unit), found)
+        return found
+    return getattr(unit, "_units", unit)
+
+
+def as_quantity(value: float, unit: Units) -> pint.Quantity:
+    """``Q_(value, unit)`` for a number meso worked out, in units the registry already read.
+
+    pint's constructor accepts, and so inspects, many kinds of magnitude and unit; a plain
+    number and read units need none of that, so the quantity is given the two attributes the
+    constructor would set (its magnitude and its units) directly.
+    """
+    made = object.__new__(registry().Quantity)
+    made._magnitude = value
+    made._units = units_of(unit)
+    return made
+
+
+def factor(source: Units, target: Units) -> float:
+    """The number pint multiplies a magnitude by to convert it from ``source`` to ``target``
+    units: ``Q_(x, source).to(target).magnitude == x * factor(source, target)``.
+
+    Raises pint's ``DimensionalityError``, as ``.to()`` does, when the units do not convert.
+    """
+    key = ("factor", source, target)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = Q_(1.0, source).to(target).magnitude
+        _keep(key, found)
+    return found
+
+
+def reduction(unit: Units) -> tuple[float, Units]:
+    """What ``to_reduced_units()`` does to a quantity in ``unit``: the factor and the new units."""
+    key = ("reduce", unit)
+    found = _DERIVED.get(key)
+    if found is None:
+        reduced = Q_(1.0, unit).to_reduced_units()
+        found = (reduced.magnitude, reduced._units)
+        _keep(key, found)
+    return found
+
+
+def times(left: Units, right: Units) -> Units:
+    """The units of a product: ``(Q_(x, left) * Q_(y, right)).units``."""
+    key = ("times", left, right)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = (Q_(1.0, left) * Q_(1.0, right))._units
+        _keep(key, found)
+    return found
+
+
+def per(left: Units, right: Units) -> Units:
+    """The units of a quotient: ``(Q_(x, left) / Q_(y, right)).units``."""
+    key = ("per", left, right)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = (Q_(1.0, left) / Q_(1.0, right))._units
+        _keep(key, found)
+    return found
+
+
+def has_dimension(unit: Units, dimension: str) -> bool:
+    """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg", "[mass]")``."""
+    key = ("check", unit, dimension)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = bool(Q_(1.0, unit).check(dimension))
+        _keep(key, found)
+    return found
+
+
+def compatible(left: Units, right: Units) -> bool:
+    """Whether quantities in these units convert to one another (the same dimension)."""
+    key = ("compatible", left, right)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right)))
+        _keep(key, found)
+    return found
+
+
+def _root_factor(unit: Units) -> float:
+    key = ("root", unit)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = Q_(1.0, unit).to_root_units().magnitude
+        _keep(key, found)
+    return found
+
+
+def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
+    """The two magnitudes pint compares for ``Q_(left, left_unit)`` and ``Q_(right, right_unit)``:
+    the magnitudes themselves in the same units, otherwise both in root units.
+
+    Raises pint's ``DimensionalityError`` for quantities of different dimensions.
+    """
+    left_units, right_units = units_of(left_unit), units_of(right_unit)
+    if left_units is right_units or left_units == right_units:
+        return left, right
+    if not compatible(left_unit, right_unit):
+        Q_(1.0, left_unit).to(units_of(right_unit))  # raises DimensionalityError
+    return left * _root_factor(left_unit), right * _root_factor(right_unit)
 
 
 def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:

@@ -3,6 +3,10 @@
 An amount is concentration x volume. Amounts of one substance add up across every syringe
 of a session. A per-kg limit is the per-kg dose times the weight, never above its absolute
 cap (the lower wins). A per-area limit is the per-area dose times the treated area.
+
+The arithmetic is done on magnitudes with conversion factors from the registry (see "arithmetic
+in floats" in :mod:`mesocli.units`), so it gives pint's numbers without building a quantity
+for every step.
 """
 
 from __future__ import annotations
@@ -14,7 +18,21 @@ from typing import TYPE_CHECKING, Any
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.model import Rule, Substance
 from mesocli.domain.patient import ResolvedPatient
-from mesocli.units import Q_, Amount, format_quantity
+from mesocli.units import (
+    Amount,
+    Units,
+    as_quantity,
+    comparable,
+    compatible,
+    factor,
+    format_quantity,
+    format_value,
+    has_dimension,
+    per,
+    reduction,
+    times,
+    units_of,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -27,41 +45,88 @@ class Limit:
     """The limit a dose rule sets for this patient, and how it was worked out."""
 
     rule: Rule
-    value: Any  # pint quantity (mass), or None when it cannot be worked out
+    mg: float | None  # the mass allowed, in mg, or None when it cannot be worked out
     working: str
     missing: str | None = None  # what the user must give for the limit to be checked
 
 
 def amount_of(substance: Substance, concentration: Amount, volume: pint.Quantity) -> pint.Quantity:
     """The amount of ``substance`` in ``volume`` of a solution at ``concentration``."""
-    from mesocli.units import activity_to_mass
-
-    amount = (Q_(concentration.value, concentration.unit) * volume)
-    if amount.check("[biological_activity]") and substance.iu_mass is not None:
-        return activity_to_mass(amount, substance.iu_mass).to("mg")
-    if amount.check("[mass]"):
-        return amount.to("mg")
-    return amount.to_reduced_units()
+    value, unit = amount_in(substance, concentration, volume.magnitude, units_of(volume))
+    return as_quantity(value, unit)
 
 
-def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, Any], set[str]]:
-    """Total amount per substance across ``items``; and the substances whose amount is unknown."""
-    totals: dict[str, Any] = {}
+def amount_in(substance: Substance, concentration: Amount, volume: float,
+              volume_unit: Units) -> tuple[float, Units]:
+    """:func:`amount_of` on magnitudes: the amount of ``substance`` in ``volume`` (in
+    ``volume_unit``) at ``concentration``, and its units.
+
+    A mass is given in mg. An activity is converted to mg with the substance's IU-to-mass
+    factor when it has one; otherwise it stays an activity (e.g. USP units).
+    """
+    iu_mass = substance.iu_mass
+    per_iu, factors, unit = _amount_steps(concentration.unit, volume_unit, iu_mass.unit if iu_mass else None)
+    value = concentration.value * volume
+    if per_iu and iu_mass is not None:
+        value = value * (iu_mass.value / 1.0)  # the mass per IU, divided by 1 IU as pint does
+    for step in factors:
+        value = value * step
+    return value, unit
+
+
+_STEPS: dict[tuple[Units, Units, str | None], tuple[bool, tuple[float, ...], Units]] = {}
+
+
+def _amount_steps(concentration_unit: Units, volume_unit: Units,
+                  iu_unit: str | None) -> tuple[bool, tuple[float, ...], Units]:
+    """How an amount is worked out for these units, as pint does it step by step: whether the
+    IU-to-mass factor applies, the conversion factors in order, and the units of the result
+    (worked out once per combination of units)."""
+    key = (concentration_unit, volume_unit, iu_unit)
+    found = _STEPS.get(key)
+    if found is None:
+        found = _work_out_steps(concentration_unit, volume_unit, iu_unit)
+        if len(_STEPS) < 4096:  # bounded: a few dozen unit combinations occur in practice
+            _STEPS[key] = found
+    return found
+
+
+def _work_out_steps(concentration_unit: Units, volume_unit: Units,
+                    iu_unit: str | None) -> tuple[bool, tuple[float, ...], Units]:
+    units = times(concentration_unit, volume_unit)
+    if iu_unit is not None and has_dimension(units, "[biological_activity]"):
+        # activity_to_mass(amount, iu_mass).to("mg"): x (mass per IU), reduce, then to mg
+        first, reduced = reduction(times(units, per(iu_unit, "IU")))
+        return True, (first, factor(reduced, "mg")), units_of("mg")
+    if has_dimension(units, "[mass]"):
+        return False, (factor(units, "mg"),), units_of("mg")
+    first, reduced = reduction(units)
+    return False, (first,), reduced
+
+
+def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+    """Total amount per substance across ``items`` (magnitude and units); and the substances
+    whose amount is unknown."""
+    totals: dict[str, tuple[float, Units]] = {}
     unknown: set[str] = set()
     for item in items:
         if item.volume is None:
             continue
+        volume, volume_unit = item.volume.magnitude, units_of(item.volume)
         for component in item.components:
             if component.concentration is None:
                 if component.role == "active":
                     unknown.add(component.substance)
                 continue
-            amount = amount_of(catalogue.substances[component.substance], component.concentration, item.volume)
+            amount, unit = amount_in(catalogue.substances[component.substance], component.concentration,
+                                     volume, volume_unit)
             previous = totals.get(component.substance)
-            if previous is not None and not amount.is_compatible_with(previous):
+            if previous is None:
+                totals[component.substance] = (amount, unit)
+            elif not compatible(unit, previous[1]):
                 unknown.add(component.substance)  # activity without a mass factor cannot be added to mass
-                continue
-            totals[component.substance] = amount if previous is None else previous + amount.to(previous.units)
+            else:
+                totals[component.substance] = (previous[0] + amount * factor(unit, previous[1]), previous[1])
     return totals, unknown
 
 
@@ -112,40 +177,56 @@ def companions_of(items: Iterable[Any]) -> dict[str, list[set[str]]]:
 
 def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Any) -> Limit:
     """The mass a per-session, per-kg or per-area rule allows for this patient."""
-    cap = Q_(rule.cap.value, rule.cap.unit).to("mg") if rule.cap else None
+    cap = rule.cap.value * factor(rule.cap.unit, "mg") if rule.cap else None
     if rule.dose_kind == "per-session":
-        return Limit(rule, cap, f"per-session cap {format_quantity(cap)}")
+        return Limit(rule, cap, f"per-session cap {_mg(cap)}")
     if rule.dose_kind == "per-kg":
         assert rule.amount is not None and cap is not None
-        per_kg = Q_(rule.amount.value, rule.amount.unit)
+        per_kg = rule.amount
         if patient.weight_kg is None:
-            return Limit(rule, cap, f"absolute cap {format_quantity(cap)} (weight not given, so the "
+            return Limit(rule, cap, f"absolute cap {_mg(cap)} (weight not given, so the "
                          f"{format_quantity(per_kg)} limit could not be applied)", missing="weight")
-        by_weight = (per_kg * Q_(patient.weight_kg, "kg")).to("mg")
+        by_weight = per_kg.value * patient.weight_kg * factor(times(per_kg.unit, "kg"), "mg")
         lower = min(by_weight, cap)
         return Limit(rule, lower,
-                     f"{format_quantity(per_kg)} x {patient.weight_kg:g} kg = {format_quantity(by_weight)}; "
-                     f"absolute cap {format_quantity(cap)}; the lower, {format_quantity(lower)}, applies")
+                     f"{format_quantity(per_kg)} x {patient.weight_kg:g} kg = {_mg(by_weight)}; "
+                     f"absolute cap {_mg(cap)}; the lower, {_mg(lower)}, applies")
     if rule.dose_kind == "per-area":
         assert rule.amount is not None
-        per_area = Q_(rule.amount.value, rule.amount.unit)
+        per_area = rule.amount
         if treatment_area is None:
             return Limit(rule, cap, f"{format_quantity(per_area)} (treatment area not given)",
                          missing="treatment area")
-        by_area = (per_area * treatment_area).to("mg")
+        area_unit = units_of(treatment_area)
+        by_area = per_area.value * treatment_area.magnitude * factor(times(per_area.unit, area_unit), "mg")
         lower = by_area if cap is None else min(by_area, cap)
-        working = f"{format_quantity(per_area)} x {format_quantity(treatment_area)} = {format_quantity(by_area)}"
+        working = (f"{format_quantity(per_area)} x {format_quantity(treatment_area)} = "
+                   f"{_mg(by_area)}")
         if cap is not None:
-            working += f"; cap {format_quantity(cap)}; the lower, {format_quantity(lower)}, applies"
+            working += f"; cap {_mg(cap)}; the lower, {_mg(lower)}, applies"
         return Limit(rule, lower, working)
     raise ValueError(rule.dose_kind)
+
+
+def _mg(value: float | None) -> str:
+    assert value is not None
+    return format_value(value, "mg")
 
 
 MASS_KINDS = ("per-session", "per-kg", "per-area")
 
 
+def _exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool:
+    """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as pint compares quantities."""
+    left, right = comparable(value, unit, limit, limit_unit)
+    return left > right
+
+
 def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[Item],
                 options: CheckOptions) -> list[Finding]:
+    if (options.volume_per_point is None and options.points is None and options.sessions is None
+            and options.interval is None and all(item.volume is None for item in items)):
+        return []  # every dose rule needs a volume or one of these to compare with
     from mesocli.domain.engine import Finding
 
     findings: list[Finding] = []
@@ -179,28 +260,30 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
                         f"unknown), so its limit could not be fully checked. {rule.message}",
                         cited, rule.provenance.evidence, "Record the concentration of every product used."))
                 limit = mass_limit(rule, patient, options.treatment_area)
-                total = totals[sid]
-                if not total.check("[mass]"):
+                total, unit = totals[sid]
+                if not has_dimension(unit, "[mass]"):
                     continue
-                if limit.value is not None and total > limit.value * (1 + 1e-9):
+                if limit.mg is not None and _exceeds(total, unit, limit.mg * (1 + 1e-9), "mg"):
                     findings.append(Finding(
                         rule.severity, "dose", subject, sid,
-                        f"{substance.name} {format_quantity(total)} exceeds the limit "
-                        f"{format_quantity(limit.value)} ({limit.working}). {rule.message}",
+                        f"{substance.name} {format_value(total, unit)} exceeds the limit "
+                        f"{_mg(limit.mg)} ({limit.working}). {rule.message}",
                         cited, rule.provenance.evidence, rule.advice or "Reduce the volume."))
                 elif limit.missing:
                     findings.append(Finding(
                         "caution" if rule.dose_kind == "per-area" else "info", "dose", subject, sid,
-                        f"{substance.name} {format_quantity(total)}: give the patient's {limit.missing} to "
+                        f"{substance.name} {format_value(total, unit)}: give the patient's {limit.missing} to "
                         f"check the {rule.dose_kind} limit ({limit.working}).",
                         cited, rule.provenance.evidence))
             elif rule.dose_kind == "per-point-volume" and options.volume_per_point is not None:
                 assert rule.amount is not None
-                cap = Q_(rule.amount.value, rule.amount.unit)
-                if options.volume_per_point > cap * (1 + 1e-9):
+                cap = rule.amount
+                volume_per_point = options.volume_per_point
+                if _exceeds(volume_per_point.magnitude, units_of(volume_per_point),
+                            cap.value * (1 + 1e-9), cap.unit):
                     findings.append(Finding(
                         rule.severity, "dose", subject, sid,
-                        f"{format_quantity(options.volume_per_point)} per point exceeds "
+                        f"{format_quantity(volume_per_point)} per point exceeds "
                         f"{format_quantity(cap)} for {substance.name}. {rule.message}",
                         cited, rule.provenance.evidence, rule.advice))
             elif rule.dose_kind == "points" and options.points is not None:
@@ -219,8 +302,9 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
                         cited, rule.provenance.evidence, rule.advice))
             elif rule.dose_kind == "interval" and options.interval is not None:
                 assert rule.amount is not None
-                minimum = Q_(rule.amount.value, rule.amount.unit)
-                if options.interval < minimum * (1 - 1e-9):
+                minimum = rule.amount
+                if _exceeds(minimum.value * (1 - 1e-9), minimum.unit,
+                            options.interval.magnitude, units_of(options.interval)):
                     findings.append(Finding(
                         rule.severity, "protocol", subject, sid,
                         f"An interval of {format_quantity(options.interval)} is shorter than "
@@ -233,8 +317,9 @@ def check_protocol(catalogue: Catalogue, items: Sequence[Item], options: CheckOp
     """Compare the recipe's schedule and technique with the catalogue protocol, when both exist."""
     from mesocli.domain.engine import PROCEDURE, Finding
 
-    if options.indication is None:
-        return []
+    if options.indication is None or (options.sessions is None and options.interval is None
+                                      and options.volume_per_point is None and options.points is None):
+        return []  # nothing of the recipe's schedule or technique to compare
     protocol = catalogue.protocol_for(options.indication, options.area)
     if protocol is None:
         return []
@@ -246,14 +331,16 @@ def check_protocol(catalogue: Catalogue, items: Sequence[Item], options: CheckOp
                                 f"{options.sessions} sessions exceed {protocol.sessions_max} in {where}.",
                                 cited, protocol.provenance.evidence))
     if options.interval is not None and protocol.interval_min is not None:
-        minimum = Q_(protocol.interval_min.value, protocol.interval_min.unit)
-        if options.interval < minimum * (1 - 1e-9):
+        minimum = protocol.interval_min
+        if _exceeds(minimum.value * (1 - 1e-9), minimum.unit,
+                    options.interval.magnitude, units_of(options.interval)):
             findings.append(Finding("caution", "protocol", PROCEDURE, "interval",
                                     f"An interval of {format_quantity(options.interval)} is shorter than "
                                     f"{format_quantity(minimum)} in {where}.", cited, protocol.provenance.evidence))
     if options.volume_per_point is not None and protocol.max_volume_per_point is not None:
-        cap = Q_(protocol.max_volume_per_point.value, protocol.max_volume_per_point.unit)
-        if options.volume_per_point > cap * (1 + 1e-9):
+        cap = protocol.max_volume_per_point
+        volume_per_point = options.volume_per_point
+        if _exceeds(volume_per_point.magnitude, units_of(volume_per_point), cap.value * (1 + 1e-9), cap.unit):
             findings.append(Finding("caution", "protocol", PROCEDURE, "volume-per-point",
                                     f"{format_quantity(options.volume_per_point)} per point exceeds "
                                     f"{format_quantity(cap)} in {where}.", cited, protocol.provenance.evidence))

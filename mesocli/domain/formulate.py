@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
+from mesocli.domain.dosing import MASS_KINDS, amount_in, dose_rules_for, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -33,7 +34,18 @@ from mesocli.domain.engine import (
 )
 from mesocli.domain.model import Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
-from mesocli.units import Q_, format_quantity
+from mesocli.units import (
+    Amount,
+    as_quantity,
+    comparable,
+    compatible,
+    factor,
+    format_quantity,
+    format_value,
+    per,
+    times,
+    units_of,
+)
 
 EVIDENCE_ORDER = {"label": 0, "peer-reviewed": 1, "reference": 2, "expert": 3, "vendor": 4, "unsourced": 5}
 DILUENT_ID = "sodium-chloride-0-9pct"
@@ -113,6 +125,7 @@ class _Plan:
     reasons: list[str] = field(default_factory=list)
     explain: list[str] = field(default_factory=list)
     banned: set[str] = field(default_factory=set)
+    alone: dict[str, list[Finding]] = field(default_factory=dict)  # findings per product checked alone
 
     def exclude(self, entry_id: str, reason: str, trigger: str) -> None:
         if all(e.id != entry_id for e in self.excluded):
@@ -182,9 +195,15 @@ def _refuse(plan: _Plan, protocol: Protocol | None, reasons: Sequence[str],
 
 # ----------------------------------------------------------------------------- candidates
 def _alone(plan: _Plan, product: Product) -> list[Finding]:
-    item = Item(product.id, product, product.components, syringe=1)
-    result = check_items(plan.cat, plan.patient, [item], plan.options)
-    return [f for f in result.findings if f.subject != PROCEDURE]
+    """The findings for ``product`` checked alone with the patient (once per build: a rebuild
+    asks again about the same products)."""
+    found = plan.alone.get(product.id)
+    if found is None:
+        item = Item(product.id, product, product.components, syringe=1)
+        result = check_items(plan.cat, plan.patient, [item], plan.options)
+        found = [f for f in result.findings if f.subject != PROCEDURE]
+        plan.alone[product.id] = found
+    return found
 
 
 def _first_blocking(findings: Sequence[Finding]) -> Finding | None:
@@ -225,13 +244,10 @@ def _rank_products_for(cat: Catalogue, fit: Fit) -> list[Product]:
 
 def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
     cat = plan.cat
-    indication = cat.indications[plan.request.indication]
-    fits = sorted(indication.fits, key=lambda f: (0 if f.fit == "principal" else 1,
-                                                    EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target))
     chosen: list[tuple[Product, Fit]] = []
     covered: set[str] = set()
     limit = plan.request.max_products
-    for fit in fits:
+    for fit in _fits_in_order(cat, plan.request.indication):
         if fit.target in covered:
             continue
         if fit.provenance.evidence == "unsourced":
@@ -242,14 +258,14 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         for product in _products_for(cat, fit):
             if product.id in plan.banned or any(p.id == product.id for p, _ in chosen):
                 continue
-            if {c.substance for c in product.actives()} <= covered:
+            actives, undosed = _active_facts(cat, product)
+            if actives <= covered:
                 plan.reasons.append(f"{product.id} was not added: its actives are already in the recipe.")
                 picked = None
                 break
-            unknown = [c.substance for c in product.actives() if c.concentration is None]
-            if unknown:
+            if undosed is not None:
                 plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
-                             unknown[0])
+                             undosed)
                 continue
             blocking = _first_blocking(_alone(plan, product))
             if blocking is not None:
@@ -265,8 +281,34 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
             continue
         chosen.append((picked, fit))
         covered.add(fit.target)
-        covered.update(c.substance for c in picked.actives())
+        covered.update(_active_facts(cat, picked)[0])
     return chosen
+
+
+def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
+    """The indication's fits, principal before complementary, then by evidence grade and target
+    (worked out once per catalogue)."""
+    key = ("fits-in-order", indication_id)
+    found = cat.derived.get(key)
+    if found is None:
+        found = tuple(sorted(cat.indications[indication_id].fits,
+                             key=lambda f: (0 if f.fit == "principal" else 1,
+                                            EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target)))
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], str | None]:
+    """A product's active substances, and the first of them with no known concentration (or
+    ``None``), worked out once per catalogue."""
+    key = ("active-facts", product.id)
+    found = cat.derived.get(key)
+    if found is None:
+        actives = product.actives()
+        undosed = next((c.substance for c in actives if c.concentration is None), None)
+        found = (frozenset(c.substance for c in actives), undosed)
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------- anaesthesia
@@ -283,29 +325,44 @@ def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, 
 
 
 def _choose_anaesthetic(plan: _Plan) -> Product | None:
-    cat = plan.cat
-    group = cat.groups.get("amide-local-anaesthetics")
-    amides = group.members if group is not None else frozenset()
-    candidates = []
-    for product in _plain_anaesthetics(cat):
-        if product.id in plan.banned:
-            continue
-        if any(c.concentration is None for c in product.actives()):
+    undosable, ranked = _anaesthetic_candidates(plan.cat)
+    for product in undosable:
+        if product.id not in plan.banned:
             plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
                          product.actives()[0].substance)
+    for product in ranked:
+        if product.id in plan.banned:
             continue
-        excipients = sum(1 for c in product.components if c.role == "excipient")
-        amide = any(c.substance in amides for c in product.actives())
-        concentration = product.actives()[0].concentration
-        strength = concentration.value if concentration else 0
-        candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
-                           product))
-    for _, product in sorted(candidates, key=lambda c: c[0]):
         blocking = _first_blocking(_alone(plan, product))
         if blocking is None:
             return product
         plan.exclude(product.id, blocking.message, blocking.trigger)
     return None
+
+
+def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...]]:
+    """The plain anaesthetics that cannot be dosed (a concentration is unknown), in catalogue
+    order; and the others in order of preference: fewest excipients, single-dose, amide, weakest
+    (worked out once per catalogue)."""
+    found = cat.derived.get("anaesthetic-candidates")
+    if found is None:
+        group = cat.groups.get("amide-local-anaesthetics")
+        amides = group.members if group is not None else frozenset()
+        undosable = []
+        candidates = []
+        for product in _plain_anaesthetics(cat):
+            if any(c.concentration is None for c in product.actives()):
+                undosable.append(product)
+                continue
+            excipients = sum(1 for c in product.components if c.role == "excipient")
+            amide = any(c.substance in amides for c in product.actives())
+            concentration = product.actives()[0].concentration
+            strength = concentration.value if concentration else 0
+            candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
+                               product))
+        found = (tuple(undosable), tuple(product for _, product in sorted(candidates, key=lambda c: c[0])))
+        cat.derived["anaesthetic-candidates"] = found
+    return found  # type: ignore[return-value]
 
 
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
@@ -379,23 +436,30 @@ def _has_anaesthetic(cat: Catalogue, products: Sequence[Product]) -> bool:
 
 
 # ----------------------------------------------------------------------------- dosing
+# Volumes are worked out as magnitudes in mL and amounts in mg (see "arithmetic in floats" in
+# mesocli.units); the syringes of the finished recipe carry them as quantities.
+ML = "mL"
+Part = tuple[Product, float, str, str]  # product, volume in mL, purpose, reason
+
+
 def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
     actives = _choose_actives(plan)
     if not actives:
         return []
     volume = plan.request.volume
     if volume is None and protocol is not None and protocol.session_volume is not None:
-        volume = Q_(protocol.session_volume.value, protocol.session_volume.unit)
-        plan.explain.append(f"Session volume {format_quantity(volume)} from the protocol for "
+        session = protocol.session_volume
+        plan.explain.append(f"Session volume {format_quantity(session)} from the protocol for "
                             f"{protocol.indication} / {protocol.area}.")
+        volume_ml = session.value * factor(session.unit, ML)
     elif volume is not None:
         plan.explain.append(f"Session volume {format_quantity(volume)} as requested (--volume).")
-    if volume is None:
+        volume_ml = volume.magnitude * factor(units_of(volume), ML)
+    else:
         from mesocli.errors import InputError
 
         raise InputError(f"no session volume is recorded for {plan.request.indication} in the "
                          f"{plan.request.area} area; give one with --volume, e.g. --volume \"2 mL\"")
-    volume = volume.to("mL")
     needed, why = _anaesthetic_needed(plan, [p for p, _ in actives])
     anaesthetic = None
     if needed:
@@ -407,14 +471,14 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
         plan.reasons.append(why)
     groups = _assign(plan, actives, anaesthetic)
     fits = {p.id: f for p, f in actives}
-    share = volume / len(groups)
+    share = volume_ml / len(groups)
     syringes = []
     for number, members in enumerate(groups, 1):
         syringes.append(_dose_syringe(plan, number, members, fits, anaesthetic, share, protocol))
     syringes = _apply_caps(plan, syringes)
     kept = []
     for number, parts in enumerate(syringes, 1):
-        measurable = [part for part in parts if part[1].to("mL").magnitude >= VOLUME_STEP / 2]
+        measurable = [part for part in parts if part[1] >= VOLUME_STEP / 2]
         for product, *_ in (part for part in parts if part not in measurable):
             plan.reasons.append(f"{product.id} was left out of syringe {number}: its volume rounds to 0 mL.")
         if not any(purpose == "active" for _, _, purpose, _ in measurable):
@@ -429,15 +493,24 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
 
 
-def _floor_volume(volume: Any) -> Any:
-    """Round a volume down to the syringe graduation, so rounding never raises a dose."""
-    ml = volume.to("mL").magnitude
-    return Q_(math.floor(ml / VOLUME_STEP + 1e-9) * VOLUME_STEP, "mL")
+def _floor_volume(ml: float) -> float:
+    """Round a volume in mL down to the syringe graduation, so rounding never raises a dose."""
+    return math.floor(ml / VOLUME_STEP + 1e-9) * VOLUME_STEP
+
+
+def _ml(value: float) -> str:
+    return format_value(value, ML)
+
+
+def _diluted_volume(target: float, target_unit: Any, share: float, stock: Amount) -> float:
+    """The volume in mL of ``stock`` that brings ``share`` mL to the ``target`` concentration:
+    target x share / stock."""
+    return target * share / stock.value * factor(per(times(target_unit, ML), stock.unit), ML)
 
 
 def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
-                  anaesthetic: Product | None, share: Any,
-                  protocol: Protocol | None) -> list[tuple[Product, Any, str, str]]:
+                  anaesthetic: Product | None, share: float,
+                  protocol: Protocol | None) -> list[Part]:
     """Volumes for one syringe of ``share`` mL.
 
     A product whose stock is stronger than its studied final concentration is diluted to it
@@ -448,7 +521,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     """
     cat = plan.cat
     mixable = not members[0].do_not_admix
-    fixed: list[tuple[Product, Any, str, str]] = []
+    fixed: list[Part] = []
     supplied: list[tuple[Product, str]] = []
     for product in members:
         fit = fits[product.id]
@@ -456,17 +529,18 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
         if not mixable or fit.final_concentration is None or active is None:
             supplied.append((product, _why(fit, "used as supplied")))
             continue
-        target = Q_(fit.final_concentration.value, fit.final_concentration.unit)
-        stock = Q_(active.concentration.value, active.concentration.unit)  # type: ignore[union-attr]
-        if not stock.is_compatible_with(target) or stock <= target * (1 + 1e-9):
+        target = fit.final_concentration
+        stock = active.concentration
+        assert stock is not None
+        if not compatible(stock.unit, target.unit) or _at_most(stock, target.value * (1 + 1e-9), target.unit):
             supplied.append((product, _why(fit, f"stock {format_quantity(stock)} is not stronger than the "
                                                  f"studied {format_quantity(target)}, so it is used as supplied "
                                                  "and mixing dilutes it")))
             continue
-        volume = (target * share / stock).to("mL")
+        volume = _diluted_volume(target.value, target.unit, share, stock)
         plan.explain.append(f"Syringe {number}: {product.id} volume = studied final concentration x syringe "
-                            f"volume / stock = {format_quantity(target)} x {format_quantity(share)} / "
-                            f"{format_quantity(stock)} = {format_quantity(volume)}.")
+                            f"volume / stock = {format_quantity(target)} x {_ml(share)} / "
+                            f"{format_quantity(stock)} = {_ml(volume)}.")
         fixed.append((product, volume, "active", _why(fit, "diluted to the studied final concentration")))
     limit = plan.request.max_products
     diluent = None
@@ -490,60 +564,74 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
         default = cat.default("anaesthetic-final-concentration")
         stock_c = anaesthetic.actives()[0].concentration
         if default is not None and stock_c is not None:
-            from mesocli.units import parse_quantity
-
-            target = parse_quantity(default.value, kind="concentration", what="anaesthetic-final-concentration")
-            stock = Q_(stock_c.value, stock_c.unit)
-            volume = (target * share / stock).to("mL")
-            plan.explain.append(f"Syringe {number}: {anaesthetic.id} volume = {format_quantity(target)} final x "
-                                f"{format_quantity(share)} / {format_quantity(stock)} = {format_quantity(volume)} "
+            final = _anaesthetic_final_concentration(cat, default.value)
+            volume = _diluted_volume(final.magnitude, units_of(final), share, stock_c)
+            plan.explain.append(f"Syringe {number}: {anaesthetic.id} volume = {format_quantity(final)} final x "
+                                f"{_ml(share)} / {format_quantity(stock_c)} = {_ml(volume)} "
                                 f"(catalogue default anaesthetic-final-concentration, evidence "
                                 f"{default.provenance.evidence}).")
             fixed.append((anaesthetic, volume, "anaesthetic",
                           "local anaesthetic for comfort: the first safe plain presentation for this patient"))
-    used = sum((v for _, v, _, _ in fixed), Q_(0, "mL"))
+    used: float = 0
+    for _, volume, _, _ in fixed:
+        used = used + volume
     if used > share:
-        factor = (share / used).to("").magnitude
-        plan.explain.append(f"Syringe {number}: these volumes need {format_quantity(used)}, more than "
-                            f"{format_quantity(share)}; each is scaled by {factor:.3g}, so each ends below its "
+        scale = share / used
+        plan.explain.append(f"Syringe {number}: these volumes need {_ml(used)}, more than "
+                            f"{_ml(share)}; each is scaled by {scale:.3g}, so each ends below its "
                             "target concentration.")
-        fixed = [(p, v * factor, purpose, why) for p, v, purpose, why in fixed]
+        fixed = [(p, v * scale, purpose, why) for p, v, purpose, why in fixed]
         used = share
     remaining = share - used
     parts = [(p, _floor_volume(v), purpose, why) for p, v, purpose, why in fixed]
     if supplied:
         each = remaining / len(supplied)
         if len(supplied) > 1 or fixed:
-            plan.explain.append(f"Syringe {number}: the remaining {format_quantity(remaining)} is shared by the "
-                                f"{len(supplied)} product(s) used as supplied: {format_quantity(each)} each.")
+            plan.explain.append(f"Syringe {number}: the remaining {_ml(remaining)} is shared by the "
+                                f"{len(supplied)} product(s) used as supplied: {_ml(each)} each.")
         parts += [(p, _floor_volume(each), "active", why) for p, why in supplied]
-    elif mixable and remaining.magnitude > VOLUME_STEP / 2:
+    elif mixable and remaining > VOLUME_STEP / 2:
         if diluent is not None:
             parts.append((diluent, _floor_volume(remaining), "diluent", "diluent q.s. to the syringe volume"))
-            plan.explain.append(f"Syringe {number}: {DILUENT_ID} q.s. = {format_quantity(share)} - "
-                                f"{format_quantity(used)} = {format_quantity(remaining)}.")
+            plan.explain.append(f"Syringe {number}: {DILUENT_ID} q.s. = {_ml(share)} - "
+                                f"{_ml(used)} = {_ml(remaining)}.")
         else:
-            plan.reasons.append(f"Syringe {number} holds {format_quantity(used)} rather than "
-                                f"{format_quantity(share)}: no diluent can be added (limit of {limit} products "
+            plan.reasons.append(f"Syringe {number} holds {_ml(used)} rather than "
+                                f"{_ml(share)}: no diluent can be added (limit of {limit} products "
                                 "per syringe, or the patient cannot have it).")
     kept = []
     for product, volume, purpose, why in parts:
-        if volume.magnitude < VOLUME_STEP / 2:
+        if volume < VOLUME_STEP / 2:
             plan.reasons.append(f"{product.id} was left out of syringe {number}: no measurable volume remained.")
             continue
         kept.append((product, volume, purpose, why))
     return kept
 
 
+def _at_most(stock: Amount, value: float, unit: Any) -> bool:
+    """``stock <= Q_(value, unit)``, compared as pint compares quantities."""
+    left, right = comparable(stock.value, stock.unit, value, unit)
+    return left <= right
+
+
+def _anaesthetic_final_concentration(cat: Catalogue, text: str) -> Any:
+    """The catalogue default anaesthetic-final-concentration as a quantity, read once per catalogue."""
+    key = ("anaesthetic-final-concentration", text)
+    found = cat.derived.get(key)
+    if found is None:
+        from mesocli.units import parse_quantity
+
+        found = parse_quantity(text, kind="concentration", what="anaesthetic-final-concentration")
+        cat.derived[key] = found
+    return found
+
+
 def _why(fit: Fit, how: str) -> str:
     return f"{fit.fit} ingredient for the indication (evidence: {fit.provenance.evidence}); {how}"
 
 
-def _apply_caps(plan: _Plan,
-                syringes: list[list[tuple[Product, Any, str, str]]]) -> list[list[tuple[Product, Any, str, str]]]:
+def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
     """Scale down any product whose substance total exceeds a per-session, per-kg or per-area limit."""
-    from mesocli.domain.dosing import MASS_KINDS, amount_of, mass_limit, rule_applies
-
     cat = plan.cat
     present = {c.substance for s in syringes for p, _, _, _ in s for c in p.components}
     companions: dict[str, list[set[str]]] = {}
@@ -553,41 +641,46 @@ def _apply_caps(plan: _Plan,
             companions.setdefault(sid, []).append(members)
     for sid in sorted(present):
         substance = cat.substances[sid]
-        for rule in cat.rules_by_kind.get("dose_limit", ()):
+        for rule in dose_rules_for(cat, substance):
             if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
-            total = Q_(0, "mg")
+            total: float = 0  # mg
             for parts in syringes:
                 for product, vol, _, _ in parts:
                     for c in product.components:
                         if c.substance == sid and c.concentration is not None:
-                            total = total + amount_of(substance, c.concentration, vol).to("mg")
+                            amount, unit = amount_in(substance, c.concentration, vol, ML)
+                            total = total + amount * factor(unit, "mg")
             limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
-            if limit.value is None:
+            if limit.mg is None:
                 continue
-            if total <= limit.value * (1 + 1e-9):
-                plan.explain.append(f"{substance.name}: planned {format_quantity(total)} is within the limit "
-                                    f"{format_quantity(limit.value)} ({limit.working}).")
+            if total <= limit.mg * (1 + 1e-9):
+                plan.explain.append(f"{substance.name}: planned {_mg(total)} is within the limit "
+                                    f"{_mg(limit.mg)} ({limit.working}).")
                 continue
-            factor = (limit.value / total).to("").magnitude
-            plan.explain.append(f"{substance.name}: planned {format_quantity(total)} exceeds the limit "
-                                f"{format_quantity(limit.value)} ({limit.working}); volumes containing it are "
-                                f"scaled by {factor:.3g}.")
+            scale = limit.mg / total
+            plan.explain.append(f"{substance.name}: planned {_mg(total)} exceeds the limit "
+                                f"{_mg(limit.mg)} ({limit.working}); volumes containing it are "
+                                f"scaled by {scale:.3g}.")
             plan.reasons.append(f"A dose cap truncated the plan: {substance.name} is limited to "
-                                f"{format_quantity(limit.value)} ({limit.working}).")
+                                f"{_mg(limit.mg)} ({limit.working}).")
             for parts in syringes:
                 for index, (product, vol, purpose, why) in enumerate(parts):
                     if any(c.substance == sid for c in product.components):
-                        parts[index] = (product, _floor_volume(vol * factor), purpose,
-                                         why + "; volume reduced by a dose cap")
+                        parts[index] = (product, _floor_volume(vol * scale), purpose,
+                                        why + "; volume reduced by a dose cap")
     return syringes
 
 
-def _points(plan: _Plan, parts: list[tuple[Product, Any, str, str]], protocol: Protocol | None) -> Syringe:
+def _mg(value: float) -> str:
+    return format_value(value, "mg")
+
+
+def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syringe:
     cat = plan.cat
-    total = Q_(0, "mL")
+    total: float = 0  # mL
     for _, vol, _, _ in parts:
-        total = total + vol.to("mL")
+        total = total + vol
     components = []
     for product, vol, purpose, why in parts:
         dosed = []
@@ -595,25 +688,28 @@ def _points(plan: _Plan, parts: list[tuple[Product, Any, str, str]], protocol: P
             if c.concentration is None:
                 dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role, None, None, None))
                 continue
-            from mesocli.domain.dosing import amount_of
-
-            amount = amount_of(cat.substances[c.substance], c.concentration, vol)
-            final = (amount / total).to(c.concentration.unit) if total.magnitude > 0 else None
+            amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
+            final = None
+            if total > 0:
+                final = as_quantity(amount / total * factor(per(unit, ML), c.concentration.unit),
+                                    c.concentration.unit)
             dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role,
-                                        Q_(c.concentration.value, c.concentration.unit), amount, final))
+                                        as_quantity(c.concentration.value, c.concentration.unit),
+                                        as_quantity(amount, unit), final))
             plan.explain.append(f"{product.id}: {c.substance} amount = {format_quantity(c.concentration)} x "
-                                f"{format_quantity(vol)} = {format_quantity(amount)}.")
-        components.append(RecipeComponent(product, vol.to("mL"), tuple(dosed), purpose, why))
-    points = vpp = None
-    if protocol is not None and protocol.volume_per_point is not None and total.magnitude > 0:
-        vpp = Q_(protocol.volume_per_point.value, protocol.volume_per_point.unit).to("mL")
-        points = max(1, math.ceil((total / vpp).to("").magnitude - 1e-9))
-        plan.explain.append(f"Points = {format_quantity(total)} / {format_quantity(vpp)} per point = {points}.")
+                                f"{_ml(vol)} = {format_value(amount, unit)}.")
+        components.append(RecipeComponent(product, as_quantity(vol, ML), tuple(dosed), purpose, why))
+    points = per_point = None
+    if protocol is not None and protocol.volume_per_point is not None and total > 0:
+        per_point = protocol.volume_per_point.value * factor(protocol.volume_per_point.unit, ML)
+        points = max(1, math.ceil(total / per_point - 1e-9))
+        plan.explain.append(f"Points = {_ml(total)} / {_ml(per_point)} per point = {points}.")
         if protocol.max_points is not None and points > protocol.max_points:
-            vpp = (total / protocol.max_points).to("mL")
+            per_point = total / protocol.max_points
             points = protocol.max_points
-            plan.explain.append(f"Capped at {points} points by the protocol: {format_quantity(vpp)} per point.")
-    return Syringe(tuple(components), total.to("mL"), points, vpp)
+            plan.explain.append(f"Capped at {points} points by the protocol: {_ml(per_point)} per point.")
+    return Syringe(tuple(components), as_quantity(total, ML), points,
+                   as_quantity(per_point, ML) if per_point is not None else None)
 
 
 # ----------------------------------------------------------------------------- final check
@@ -631,6 +727,6 @@ def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | 
     if protocol is not None:
         options.sessions = protocol.sessions_max
         if protocol.interval_min is not None:
-            options.interval = Q_(protocol.interval_min.value, protocol.interval_min.unit)
+            options.interval = as_quantity(protocol.interval_min.value, protocol.interval_min.unit)
     result = check_items(plan.cat, plan.patient, items, options)
     return result

@@ -1,0 +1,244 @@
+"""The dose arithmetic on magnitudes gives exactly the numbers pint gives.
+
+Doses, limits and volumes are worked out on plain numbers with conversion factors from the one
+unit registry (mesocli.units, "arithmetic in floats"). Each test here does the same sum with
+pint quantities, step by step, and asks for equality, not closeness: a dose that differs in the
+last bit can round to a different 0.01 mL graduation or fall on the other side of a limit.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mesocli import units
+from mesocli.domain import dosing, formulate
+from mesocli.domain.model import UNSOURCED, Rule, Scope, Substance
+from mesocli.domain.patient import ResolvedPatient
+from mesocli.units import Q_, Amount, format_number, format_quantity, parse_quantity
+
+PROPERTY = settings(max_examples=300, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+MAGNITUDES = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
+VOLUMES = ["mL", "L", "uL", "cm**3", "dL"]
+MASS_CONCENTRATIONS = ["mg/mL", "g/L", "ug/mL", "g/mL", "mg/cm**3", "kg/L"]
+CONCENTRATIONS = [*MASS_CONCENTRATIONS, "IU/mL", "USP/mL", "IU/L"]
+AREAS = ["cm**2", "mm**2", "m**2"]
+DURATIONS = ["day", "d", "week", "hour"]
+
+
+def _substance(iu_mass: Amount | None = None) -> Substance:
+    return Substance("test-substance", "Test substance", "vitamin", "active", UNSOURCED, iu_mass=iu_mass)
+
+
+def _pint_amount(substance: Substance, concentration: Amount, volume):  # type: ignore[no-untyped-def]
+    """The amount as pint works it out, one quantity per step."""
+    amount = Q_(concentration.value, concentration.unit) * volume
+    if amount.check("[biological_activity]") and substance.iu_mass is not None:
+        per_iu = Q_(substance.iu_mass.value, substance.iu_mass.unit) / Q_(1, "IU")
+        return (amount * per_iu).to_reduced_units().to("mg")
+    if amount.check("[mass]"):
+        return amount.to("mg")
+    return amount.to_reduced_units()
+
+
+# ----------------------------------------------------------------------------- units.py helpers
+@PROPERTY
+@given(value=MAGNITUDES, pair=st.sampled_from(
+    [(a, b) for group in (VOLUMES, MASS_CONCENTRATIONS, AREAS, DURATIONS) for a in group for b in group]))
+def test_factor_converts_as_pint_does(value, pair):
+    source, target = pair
+    assert value * units.factor(source, target) == Q_(value, source).to(target).magnitude
+
+
+@PROPERTY
+@given(left=MAGNITUDES, right=MAGNITUDES, left_unit=st.sampled_from(VOLUMES), right_unit=st.sampled_from(VOLUMES))
+def test_comparisons_agree_with_pint(left, right, left_unit, right_unit):
+    a, b = units.comparable(left, left_unit, right, right_unit)
+    assert (a > b) == (Q_(left, left_unit) > Q_(right, right_unit))
+    assert (a <= b) == (Q_(left, left_unit) <= Q_(right, right_unit))
+
+
+def test_comparing_different_dimensions_is_refused_as_in_pint():
+    import pint
+
+    with pytest.raises(pint.DimensionalityError):
+        units.comparable(1.0, "mL", 1.0, "mg")
+
+
+@pytest.mark.parametrize(("left", "right"), [("mg/mL", "mL"), ("IU/mL", "uL"), ("mg/kg", "kg"),
+                                             ("mg/cm**2", "m**2"), ("USP/mL", "mL")])
+def test_product_and_quotient_units_are_pints(left, right):
+    assert units.times(left, right) == (Q_(1, left) * Q_(1, right))._units
+    assert units.per(left, right) == (Q_(1, left) / Q_(1, right))._units
+
+
+@PROPERTY
+@given(value=st.one_of(MAGNITUDES, st.integers(min_value=0, max_value=10**6)),
+       unit=st.sampled_from([*VOLUMES, *CONCENTRATIONS, *AREAS, *DURATIONS, "mg", "mg/kg"]))
+def test_format_value_is_the_text_of_the_quantity(value, unit):
+    quantity = Q_(value, unit)
+    digits, spec = (6, "P") if quantity.check("[time]") else (4, "~P")
+    expected = f"{format_number(float(value), digits)} {format(quantity.units, spec)}".strip()
+    assert units.format_value(value, unit) == expected
+    assert format_quantity(quantity) == expected
+    assert format_quantity(Amount(value, unit)) == expected
+
+
+def test_remembered_results_equal_fresh_ones(monkeypatch):
+    """What the registry worked out once is what it works out again from nothing."""
+    pairs = [("L", "mL"), ("ug/mL", "mg/mL"), ("week", "day")]
+    remembered = [units.factor(a, b) for a, b in pairs]
+    texts = [units.format_value(2.5, a) for a, _ in pairs]
+    monkeypatch.setattr(units, "_DERIVED", {})
+    monkeypatch.setattr(units, "_VALUE_TEXT", {})
+    assert [units.factor(a, b) for a, b in pairs] == remembered
+    assert [units.format_value(2.5, a) for a, _ in pairs] == texts
+
+
+# ----------------------------------------------------------------------------- amounts
+@PROPERTY
+@given(concentration=MAGNITUDES, volume=MAGNITUDES, concentration_unit=st.sampled_from(CONCENTRATIONS),
+       volume_unit=st.sampled_from(VOLUMES), iu_mass=st.sampled_from([None, Amount(0.025, "µg"),
+                                                                      Amount(0.67, "mg"), Amount(1, "ng")]))
+def test_amount_agrees_with_pint(concentration, volume, concentration_unit, volume_unit, iu_mass):
+    substance = _substance(iu_mass)
+    stock = Amount(concentration, concentration_unit)
+    expected = _pint_amount(substance, stock, Q_(volume, volume_unit))
+    value, unit = dosing.amount_in(substance, stock, volume, units.units_of(volume_unit))
+    assert value == expected.magnitude
+    assert units.units_of(unit) == expected._units
+    quantity = dosing.amount_of(substance, stock, Q_(volume, volume_unit))
+    assert quantity.magnitude == expected.magnitude and quantity.units == expected.units
+
+
+@PROPERTY
+@given(volumes=st.lists(st.tuples(MAGNITUDES, st.sampled_from(VOLUMES)), min_size=1, max_size=5),
+       concentration=st.sampled_from(["20 mg/mL", "2 % w/v", "1.5 g/(100 mL)", "500 ug/mL", "150 USP/mL"]))
+def test_session_totals_agree_with_pint(volumes, concentration):
+    from mesocli.domain.engine import Item
+    from mesocli.domain.model import Component
+
+    stock = units.to_amount(parse_quantity(concentration, kind="concentration", what="test"))
+    substance = _substance()
+
+    catalogue = SimpleNamespace(substances={substance.id: substance})
+    items = [Item(substance.id, None, (Component(substance.id, "active", stock),),
+                  volume=Q_(value, unit), syringe=number)
+             for number, (value, unit) in enumerate(volumes, 1)]
+    totals, unknown = dosing.session_amounts(catalogue, items)  # type: ignore[arg-type]
+    expected = None
+    for item in items:
+        amount = _pint_amount(substance, stock, item.volume)
+        expected = amount if expected is None else expected + amount.to(expected.units)
+    assert unknown == set()
+    value, unit = totals[substance.id]
+    assert value == expected.magnitude and units.units_of(unit) == expected._units
+
+
+# ----------------------------------------------------------------------------- limits
+def _rule(dose_kind: str, amount: Amount | None, cap: Amount | None) -> Rule:
+    return Rule(1, "dose_limit", "contraindicated", "A test limit.", UNSOURCED, Scope("procedure"),
+                dose_kind=dose_kind, amount=amount, cap=cap)
+
+
+@PROPERTY
+@given(per_kg=MAGNITUDES, cap=MAGNITUDES, weight=st.floats(min_value=0.5, max_value=500),
+       cap_unit=st.sampled_from(["mg", "g", "ug"]))
+def test_per_kg_limit_agrees_with_pint(per_kg, cap, weight, cap_unit):
+    limit = dosing.mass_limit(_rule("per-kg", Amount(per_kg, "mg/kg"), Amount(cap, cap_unit)),
+                              ResolvedPatient(weight_kg=weight), None)
+    pint_cap = Q_(cap, cap_unit).to("mg")
+    by_weight = (Q_(per_kg, "mg/kg") * Q_(weight, "kg")).to("mg")
+    lower = min(by_weight, pint_cap)
+    assert limit.mg == lower.magnitude
+    assert format_quantity(lower) in limit.working and format_quantity(by_weight) in limit.working
+
+
+@PROPERTY
+@given(per_area=MAGNITUDES, area=MAGNITUDES, area_unit=st.sampled_from(AREAS),
+       cap=st.one_of(st.none(), MAGNITUDES))
+def test_per_area_limit_agrees_with_pint(per_area, area, area_unit, cap):
+    treated = Q_(area, area_unit)
+    limit = dosing.mass_limit(_rule("per-area", Amount(per_area, "mg/cm**2"),
+                                    Amount(cap, "mg") if cap is not None else None),
+                              ResolvedPatient(), treated)
+    by_area = (Q_(per_area, "mg/cm**2") * treated).to("mg")
+    lower = by_area if cap is None else min(by_area, Q_(cap, "mg").to("mg"))
+    assert limit.mg == lower.magnitude
+    assert limit.working.startswith(f"{format_quantity(Q_(per_area, 'mg/cm**2'))} x {format_quantity(treated)} = "
+                                    f"{format_quantity(by_area)}")
+
+
+# ----------------------------------------------------------------------------- volumes
+@PROPERTY
+@given(target=MAGNITUDES, share=st.floats(min_value=0.01, max_value=100), stock=MAGNITUDES,
+       units_pair=st.sampled_from([("mg/mL", "mg/mL"), ("mg/mL", "g/L"), ("ug/mL", "mg/mL"),
+                                   ("USP/mL", "USP/mL")]))
+def test_dilution_volume_agrees_with_pint(target, share, stock, units_pair):
+    target_unit, stock_unit = units_pair
+    volume = formulate._diluted_volume(target, target_unit, share, Amount(stock, stock_unit))
+    expected = (Q_(target, target_unit) * Q_(share, "mL") / Q_(stock, stock_unit)).to("mL").magnitude
+    assert volume == expected
+
+
+@PROPERTY
+@given(ml=st.floats(min_value=0, max_value=100))
+def test_floor_volume_rounds_down_to_the_graduation(ml):
+    floored = formulate._floor_volume(ml)
+    assert floored == math.floor(Q_(ml, "mL").to("mL").magnitude / 0.01 + 1e-9) * 0.01
+    assert floored <= ml + 1e-9
+
+
+@PROPERTY
+@given(value=st.one_of(MAGNITUDES, st.integers(min_value=0, max_value=10**6)),
+       unit=st.sampled_from([*VOLUMES, *CONCENTRATIONS, *AREAS, "mg"]))
+def test_a_quantity_made_from_a_magnitude_is_the_quantity_pint_makes(value, unit):
+    made = units.as_quantity(value, unit)
+    expected = Q_(value, unit)
+    assert type(made) is type(expected)
+    assert vars(made) == vars(expected)
+    assert made == expected and made.units == expected.units
+    assert (made * Q_(2, "mL")).to_base_units() == (expected * Q_(2, "mL")).to_base_units()
+    assert format_quantity(made) == format_quantity(expected) and units.to_json(made) == units.to_json(expected)
+
+
+@pytest.mark.parametrize(("raw", "kind"), [("3 mL", "volume"), ("2 % w/v", "concentration"),
+                                           ("1.5 g/(100 mL)", "concentration"), ("90 cm^2", "area"),
+                                           ("250 uL", "volume"), ("14 day", "time")])
+def test_text_read_again_gives_an_equal_quantity_of_its_own(monkeypatch, raw, kind):
+    first = parse_quantity(raw, kind=kind, what="test")
+    again = parse_quantity(raw, kind=kind, what="test")
+    monkeypatch.setattr(units, "_PARSED_TEXT", {})
+    fresh = parse_quantity(raw, kind=kind, what="test")
+    assert again is not first
+    assert type(again) is type(first)
+    assert again.magnitude == first.magnitude == fresh.magnitude
+    assert again.units == first.units == fresh.units
+
+
+def test_text_refused_once_is_refused_again():
+    for _ in range(2):
+        with pytest.raises(units.UnitError, match="ambiguous"):
+            parse_quantity("2 %", kind="concentration", what="test")
+
+
+def test_a_quantity_object_read_again_gives_an_equal_quantity():
+    given = {"value": 1.5, "unit": "mL"}
+    first = parse_quantity(given, kind="volume", what="test")
+    again = parse_quantity(dict(given), kind="volume", what="test")
+    assert again is not first and again == first and again.units == first.units
+
+
+def test_a_remembered_quantity_object_does_not_let_a_lookalike_through():
+    """1 and True are equal keys in Python; only the number is a valid value."""
+    assert parse_quantity({"value": 1, "unit": "mL"}, kind="volume", what="test").magnitude == 1
+    with pytest.raises(units.UnitError, match="'value' must be a number"):
+        parse_quantity({"value": True, "unit": "mL"}, kind="volume", what="test")
+    with pytest.raises(units.UnitError, match="exactly 'value' and 'unit'"):
+        parse_quantity({"value": 1, "unit": "mL", "note": "x"}, kind="volume", what="test")
