@@ -474,16 +474,8 @@ def units_of(unit: pint.Quantity | Units) -> Units:
 
 
 def as_quantity(value: float, unit: Units) -> pint.Quantity:
-    """``Q_(value, unit)`` for a number meso worked out, in units the registry already read.
-
-    pint's constructor accepts, and so inspects, many kinds of magnitude and unit; a plain
-    number and read units need none of that, so the quantity is given the two attributes the
-    constructor would set (its magnitude and its units) directly.
-    """
-    made = object.__new__(registry().Quantity)
-    made._magnitude = value
-    made._units = units_of(unit)
-    return made
+    """``Q_(value, unit)`` for a number meso worked out, in units the registry already read."""
+    return registry().Quantity(value, units_of(unit))
 
 
 def factor(source: Units, target: Units) -> float:
