@@ -202,6 +202,7 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    _import_answering_modules()  # once here, shared by the workers, instead of once in each
     _WORKER["catalogue"] = catalogue
     gc.freeze()  # what exists now is shared with the workers; keep the collector off those pages
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
@@ -221,6 +222,14 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
         pool.shutdown(wait=True, cancel_futures=True)
         _WORKER.clear()
         gc.unfreeze()
+
+
+def _import_answering_modules() -> None:
+    import mesocli.api
+    import mesocli.domain.dosing
+    import mesocli.domain.formulate
+    import mesocli.render.documents
+    import mesocli.render.recipe  # noqa: F401
 
 
 def _raw_chunks(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
