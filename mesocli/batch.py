@@ -57,7 +57,12 @@ class BatchResult:
 
 
 def _dumps(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(document)
+
+
+# Built once: json.dumps would build a new encoder on every call that passes options.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SORTED = json.JSONEncoder(sort_keys=True)
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:
@@ -182,7 +187,7 @@ def _results(rows: list[tuple[int, int, Any, str]]) -> Iterator[BatchResult]:
 
 
 def _dumps_sorted(document: Any) -> str:
-    return json.dumps(document, sort_keys=True)
+    return _SORTED.encode(document)
 
 
 def _body(document: dict[str, Any]) -> str:
