@@ -81,3 +81,19 @@ def test_results_do_not_depend_on_what_was_asked_before(catalogue):
     fresh = pickle.loads(pickle.dumps(catalogue))
     assert answers(fresh) == warm
     assert answers(catalogue) == warm
+
+
+def test_remembered_name_lookups_equal_fresh_ones(catalogue):
+    """A name found once is found the same way again, in any spelling, and unknown names stay unknown."""
+    import pickle
+
+    kinds = [("group", "substance"), ("condition",), ("medication", "medication-class"), ("product", "substance"),
+             ("indication",), ("area",), ("substance",), ("product",)]
+    names = sorted({text for table in catalogue._names.values() for text in table})
+    spellings = [variant for name in names for variant in (name, name.upper(), f" {name.replace('-', ' ')} ")]
+    spellings += ["no-such-name", "lidocain", "LIDOCAINE allergy"]
+    for _ in range(2):  # the second round reads what the first remembered
+        fresh = pickle.loads(pickle.dumps(catalogue))
+        for kind in kinds:
+            for term in spellings:
+                assert catalogue.lookup(kind, term) == fresh.lookup(kind, term), (kind, term)

@@ -143,12 +143,22 @@ class Catalogue:
         index("area", ((a.id, a.name, a.aliases) for a in self.areas.values()))
 
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
-        """Find ``term`` among ``kinds`` (first match wins), or ``None``."""
+        """Find ``term`` among ``kinds`` (first match wins), or ``None``.
+
+        A term that is found is remembered: the catalogue does not change, so the same term
+        always finds the same entry. A term that is not found is looked up afresh each time.
+        """
+        memo_key = ("lookup", tuple(kinds), term)
+        remembered = self.memo.get(memo_key)
+        if remembered is not None:
+            return remembered  # type: ignore[return-value]
         key = normalise(term)
         for kind in kinds:
             found = self._names.get(kind, {}).get(key)
             if found is not None:
-                return Resolved(kind, found)
+                resolved = Resolved(kind, found)
+                self.remember(memo_key, resolved)
+                return resolved
         return None
 
     def resolve(self, what: str, kinds: Sequence[str], term: object) -> Resolved:
