@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from mesocli.domain.engine import (
+    Alternative,
+    Finding,
     ResolvedPatient,
     _blocked,
     _exposures,
     allergy_exposures,
     blocked_by_screen,
+    suggest_alternatives,
 )
 
 
@@ -97,3 +103,85 @@ def test_remembered_name_lookups_equal_fresh_ones(catalogue):
         for kind in kinds:
             for term in spellings:
                 assert catalogue.lookup(kind, term) == fresh.lookup(kind, term), (kind, term)
+
+
+def _alternatives_the_long_way(catalogue, patient, findings):
+    """Every product or substance compared with every other, for each contraindicated subject."""
+    def classes(product):
+        return frozenset(catalogue.substances[c.substance].cls for c in product.actives())
+
+    subjects = [s for s in dict.fromkeys(f.subject for f in findings if f.severity == "contraindicated")
+                if s != "procedure"]
+    blocked = blocked_by_screen(catalogue, patient) if subjects else frozenset()
+    out = []
+    for subject in subjects:
+        if subject in catalogue.products:
+            product = catalogue.products[subject]
+            role = classes(product)
+            mine = {c.substance for c in product.actives()}
+            candidates = [p for p in catalogue.products.values()
+                          if p.id != subject and classes(p) == role and p.id not in blocked]
+            if not candidates:
+                candidates = [p for p in catalogue.products.values()
+                              if p.id != subject and p.id not in blocked and classes(p) and classes(p) < role]
+            candidates.sort(key=lambda p: (0 if {c.substance for c in p.actives()} == mine else 1,
+                                           len(p.components), p.id))
+            use = tuple(p.id for p in candidates[:5])
+            note = "or no anaesthetic at all" if "local-anaesthetic" in role else None
+        elif subject in catalogue.substances:
+            substance = catalogue.substances[subject]
+            use = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
+                        if s.cls == substance.cls and s.id != subject and s.id not in blocked
+                        and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))[:5]
+            note = "or no anaesthetic at all" if substance.cls == "local-anaesthetic" else None
+        else:
+            continue
+        out.append(Alternative(subject, use, note))
+    return tuple(out)
+
+
+@st.composite
+def _patient_and_findings(draw, catalogue):  # type: ignore[no-untyped-def]
+    allergies = sorted([("group", g) for g in catalogue.groups] + [("substance", s) for s in catalogue.substances])
+    medications = draw(st.lists(st.sampled_from(sorted(catalogue.medications)), max_size=2, unique=True))
+    named = draw(st.lists(st.sampled_from(sorted(catalogue.medication_classes)), max_size=1))
+    reached = [c for m in medications for c in catalogue.medication_classes_of(m)]
+    patient = ResolvedPatient(
+        allergies=tuple(draw(st.lists(st.sampled_from(allergies), max_size=4, unique=True))),
+        conditions=tuple(draw(st.lists(st.sampled_from(sorted(catalogue.conditions)), max_size=2, unique=True))),
+        medications=tuple(medications),
+        medication_classes=tuple(dict.fromkeys(reached + named)),
+        age=draw(st.sampled_from([None, 12, 17, 18, 45, 90])),
+    )
+    subjects = st.sampled_from(sorted(catalogue.products) + sorted(catalogue.substances) + ["procedure", "unknown"])
+    findings = [Finding(severity, "allergy", subject, "t", "m", (), "expert")
+                for subject, severity in draw(st.lists(st.tuples(subjects, st.sampled_from(["contraindicated",
+                                                                                            "caution"])),
+                                                       max_size=6))]
+    return patient, findings
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_alternatives_from_the_precomputed_orders_equal_a_full_comparison(catalogue, data):
+    """Alternatives drawn from orders kept per catalogue equal the product-by-product comparison."""
+    patient, findings = data.draw(_patient_and_findings(catalogue))
+    assert suggest_alternatives(catalogue, patient, findings) == _alternatives_the_long_way(catalogue, patient,
+                                                                                             findings)
+
+
+def test_alternatives_fall_back_to_products_doing_part_of_the_job(catalogue):
+    """With every product of a role blocked, the comparison offers partial-role products, and so do the orders."""
+    fell_back = 0
+    for patient in _random_patients(catalogue, 150, seed=5):
+        findings = [Finding("contraindicated", "allergy", pid, "t", "m", (), "expert") for pid in catalogue.products]
+        expected = _alternatives_the_long_way(catalogue, patient, findings)
+        assert suggest_alternatives(catalogue, patient, findings) == expected
+        blocked = blocked_by_screen(catalogue, patient)
+        for alternative in expected:
+            product = catalogue.products[alternative.replaces]
+            same_role = [p for p in catalogue.products.values() if p.id != product.id and p.id not in blocked
+                         and {catalogue.substances[c.substance].cls for c in p.actives()}
+                         == {catalogue.substances[c.substance].cls for c in product.actives()}]
+            fell_back += bool(alternative.use) and not same_role
+    assert fell_back > 0

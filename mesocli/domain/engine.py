@@ -725,33 +725,108 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
         if subject in catalogue.products:
             product = catalogue.products[subject]
             role = _active_classes(catalogue, product)
-            mine = {c.substance for c in product.actives()}
-            candidates = [
-                p for p in catalogue.products.values()
-                if p.id != subject and _active_classes(catalogue, p) == role and p.id not in blocked_patient
-            ]
-            if not candidates:  # e.g. an anaesthetic with epinephrine: fall back to its main role
-                candidates = [
-                    p for p in catalogue.products.values()
-                    if p.id != subject and p.id not in blocked_patient
-                    and _active_classes(catalogue, p) and _active_classes(catalogue, p) < role
-                ]
-            candidates.sort(key=lambda p: (0 if {c.substance for c in p.actives()} == mine else 1,
-                                           len(p.components), p.id))
-            use = tuple(p.id for p in candidates[:5])
-            note = None
-            if "local-anaesthetic" in role:
-                note = "or no anaesthetic at all"
+            use = _product_alternatives(catalogue, product, blocked_patient)
+            note = "or no anaesthetic at all" if "local-anaesthetic" in role else None
         elif subject in catalogue.substances:
             substance = catalogue.substances[subject]
-            use = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
-                        if s.cls == substance.cls and s.id != subject and s.id not in blocked_patient
-                        and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))[:5]
+            use = _first(_substance_order(catalogue, substance.cls), blocked_patient, subject)
             note = "or no anaesthetic at all" if substance.cls == "local-anaesthetic" else None
         else:
             continue
         out.append(Alternative(subject, use, note))
     return tuple(out)
+
+
+ALTERNATIVES_SHOWN = 5
+
+
+def _first(ordered: Iterable[str], blocked: frozenset[str], subject: str,
+           limit: int = ALTERNATIVES_SHOWN) -> tuple[str, ...]:
+    """The first ``limit`` entries of ``ordered`` that are neither blocked nor ``subject`` itself."""
+    use: list[str] = []
+    if limit > 0:
+        for entry_id in ordered:
+            if entry_id != subject and entry_id not in blocked:
+                use.append(entry_id)
+                if len(use) == limit:
+                    break
+    return tuple(use)
+
+
+def _product_alternatives(catalogue: Catalogue, product: Product, blocked: frozenset[str]) -> tuple[str, ...]:
+    """Products in the same role as ``product``, those with its very actives first, none blocked.
+
+    Only when no product in the same role is left, products that do part of its job (an
+    anaesthetic with epinephrine: a plain anaesthetic) are offered instead.
+    """
+    order = _product_order(catalogue)
+    role = _active_classes(catalogue, product)
+    mine = _active_ids(catalogue, product)
+    use = _first(order.same_actives[(role, mine)], blocked, product.id)
+    if len(use) < ALTERNATIVES_SHOWN:
+        others = (pid for pid, actives in order.same_role[role] if actives != mine)
+        use += _first(others, blocked, product.id, ALTERNATIVES_SHOWN - len(use))
+    if not use:
+        use = _first(_partial_role_order(catalogue, role), blocked, product.id)
+    return use
+
+
+@dataclass(frozen=True, slots=True)
+class _ProductOrder:
+    """Every product in the order alternatives are offered (fewest components first, then id),
+    grouped by the classes of its actives and by the actives themselves. Built once per catalogue."""
+
+    products: tuple[tuple[str, frozenset[str]], ...]  # (id, classes of its actives)
+    same_role: dict[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]  # classes -> (id, active ids)
+    same_actives: dict[tuple[frozenset[str], frozenset[str]], tuple[str, ...]]  # (classes, active ids) -> ids
+
+
+def _product_order(catalogue: Catalogue) -> _ProductOrder:
+    found = catalogue.derived.get("product-order")
+    if found is None:
+        products: list[tuple[str, frozenset[str]]] = []
+        same_role: dict[frozenset[str], list[tuple[str, frozenset[str]]]] = defaultdict(list)
+        same_actives: dict[tuple[frozenset[str], frozenset[str]], list[str]] = defaultdict(list)
+        for product in sorted(catalogue.products.values(), key=lambda p: (len(p.components), p.id)):
+            role = _active_classes(catalogue, product)
+            actives = _active_ids(catalogue, product)
+            products.append((product.id, role))
+            same_role[role].append((product.id, actives))
+            same_actives[(role, actives)].append(product.id)
+        found = _ProductOrder(tuple(products), {k: tuple(v) for k, v in same_role.items()},
+                              {k: tuple(v) for k, v in same_actives.items()})
+        catalogue.derived["product-order"] = found
+    return found  # type: ignore[return-value]
+
+
+def _partial_role_order(catalogue: Catalogue, role: frozenset[str]) -> tuple[str, ...]:
+    """Products whose actives do part of ``role`` (their classes a smaller, non-empty set), in order."""
+    key = ("partial-role-order", role)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = tuple(pid for pid, classes in _product_order(catalogue).products if classes and classes < role)
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _substance_order(catalogue: Catalogue, cls: str) -> tuple[str, ...]:
+    """The injectable, marketed substances of class ``cls``, by id."""
+    key = ("substance-order", cls)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
+                      if s.cls == cls and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _active_ids(catalogue: Catalogue, product: Product) -> frozenset[str]:
+    key = ("active-ids", product.id)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = frozenset(c.substance for c in product.actives())
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
 
 
 def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:
