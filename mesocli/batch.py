@@ -99,8 +99,7 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
         key = _dumps_sorted({k: v for k, v in request.items() if k != "id"})
         cached = cache.get(key)
         if cached is None:
-            code, document = _answer(request, catalogue)
-            cached = (code, _body(document))
+            cached = _answer(request, catalogue)
             cache[key] = cached
             if len(cache) > CACHE_SIZE:
                 cache.popitem(last=False)
@@ -225,7 +224,8 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
                  age=extra.age, weight=extra.weight)  # type: ignore[arg-type]
 
 
-def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict[str, Any]]:
+def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
+    """The exit code and the serialised result document (see :func:`_body`) for one request."""
     from mesocli import api
 
     action, fields = _normalise(request)
@@ -237,7 +237,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict
         if fields.get(key) is not None and not isinstance(fields[key], str):
             raise InputError(f"'{key}' must be text")
     if action == "check":
-        from mesocli.render.documents import check_document
+        from mesocli.render.documents import check_json
 
         ingredients = fields.get("ingredients", [])
         if isinstance(ingredients, str) or not isinstance(ingredients, list):
@@ -250,7 +250,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict
                            treatment_area=fields.get("treatment_area"), max_products=max_products,
                            catalogue=catalogue)
         code = EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_OK
-        return code, check_document(result)
+        return code, check_json(result)  # what _body(check_document(result)) gives
     from mesocli.render.recipe import recipe_document
 
     if not isinstance(fields.get("indication"), str):
@@ -258,4 +258,4 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict
     recipe = api.build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
                        treatment_area=fields.get("treatment_area"), max_products=max_products,
                        catalogue=catalogue)
-    return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), recipe_document(recipe, catalogue)
+    return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), _body(recipe_document(recipe, catalogue))

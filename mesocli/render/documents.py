@@ -6,6 +6,8 @@ removed, which the contracts forbid; new keys may be added freely.
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -186,9 +188,37 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "check",
         status=result.status,
         findings=[finding_document(f) for f in result.findings],
-        alternatives=[{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
-                      for a in result.alternatives],
-        screened=result.screened,
-        checked=list(result.subjects) if not result.screened else [],
-        disclaimer=DISCLAIMER,
+        **_check_rest(result),
     )
+
+
+def _check_rest(result: CheckResult) -> dict[str, Any]:
+    """What follows the findings in a check document."""
+    return {
+        "alternatives": [{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
+                         for a in result.alternatives],
+        "screened": result.screened,
+        "checked": list(result.subjects) if not result.screened else [],
+        "disclaimer": DISCLAIMER,
+    }
+
+
+# Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def check_json(result: CheckResult) -> str:
+    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
+
+    The same findings come back for patient after patient, so the text of each one is kept
+    and the document is put together around them.
+    """
+    head = _COMPACT.encode(envelope("check", status=result.status))
+    rest = _COMPACT.encode(_check_rest(result))
+    findings = ",".join([_finding_json(f) for f in result.findings])
+    return f'{head[:-1]},"findings":[{findings}],{rest[1:]}'
+
+
+@functools.lru_cache(maxsize=4096)
+def _finding_json(finding: Finding) -> str:
+    return _COMPACT.encode(finding_document(finding))
