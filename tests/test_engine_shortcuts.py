@@ -185,3 +185,32 @@ def test_alternatives_fall_back_to_products_doing_part_of_the_job(catalogue):
                          == {catalogue.substances[c.substance].cls for c in product.actives()}]
             fell_back += bool(alternative.use) and not same_role
     assert fell_back > 0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_without_quantities_there_is_nothing_to_dose(catalogue, data):
+    """With no volume and no protocol figures, the dose and protocol checks the engine skips find nothing."""
+    from mesocli.domain.dosing import check_doses, check_protocol
+    from mesocli.domain.engine import CheckOptions, _item, has_quantities
+    from mesocli.units import parse_quantity
+
+    entries = [("product", p) for p in sorted(catalogue.products)]
+    entries += [("substance", s) for s in sorted(catalogue.substances)]
+    items = [_item(catalogue, kind, entry_id, syringe)
+             for (kind, entry_id), syringe in data.draw(st.lists(st.tuples(st.sampled_from(entries), st.integers(0, 2)),
+                                                                max_size=5))]
+    indication = data.draw(st.none() | st.sampled_from(sorted(catalogue.indications)))
+    options = CheckOptions(
+        indication=indication,
+        area=data.draw(st.none() | st.sampled_from(sorted(catalogue.areas))),
+        max_products=data.draw(st.integers(1, 4)),
+        treatment_area=data.draw(st.none() | st.sampled_from(["10 cm^2", "400 cm^2"])),
+    )
+    if options.treatment_area is not None:
+        options.treatment_area = parse_quantity(options.treatment_area, kind="area", what="treatment area")
+    patient = ResolvedPatient(age=data.draw(st.none() | st.integers(0, 130)),
+                              weight_kg=data.draw(st.none() | st.floats(0.5, 500)))
+    assert not has_quantities(items, options)
+    assert check_doses(catalogue, patient, items, options) == []
+    assert check_protocol(catalogue, items, options) == []

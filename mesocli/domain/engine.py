@@ -326,6 +326,13 @@ def _screen_items(catalogue: Catalogue) -> list[Item]:
     return list(found)  # type: ignore[call-overload]
 
 
+def has_quantities(items: Iterable[Item], options: CheckOptions) -> bool:
+    """Whether there is anything to dose: a volume, or a protocol's points, volume per point,
+    sessions or interval. Without any, no dose limit or protocol can be exceeded or unchecked."""
+    return (options.points is not None or options.volume_per_point is not None or options.sessions is not None
+            or options.interval is not None or any(item.volume is not None for item in items))
+
+
 def _status(findings: Iterable[Finding]) -> str:
     worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
     return {3: "contraindicated", 2: "caution"}.get(worst, "ok")
@@ -360,8 +367,9 @@ class _Context:
         if not self.screened:
             self.fit()
             self.mixing()
-            self.doses()
-            self.protocol()
+            if has_quantities(self.items, self.options):
+                self.doses()
+                self.protocol()
 
     # ---------------------------------------------------------------- allergies
     def allergies(self) -> None:
