@@ -249,7 +249,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
                            indication=fields.get("indication"), area=fields.get("area"),
                            treatment_area=fields.get("treatment_area"), max_products=max_products,
                            catalogue=catalogue)
-        code = EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_OK
+        code = EXIT_FINDINGS if result.reaches(fail_on) else EXIT_OK
         return code, check_json(result)  # what _body(check_document(result)) gives
     from mesocli.render.recipe import recipe_document
 

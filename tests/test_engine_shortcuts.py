@@ -214,3 +214,29 @@ def test_without_quantities_there_is_nothing_to_dose(catalogue, data):
     assert not has_quantities(items, options)
     assert check_doses(catalogue, patient, items, options) == []
     assert check_protocol(catalogue, items, options) == []
+
+
+def test_shared_findings_and_their_texts_equal_fresh_ones(catalogue):
+    """Checks answered with findings (and finding texts) made before equal checks made from scratch."""
+    from mesocli import api
+    from mesocli.domain import engine
+    from mesocli.domain.patient import Patient
+    from mesocli.render import documents
+
+    rng = random.Random(17)
+    names = sorted(catalogue.products) + sorted(catalogue.substances)
+    requests = [(Patient(allergies=tuple(rng.sample(sorted(catalogue.substances), rng.randint(0, 2))),
+                         conditions=tuple(rng.sample(sorted(catalogue.conditions), rng.randint(0, 2))),
+                         age=rng.choice([None, 12, 30, 90])),
+                 tuple(rng.sample(names, rng.randint(0, 3))), rng.choice([None, *sorted(catalogue.indications)]))
+                for _ in range(60)]
+
+    def answers():
+        results = [api.check(patient, ingredients=ingredients, indication=indication, catalogue=catalogue)
+                   for patient, ingredients, indication in requests]
+        return [(documents.check_document(r), documents.check_json(r)) for r in results]
+
+    warm = answers()
+    engine._finding.cache_clear()
+    documents._finding_json.cache_clear()
+    assert answers() == warm

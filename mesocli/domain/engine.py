@@ -52,6 +52,11 @@ class Finding:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
 
 
+# Findings are immutable values, and the same ones come back for patient after patient:
+# equal findings are made once and shared.
+_finding = functools.lru_cache(maxsize=8192)(Finding)
+
+
 @dataclass(frozen=True, slots=True)
 class Alternative:
     replaces: str
@@ -71,6 +76,11 @@ class CheckResult:
     def at_or_above(self, severity: str) -> tuple[Finding, ...]:
         floor = SEVERITY_RANK[severity]
         return tuple(f for f in self.findings if SEVERITY_RANK[f.severity] >= floor)
+
+    def reaches(self, severity: str) -> bool:
+        """Whether any finding is at or above ``severity``."""
+        floor = SEVERITY_RANK[severity]
+        return any(SEVERITY_RANK[f.severity] >= floor for f in self.findings)
 
 
 @dataclass(slots=True)
@@ -309,7 +319,7 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     findings = tuple(sorted(ctx.findings.values(), key=Finding.sort_key))
     status = _status(findings)
     alternatives: tuple[Alternative, ...] = ()
-    if options.alternatives:
+    if options.alternatives and status == "contraindicated":  # alternatives replace contraindicated ones
         alternatives = suggest_alternatives(catalogue, patient, findings)
     return CheckResult(status, findings, alternatives, screened, patient,
                        tuple(dict.fromkeys(i.subject for i in items)))
@@ -356,7 +366,7 @@ class _Context:
 
     def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
                      message: str | None = None, severity: str | None = None) -> None:
-        self.add(Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
+        self.add(_finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
                          _cited(rule.provenance), rule.provenance.evidence, rule.advice))
 
     def run(self) -> None:
@@ -405,7 +415,7 @@ class _Context:
                 advice = ("Do not use; choose an alternative below."
                           if worst.severity == "contraindicated"
                           else "Use only after confirming tolerance with the patient's allergist.")
-                self.add(Finding(worst.severity, "allergy", item.subject, trigger, message,
+                self.add(_finding(worst.severity, "allergy", item.subject, trigger, message,
                                  _cited(worst.provenance), worst.provenance.evidence, advice,
                                  path, summary))
 
@@ -463,16 +473,15 @@ class _Context:
     def ages(self) -> None:
         age = self.patient.age
         for rule in self.cat.rules_by_kind.get("age_limit", ()):
-            bounds = _age_bounds(rule)
             if age is None:
                 if rule.scope.kind == "procedure" and not self.patient.raw.is_empty:
                     self.rule_finding(rule, "age", PROCEDURE, "age",
-                                      f"Age not stated; {bounds}. {rule.message}", "info")
+                                      f"Age not stated; {_age_bounds(rule)}. {rule.message}", "info")
                 continue
             too_young = rule.min_age is not None and age < rule.min_age
             too_old = rule.max_age is not None and age > rule.max_age
             if too_young or too_old:
-                self.scoped(rule, "age", "age", f"Patient is {age}; {bounds}. {rule.message}")
+                self.scoped(rule, "age", "age", f"Patient is {age}; {_age_bounds(rule)}. {rule.message}")
 
     # ---------------------------------------------------------------- regulatory and vehicle
     def regulatory_and_vehicle(self) -> None:
@@ -487,14 +496,14 @@ class _Context:
                     self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
                                       f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
                 if item.product.vehicle == "unknown":
-                    self.add(Finding(
+                    self.add(_finding(
                         "caution", "vehicle", item.subject, "unknown-vehicle",
                         f"The vehicle of {item.product.name} is not recorded in the catalogue; an oily or "
                         "alcoholic vehicle must not be injected.",
                         _cited(item.product.provenance), item.product.provenance.evidence,
                         "Confirm from the label that it is an aqueous solution before injecting it."))
                 if self.options.area and item.product.areas and self.options.area not in item.product.areas:
-                    self.add(Finding(
+                    self.add(_finding(
                         "caution", "regulatory", item.subject, self.options.area,
                         f"{item.product.name} is labelled for {', '.join(item.product.areas)} only; "
                         f"use in the {self.options.area} area is off-label.",
@@ -517,7 +526,7 @@ class _Context:
         severity, message, advice = texts[status]
         if entry.notes:
             message += f" {entry.notes}"
-        self.add(Finding(severity, "regulatory", item.subject, status, message,
+        self.add(_finding(severity, "regulatory", item.subject, status, message,
                          _cited(entry.provenance), entry.provenance.evidence, advice))
 
     # ---------------------------------------------------------------- fit for the indication
@@ -530,12 +539,12 @@ class _Context:
             fits = item_fits(self.cat, indication_id, item)
             if fits:
                 best = min(fits, key=lambda f: 0 if f.fit == "principal" else 1)
-                self.add(Finding("info", "fit", item.subject, indication_id,
+                self.add(_finding("info", "fit", item.subject, indication_id,
                                  f"{self.name(item)}: {best.fit} ingredient for {indication.name} "
                                  f"(evidence: {best.provenance.evidence}).",
                                  _cited(best.provenance), best.provenance.evidence))
             elif not self.is_adjunct(item):
-                self.add(Finding("caution", "fit", item.subject, indication_id,
+                self.add(_finding("caution", "fit", item.subject, indication_id,
                                  f"{self.name(item)} has no recorded fit for {indication.name}.",
                                  _cited(indication.provenance), indication.provenance.evidence,
                                  "Leave it out, or record why it is used."))
@@ -561,7 +570,7 @@ class _Context:
             if len(distinct) > limit:
                 default = self.cat.default("max-products-per-syringe")
                 prov = default.provenance if default else Provenance("expert")
-                self.add(Finding(
+                self.add(_finding(
                     "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
                     f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
                     _cited(prov), prov.evidence,
@@ -569,7 +578,7 @@ class _Context:
             for item in members:
                 others = [o for o in members if o is not item and o.subject != item.subject]
                 if item.product is not None and item.product.do_not_admix and others:
-                    self.add(Finding(
+                    self.add(_finding(
                         "contraindicated", "incompatibility", item.subject, others[0].subject,
                         f"{item.product.name} must not be mixed with other products "
                         f"(here: {', '.join(o.subject for o in others)}).",
@@ -583,8 +592,9 @@ class _Context:
                     for rule in as_a:
                         if rule.b == "*" or (rule.b is not None and rule.b in refs):
                             self.rule_finding(rule, "incompatibility", item.subject, other.subject)
+            present = frozenset().union(*(_facts(self.cat, o).classes for o in members))
             for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
-                if rule.target_class is None:
+                if rule.target_class is None or rule.target_class not in present:
                     continue
                 targets = [o for o in members if rule.target_class in _facts(self.cat, o).classes]
                 if not targets:
