@@ -211,12 +211,13 @@ def check_json(result: CheckResult) -> str:
     """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
 
     The same findings come back for patient after patient, so the text of each one is kept
-    and the document is put together around them.
+    and put into the document's (empty) findings list.
     """
-    head = _COMPACT.encode(envelope("check", status=result.status))
-    rest = _COMPACT.encode(_check_rest(result))
+    shell = _COMPACT.encode(envelope("check", status=result.status, findings=[], **_check_rest(result)))
+    # Only the schema version, the kind and the status come before the findings.
+    split = shell.index(',"findings":[') + len(',"findings":[')
     findings = ",".join([_finding_json(f) for f in result.findings])
-    return f'{head[:-1]},"findings":[{findings}],{rest[1:]}'
+    return shell[:split] + findings + shell[split:]
 
 
 @functools.lru_cache(maxsize=4096)
