@@ -188,36 +188,36 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "check",
         status=result.status,
         findings=[finding_document(f) for f in result.findings],
-        **_check_rest(result),
+        alternatives=_alternatives(result),
+        screened=result.screened,
+        checked=list(result.subjects) if not result.screened else [],
+        disclaimer=DISCLAIMER,
     )
 
 
-def _check_rest(result: CheckResult) -> dict[str, Any]:
-    """What follows the findings in a check document."""
-    return {
-        "alternatives": [{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
-                         for a in result.alternatives],
-        "screened": result.screened,
-        "checked": list(result.subjects) if not result.screened else [],
-        "disclaimer": DISCLAIMER,
-    }
+def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
+    return [{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
+            for a in result.alternatives]
 
 
 # Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DISCLAIMER_JSON = _COMPACT.encode(DISCLAIMER)
 
 
 def check_json(result: CheckResult) -> str:
     """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
 
     The same findings come back for patient after patient, so the text of each one is kept
-    and put into the document's (empty) findings list.
+    and the document is put together around them, key by key as :func:`check_document` has it.
     """
-    shell = _COMPACT.encode(envelope("check", status=result.status, findings=[], **_check_rest(result)))
-    # Only the schema version, the kind and the status come before the findings.
-    split = shell.index(',"findings":[') + len(',"findings":[')
     findings = ",".join([_finding_json(f) for f in result.findings])
-    return shell[:split] + findings + shell[split:]
+    alternatives = _COMPACT.encode(_alternatives(result)) if result.alternatives else "[]"
+    checked = _COMPACT.encode(list(result.subjects)) if result.subjects and not result.screened else "[]"
+    return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_COMPACT.encode(result.status)},'
+            f'"findings":[{findings}],"alternatives":{alternatives},'
+            f'"screened":{"true" if result.screened else "false"},"checked":{checked},'
+            f'"disclaimer":{_DISCLAIMER_JSON}}}')
 
 
 @functools.lru_cache(maxsize=4096)
