@@ -96,7 +96,9 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
         if request_id is not None and not isinstance(request_id, str | int):
             request_id = None
             raise InputError("'id' must be text or a number")
-        key = _dumps_sorted({k: v for k, v in request.items() if k != "id"})
+        without_id = dict(request)
+        without_id.pop("id", None)
+        key = _dumps_sorted(without_id)
         cached = cache.get(key)
         if cached is None:
             cached = _answer(request, catalogue)
@@ -200,14 +202,17 @@ def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     action = request.get("action")
     if action not in ACTIONS:
         raise InputError(f"'action' must be 'build' or 'check', not {action!r}")
-    fields: dict[str, Any] = {}
-    for key, value in request.items():
-        name = _ALIASES.get(key, key)
-        if name in fields:
-            raise InputError(f"field {name!r} is given twice")
-        fields[name] = value
-    unknown = sorted(set(fields) - _FIELDS[action])
-    if unknown:
+    if _ALIASES.keys().isdisjoint(request):
+        fields = dict(request)  # every field under its own name: none can be given twice
+    else:
+        fields = {}
+        for key, value in request.items():
+            name = _ALIASES.get(key, key)
+            if name in fields:
+                raise InputError(f"field {name!r} is given twice")
+            fields[name] = value
+    if not fields.keys() <= _FIELDS[action]:
+        unknown = sorted(set(fields) - _FIELDS[action])
         raise InputError(f"unknown field(s) for {action}: {', '.join(unknown)}")
     return action, fields
 
@@ -226,8 +231,6 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
 
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
-    from mesocli import api
-
     action, fields = _normalise(request)
     patient = _patient(fields)
     max_products = fields.get("max_products", 3)
@@ -237,6 +240,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
         if fields.get(key) is not None and not isinstance(fields[key], str):
             raise InputError(f"'{key}' must be text")
     if action == "check":
+        from mesocli.api import check
         from mesocli.render.documents import check_json
 
         ingredients = fields.get("ingredients", [])
@@ -245,17 +249,18 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
         fail_on = fields.get("fail_on", "contraindicated")
         if fail_on not in ("caution", "contraindicated"):
             raise InputError("'fail_on' must be 'caution' or 'contraindicated'")
-        result = api.check(patient, ingredients=ingredients, recipe=fields.get("recipe"),
-                           indication=fields.get("indication"), area=fields.get("area"),
-                           treatment_area=fields.get("treatment_area"), max_products=max_products,
-                           catalogue=catalogue)
+        result = check(patient, ingredients=ingredients, recipe=fields.get("recipe"),
+                       indication=fields.get("indication"), area=fields.get("area"),
+                       treatment_area=fields.get("treatment_area"), max_products=max_products,
+                       catalogue=catalogue)
         code = EXIT_FINDINGS if result.reaches(fail_on) else EXIT_OK
         return code, check_json(result)  # what _body(check_document(result)) gives
+    from mesocli.api import build
     from mesocli.render.recipe import recipe_document
 
     if not isinstance(fields.get("indication"), str):
         raise InputError("a build request needs 'indication'")
-    recipe = api.build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
-                       treatment_area=fields.get("treatment_area"), max_products=max_products,
-                       catalogue=catalogue)
+    recipe = build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
+                   treatment_area=fields.get("treatment_area"), max_products=max_products,
+                   catalogue=catalogue)
     return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), _body(recipe_document(recipe, catalogue))
