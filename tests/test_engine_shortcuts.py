@@ -89,20 +89,32 @@ def test_results_do_not_depend_on_what_was_asked_before(catalogue):
     assert answers(catalogue) == warm
 
 
-def test_remembered_name_lookups_equal_fresh_ones(catalogue):
-    """A name found once is found the same way again, in any spelling, and unknown names stay unknown."""
+def test_remembered_names_resolve_as_fresh_ones_do(catalogue):
+    """A name resolved once resolves the same way again, in any spelling; a bad name fails the same way again."""
     import pickle
 
-    kinds = [("group", "substance"), ("condition",), ("medication", "medication-class"), ("product", "substance"),
-             ("indication",), ("area",), ("substance",), ("product",)]
-    names = sorted({text for table in catalogue._names.values() for text in table})
-    spellings = [variant for name in names for variant in (name, name.upper(), f" {name.replace('-', ' ')} ")]
-    spellings += ["no-such-name", "lidocain", "LIDOCAINE allergy"]
+    from mesocli.errors import MesoError
+
+    resolvers = {"resolve_allergy": ("group", "substance"), "resolve_condition": ("condition",),
+                 "resolve_medication": ("medication", "medication-class"),
+                 "resolve_ingredient": ("product", "substance"), "resolve_indication": ("indication",),
+                 "resolve_area": ("area",)}
+    failing = ["no-such-name", "lidocain", "", "  ", "x" * 201, " lidocaine" + " " * 200, 7, None]
+
+    def outcome(cat, resolver, term):
+        try:
+            return getattr(cat, resolver)(term)
+        except MesoError as exc:
+            return (type(exc), exc.message)
+
     for _ in range(2):  # the second round reads what the first remembered
         fresh = pickle.loads(pickle.dumps(catalogue))
-        for kind in kinds:
-            for term in spellings:
-                assert catalogue.lookup(kind, term) == fresh.lookup(kind, term), (kind, term)
+        for resolver, kinds in resolvers.items():
+            names = sorted({text for kind in kinds for text in catalogue._names[kind]})
+            spellings = [variant for name in names for variant in (name, name.upper(), f" {name.replace('-', ' ')} ")]
+            spellings += ["LIDOCAINE allergy", "allergic to parabens"] if resolver == "resolve_allergy" else []
+            for term in spellings + failing:
+                assert outcome(catalogue, resolver, term) == outcome(fresh, resolver, term), (resolver, term)
 
 
 def _alternatives_the_long_way(catalogue, patient, findings):
