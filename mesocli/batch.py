@@ -62,7 +62,7 @@ def _dumps(document: Any) -> str:
 
 # Built once: json.dumps would build a new encoder on every call that passes options.
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_SORTED = json.JSONEncoder(sort_keys=True)
+_SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)  # parsed JSON has no cycles
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:

@@ -213,10 +213,10 @@ def check_json(result: CheckResult) -> str:
     """
     findings = ",".join([_finding_json(f) for f in result.findings])
     alternatives = _COMPACT.encode(_alternatives(result)) if result.alternatives else "[]"
-    checked = _COMPACT.encode(list(result.subjects)) if result.subjects and not result.screened else "[]"
+    checked = ",".join([_COMPACT.encode(s) for s in result.subjects]) if not result.screened else ""
     return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_COMPACT.encode(result.status)},'
             f'"findings":[{findings}],"alternatives":{alternatives},'
-            f'"screened":{"true" if result.screened else "false"},"checked":{checked},'
+            f'"screened":{"true" if result.screened else "false"},"checked":[{checked}],'
             f'"disclaimer":{_DISCLAIMER_JSON}}}')
 
 
