@@ -317,7 +317,7 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     ctx = _Context(catalogue, patient, list(items), options, screened)
     ctx.run()
     findings = tuple(sorted(ctx.findings.values(), key=Finding.sort_key))
-    status = _status(findings)
+    status = _status(findings[:1])  # sorted worst first
     alternatives: tuple[Alternative, ...] = ()
     if options.alternatives and status == "contraindicated":  # alternatives replace contraindicated ones
         alternatives = suggest_alternatives(catalogue, patient, findings)
@@ -421,11 +421,12 @@ class _Context:
 
     # ---------------------------------------------------------------- conditions and medications
     def contraindications(self) -> None:
-        conditions = set(self.patient.conditions)
-        medications = set(self.patient.medications)
-        classes = set(self.patient.medication_classes)
-        if not (conditions or medications or classes):
+        patient = self.patient
+        if not (patient.conditions or patient.medications or patient.medication_classes):
             return
+        conditions = set(patient.conditions)
+        medications = set(patient.medications)
+        classes = set(patient.medication_classes)
         # Only the rules one of the patient's terms can fire, in catalogue order.
         index = _contraindication_index(self.cat)
         positions: set[int] = set()
@@ -575,30 +576,30 @@ class _Context:
                     f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
                     _cited(prov), prov.evidence,
                     "Split the cocktail across syringes, or raise the limit deliberately."))
-            for item in members:
-                others = [o for o in members if o is not item and o.subject != item.subject]
+            if len(members) == 1:
+                continue  # a lone ingredient is mixed with nothing
+            with_facts = [(item, _facts(self.cat, item)) for item in members]
+            for item, item_facts in with_facts:
+                others = [(o, o_facts) for o, o_facts in with_facts if o is not item and o.subject != item.subject]
                 if item.product is not None and item.product.do_not_admix and others:
                     self.add(_finding(
-                        "contraindicated", "incompatibility", item.subject, others[0].subject,
+                        "contraindicated", "incompatibility", item.subject, others[0][0].subject,
                         f"{item.product.name} must not be mixed with other products "
-                        f"(here: {', '.join(o.subject for o in others)}).",
+                        f"(here: {', '.join(o.subject for o, _ in others)}).",
                         _cited(item.product.provenance), item.product.provenance.evidence,
                         "Give it from its own syringe."))
-                as_a = _facts(self.cat, item).incompatible_as_a
+                as_a = item_facts.incompatible_as_a
                 if not as_a:
                     continue
-                for other in others:
-                    refs = _facts(self.cat, other).refs
+                for other, other_facts in others:
                     for rule in as_a:
-                        if rule.b == "*" or (rule.b is not None and rule.b in refs):
+                        if rule.b == "*" or (rule.b is not None and rule.b in other_facts.refs):
                             self.rule_finding(rule, "incompatibility", item.subject, other.subject)
-            present = frozenset().union(*(_facts(self.cat, o).classes for o in members))
+            present = frozenset().union(*(f.classes for _, f in with_facts))
             for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
                 if rule.target_class is None or rule.target_class not in present:
                     continue
-                targets = [o for o in members if rule.target_class in _facts(self.cat, o).classes]
-                if not targets:
-                    continue
+                targets = [o for o, o_facts in with_facts if rule.target_class in o_facts.classes]
                 for item in members:
                     subject = self.matches(rule.scope, item)
                     if subject is not None and item not in targets:
