@@ -252,3 +252,19 @@ def test_shared_findings_and_their_texts_equal_fresh_ones(catalogue):
     engine._finding.cache_clear()
     documents._finding_json.cache_clear()
     assert answers() == warm
+
+
+def test_kept_citations_equal_fresh_ones(catalogue):
+    """A provenance's kept citation is its own, for catalogue facts, equal copies and passing objects alike."""
+    from mesocli.domain import engine
+    from mesocli.domain.model import Provenance, Source
+
+    provenances = [rule.provenance for rule in catalogue.rules] + [p.provenance for p in catalogue.products.values()]
+    provenances += [Provenance(p.evidence, tuple(Source(s.title, s.url) for s in p.sources)) for p in provenances]
+    for _ in range(2):
+        for provenance in provenances:
+            assert engine._cited(provenance) == tuple(provenance.cited())
+    for number in range(3 * engine._CITED_LIMIT):  # passing objects, each cited once, then dropped
+        provenance = Provenance("expert", (Source(f"source {number}"),))
+        assert engine._cited(provenance) == (f"source {number}",)
+    assert len(engine._CITED) <= engine._CITED_LIMIT

@@ -622,10 +622,25 @@ class _Context:
             self.add(finding)
 
 
-@functools.lru_cache(maxsize=4096)
 def _cited(provenance: Provenance) -> tuple[str, ...]:
-    """The sources of a fact as findings cite them (the same fact always cites the same text)."""
-    return tuple(provenance.cited())
+    """The sources of a fact as findings cite them (the same fact always cites the same text).
+
+    Catalogue facts are long-lived objects, so the text is kept per object and found by
+    identity, without hashing the provenance. Each entry holds its provenance, so no other
+    object can take that identity while the entry is kept.
+    """
+    entry = _CITED.get(id(provenance))
+    if entry is not None and entry[0] is provenance:
+        return entry[1]
+    if len(_CITED) >= _CITED_LIMIT:
+        _CITED.clear()
+    cited = tuple(provenance.cited())
+    _CITED[id(provenance)] = (provenance, cited)
+    return cited
+
+
+_CITED: dict[int, tuple[Provenance, tuple[str, ...]]] = {}
+_CITED_LIMIT = 4096
 
 
 def _short(exposure: Exposure) -> str:
