@@ -231,6 +231,8 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
 
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
+    from mesocli import api
+
     action, fields = _normalise(request)
     patient = _patient(fields)
     max_products = fields.get("max_products", 3)
@@ -240,8 +242,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
         if fields.get(key) is not None and not isinstance(fields[key], str):
             raise InputError(f"'{key}' must be text")
     if action == "check":
-        from mesocli.api import check
-        from mesocli.render.documents import check_json
+        from mesocli.render import documents
 
         ingredients = fields.get("ingredients", [])
         if isinstance(ingredients, str) or not isinstance(ingredients, list):
@@ -249,18 +250,17 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
         fail_on = fields.get("fail_on", "contraindicated")
         if fail_on not in ("caution", "contraindicated"):
             raise InputError("'fail_on' must be 'caution' or 'contraindicated'")
-        result = check(patient, ingredients=ingredients, recipe=fields.get("recipe"),
-                       indication=fields.get("indication"), area=fields.get("area"),
-                       treatment_area=fields.get("treatment_area"), max_products=max_products,
-                       catalogue=catalogue)
+        result = api.check(patient, ingredients=ingredients, recipe=fields.get("recipe"),
+                           indication=fields.get("indication"), area=fields.get("area"),
+                           treatment_area=fields.get("treatment_area"), max_products=max_products,
+                           catalogue=catalogue)
         code = EXIT_FINDINGS if result.reaches(fail_on) else EXIT_OK
-        return code, check_json(result)  # what _body(check_document(result)) gives
-    from mesocli.api import build
+        return code, documents.check_json(result)  # what _body(check_document(result)) gives
     from mesocli.render.recipe import recipe_document
 
     if not isinstance(fields.get("indication"), str):
         raise InputError("a build request needs 'indication'")
-    recipe = build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
-                   treatment_area=fields.get("treatment_area"), max_products=max_products,
-                   catalogue=catalogue)
+    recipe = api.build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
+                       treatment_area=fields.get("treatment_area"), max_products=max_products,
+                       catalogue=catalogue)
     return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), _body(recipe_document(recipe, catalogue))
