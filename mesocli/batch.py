@@ -17,7 +17,7 @@ from typing import Any
 
 from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.patient import Patient
+from mesocli.domain.patient import Patient, merge, patient_from_mapping
 from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError
 
 ACTIONS = ("build", "check")
@@ -218,8 +218,6 @@ def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _patient(fields: Mapping[str, Any]) -> Patient:
-    from mesocli.domain.patient import merge, patient_from_mapping
-
     given = {k: fields[k] for k in ("allergies", "conditions", "medications", "age", "weight") if k in fields}
     extra = patient_from_mapping(given)
     if fields.get("patient") is None:
