@@ -229,7 +229,7 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
 
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
-    from mesocli import api
+    import mesocli.api as api
 
     action, fields = _normalise(request)
     patient = _patient(fields)
@@ -240,7 +240,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
         if fields.get(key) is not None and not isinstance(fields[key], str):
             raise InputError(f"'{key}' must be text")
     if action == "check":
-        from mesocli.render import documents
+        import mesocli.render.documents as documents
 
         ingredients = fields.get("ingredients", [])
         if isinstance(ingredients, str) or not isinstance(ingredients, list):
