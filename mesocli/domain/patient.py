@@ -62,7 +62,7 @@ def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
     """Build a :class:`Patient` from a parsed JSON/TOML document, refusing unknown fields."""
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError(f"{what}: expected an object with {', '.join(PATIENT_FIELDS)}")
-    if any(key not in _KNOWN_FIELDS for key in data):
+    if not _KNOWN_FIELDS.issuperset(data):
         unknown = sorted(set(data) - set(PATIENT_FIELDS))
         raise InputError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))}; "
                          f"expected {', '.join(PATIENT_FIELDS)}")
