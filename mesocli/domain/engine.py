@@ -95,7 +95,7 @@ class Item:
     sids: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.sids = tuple(c.substance for c in self.components)
+        self.sids = tuple([c.substance for c in self.components])
 
     def substance_ids(self) -> tuple[str, ...]:
         return self.sids
@@ -317,12 +317,12 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     ctx = _Context(catalogue, patient, list(items), options, screened)
     ctx.run()
     findings = tuple(sorted(ctx.findings.values(), key=Finding.sort_key))
-    status = _status(findings[:1])  # sorted worst first
+    status = _status(findings[:1])  # sorted worst first, so the first finding is the worst
     alternatives: tuple[Alternative, ...] = ()
     if options.alternatives and status == "contraindicated":  # alternatives replace contraindicated ones
         alternatives = suggest_alternatives(catalogue, patient, findings)
     return CheckResult(status, findings, alternatives, screened, patient,
-                       tuple(dict.fromkeys(i.subject for i in items)))
+                       tuple(dict.fromkeys([i.subject for i in items])))
 
 
 def _screen_items(catalogue: Catalogue) -> list[Item]:
@@ -344,8 +344,11 @@ def has_quantities(items: Iterable[Item], options: CheckOptions) -> bool:
 
 
 def _status(findings: Iterable[Finding]) -> str:
-    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
-    return {3: "contraindicated", 2: "caution"}.get(worst, "ok")
+    worst = max([SEVERITY_RANK[f.severity] for f in findings], default=0)
+    return _STATUS_BY_RANK.get(worst, "ok")
+
+
+_STATUS_BY_RANK = {3: "contraindicated", 2: "caution"}
 
 
 class _Context:
@@ -567,7 +570,7 @@ class _Context:
             syringes[item.syringe].append(item)
         limit = self.options.max_products
         for members in syringes.values():
-            distinct = list(dict.fromkeys(i.subject for i in members))
+            distinct = list(dict.fromkeys([i.subject for i in members]))
             if len(distinct) > limit:
                 default = self.cat.default("max-products-per-syringe")
                 prov = default.provenance if default else Provenance("expert")
@@ -595,7 +598,7 @@ class _Context:
                     for rule in as_a:
                         if rule.b == "*" or (rule.b is not None and rule.b in other_facts.refs):
                             self.rule_finding(rule, "incompatibility", item.subject, other.subject)
-            present = frozenset().union(*(f.classes for _, f in with_facts))
+            present = frozenset().union(*[f.classes for _, f in with_facts])
             for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
                 if rule.target_class is None or rule.target_class not in present:
                     continue
