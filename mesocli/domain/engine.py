@@ -166,6 +166,15 @@ def _contraindication_index(cat: Catalogue) -> dict[tuple[str, str], tuple[int, 
     return found  # type: ignore[return-value]
 
 
+def _targeted_conflicts(cat: Catalogue) -> tuple[Rule, ...]:
+    """The purpose-conflict rules aimed at a class of ingredient mixed in, in catalogue order."""
+    found = cat.derived.get("targeted-conflicts")
+    if found is None:
+        found = tuple(rule for rule in cat.rules_by_kind.get("purpose_conflict", ()) if rule.target_class is not None)
+        cat.derived["targeted-conflicts"] = found
+    return found  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
     severity: str
@@ -583,24 +592,29 @@ class _Context:
                 continue  # a lone ingredient is mixed with nothing
             with_facts = [(item, _facts(self.cat, item)) for item in members]
             for item, item_facts in with_facts:
+                kept_apart = item.product is not None and item.product.do_not_admix
+                as_a = item_facts.incompatible_as_a
+                if not (kept_apart or as_a):
+                    continue
                 others = [(o, o_facts) for o, o_facts in with_facts if o is not item and o.subject != item.subject]
-                if item.product is not None and item.product.do_not_admix and others:
+                if kept_apart and others:
+                    assert item.product is not None
                     self.add(_finding(
                         "contraindicated", "incompatibility", item.subject, others[0][0].subject,
                         f"{item.product.name} must not be mixed with other products "
                         f"(here: {', '.join(o.subject for o, _ in others)}).",
                         _cited(item.product.provenance), item.product.provenance.evidence,
                         "Give it from its own syringe."))
-                as_a = item_facts.incompatible_as_a
-                if not as_a:
-                    continue
                 for other, other_facts in others:
                     for rule in as_a:
                         if rule.b == "*" or (rule.b is not None and rule.b in other_facts.refs):
                             self.rule_finding(rule, "incompatibility", item.subject, other.subject)
+            conflicts = _targeted_conflicts(self.cat)
+            if not conflicts:
+                continue
             present = frozenset().union(*[f.classes for _, f in with_facts])
-            for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
-                if rule.target_class is None or rule.target_class not in present:
+            for rule in conflicts:
+                if rule.target_class not in present:
                     continue
                 targets = [o for o, o_facts in with_facts if rule.target_class in o_facts.classes]
                 for item in members:
