@@ -41,7 +41,10 @@ class Patient:
             if not given_tuple:
                 object.__setattr__(self, name, tuple(value))
         age = self.age
-        if age is not None:
+        if type(age) is int:  # the usual case: a plain whole number, only its range to check
+            if not 0 <= age <= 130:
+                raise InputError(f"patient age: {age!r} is not a whole number of years from 0 to 130")
+        elif age is not None:
             if isinstance(age, bool) or not isinstance(age, int | float):
                 raise InputError("patient age: expected a whole number of years")
             if isinstance(age, float) and not math.isfinite(age):
