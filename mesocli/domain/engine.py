@@ -193,7 +193,7 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
         pair = (found.kind, found.id)
         if pair not in allergies:
             allergies.append(pair)
-    conditions = _unique(catalogue.resolve_condition(t).id for t in patient.conditions)
+    conditions = _unique([catalogue.resolve_condition(t).id for t in patient.conditions]) if patient.conditions else ()
     medications: list[str] = []
     classes: list[str] = []
     for term in patient.medications:
@@ -209,8 +209,8 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     return ResolvedPatient(
         allergies=tuple(allergies),
         conditions=conditions,
-        medications=_unique(medications),
-        medication_classes=_unique(classes),
+        medications=_unique(medications) if medications else (),
+        medication_classes=_unique(classes) if classes else (),
         age=patient.age,
         weight_kg=weight_kg,
         raw=patient,
