@@ -250,7 +250,7 @@ def test_shared_findings_and_their_texts_equal_fresh_ones(catalogue):
 
     warm = answers()
     engine._finding.cache_clear()
-    documents._finding_json.cache_clear()
+    documents._FINDING_JSON.clear()
     assert answers() == warm
 
 

@@ -6,7 +6,6 @@ removed, which the contracts forbid; new keys may be added freely.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -220,6 +219,22 @@ def check_json(result: CheckResult) -> str:
             f'"disclaimer":{_DISCLAIMER_JSON}}}')
 
 
-@functools.lru_cache(maxsize=4096)
 def _finding_json(finding: Finding) -> str:
-    return _COMPACT.encode(finding_document(finding))
+    """The compact JSON text of one finding.
+
+    The engine shares equal findings, so the text is kept per finding object and found by
+    identity, without hashing the finding. Each entry holds its finding, so no other object
+    can take that identity while the entry is kept.
+    """
+    entry = _FINDING_JSON.get(id(finding))
+    if entry is not None and entry[0] is finding:
+        return entry[1]
+    text = _COMPACT.encode(finding_document(finding))
+    if len(_FINDING_JSON) >= _FINDING_JSON_LIMIT:
+        _FINDING_JSON.clear()
+    _FINDING_JSON[id(finding)] = (finding, text)
+    return text
+
+
+_FINDING_JSON: dict[int, tuple[Finding, str]] = {}
+_FINDING_JSON_LIMIT = 8192
