@@ -103,8 +103,6 @@ def check(
     With neither, screen the patient against the whole catalogue. Unknown names, bad units
     and malformed recipes raise :class:`mesocli.errors.InputError`.
     """
-    from mesocli.units import parse_quantity
-
     cat = catalogue or load_catalogue()
     resolved = resolve_patient(cat, patient or Patient())
     if ingredients and recipe is not None:
@@ -125,6 +123,8 @@ def check(
         options.area = cat.resolve_area(area).id
     raw_area = treatment_area if treatment_area is not None else (recipe_input.treatment_area if recipe_input else None)
     if raw_area is not None:
+        from mesocli.units import parse_quantity
+
         options.treatment_area = parse_quantity(raw_area, kind="area", what="treatment area")
     if recipe_input is not None:
         items = items_from_recipe(cat, recipe_input)

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.patient import Patient
+from mesocli.domain.patient import Patient, merge, patient_from_mapping
 from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError, WorkerError
 
 ACTIONS = ("build", "check")
@@ -57,7 +57,12 @@ class BatchResult:
 
 
 def _dumps(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(document)
+
+
+# Built once: json.dumps would build a new encoder on every call that passes options.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)  # parsed JSON has no cycles
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:
@@ -93,11 +98,12 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
         if request_id is not None and not isinstance(request_id, str | int):
             request_id = None
             raise InputError("'id' must be text or a number")
-        key = _dumps_sorted({k: v for k, v in request.items() if k != "id"})
+        without_id = dict(request)
+        without_id.pop("id", None)
+        key = _dumps_sorted(without_id)
         cached = cache.get(key)
         if cached is None:
-            code, document = _answer(request, catalogue)
-            cached = (code, _body(document))
+            cached = _answer(request, catalogue)
             cache[key] = cached
             if len(cache) > CACHE_SIZE:
                 cache.popitem(last=False)
@@ -259,7 +265,7 @@ def _answer_chunk(first: int, chunk: bytes) -> Block:
 
 
 def _dumps_sorted(document: Any) -> str:
-    return json.dumps(document, sort_keys=True)
+    return _SORTED.encode(document)
 
 
 def _body(document: dict[str, Any]) -> str:
@@ -273,21 +279,22 @@ def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     action = request.get("action")
     if action not in ACTIONS:
         raise InputError(f"'action' must be 'build' or 'check', not {action!r}")
-    fields: dict[str, Any] = {}
-    for key, value in request.items():
-        name = _ALIASES.get(key, key)
-        if name in fields:
-            raise InputError(f"field {name!r} is given twice")
-        fields[name] = value
-    unknown = sorted(set(fields) - _FIELDS[action])
-    if unknown:
+    if _ALIASES.keys().isdisjoint(request):
+        fields = dict(request)  # every field under its own name: none can be given twice
+    else:
+        fields = {}
+        for key, value in request.items():
+            name = _ALIASES.get(key, key)
+            if name in fields:
+                raise InputError(f"field {name!r} is given twice")
+            fields[name] = value
+    if not fields.keys() <= _FIELDS[action]:
+        unknown = sorted(set(fields) - _FIELDS[action])
         raise InputError(f"unknown field(s) for {action}: {', '.join(unknown)}")
     return action, fields
 
 
 def _patient(fields: Mapping[str, Any]) -> Patient:
-    from mesocli.domain.patient import merge, patient_from_mapping
-
     given = {k: fields[k] for k in ("allergies", "conditions", "medications", "age", "weight") if k in fields}
     extra = patient_from_mapping(given)
     if fields.get("patient") is None:
@@ -297,8 +304,9 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
                  age=extra.age, weight=extra.weight)  # type: ignore[arg-type]
 
 
-def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict[str, Any]]:
-    from mesocli import api
+def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
+    """The exit code and the serialised result document (see :func:`_body`) for one request."""
+    import mesocli.api as api
 
     action, fields = _normalise(request)
     patient = _patient(fields)
@@ -309,7 +317,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict
         if fields.get(key) is not None and not isinstance(fields[key], str):
             raise InputError(f"'{key}' must be text")
     if action == "check":
-        from mesocli.render.documents import check_document
+        import mesocli.render.documents as documents
 
         ingredients = fields.get("ingredients", [])
         if isinstance(ingredients, str) or not isinstance(ingredients, list):
@@ -321,8 +329,8 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict
                            indication=fields.get("indication"), area=fields.get("area"),
                            treatment_area=fields.get("treatment_area"), max_products=max_products,
                            catalogue=catalogue)
-        code = EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_OK
-        return code, check_document(result)
+        code = EXIT_FINDINGS if result.reaches(fail_on) else EXIT_OK
+        return code, documents.check_json(result)  # what _body(check_document(result)) gives
     from mesocli.render.recipe import recipe_document
 
     if not isinstance(fields.get("indication"), str):
@@ -330,4 +338,4 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, dict
     recipe = api.build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
                        treatment_area=fields.get("treatment_area"), max_products=max_products,
                        catalogue=catalogue)
-    return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), recipe_document(recipe, catalogue)
+    return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), _body(recipe_document(recipe, catalogue))

@@ -12,6 +12,9 @@ from mesocli.errors import InputError
 def loads(text: str) -> Any:
     """Parse ``text``; raises :class:`json.JSONDecodeError` for bad syntax, :class:`InputError`
     for a non-finite constant or a repeated key, :class:`RecursionError` for deep nesting."""
+    if isinstance(text, str) and not text.startswith("\ufeff"):
+        return _DECODER.decode(text)
+    # Bytes, and text with a byte-order mark, take json.loads's own path (and its errors).
     return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
@@ -20,9 +23,15 @@ def _reject_constant(name: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InputError(f"key {key[:40]!r} appears twice in one object")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InputError(f"key {key[:40]!r} appears twice in one object")
+            seen.add(key)
     return result
+
+
+# One decoder for every call (json.loads would build a new one each time it is given options).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)

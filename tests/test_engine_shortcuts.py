@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from mesocli.domain.engine import (
+    Alternative,
+    Finding,
     ResolvedPatient,
     _blocked,
     _exposures,
     allergy_exposures,
     blocked_by_screen,
+    suggest_alternatives,
 )
 
 
@@ -81,3 +87,184 @@ def test_results_do_not_depend_on_what_was_asked_before(catalogue):
     fresh = pickle.loads(pickle.dumps(catalogue))
     assert answers(fresh) == warm
     assert answers(catalogue) == warm
+
+
+def test_remembered_names_resolve_as_fresh_ones_do(catalogue):
+    """A name resolved once resolves the same way again, in any spelling; a bad name fails the same way again."""
+    import pickle
+
+    from mesocli.errors import MesoError
+
+    resolvers = {"resolve_allergy": ("group", "substance"), "resolve_condition": ("condition",),
+                 "resolve_medication": ("medication", "medication-class"),
+                 "resolve_ingredient": ("product", "substance"), "resolve_indication": ("indication",),
+                 "resolve_area": ("area",)}
+    failing = ["no-such-name", "lidocain", "", "  ", "x" * 201, " lidocaine" + " " * 200, 7, None]
+
+    def outcome(cat, resolver, term):
+        try:
+            return getattr(cat, resolver)(term)
+        except MesoError as exc:
+            return (type(exc), exc.message)
+
+    for _ in range(2):  # the second round reads what the first remembered
+        fresh = pickle.loads(pickle.dumps(catalogue))
+        for resolver, kinds in resolvers.items():
+            names = sorted({text for kind in kinds for text in catalogue._names[kind]})
+            spellings = [variant for name in names for variant in (name, name.upper(), f" {name.replace('-', ' ')} ")]
+            spellings += ["LIDOCAINE allergy", "allergic to parabens"] if resolver == "resolve_allergy" else []
+            for term in spellings + failing:
+                assert outcome(catalogue, resolver, term) == outcome(fresh, resolver, term), (resolver, term)
+
+
+def _alternatives_the_long_way(catalogue, patient, findings):
+    """Every product or substance compared with every other, for each contraindicated subject."""
+    def classes(product):
+        return frozenset(catalogue.substances[c.substance].cls for c in product.actives())
+
+    subjects = [s for s in dict.fromkeys(f.subject for f in findings if f.severity == "contraindicated")
+                if s != "procedure"]
+    blocked = blocked_by_screen(catalogue, patient) if subjects else frozenset()
+    out = []
+    for subject in subjects:
+        if subject in catalogue.products:
+            product = catalogue.products[subject]
+            role = classes(product)
+            mine = {c.substance for c in product.actives()}
+            candidates = [p for p in catalogue.products.values()
+                          if p.id != subject and classes(p) == role and p.id not in blocked]
+            if not candidates:
+                candidates = [p for p in catalogue.products.values()
+                              if p.id != subject and p.id not in blocked and classes(p) and classes(p) < role]
+            candidates.sort(key=lambda p: (0 if {c.substance for c in p.actives()} == mine else 1,
+                                           len(p.components), p.id))
+            use = tuple(p.id for p in candidates[:5])
+            note = "or no anaesthetic at all" if "local-anaesthetic" in role else None
+        elif subject in catalogue.substances:
+            substance = catalogue.substances[subject]
+            use = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
+                        if s.cls == substance.cls and s.id != subject and s.id not in blocked
+                        and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))[:5]
+            note = "or no anaesthetic at all" if substance.cls == "local-anaesthetic" else None
+        else:
+            continue
+        out.append(Alternative(subject, use, note))
+    return tuple(out)
+
+
+@st.composite
+def _patient_and_findings(draw, catalogue):  # type: ignore[no-untyped-def]
+    allergies = sorted([("group", g) for g in catalogue.groups] + [("substance", s) for s in catalogue.substances])
+    medications = draw(st.lists(st.sampled_from(sorted(catalogue.medications)), max_size=2, unique=True))
+    named = draw(st.lists(st.sampled_from(sorted(catalogue.medication_classes)), max_size=1))
+    reached = [c for m in medications for c in catalogue.medication_classes_of(m)]
+    patient = ResolvedPatient(
+        allergies=tuple(draw(st.lists(st.sampled_from(allergies), max_size=4, unique=True))),
+        conditions=tuple(draw(st.lists(st.sampled_from(sorted(catalogue.conditions)), max_size=2, unique=True))),
+        medications=tuple(medications),
+        medication_classes=tuple(dict.fromkeys(reached + named)),
+        age=draw(st.sampled_from([None, 12, 17, 18, 45, 90])),
+    )
+    subjects = st.sampled_from(sorted(catalogue.products) + sorted(catalogue.substances) + ["procedure", "unknown"])
+    findings = [Finding(severity, "allergy", subject, "t", "m", (), "expert")
+                for subject, severity in draw(st.lists(st.tuples(subjects, st.sampled_from(["contraindicated",
+                                                                                            "caution"])),
+                                                       max_size=6))]
+    return patient, findings
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_alternatives_from_the_precomputed_orders_equal_a_full_comparison(catalogue, data):
+    """Alternatives drawn from orders kept per catalogue equal the product-by-product comparison."""
+    patient, findings = data.draw(_patient_and_findings(catalogue))
+    assert suggest_alternatives(catalogue, patient, findings) == _alternatives_the_long_way(catalogue, patient,
+                                                                                             findings)
+
+
+def test_alternatives_fall_back_to_products_doing_part_of_the_job(catalogue):
+    """With every product of a role blocked, the comparison offers partial-role products, and so do the orders."""
+    fell_back = 0
+    for patient in _random_patients(catalogue, 150, seed=5):
+        findings = [Finding("contraindicated", "allergy", pid, "t", "m", (), "expert") for pid in catalogue.products]
+        expected = _alternatives_the_long_way(catalogue, patient, findings)
+        assert suggest_alternatives(catalogue, patient, findings) == expected
+        blocked = blocked_by_screen(catalogue, patient)
+        for alternative in expected:
+            product = catalogue.products[alternative.replaces]
+            same_role = [p for p in catalogue.products.values() if p.id != product.id and p.id not in blocked
+                         and {catalogue.substances[c.substance].cls for c in p.actives()}
+                         == {catalogue.substances[c.substance].cls for c in product.actives()}]
+            fell_back += bool(alternative.use) and not same_role
+    assert fell_back > 0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_without_quantities_there_is_nothing_to_dose(catalogue, data):
+    """With no volume and no protocol figures, the dose and protocol checks the engine skips find nothing."""
+    from mesocli.domain.dosing import check_doses, check_protocol
+    from mesocli.domain.engine import CheckOptions, _item, has_quantities
+    from mesocli.units import parse_quantity
+
+    entries = [("product", p) for p in sorted(catalogue.products)]
+    entries += [("substance", s) for s in sorted(catalogue.substances)]
+    items = [_item(catalogue, kind, entry_id, syringe)
+             for (kind, entry_id), syringe in data.draw(st.lists(st.tuples(st.sampled_from(entries), st.integers(0, 2)),
+                                                                max_size=5))]
+    indication = data.draw(st.none() | st.sampled_from(sorted(catalogue.indications)))
+    options = CheckOptions(
+        indication=indication,
+        area=data.draw(st.none() | st.sampled_from(sorted(catalogue.areas))),
+        max_products=data.draw(st.integers(1, 4)),
+        treatment_area=data.draw(st.none() | st.sampled_from(["10 cm^2", "400 cm^2"])),
+    )
+    if options.treatment_area is not None:
+        options.treatment_area = parse_quantity(options.treatment_area, kind="area", what="treatment area")
+    patient = ResolvedPatient(age=data.draw(st.none() | st.integers(0, 130)),
+                              weight_kg=data.draw(st.none() | st.floats(0.5, 500)))
+    assert not has_quantities(items, options)
+    assert check_doses(catalogue, patient, items, options) == []
+    assert check_protocol(catalogue, items, options) == []
+
+
+def test_shared_findings_and_their_texts_equal_fresh_ones(catalogue):
+    """Checks answered with findings (and finding texts) made before equal checks made from scratch."""
+    from mesocli import api
+    from mesocli.domain import engine
+    from mesocli.domain.patient import Patient
+    from mesocli.render import documents
+
+    rng = random.Random(17)
+    names = sorted(catalogue.products) + sorted(catalogue.substances)
+    requests = [(Patient(allergies=tuple(rng.sample(sorted(catalogue.substances), rng.randint(0, 2))),
+                         conditions=tuple(rng.sample(sorted(catalogue.conditions), rng.randint(0, 2))),
+                         age=rng.choice([None, 12, 30, 90])),
+                 tuple(rng.sample(names, rng.randint(0, 3))), rng.choice([None, *sorted(catalogue.indications)]))
+                for _ in range(60)]
+
+    def answers():
+        results = [api.check(patient, ingredients=ingredients, indication=indication, catalogue=catalogue)
+                   for patient, ingredients, indication in requests]
+        return [(documents.check_document(r), documents.check_json(r)) for r in results]
+
+    warm = answers()
+    engine._finding.cache_clear()
+    documents._FINDING_JSON.clear()
+    assert answers() == warm
+
+
+def test_kept_citations_equal_fresh_ones(catalogue):
+    """A provenance's kept citation is its own, for catalogue facts, equal copies and passing objects alike."""
+    from mesocli.domain import engine
+    from mesocli.domain.model import Provenance, Source
+
+    provenances = [rule.provenance for rule in catalogue.rules] + [p.provenance for p in catalogue.products.values()]
+    provenances += [Provenance(p.evidence, tuple(Source(s.title, s.url) for s in p.sources)) for p in provenances]
+    for _ in range(2):
+        for provenance in provenances:
+            assert engine._cited(provenance) == tuple(provenance.cited())
+    for number in range(3 * engine._CITED_LIMIT):  # passing objects, each cited once, then dropped
+        provenance = Provenance("expert", (Source(f"source {number}"),))
+        assert engine._cited(provenance) == (f"source {number}",)
+    assert len(engine._CITED) <= engine._CITED_LIMIT

@@ -152,9 +152,17 @@ class Catalogue:
         return None
 
     def resolve(self, what: str, kinds: Sequence[str], term: object) -> Resolved:
-        """Resolve ``term`` or raise :class:`UnknownTermError` naming the closest matches."""
+        """Resolve ``term`` or raise :class:`UnknownTermError` naming the closest matches.
+
+        A name once resolved is remembered: the catalogue does not change, so the same name
+        always resolves to the same entry. A name that fails is tried afresh each time.
+        """
         if not isinstance(term, str):
             raise InputError(f"{what}: expected a name, got {type(term).__name__}")
+        memo_key = ("resolve", tuple(kinds), term)
+        remembered = self.memo.get(memo_key)
+        if remembered is not None:
+            return remembered  # type: ignore[return-value]
         if len(term) > MAX_TERM_LENGTH:
             raise InputError(f"{what}: name longer than {MAX_TERM_LENGTH} characters")
         if not term.strip():
@@ -162,6 +170,7 @@ class Catalogue:
         found = self.lookup(kinds, term)
         if found is None:
             raise UnknownTermError(what, term, self.suggest(kinds, term))
+        self.remember(memo_key, found)
         return found
 
     def suggest(self, kinds: Sequence[str], term: str, limit: int = 3) -> list[str]:
@@ -181,6 +190,17 @@ class Catalogue:
         return suggestions[:limit]
 
     def resolve_allergy(self, term: object) -> Resolved:
+        if not isinstance(term, str):
+            return self._resolve_allergy(term)  # raises
+        memo_key = ("resolve-allergy", term)
+        remembered = self.memo.get(memo_key)
+        if remembered is not None:
+            return remembered  # type: ignore[return-value]
+        found = self._resolve_allergy(term)
+        self.remember(memo_key, found)
+        return found
+
+    def _resolve_allergy(self, term: object) -> Resolved:
         # A group wins over a substance of the same name: it is the broader, safer reading.
         kinds = ("group", "substance")
         if isinstance(term, str) and self.lookup(kinds, term) is None:

@@ -52,6 +52,11 @@ class Finding:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
 
 
+# Findings are immutable values, and the same ones come back for patient after patient:
+# equal findings are made once and shared.
+_finding = functools.lru_cache(maxsize=8192)(Finding)
+
+
 @dataclass(frozen=True, slots=True)
 class Alternative:
     replaces: str
@@ -72,6 +77,11 @@ class CheckResult:
         floor = SEVERITY_RANK[severity]
         return tuple(f for f in self.findings if SEVERITY_RANK[f.severity] >= floor)
 
+    def reaches(self, severity: str) -> bool:
+        """Whether any finding is at or above ``severity``."""
+        floor = SEVERITY_RANK[severity]
+        return any(SEVERITY_RANK[f.severity] >= floor for f in self.findings)
+
 
 @dataclass(slots=True)
 class Item:
@@ -85,7 +95,7 @@ class Item:
     sids: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.sids = tuple(c.substance for c in self.components)
+        self.sids = tuple([c.substance for c in self.components])
 
     def substance_ids(self) -> tuple[str, ...]:
         return self.sids
@@ -156,6 +166,15 @@ def _contraindication_index(cat: Catalogue) -> dict[tuple[str, str], tuple[int, 
     return found  # type: ignore[return-value]
 
 
+def _targeted_conflicts(cat: Catalogue) -> tuple[Rule, ...]:
+    """The purpose-conflict rules aimed at a class of ingredient mixed in, in catalogue order."""
+    found = cat.derived.get("targeted-conflicts")
+    if found is None:
+        found = tuple(rule for rule in cat.rules_by_kind.get("purpose_conflict", ()) if rule.target_class is not None)
+        cat.derived["targeted-conflicts"] = found
+    return found  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
     severity: str
@@ -174,7 +193,7 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
         pair = (found.kind, found.id)
         if pair not in allergies:
             allergies.append(pair)
-    conditions = _unique(catalogue.resolve_condition(t).id for t in patient.conditions)
+    conditions = _unique([catalogue.resolve_condition(t).id for t in patient.conditions]) if patient.conditions else ()
     medications: list[str] = []
     classes: list[str] = []
     for term in patient.medications:
@@ -190,8 +209,8 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     return ResolvedPatient(
         allergies=tuple(allergies),
         conditions=conditions,
-        medications=_unique(medications),
-        medication_classes=_unique(classes),
+        medications=_unique(medications) if medications else (),
+        medication_classes=_unique(classes) if classes else (),
         age=patient.age,
         weight_kg=weight_kg,
         raw=patient,
@@ -307,12 +326,12 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     ctx = _Context(catalogue, patient, list(items), options, screened)
     ctx.run()
     findings = tuple(sorted(ctx.findings.values(), key=Finding.sort_key))
-    status = _status(findings)
+    status = _status(findings[:1])  # sorted worst first, so the first finding is the worst
     alternatives: tuple[Alternative, ...] = ()
-    if options.alternatives:
+    if options.alternatives and status == "contraindicated":  # alternatives replace contraindicated ones
         alternatives = suggest_alternatives(catalogue, patient, findings)
     return CheckResult(status, findings, alternatives, screened, patient,
-                       tuple(dict.fromkeys(i.subject for i in items)))
+                       tuple(dict.fromkeys([i.subject for i in items])))
 
 
 def _screen_items(catalogue: Catalogue) -> list[Item]:
@@ -326,9 +345,19 @@ def _screen_items(catalogue: Catalogue) -> list[Item]:
     return list(found)  # type: ignore[call-overload]
 
 
+def has_quantities(items: Iterable[Item], options: CheckOptions) -> bool:
+    """Whether there is anything to dose: a volume, or a protocol's points, volume per point,
+    sessions or interval. Without any, no dose limit or protocol can be exceeded or unchecked."""
+    return (options.points is not None or options.volume_per_point is not None or options.sessions is not None
+            or options.interval is not None or any(item.volume is not None for item in items))
+
+
 def _status(findings: Iterable[Finding]) -> str:
-    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
-    return {3: "contraindicated", 2: "caution"}.get(worst, "ok")
+    worst = max([SEVERITY_RANK[f.severity] for f in findings], default=0)
+    return _STATUS_BY_RANK.get(worst, "ok")
+
+
+_STATUS_BY_RANK = {3: "contraindicated", 2: "caution"}
 
 
 class _Context:
@@ -349,7 +378,7 @@ class _Context:
 
     def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
                      message: str | None = None, severity: str | None = None) -> None:
-        self.add(Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
+        self.add(_finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
                          _cited(rule.provenance), rule.provenance.evidence, rule.advice))
 
     def run(self) -> None:
@@ -360,8 +389,9 @@ class _Context:
         if not self.screened:
             self.fit()
             self.mixing()
-            self.doses()
-            self.protocol()
+            if has_quantities(self.items, self.options):
+                self.doses()
+                self.protocol()
 
     # ---------------------------------------------------------------- allergies
     def allergies(self) -> None:
@@ -397,17 +427,18 @@ class _Context:
                 advice = ("Do not use; choose an alternative below."
                           if worst.severity == "contraindicated"
                           else "Use only after confirming tolerance with the patient's allergist.")
-                self.add(Finding(worst.severity, "allergy", item.subject, trigger, message,
+                self.add(_finding(worst.severity, "allergy", item.subject, trigger, message,
                                  _cited(worst.provenance), worst.provenance.evidence, advice,
                                  path, summary))
 
     # ---------------------------------------------------------------- conditions and medications
     def contraindications(self) -> None:
-        conditions = set(self.patient.conditions)
-        medications = set(self.patient.medications)
-        classes = set(self.patient.medication_classes)
-        if not (conditions or medications or classes):
+        patient = self.patient
+        if not (patient.conditions or patient.medications or patient.medication_classes):
             return
+        conditions = set(patient.conditions)
+        medications = set(patient.medications)
+        classes = set(patient.medication_classes)
         # Only the rules one of the patient's terms can fire, in catalogue order.
         index = _contraindication_index(self.cat)
         positions: set[int] = set()
@@ -455,16 +486,15 @@ class _Context:
     def ages(self) -> None:
         age = self.patient.age
         for rule in self.cat.rules_by_kind.get("age_limit", ()):
-            bounds = _age_bounds(rule)
             if age is None:
                 if rule.scope.kind == "procedure" and not self.patient.raw.is_empty:
                     self.rule_finding(rule, "age", PROCEDURE, "age",
-                                      f"Age not stated; {bounds}. {rule.message}", "info")
+                                      f"Age not stated; {_age_bounds(rule)}. {rule.message}", "info")
                 continue
             too_young = rule.min_age is not None and age < rule.min_age
             too_old = rule.max_age is not None and age > rule.max_age
             if too_young or too_old:
-                self.scoped(rule, "age", "age", f"Patient is {age}; {bounds}. {rule.message}")
+                self.scoped(rule, "age", "age", f"Patient is {age}; {_age_bounds(rule)}. {rule.message}")
 
     # ---------------------------------------------------------------- regulatory and vehicle
     def regulatory_and_vehicle(self) -> None:
@@ -479,14 +509,14 @@ class _Context:
                     self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
                                       f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
                 if item.product.vehicle == "unknown":
-                    self.add(Finding(
+                    self.add(_finding(
                         "caution", "vehicle", item.subject, "unknown-vehicle",
                         f"The vehicle of {item.product.name} is not recorded in the catalogue; an oily or "
                         "alcoholic vehicle must not be injected.",
                         _cited(item.product.provenance), item.product.provenance.evidence,
                         "Confirm from the label that it is an aqueous solution before injecting it."))
                 if self.options.area and item.product.areas and self.options.area not in item.product.areas:
-                    self.add(Finding(
+                    self.add(_finding(
                         "caution", "regulatory", item.subject, self.options.area,
                         f"{item.product.name} is labelled for {', '.join(item.product.areas)} only; "
                         f"use in the {self.options.area} area is off-label.",
@@ -509,7 +539,7 @@ class _Context:
         severity, message, advice = texts[status]
         if entry.notes:
             message += f" {entry.notes}"
-        self.add(Finding(severity, "regulatory", item.subject, status, message,
+        self.add(_finding(severity, "regulatory", item.subject, status, message,
                          _cited(entry.provenance), entry.provenance.evidence, advice))
 
     # ---------------------------------------------------------------- fit for the indication
@@ -522,12 +552,12 @@ class _Context:
             fits = item_fits(self.cat, indication_id, item)
             if fits:
                 best = min(fits, key=lambda f: 0 if f.fit == "principal" else 1)
-                self.add(Finding("info", "fit", item.subject, indication_id,
+                self.add(_finding("info", "fit", item.subject, indication_id,
                                  f"{self.name(item)}: {best.fit} ingredient for {indication.name} "
                                  f"(evidence: {best.provenance.evidence}).",
                                  _cited(best.provenance), best.provenance.evidence))
             elif not self.is_adjunct(item):
-                self.add(Finding("caution", "fit", item.subject, indication_id,
+                self.add(_finding("caution", "fit", item.subject, indication_id,
                                  f"{self.name(item)} has no recorded fit for {indication.name}.",
                                  _cited(indication.provenance), indication.provenance.evidence,
                                  "Leave it out, or record why it is used."))
@@ -549,38 +579,44 @@ class _Context:
             syringes[item.syringe].append(item)
         limit = self.options.max_products
         for members in syringes.values():
-            distinct = list(dict.fromkeys(i.subject for i in members))
+            distinct = list(dict.fromkeys([i.subject for i in members]))
             if len(distinct) > limit:
                 default = self.cat.default("max-products-per-syringe")
                 prov = default.provenance if default else Provenance("expert")
-                self.add(Finding(
+                self.add(_finding(
                     "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
                     f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
                     _cited(prov), prov.evidence,
                     "Split the cocktail across syringes, or raise the limit deliberately."))
-            for item in members:
-                others = [o for o in members if o is not item and o.subject != item.subject]
-                if item.product is not None and item.product.do_not_admix and others:
-                    self.add(Finding(
-                        "contraindicated", "incompatibility", item.subject, others[0].subject,
+            if len(members) == 1:
+                continue  # a lone ingredient is mixed with nothing
+            with_facts = [(item, _facts(self.cat, item)) for item in members]
+            for item, item_facts in with_facts:
+                kept_apart = item.product is not None and item.product.do_not_admix
+                as_a = item_facts.incompatible_as_a
+                if not (kept_apart or as_a):
+                    continue
+                others = [(o, o_facts) for o, o_facts in with_facts if o is not item and o.subject != item.subject]
+                if kept_apart and others:
+                    assert item.product is not None
+                    self.add(_finding(
+                        "contraindicated", "incompatibility", item.subject, others[0][0].subject,
                         f"{item.product.name} must not be mixed with other products "
-                        f"(here: {', '.join(o.subject for o in others)}).",
+                        f"(here: {', '.join(o.subject for o, _ in others)}).",
                         _cited(item.product.provenance), item.product.provenance.evidence,
                         "Give it from its own syringe."))
-                as_a = _facts(self.cat, item).incompatible_as_a
-                if not as_a:
-                    continue
-                for other in others:
-                    refs = _facts(self.cat, other).refs
+                for other, other_facts in others:
                     for rule in as_a:
-                        if rule.b == "*" or (rule.b is not None and rule.b in refs):
+                        if rule.b == "*" or (rule.b is not None and rule.b in other_facts.refs):
                             self.rule_finding(rule, "incompatibility", item.subject, other.subject)
-            for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
-                if rule.target_class is None:
+            conflicts = _targeted_conflicts(self.cat)
+            if not conflicts:
+                continue
+            present = frozenset().union(*[f.classes for _, f in with_facts])
+            for rule in conflicts:
+                if rule.target_class not in present:
                     continue
-                targets = [o for o in members if rule.target_class in _facts(self.cat, o).classes]
-                if not targets:
-                    continue
+                targets = [o for o, o_facts in with_facts if rule.target_class in o_facts.classes]
                 for item in members:
                     subject = self.matches(rule.scope, item)
                     if subject is not None and item not in targets:
@@ -603,10 +639,25 @@ class _Context:
             self.add(finding)
 
 
-@functools.lru_cache(maxsize=4096)
 def _cited(provenance: Provenance) -> tuple[str, ...]:
-    """The sources of a fact as findings cite them (the same fact always cites the same text)."""
-    return tuple(provenance.cited())
+    """The sources of a fact as findings cite them (the same fact always cites the same text).
+
+    Catalogue facts are long-lived objects, so the text is kept per object and found by
+    identity, without hashing the provenance. Each entry holds its provenance, so no other
+    object can take that identity while the entry is kept.
+    """
+    entry = _CITED.get(id(provenance))
+    if entry is not None and entry[0] is provenance:
+        return entry[1]
+    if len(_CITED) >= _CITED_LIMIT:
+        _CITED.clear()
+    cited = tuple(provenance.cited())
+    _CITED[id(provenance)] = (provenance, cited)
+    return cited
+
+
+_CITED: dict[int, tuple[Provenance, tuple[str, ...]]] = {}
+_CITED_LIMIT = 4096
 
 
 def _short(exposure: Exposure) -> str:
@@ -725,33 +776,108 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
         if subject in catalogue.products:
             product = catalogue.products[subject]
             role = _active_classes(catalogue, product)
-            mine = {c.substance for c in product.actives()}
-            candidates = [
-                p for p in catalogue.products.values()
-                if p.id != subject and _active_classes(catalogue, p) == role and p.id not in blocked_patient
-            ]
-            if not candidates:  # e.g. an anaesthetic with epinephrine: fall back to its main role
-                candidates = [
-                    p for p in catalogue.products.values()
-                    if p.id != subject and p.id not in blocked_patient
-                    and _active_classes(catalogue, p) and _active_classes(catalogue, p) < role
-                ]
-            candidates.sort(key=lambda p: (0 if {c.substance for c in p.actives()} == mine else 1,
-                                           len(p.components), p.id))
-            use = tuple(p.id for p in candidates[:5])
-            note = None
-            if "local-anaesthetic" in role:
-                note = "or no anaesthetic at all"
+            use = _product_alternatives(catalogue, product, blocked_patient)
+            note = "or no anaesthetic at all" if "local-anaesthetic" in role else None
         elif subject in catalogue.substances:
             substance = catalogue.substances[subject]
-            use = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
-                        if s.cls == substance.cls and s.id != subject and s.id not in blocked_patient
-                        and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))[:5]
+            use = _first(_substance_order(catalogue, substance.cls), blocked_patient, subject)
             note = "or no anaesthetic at all" if substance.cls == "local-anaesthetic" else None
         else:
             continue
         out.append(Alternative(subject, use, note))
     return tuple(out)
+
+
+ALTERNATIVES_SHOWN = 5
+
+
+def _first(ordered: Iterable[str], blocked: frozenset[str], subject: str,
+           limit: int = ALTERNATIVES_SHOWN) -> tuple[str, ...]:
+    """The first ``limit`` entries of ``ordered`` that are neither blocked nor ``subject`` itself."""
+    use: list[str] = []
+    if limit > 0:
+        for entry_id in ordered:
+            if entry_id != subject and entry_id not in blocked:
+                use.append(entry_id)
+                if len(use) == limit:
+                    break
+    return tuple(use)
+
+
+def _product_alternatives(catalogue: Catalogue, product: Product, blocked: frozenset[str]) -> tuple[str, ...]:
+    """Products in the same role as ``product``, those with its very actives first, none blocked.
+
+    Only when no product in the same role is left, products that do part of its job (an
+    anaesthetic with epinephrine: a plain anaesthetic) are offered instead.
+    """
+    order = _product_order(catalogue)
+    role = _active_classes(catalogue, product)
+    mine = _active_ids(catalogue, product)
+    use = _first(order.same_actives[(role, mine)], blocked, product.id)
+    if len(use) < ALTERNATIVES_SHOWN:
+        others = (pid for pid, actives in order.same_role[role] if actives != mine)
+        use += _first(others, blocked, product.id, ALTERNATIVES_SHOWN - len(use))
+    if not use:
+        use = _first(_partial_role_order(catalogue, role), blocked, product.id)
+    return use
+
+
+@dataclass(frozen=True, slots=True)
+class _ProductOrder:
+    """Every product in the order alternatives are offered (fewest components first, then id),
+    grouped by the classes of its actives and by the actives themselves. Built once per catalogue."""
+
+    products: tuple[tuple[str, frozenset[str]], ...]  # (id, classes of its actives)
+    same_role: dict[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]  # classes -> (id, active ids)
+    same_actives: dict[tuple[frozenset[str], frozenset[str]], tuple[str, ...]]  # (classes, active ids) -> ids
+
+
+def _product_order(catalogue: Catalogue) -> _ProductOrder:
+    found = catalogue.derived.get("product-order")
+    if found is None:
+        products: list[tuple[str, frozenset[str]]] = []
+        same_role: dict[frozenset[str], list[tuple[str, frozenset[str]]]] = defaultdict(list)
+        same_actives: dict[tuple[frozenset[str], frozenset[str]], list[str]] = defaultdict(list)
+        for product in sorted(catalogue.products.values(), key=lambda p: (len(p.components), p.id)):
+            role = _active_classes(catalogue, product)
+            actives = _active_ids(catalogue, product)
+            products.append((product.id, role))
+            same_role[role].append((product.id, actives))
+            same_actives[(role, actives)].append(product.id)
+        found = _ProductOrder(tuple(products), {k: tuple(v) for k, v in same_role.items()},
+                              {k: tuple(v) for k, v in same_actives.items()})
+        catalogue.derived["product-order"] = found
+    return found  # type: ignore[return-value]
+
+
+def _partial_role_order(catalogue: Catalogue, role: frozenset[str]) -> tuple[str, ...]:
+    """Products whose actives do part of ``role`` (their classes a smaller, non-empty set), in order."""
+    key = ("partial-role-order", role)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = tuple(pid for pid, classes in _product_order(catalogue).products if classes and classes < role)
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _substance_order(catalogue: Catalogue, cls: str) -> tuple[str, ...]:
+    """The injectable, marketed substances of class ``cls``, by id."""
+    key = ("substance-order", cls)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
+                      if s.cls == cls and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _active_ids(catalogue: Catalogue, product: Product) -> frozenset[str]:
+    key = ("active-ids", product.id)
+    found = catalogue.derived.get(key)
+    if found is None:
+        found = frozenset(c.substance for c in product.actives())
+        catalogue.derived[key] = found
+    return found  # type: ignore[return-value]
 
 
 def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from mesocli.errors import InputError
 
 PATIENT_FIELDS = ("allergies", "conditions", "medications", "age", "weight")
+_KNOWN_FIELDS = frozenset(PATIENT_FIELDS)
 MAX_TERMS = 100
 
 
@@ -29,16 +30,21 @@ class Patient:
     def __post_init__(self) -> None:
         for name in ("allergies", "conditions", "medications"):
             value = getattr(self, name)
-            if isinstance(value, str) or not isinstance(value, Sequence):
+            given_tuple = type(value) is tuple
+            if not given_tuple and (isinstance(value, str) or not isinstance(value, Sequence)):
                 raise InputError(f"patient {name}: expected a list of names")
             if len(value) > MAX_TERMS:
                 raise InputError(f"patient {name}: more than {MAX_TERMS} entries")
             for item in value:
                 if not isinstance(item, str):
                     raise InputError(f"patient {name}: every entry must be a name (text)")
-            object.__setattr__(self, name, tuple(value))
+            if not given_tuple:
+                object.__setattr__(self, name, tuple(value))
         age = self.age
-        if age is not None:
+        if type(age) is int:  # the usual case: a plain whole number, only its range to check
+            if not 0 <= age <= 130:
+                raise InputError(f"patient age: {age!r} is not a whole number of years from 0 to 130")
+        elif age is not None:
             if isinstance(age, bool) or not isinstance(age, int | float):
                 raise InputError("patient age: expected a whole number of years")
             if isinstance(age, float) and not math.isfinite(age):
@@ -46,7 +52,8 @@ class Patient:
             if age != int(age) or not 0 <= age <= 130:
                 raise InputError(f"patient age: {age!r} is not a whole number of years from 0 to 130")
             object.__setattr__(self, "age", int(age))
-        if self.weight is not None and not isinstance(self.weight, str | Mapping):
+        weight = self.weight
+        if weight is not None and not isinstance(weight, str) and not isinstance(weight, Mapping):
             raise InputError("patient weight: expected a quantity such as '70 kg'")
 
     @property
@@ -56,10 +63,10 @@ class Patient:
 
 def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
     """Build a :class:`Patient` from a parsed JSON/TOML document, refusing unknown fields."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError(f"{what}: expected an object with {', '.join(PATIENT_FIELDS)}")
-    unknown = sorted(set(data) - set(PATIENT_FIELDS))
-    if unknown:
+    if not _KNOWN_FIELDS.issuperset(data):
+        unknown = sorted(set(data) - set(PATIENT_FIELDS))
         raise InputError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))}; "
                          f"expected {', '.join(PATIENT_FIELDS)}")
     return Patient(

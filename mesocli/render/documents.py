@@ -6,6 +6,7 @@ removed, which the contracts forbid; new keys may be added freely.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -186,9 +187,54 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "check",
         status=result.status,
         findings=[finding_document(f) for f in result.findings],
-        alternatives=[{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
-                      for a in result.alternatives],
+        alternatives=_alternatives(result),
         screened=result.screened,
         checked=list(result.subjects) if not result.screened else [],
         disclaimer=DISCLAIMER,
     )
+
+
+def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
+    return [{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
+            for a in result.alternatives]
+
+
+# Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DISCLAIMER_JSON = _COMPACT.encode(DISCLAIMER)
+
+
+def check_json(result: CheckResult) -> str:
+    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
+
+    The same findings come back for patient after patient, so the text of each one is kept
+    and the document is put together around them, key by key as :func:`check_document` has it.
+    """
+    findings = ",".join([_finding_json(f) for f in result.findings])
+    alternatives = _COMPACT.encode(_alternatives(result)) if result.alternatives else "[]"
+    checked = ",".join([_COMPACT.encode(s) for s in result.subjects]) if not result.screened else ""
+    return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_COMPACT.encode(result.status)},'
+            f'"findings":[{findings}],"alternatives":{alternatives},'
+            f'"screened":{"true" if result.screened else "false"},"checked":[{checked}],'
+            f'"disclaimer":{_DISCLAIMER_JSON}}}')
+
+
+def _finding_json(finding: Finding) -> str:
+    """The compact JSON text of one finding.
+
+    The engine shares equal findings, so the text is kept per finding object and found by
+    identity, without hashing the finding. Each entry holds its finding, so no other object
+    can take that identity while the entry is kept.
+    """
+    entry = _FINDING_JSON.get(id(finding))
+    if entry is not None and entry[0] is finding:
+        return entry[1]
+    text = _COMPACT.encode(finding_document(finding))
+    if len(_FINDING_JSON) >= _FINDING_JSON_LIMIT:
+        _FINDING_JSON.clear()
+    _FINDING_JSON[id(finding)] = (finding, text)
+    return text
+
+
+_FINDING_JSON: dict[int, tuple[Finding, str]] = {}
+_FINDING_JSON_LIMIT = 8192
