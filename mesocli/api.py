@@ -136,22 +136,32 @@ def check(
     return check_items(cat, resolved, items, options)
 
 
+# Beyond these a count is a typing error, not a protocol: it would make per-point and
+# per-session figures meaningless, so it is refused like an implausible area or interval.
+MAX_POINTS = 10_000  # injection points in one session
+MAX_SESSIONS = 1_000  # sessions in one course
+
+
 def _recipe_protocol(recipe: RecipeInput, options: CheckOptions) -> None:
     from mesocli.units import parse_quantity
 
     if recipe.points is not None:
-        if isinstance(recipe.points, bool) or not isinstance(recipe.points, int) or recipe.points < 1:
-            raise InputError("recipe protocol points: expected a whole number >= 1")
-        options.points = recipe.points
+        options.points = _count(recipe.points, "recipe protocol points", MAX_POINTS)
     if recipe.sessions is not None:
-        if isinstance(recipe.sessions, bool) or not isinstance(recipe.sessions, int) or recipe.sessions < 1:
-            raise InputError("recipe protocol sessions: expected a whole number >= 1")
-        options.sessions = recipe.sessions
+        options.sessions = _count(recipe.sessions, "recipe protocol sessions", MAX_SESSIONS)
     if recipe.volume_per_point is not None:
         options.volume_per_point = parse_quantity(recipe.volume_per_point, kind="volume",
                                                   what="recipe volume per point")
     if recipe.interval is not None:
         options.interval = parse_quantity(recipe.interval, kind="time", what="recipe interval")
+
+
+def _count(value: Any, what: str, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what}: expected a whole number >= 1")
+    if value > most:
+        raise InputError(f"{what}: {value} is more than {most:,}; check for a typing error")
+    return value
 
 
 def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:

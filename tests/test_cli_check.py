@@ -860,3 +860,16 @@ def test_errors_inside_a_file_name_the_file(meso, tmp_path, option, name, conten
     assert outcome.stderr.startswith("meso: error: " + expected.format(path=path)), outcome.stderr
     piped = meso("check", option, "-", input=content)
     assert piped.stderr.startswith("meso: error: " + expected.format(path="standard input")), piped.stderr
+
+
+def test_protocol_counts_up_to_their_limits_are_checked_not_refused(meso, tmp_path) -> None:
+    """10,000 points and 1,000 sessions are still read (the limits catch typing errors only)."""
+    recipe = {"components": [{"id": "biotin-0-5mg-ml", "volume": "1 mL"}],
+              "protocol": {"points": 10_000, "sessions": 1_000}}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(recipe), encoding="utf-8")
+    assert meso("check", "--recipe", str(path), "--json").exit_code in (0, 1)
+    recipe["protocol"]["points"] = 10_001
+    path.write_text(json.dumps(recipe), encoding="utf-8")
+    refused = meso("check", "--recipe", str(path))
+    assert refused.exit_code == 2 and "points: 10001 is more than 10,000" in refused.stderr
