@@ -250,12 +250,21 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def items_from_names(catalogue: Catalogue, names: Sequence[str]) -> list[Item]:
-    """``--ingredient`` terms: each a product or substance, all in one syringe."""
+    """``--ingredient`` terms: each a product or substance, all in one syringe.
+
+    Like a screen's items, these are kept per catalogue and shared between checks, which only
+    read them: change one and every later check of that ingredient would see the change.
+    """
     items = []
     for name in names:
         found = catalogue.resolve_ingredient(name)
-        items.append(_item(catalogue, found.kind, found.id))
-    return items
+        key = ("named-item", found.kind, found.id)
+        item = catalogue.derived.get(key)
+        if item is None:
+            item = _item(catalogue, found.kind, found.id)
+            catalogue.derived[key] = item
+        items.append(item)
+    return items  # type: ignore[return-value]
 
 
 def _item(catalogue: Catalogue, kind: str, entry_id: str, syringe: int = 0) -> Item:
