@@ -268,3 +268,44 @@ def test_kept_citations_equal_fresh_ones(catalogue):
         provenance = Provenance("expert", (Source(f"source {number}"),))
         assert engine._cited(provenance) == (f"source {number}",)
     assert len(engine._CITED) <= engine._CITED_LIMIT
+
+
+def test_shared_named_items_equal_fresh_ones_after_checks(catalogue):
+    """Items kept for named ingredients equal freshly made ones, before and after checks have used them."""
+    from mesocli import api
+    from mesocli.domain.engine import _item, items_from_names
+    from mesocli.domain.patient import Patient
+
+    names = sorted(catalogue.products) + sorted(catalogue.substances)
+
+    def fresh(name):
+        found = catalogue.resolve_ingredient(name)
+        return _item(catalogue, found.kind, found.id)
+
+    assert items_from_names(catalogue, names) == [fresh(n) for n in names]
+    rng = random.Random(23)
+    for _ in range(100):
+        picked = rng.sample(names, rng.randint(1, 5))
+        allergies = tuple(rng.sample(sorted(catalogue.substances), rng.randint(0, 2)))
+        api.check(Patient(allergies=allergies), ingredients=picked + picked[:1],
+                  indication=rng.choice([None, *sorted(catalogue.indications)]), max_products=rng.randint(1, 3),
+                  catalogue=catalogue)
+    assert items_from_names(catalogue, names) == [fresh(n) for n in names]
+
+
+def test_kept_fit_findings_equal_fresh_ones(catalogue):
+    """What an indication says of an item, kept per catalogue, equals what is worked out afresh."""
+    import pickle
+
+    from mesocli.domain.engine import CheckOptions, Component, Item, _Context, _item
+
+    items = [_item(catalogue, "product", pid, 1) for pid in sorted(catalogue.products)]
+    items += [_item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)]
+    items += [Item(sid, None, (Component(sid, "active"),)) for sid in sorted(catalogue.substances)]  # as in recipes
+    for _ in range(2):  # the second round reads what the first kept
+        fresh = pickle.loads(pickle.dumps(catalogue))
+        for indication in sorted(catalogue.indications):
+            warm_context = _Context(catalogue, ResolvedPatient(), items, CheckOptions(indication=indication), False)
+            fresh_context = _Context(fresh, ResolvedPatient(), items, CheckOptions(indication=indication), False)
+            for item in items:
+                assert warm_context.fit_of(item, indication) == fresh_context._fit_of(item, indication), item

@@ -175,6 +175,17 @@ def _targeted_conflicts(cat: Catalogue) -> tuple[Rule, ...]:
     return found  # type: ignore[return-value]
 
 
+def _indication_conflicts(cat: Catalogue, indication_id: str) -> tuple[Rule, ...]:
+    """The purpose-conflict rules of one indication, in catalogue order."""
+    key = ("indication-conflicts", indication_id)
+    found = cat.derived.get(key)
+    if found is None:
+        found = tuple(rule for rule in cat.rules_by_kind.get("purpose_conflict", ())
+                      if rule.indication is not None and rule.indication == indication_id)
+        cat.derived[key] = found
+    return found  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
     severity: str
@@ -250,12 +261,21 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def items_from_names(catalogue: Catalogue, names: Sequence[str]) -> list[Item]:
-    """``--ingredient`` terms: each a product or substance, all in one syringe."""
+    """``--ingredient`` terms: each a product or substance, all in one syringe.
+
+    Like a screen's items, these are kept per catalogue and shared between checks, which only
+    read them: change one and every later check of that ingredient would see the change.
+    """
     items = []
     for name in names:
         found = catalogue.resolve_ingredient(name)
-        items.append(_item(catalogue, found.kind, found.id))
-    return items
+        key = ("named-item", found.kind, found.id)
+        item = catalogue.derived.get(key)
+        if item is None:
+            item = _item(catalogue, found.kind, found.id)
+            catalogue.derived[key] = item
+        items.append(item)
+    return items  # type: ignore[return-value]
 
 
 def _item(catalogue: Catalogue, kind: str, entry_id: str, syringe: int = 0) -> Item:
@@ -547,23 +567,38 @@ class _Context:
         indication_id = self.options.indication
         if indication_id is None:
             return
-        indication = self.cat.indications[indication_id]
         for item in self.items:
-            fits = item_fits(self.cat, indication_id, item)
-            if fits:
-                best = min(fits, key=lambda f: 0 if f.fit == "principal" else 1)
-                self.add(_finding("info", "fit", item.subject, indication_id,
-                                 f"{self.name(item)}: {best.fit} ingredient for {indication.name} "
-                                 f"(evidence: {best.provenance.evidence}).",
-                                 _cited(best.provenance), best.provenance.evidence))
-            elif not self.is_adjunct(item):
-                self.add(_finding("caution", "fit", item.subject, indication_id,
-                                 f"{self.name(item)} has no recorded fit for {indication.name}.",
-                                 _cited(indication.provenance), indication.provenance.evidence,
-                                 "Leave it out, or record why it is used."))
-        for rule in self.cat.rules_by_kind.get("purpose_conflict", ()):
-            if rule.indication is not None and rule.indication == indication_id:
-                self.scoped(rule, "fit", indication_id)
+            for finding in self.fit_of(item, indication_id):
+                self.add(finding)
+        for rule in _indication_conflicts(self.cat, indication_id):
+            self.scoped(rule, "fit", indication_id)
+
+    def fit_of(self, item: Item, indication_id: str) -> tuple[Finding, ...]:
+        """What the indication says of ``item``: it depends on the item's make-up alone (its
+        subject, product and components with their roles), so it is kept per catalogue."""
+        key = ("fit", indication_id, item.subject, item.product.id if item.product is not None else None,
+               tuple([(c.substance, c.role) for c in item.components]))
+        found = self.cat.derived.get(key)
+        if found is None:
+            found = self._fit_of(item, indication_id)
+            self.cat.derived[key] = found
+        return found  # type: ignore[return-value]
+
+    def _fit_of(self, item: Item, indication_id: str) -> tuple[Finding, ...]:
+        indication = self.cat.indications[indication_id]
+        fits = item_fits(self.cat, indication_id, item)
+        if fits:
+            best = min(fits, key=lambda f: 0 if f.fit == "principal" else 1)
+            return (_finding("info", "fit", item.subject, indication_id,
+                             f"{self.name(item)}: {best.fit} ingredient for {indication.name} "
+                             f"(evidence: {best.provenance.evidence}).",
+                             _cited(best.provenance), best.provenance.evidence),)
+        if not self.is_adjunct(item):
+            return (_finding("caution", "fit", item.subject, indication_id,
+                             f"{self.name(item)} has no recorded fit for {indication.name}.",
+                             _cited(indication.provenance), indication.provenance.evidence,
+                             "Leave it out, or record why it is used."),)
+        return ()
 
     def is_adjunct(self, item: Item) -> bool:
         actives = [c for c in item.components if c.role == "active"] or list(item.components)
