@@ -933,17 +933,18 @@ def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
     everyone. So the answer is the union of one screen per term, and each of those is worked
     out once per catalogue (the catalogue is immutable, the engine deterministic).
     """
-    keys: list[tuple[Any, ...]] = [((), (), (), (), None)]
-    keys += [((allergy,), (), (), (), None) for allergy in patient.allergies]
-    keys += [((), (condition,), (), (), None) for condition in patient.conditions]
-    keys += [((), (), (medication,), catalogue.medication_classes_of(medication), None)
-             for medication in patient.medications]
-    keys += [((), (), (), (cls,), None) for cls in patient.medication_classes]
+    blocked = set(_blocked_by(catalogue, ((), (), (), (), None)))
+    for allergy in patient.allergies:
+        blocked.update(_blocked_by(catalogue, ((allergy,), (), (), (), None)))
+    for condition in patient.conditions:
+        blocked.update(_blocked_by(catalogue, ((), (condition,), (), (), None)))
+    for medication in patient.medications:
+        classes = catalogue.medication_classes_of(medication)
+        blocked.update(_blocked_by(catalogue, ((), (), (medication,), classes, None)))
+    for cls in patient.medication_classes:
+        blocked.update(_blocked_by(catalogue, ((), (), (), (cls,), None)))
     if patient.age is not None:
-        keys.append(((), (), (), (), patient.age))
-    blocked: set[str] = set()
-    for key in keys:
-        blocked |= _blocked_by(catalogue, key)
+        blocked.update(_blocked_by(catalogue, ((), (), (), (), patient.age)))
     return frozenset(blocked)
 
 
