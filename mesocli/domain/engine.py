@@ -399,7 +399,7 @@ class _Context:
     def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
                      message: str | None = None, severity: str | None = None) -> None:
         self.add(_finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                         _cited(rule.provenance), rule.provenance.evidence, rule.advice))
+                          _cited(rule.provenance), rule.provenance.evidence, rule.advice))
 
     def run(self) -> None:
         self.allergies()
@@ -448,8 +448,8 @@ class _Context:
                           if worst.severity == "contraindicated"
                           else "Use only after confirming tolerance with the patient's allergist.")
                 self.add(_finding(worst.severity, "allergy", item.subject, trigger, message,
-                                 _cited(worst.provenance), worst.provenance.evidence, advice,
-                                 path, summary))
+                                  _cited(worst.provenance), worst.provenance.evidence, advice,
+                                  path, summary))
 
     # ---------------------------------------------------------------- conditions and medications
     def contraindications(self) -> None:
@@ -560,7 +560,7 @@ class _Context:
         if entry.notes:
             message += f" {entry.notes}"
         self.add(_finding(severity, "regulatory", item.subject, status, message,
-                         _cited(entry.provenance), entry.provenance.evidence, advice))
+                          _cited(entry.provenance), entry.provenance.evidence, advice))
 
     # ---------------------------------------------------------------- fit for the indication
     def fit(self) -> None:
