@@ -399,7 +399,7 @@ class _Context:
     def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
                      message: str | None = None, severity: str | None = None) -> None:
         self.add(_finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                         _cited(rule.provenance), rule.provenance.evidence, rule.advice))
+                          _cited(rule.provenance), rule.provenance.evidence, rule.advice))
 
     def run(self) -> None:
         self.allergies()
@@ -448,8 +448,8 @@ class _Context:
                           if worst.severity == "contraindicated"
                           else "Use only after confirming tolerance with the patient's allergist.")
                 self.add(_finding(worst.severity, "allergy", item.subject, trigger, message,
-                                 _cited(worst.provenance), worst.provenance.evidence, advice,
-                                 path, summary))
+                                  _cited(worst.provenance), worst.provenance.evidence, advice,
+                                  path, summary))
 
     # ---------------------------------------------------------------- conditions and medications
     def contraindications(self) -> None:
@@ -560,7 +560,7 @@ class _Context:
         if entry.notes:
             message += f" {entry.notes}"
         self.add(_finding(severity, "regulatory", item.subject, status, message,
-                         _cited(entry.provenance), entry.provenance.evidence, advice))
+                          _cited(entry.provenance), entry.provenance.evidence, advice))
 
     # ---------------------------------------------------------------- fit for the indication
     def fit(self) -> None:
@@ -933,17 +933,18 @@ def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
     everyone. So the answer is the union of one screen per term, and each of those is worked
     out once per catalogue (the catalogue is immutable, the engine deterministic).
     """
-    keys: list[tuple[Any, ...]] = [((), (), (), (), None)]
-    keys += [((allergy,), (), (), (), None) for allergy in patient.allergies]
-    keys += [((), (condition,), (), (), None) for condition in patient.conditions]
-    keys += [((), (), (medication,), catalogue.medication_classes_of(medication), None)
-             for medication in patient.medications]
-    keys += [((), (), (), (cls,), None) for cls in patient.medication_classes]
+    blocked = set(_blocked_by(catalogue, ((), (), (), (), None)))
+    for allergy in patient.allergies:
+        blocked.update(_blocked_by(catalogue, ((allergy,), (), (), (), None)))
+    for condition in patient.conditions:
+        blocked.update(_blocked_by(catalogue, ((), (condition,), (), (), None)))
+    for medication in patient.medications:
+        classes = catalogue.medication_classes_of(medication)
+        blocked.update(_blocked_by(catalogue, ((), (), (medication,), classes, None)))
+    for cls in patient.medication_classes:
+        blocked.update(_blocked_by(catalogue, ((), (), (), (cls,), None)))
     if patient.age is not None:
-        keys.append(((), (), (), (), patient.age))
-    blocked: set[str] = set()
-    for key in keys:
-        blocked |= _blocked_by(catalogue, key)
+        blocked.update(_blocked_by(catalogue, ((), (), (), (), patient.age)))
     return frozenset(blocked)
 
 
