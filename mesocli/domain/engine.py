@@ -417,12 +417,13 @@ class _Context:
     def allergies(self) -> None:
         if not self.patient.allergies:
             return
-        exposures = _exposures(self.cat, self.patient.allergies)
+        reaches = _reaches(self.cat, self.patient.allergies)
         for item in self.items:
-            by_trigger: dict[str, list[tuple[Component, Exposure]]] = defaultdict(list)
+            by_trigger: dict[str, list[tuple[Component, Exposure]]] = {}
             for component in item.components:
-                for exposure in exposures.get(component.substance, ()):
-                    by_trigger[exposure.trigger].append((component, exposure))
+                for reach in reaches:
+                    for exposure in reach.get(component.substance, ()):
+                        by_trigger.setdefault(exposure.trigger, []).append((component, exposure))
             for trigger, hits in by_trigger.items():
                 component, worst = max(hits, key=lambda h: SEVERITY_RANK[h[1].severity])
                 substance = self.cat.substances[component.substance]
@@ -773,19 +774,13 @@ def allergy_exposures(catalogue: Catalogue,
     return out
 
 
-def _exposures(catalogue: Catalogue, allergies: Sequence[tuple[str, str]]) -> dict[str, list[Exposure]]:
-    """:func:`allergy_exposures`, from each allergy's own reach (worked out once per catalogue).
+def _reaches(catalogue: Catalogue, allergies: Sequence[tuple[str, str]]) -> list[dict[str, list[Exposure]]]:
+    """Each allergy's own reach (worked out once per catalogue), in the patient's order.
 
-    Each allergy reaches substances independently of the others, so the patient's exposures are
-    every allergy's, in the patient's order.
+    Each allergy reaches substances independently of the others, so the patient's exposures to
+    a substance (what :func:`allergy_exposures` gives) are every allergy's, read in this order.
     """
-    if len(allergies) == 1:
-        return _exposures_of(catalogue, allergies[0])
-    out: dict[str, list[Exposure]] = defaultdict(list)
-    for allergy in allergies:
-        for sid, found in _exposures_of(catalogue, allergy).items():
-            out[sid].extend(found)
-    return out
+    return [_exposures_of(catalogue, allergy) for allergy in allergies]
 
 
 def _exposures_of(catalogue: Catalogue, allergy: tuple[str, str]) -> dict[str, list[Exposure]]:
