@@ -12,10 +12,15 @@ from mesocli.errors import InputError
 def loads(text: str) -> Any:
     """Parse ``text``; raises :class:`json.JSONDecodeError` for bad syntax, :class:`InputError`
     for a non-finite constant or a repeated key, :class:`RecursionError` for deep nesting."""
-    if isinstance(text, str) and not text.startswith("\ufeff"):
-        return _DECODER.decode(text)
-    # Bytes, and text with a byte-order mark, take json.loads's own path (and its errors).
-    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    try:
+        if isinstance(text, str) and not text.startswith("\ufeff"):
+            return _DECODER.decode(text)
+        # Bytes, and text with a byte-order mark, take json.loads's own path (and its errors).
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # Python refuses to read a whole number of more than 4,300 digits
+        raise InputError("a number with thousands of digits is not a valid number in meso's input") from None
 
 
 def _reject_constant(name: str) -> Any:

@@ -139,6 +139,8 @@ CORPUS: list[Case] = [
           files={"r.json": _recipe_with(volume=[2, "mL"])}),
     _case("recipe-protocol-points-fractional", "check", "--recipe", "{d}/r.json", needles="points",
           files={"r.json": json.dumps({**RECIPE, "protocol": {"points": 2.5}})}),
+    _case("patient-json-number-with-5000-digits", "check", "--patient", "{d}/p.json",
+          needles=("p.json", "thousands of digits"), files={"p.json": '{"age": ' + "9" * 5000 + "}"}),
     _case("recipe-protocol-points-absurd", "check", "--recipe", "{d}/r.json",
           needles=("points", "more than 10,000"),
           files={"r.json": json.dumps({**RECIPE, "protocol": {"points": 10**18}})}),
