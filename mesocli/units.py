@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from mesocli.errors import UnitError
 
@@ -457,6 +458,18 @@ def format_value(value: float, unit: Units) -> str:
 # combination of units and remembered, and the magnitudes go through the same float operations,
 # in the same order, as they would inside pint. The results are the numbers pint would give.
 
+T = TypeVar("T")
+
+
+def _derived(key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """``make()``, worked out once per ``key`` and kept (the registry never changes)."""
+    found = _DERIVED.get(key)
+    if found is None:
+        found = make()
+        _keep(key, found)
+    return found  # type: ignore[no-any-return]
+
+
 def _keep(key: tuple[Any, ...], value: Any) -> None:
     if len(_DERIVED) < _MEMO_LIMIT:
         _DERIVED[key] = value
@@ -484,72 +497,40 @@ def factor(source: Units, target: Units) -> float:
 
     Raises pint's ``DimensionalityError``, as ``.to()`` does, when the units do not convert.
     """
-    key = ("factor", source, target)
-    found = _DERIVED.get(key)
-    if found is None:
-        found = Q_(1.0, source).to(target).magnitude
-        _keep(key, found)
-    return found
+    return _derived(("factor", source, target), lambda: Q_(1.0, source).to(target).magnitude)
 
 
 def reduction(unit: Units) -> tuple[float, Units]:
     """What ``to_reduced_units()`` does to a quantity in ``unit``: the factor and the new units."""
-    key = ("reduce", unit)
-    found = _DERIVED.get(key)
-    if found is None:
+    def reduce() -> tuple[float, Units]:
         reduced = Q_(1.0, unit).to_reduced_units()
-        found = (reduced.magnitude, reduced._units)
-        _keep(key, found)
-    return found
+        return (reduced.magnitude, reduced._units)
+
+    return _derived(("reduce", unit), reduce)
 
 
 def times(left: Units, right: Units) -> Units:
     """The units of a product: ``(Q_(x, left) * Q_(y, right)).units``."""
-    key = ("times", left, right)
-    found = _DERIVED.get(key)
-    if found is None:
-        found = (Q_(1.0, left) * Q_(1.0, right))._units
-        _keep(key, found)
-    return found
+    return _derived(("times", left, right), lambda: (Q_(1.0, left) * Q_(1.0, right))._units)
 
 
 def per(left: Units, right: Units) -> Units:
     """The units of a quotient: ``(Q_(x, left) / Q_(y, right)).units``."""
-    key = ("per", left, right)
-    found = _DERIVED.get(key)
-    if found is None:
-        found = (Q_(1.0, left) / Q_(1.0, right))._units
-        _keep(key, found)
-    return found
+    return _derived(("per", left, right), lambda: (Q_(1.0, left) / Q_(1.0, right))._units)
 
 
 def has_dimension(unit: Units, dimension: str) -> bool:
     """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg", "[mass]")``."""
-    key = ("check", unit, dimension)
-    found = _DERIVED.get(key)
-    if found is None:
-        found = bool(Q_(1.0, unit).check(dimension))
-        _keep(key, found)
-    return found
+    return _derived(("check", unit, dimension), lambda: bool(Q_(1.0, unit).check(dimension)))
 
 
 def compatible(left: Units, right: Units) -> bool:
     """Whether quantities in these units convert to one another (the same dimension)."""
-    key = ("compatible", left, right)
-    found = _DERIVED.get(key)
-    if found is None:
-        found = bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right)))
-        _keep(key, found)
-    return found
+    return _derived(("compatible", left, right), lambda: bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right))))
 
 
 def _root_factor(unit: Units) -> float:
-    key = ("root", unit)
-    found = _DERIVED.get(key)
-    if found is None:
-        found = Q_(1.0, unit).to_root_units().magnitude
-        _keep(key, found)
-    return found
+    return _derived(("root", unit), lambda: Q_(1.0, unit).to_root_units().magnitude)
 
 
 def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
