@@ -7,8 +7,9 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from mesocli.domain.model import (
     AllergenGroup,
@@ -25,6 +26,8 @@ from mesocli.domain.model import (
     Term,
 )
 from mesocli.errors import InputError, UnknownTermError
+
+T = TypeVar("T")
 
 _SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015]+")
 MAX_TERM_LENGTH = 200
@@ -115,6 +118,15 @@ class Catalogue:
         self.__dict__.update(state)
         self.memo = {}
         self.derived = {}
+
+    def derive(self, key: object, make: Callable[[], T]) -> T:
+        """``make()``, worked out once per catalogue and kept under ``key`` (for facts that
+        depend on the catalogue alone, which never changes once loaded)."""
+        found = self.derived.get(key)
+        if found is None:
+            found = make()
+            self.derived[key] = found
+        return found  # type: ignore[return-value]
 
     def remember(self, key: object, value: object) -> None:
         """Keep a derived, deterministic result (bounded, oldest dropped first)."""

@@ -127,12 +127,7 @@ class _Facts:
 
 
 def _facts(cat: Catalogue, item: Item) -> _Facts:
-    key = ("facts", item.product.id if item.product is not None else item.sids)
-    found = cat.derived.get(key)
-    if found is None:
-        found = _Facts(cat, item)
-        cat.derived[key] = found
-    return found  # type: ignore[return-value]
+    return cat.derive(("facts", item.product.id if item.product is not None else item.sids), lambda: _Facts(cat, item))
 
 
 def _statuses(cat: Catalogue, item: Item) -> list[tuple[str, Substance | Product]]:
@@ -784,12 +779,7 @@ def _reaches(catalogue: Catalogue, allergies: Sequence[tuple[str, str]]) -> list
 
 
 def _exposures_of(catalogue: Catalogue, allergy: tuple[str, str]) -> dict[str, list[Exposure]]:
-    key = ("exposures", allergy)
-    found = catalogue.derived.get(key)
-    if found is None:
-        found = dict(allergy_exposures(catalogue, [allergy]))
-        catalogue.derived[key] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive(("exposures", allergy), lambda: dict(allergy_exposures(catalogue, [allergy])))
 
 
 # ------------------------------------------------------------------------------- alternatives
@@ -882,12 +872,8 @@ def _product_order(catalogue: Catalogue) -> _ProductOrder:
 
 def _partial_role_order(catalogue: Catalogue, role: frozenset[str]) -> tuple[str, ...]:
     """Products whose actives do part of ``role`` (their classes a smaller, non-empty set), in order."""
-    key = ("partial-role-order", role)
-    found = catalogue.derived.get(key)
-    if found is None:
-        found = tuple(pid for pid, classes in _product_order(catalogue).products if classes and classes < role)
-        catalogue.derived[key] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive(("partial-role-order", role), lambda: (
+        tuple(pid for pid, classes in _product_order(catalogue).products if classes and classes < role)))
 
 
 def _substance_order(catalogue: Catalogue, cls: str) -> tuple[str, ...]:
@@ -902,21 +888,12 @@ def _substance_order(catalogue: Catalogue, cls: str) -> tuple[str, ...]:
 
 
 def _active_ids(catalogue: Catalogue, product: Product) -> frozenset[str]:
-    key = ("active-ids", product.id)
-    found = catalogue.derived.get(key)
-    if found is None:
-        found = frozenset(c.substance for c in product.actives())
-        catalogue.derived[key] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive(("active-ids", product.id), lambda: frozenset(c.substance for c in product.actives()))
 
 
 def _active_classes(catalogue: Catalogue, product: Product) -> frozenset[str]:
-    key = ("active-classes", product.id)
-    found = catalogue.derived.get(key)
-    if found is None:
-        found = frozenset(catalogue.substances[c.substance].cls for c in product.actives())
-        catalogue.derived[key] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive(("active-classes", product.id), lambda: (
+        frozenset(catalogue.substances[c.substance].cls for c in product.actives())))
 
 
 def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:

@@ -218,12 +218,7 @@ def _products_for(cat: Catalogue, fit: Fit) -> Sequence[Product]:
     concentration, a stock that can reach it (the weakest such) beats one that cannot.
     The order depends on the catalogue alone, so it is worked out once per catalogue.
     """
-    key = ("products-for", fit)
-    found = cat.derived.get(key)
-    if found is None:
-        found = tuple(_rank_products_for(cat, fit))
-        cat.derived[key] = found
-    return found  # type: ignore[return-value]
+    return cat.derive(("products-for", fit), lambda: tuple(_rank_products_for(cat, fit)))
 
 
 def _rank_products_for(cat: Catalogue, fit: Fit) -> list[Product]:
