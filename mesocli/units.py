@@ -224,16 +224,35 @@ def _given_as(raw: Any) -> Any:
     return None
 
 
+def mass_in_kg(raw: Any, *, what: str) -> float:
+    """A mass given as text or as a ``{"value", "unit"}`` object, in kilograms.
+
+    Gives ``float(parse_quantity(raw, kind="mass", what=what).to("kg").magnitude)``, errors
+    included. A mass already in kilograms ("70 kg", the way weights are written) is its own
+    number: it is read without building the registry, so a batch of checks whose patients
+    give their weight never loads pint.
+    """
+    value, unit_text = _split(raw, what)
+    if unit_text != "kg":
+        return float(parse_quantity(raw, kind="mass", what=what).to("kg").magnitude)
+    _check_value(value, what, allow_zero=False)
+    return value
+
+
 def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
     value, unit_text = _split(raw, what)
-    if not math.isfinite(value):
-        raise UnitError(f"{what}: {value!r} is not a finite number")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise UnitError(f"{what}: must be greater than zero, got {format_number(value)}")
+    _check_value(value, what, allow_zero)
     quantity = _to_quantity(value, unit_text, what)
     check_kind(quantity, kind, what)
     _check_plausible(quantity, kind, what)
     return quantity
+
+
+def _check_value(value: float, what: str, allow_zero: bool) -> None:
+    if not math.isfinite(value):
+        raise UnitError(f"{what}: {value!r} is not a finite number")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise UnitError(f"{what}: must be greater than zero, got {format_number(value)}")
 
 
 # Upper bounds beyond which a value cannot describe a mesotherapy session, so it is a typing

@@ -100,8 +100,9 @@ def test_errors_carry_their_exit_codes():
 
 def test_a_check_without_quantities_needs_neither_pint_nor_sqlalchemy(tmp_path):
     """Once the catalogue snapshot exists, ``meso check`` loads no SQLAlchemy, Alembic, pint or rich
-    unless a quantity is given; a weight brings in pint, still without SQLAlchemy. Option parsing
-    never loads pydantic (some command-line libraries validate options with it)."""
+    unless a quantity needs the unit registry: a weight in kilograms does not, a weight in pounds
+    brings in pint, still without SQLAlchemy. Option parsing never loads pydantic (some
+    command-line libraries validate options with it)."""
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "MESO_DATABASE_URL"}
@@ -122,7 +123,8 @@ def test_a_check_without_quantities_needs_neither_pint_nor_sqlalchemy(tmp_path):
     heavy(*check)  # the first run reads the database and keeps the snapshot
     assert heavy(*check) == ""
     assert heavy("check", "--condition", "pregnancy", "--json") == ""
-    assert heavy(*check, "--weight", "70 kg") == "pint"
+    assert heavy(*check, "--weight", "70 kg") == ""
+    assert heavy(*check, "--weight", "154 lb") == "pint"
 
 
 def test_the_batch_worker_pool_is_in_the_batch_module_only():

@@ -468,3 +468,44 @@ def test_implausible_areas_and_durations_are_refused(raw, kind):
                                            ("52 week", "time")])
 def test_plausible_areas_and_durations_pass(raw, kind):
     assert parse_quantity(raw, kind=kind, what="value").magnitude > 0
+
+
+# --------------------------------------------------------------------------------------------
+# mass_in_kg: a weight in kg is its own number; every answer and every error is pint's
+# --------------------------------------------------------------------------------------------
+
+def _via_pint(raw) -> float | str:
+    try:
+        return float(parse_quantity(raw, kind="mass", what="weight").to("kg").magnitude)
+    except UnitError as exc:
+        return str(exc)
+
+
+def _via_mass_in_kg(raw) -> float | str:
+    try:
+        return units.mass_in_kg(raw, what="weight")
+    except UnitError as exc:
+        return str(exc)
+
+
+_weights = st.one_of(
+    st.builds(lambda n, sep, u, pad: pad + n + sep + u + pad,
+              st.one_of(st.sampled_from(_NUMBERS), st.floats(allow_nan=True).map(repr),
+                        st.integers(-10, 10**6).map(str)),
+              st.sampled_from(["", " ", "  "]), st.sampled_from(["kg", "g", "lb", "mg", "KG", "kg/m", "", "kgs"]),
+              st.sampled_from(["", " ", "\t"])),
+    quantity_objects, any_text)
+
+
+@PROPERTY
+@given(raw=_weights)
+@example(raw="70 kg")
+@example(raw="0 kg")
+@example(raw="-3 kg")
+@example(raw="1e309 kg")
+@example(raw={"value": 70, "unit": "kg"})
+@example(raw={"value": 10**400, "unit": "kg"})
+def test_a_weight_in_kg_reads_as_pint_reads_it(raw):
+    """mass_in_kg gives what pint gives for any weight, in kg or not: the same number, or the same
+    error message."""
+    assert _via_mass_in_kg(raw) == _via_pint(raw)

@@ -230,10 +230,9 @@ def _weight_kg(catalogue: Catalogue, raw: Any) -> float:
         cached = catalogue.memo.get(key)
         if cached is not None:
             return cached  # type: ignore[return-value]
-    from mesocli.units import parse_quantity
+    from mesocli.units import mass_in_kg
 
-    weight = parse_quantity(raw, kind="mass", what="patient weight")
-    weight_kg = float(weight.to("kg").magnitude)
+    weight_kg = mass_in_kg(raw, what="patient weight")
     if not 0.5 <= weight_kg <= 500:
         raise InputError(f"patient weight: {weight_kg:g} kg is outside 0.5-500 kg")
     if key is not None:
