@@ -161,7 +161,7 @@ _WORKER: dict[str, Any] = {}
 class Block:
     """The answers to a run of consecutive input lines, as ``meso batch`` writes them."""
 
-    text: str  # the result lines, in input order, each with its newline
+    data: bytes  # the result lines, in input order, each with its newline, in UTF-8
     answered: int  # requests answered (blank lines are not requests)
     worst: int  # the highest exit code among them (0 when none)
     failed: int  # how many failed outright (exit code above EXIT_FINDINGS)
@@ -184,7 +184,7 @@ def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue,
             failed += 1
             if first_failure is None:
                 first_failure = (number, str(result.document.get("message", "")))
-    return Block("".join(out), len(out), worst, failed, first_failure)
+    return Block("".join(out).encode(), len(out), worst, failed, first_failure)
 
 
 def fork_available() -> bool:
@@ -200,7 +200,8 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
     catalogue is loaded before the workers are forked, so they share it. This process only
     reads runs of ``CHUNK_LINES`` raw lines and writes back the answered text; at most
     ``workers * WINDOW_PER_WORKER`` runs are in flight, so memory stays flat however long the
-    input. Each worker keeps its own cache of recent answers.
+    input. Each worker keeps its own cache of recent answers, and sends back its answers as
+    UTF-8 bytes, which this process writes as they are.
     """
     import gc
     import multiprocessing

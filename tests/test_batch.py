@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 REQUESTS = [
     {"id": "a", "action": "check", "allergies": ["lidocaine"], "ingredients": ["restylane-vital-lidocaine"]},
     {"id": "b", "action": "build", "indication": "hair-loss"},
@@ -115,8 +117,6 @@ def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monke
     import io
     from collections import OrderedDict
 
-    import pytest
-
     from mesocli import batch
 
     if not batch.fork_available():
@@ -126,7 +126,7 @@ def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monke
     alone = "".join(r.ndjson() for r in batch.run_batch(text.splitlines(keepends=True), catalogue))
     blocks = list(batch.run_batch_parallel(io.BytesIO(text.encode()), catalogue, 2))
     assert len(blocks) == 60  # 300 lines in chunks of 5, blank ones included
-    assert "".join(b.text for b in blocks) == alone
+    assert b"".join(b.data for b in blocks) == alone.encode()
     whole = batch.answer_block(1, text.split("\n"), catalogue, OrderedDict())
     assert sum(b.answered for b in blocks) == whole.answered == alone.count("\n")
     assert max(b.worst for b in blocks) == whole.worst == 2
@@ -279,7 +279,7 @@ def test_a_worker_that_dies_stops_the_run_with_exit_4_instead_of_hanging(meso, t
     from mesocli.cli import batch_command
 
     if not batch.fork_available():
-        return
+        pytest.skip("no fork start method on this platform")
     monkeypatch.setattr(batch, "CHUNK_LINES", 2)
     monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
     monkeypatch.setattr(batch_command, "PARALLEL_MIN_BYTES", 1)

@@ -49,19 +49,17 @@ def batch(
         progress = Progress()
     answered = worst = failed = 0
     first_failure = None
-    out = sys.stdout
+    sys.stdout.flush()
+    out = sys.stdout.buffer  # the answers come as UTF-8 bytes
     try:
         with _input(source) as handle:
             workers = _workers(source)
             if workers > 1:
-                from mesocli.units import registry
-
-                registry()  # built once here, before the workers fork, instead of once in each
                 blocks: Iterator[Block] = run_batch_parallel(handle, catalogue, workers)
             else:
                 blocks = _one_by_one(handle, catalogue, flush=not _regular(source))
             for block in blocks:
-                out.write(block.text)
+                out.write(block.data)
                 answered += block.answered
                 worst = max(worst, block.worst)
                 failed += block.failed
@@ -93,7 +91,7 @@ def _one_by_one(handle: BinaryIO, catalogue: Catalogue, *, flush: bool) -> Itera
         block = answer_block(number, (line,), catalogue, cache)
         yield block
         if flush and block.answered:
-            sys.stdout.flush()
+            sys.stdout.buffer.flush()
 
 
 WORKERS_ENV = "MESO_BATCH_WORKERS"
