@@ -295,7 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         os.environ["MESO_HOME"] = str(work / "home")  # the generators read the catalogue too
         os.environ.pop("MESO_DATABASE_URL", None)
-        env = {**os.environ, "NO_COLOR": "1"}
+        # Both programs run with their modules compiled, as after an ordinary install (pip
+        # compiles a wheel's modules; an editable install compiles on first use). Bytecode goes
+        # to the temporary directory, where each warm-up run writes it, never into the tree.
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPYCACHEPREFIX": str(work / "bytecode")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         ctx = Context(work, env, args.runs, config.shipped_database())
         print(f"meso {__version__} on {machine()}; median of {args.runs} runs after a warm-up", flush=True)
         rows: list[Row] = []
