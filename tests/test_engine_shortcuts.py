@@ -310,3 +310,133 @@ def test_kept_fit_findings_equal_fresh_ones(catalogue):
             fresh_context = _Context(fresh, ResolvedPatient(), items, CheckOptions(indication=indication), False)
             for item in items:
                 assert warm_context.fit_of(item, indication) == fresh_context._fit_of(item, indication), item
+
+
+def _items_of_every_kind(catalogue):
+    from mesocli.domain.engine import Component, Item, _item
+
+    items = [_item(catalogue, "product", pid) for pid in sorted(catalogue.products)]
+    items += [_item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)]
+    items += [Item(sid, None, (Component(sid, "active"),)) for sid in sorted(catalogue.substances)]  # as in recipes
+    return items
+
+
+def test_allergy_findings_kept_per_item_and_allergy_add_up_to_the_patients(catalogue):
+    """Each allergy's findings on an item, kept per item and allergy, are together what all the
+    patient's allergies find on it at once."""
+    from mesocli.domain.engine import _allergy_findings, item_allergy_findings
+
+    items = _items_of_every_kind(catalogue)
+    rng = random.Random(5)
+    for patient in _random_patients(catalogue, 120, seed=13):
+        reaches = _reaches(catalogue, patient.allergies)
+        for item in rng.sample(items, 25):
+            apart = [f for allergy in patient.allergies for f in _allergy_findings(catalogue, item, allergy)]
+            together = item_allergy_findings(catalogue, item, reaches)
+            assert sorted(apart, key=Finding.sort_key) == sorted(together, key=Finding.sort_key), (patient, item)
+
+
+def test_a_group_and_a_substance_of_the_same_id_give_one_finding_per_item(catalogue):
+    """Were a clinic to add an allergen group with a substance's id, an allergy to both still gives
+    one finding per ingredient for that id, the worse of the two."""
+    import dataclasses
+    import pickle
+
+    from mesocli.domain.engine import check_items, items_from_names
+
+    cat = pickle.loads(pickle.dumps(catalogue))
+    group = next(iter(cat.groups.values()))
+    cat.groups["lidocaine"] = dataclasses.replace(group, id="lidocaine", members=("lidocaine",), origins=())
+    both = ResolvedPatient(allergies=(("group", "lidocaine"), ("substance", "lidocaine")))
+    result = check_items(cat, both, items_from_names(cat, ["lidocaine", "lidocaine-1pct-sd"]))
+    allergy = [(f.subject, f.trigger) for f in result.findings if f.kind == "allergy"]
+    assert allergy and len(allergy) == len(set(allergy))
+    assert {s for s, _ in allergy} == {"lidocaine", "lidocaine-1pct-sd"}
+    assert all(f.severity == "contraindicated" for f in result.findings if f.kind == "allergy")
+
+
+def test_kept_syringe_and_product_findings_equal_fresh_ones(catalogue):
+    """Findings kept per syringe (mixing) and per ingredient (market status, vehicle, labelled
+    areas) are what a catalogue that has answered nothing before finds."""
+    import pickle
+
+    from mesocli import api
+    from mesocli.domain.patient import Patient
+    from mesocli.render.documents import check_document
+
+    rng = random.Random(31)
+    products = sorted(catalogue.products)
+    substances = sorted(catalogue.substances)
+    areas = [None, *sorted(catalogue.areas)]
+    recipes = []
+    for _ in range(60):
+        syringes = []
+        for _syringe in range(rng.randint(1, 3)):
+            components = [{"id": p, "volume": "1 mL"} for p in rng.sample(products, rng.randint(1, 4))]
+            components += [{"substances": [{"id": s, "concentration": "2 mg/mL"}], "volume": "0.5 mL"}
+                           for s in rng.sample(substances, rng.randint(0, 2))]
+            if rng.random() < 0.3:
+                components.append(dict(components[0]))  # the same ingredient twice in one syringe
+            syringes.append({"components": components})
+        area = rng.choice(areas)
+        recipes += [({"syringes": syringes}, area, limit) for limit in (4, 1, 2)]  # limits change the findings
+
+    def answer(cat, recipe, area, limit):
+        try:
+            return check_document(api.check(Patient(), recipe=recipe, area=area, max_products=limit, catalogue=cat))
+        except Exception as exc:  # an input error is an answer too
+            return repr(exc)
+
+    warm = [answer(catalogue, *r) for r in recipes]
+    assert sum(isinstance(a, dict) for a in warm) > 120  # most recipes are checked, not refused
+    again = [answer(catalogue, *r) for r in reversed(recipes)][::-1]
+    fresh = [answer(pickle.loads(pickle.dumps(catalogue)), *r) for r in recipes]
+    assert warm == again == fresh
+
+
+def test_pairs_are_kept_up_to_their_limit(catalogue, monkeypatch):
+    """Facts kept per ingredient and term stay bounded: at the limit they are dropped and worked
+    out again, with the same answers."""
+    import pickle
+
+    from mesocli import api
+    from mesocli.domain.patient import Patient
+    from mesocli.render.documents import check_document
+
+    cat = pickle.loads(pickle.dumps(catalogue))
+    monkeypatch.setattr(type(cat), "PAIRS_LIMIT", 8)
+    names = sorted(cat.products)[:20]
+    allergies = sorted(cat.substances)[:10]
+    documents = []
+    for name in names:
+        result = api.check(Patient(allergies=tuple(allergies)), ingredients=[name], catalogue=cat)
+        documents.append(check_document(result))
+        assert len(cat.pairs) <= 8
+    fresh = pickle.loads(pickle.dumps(catalogue))
+    assert documents == [check_document(api.check(Patient(allergies=tuple(allergies)), ingredients=[n], catalogue=fresh))
+                         for n in names]
+
+
+def test_contraindications_kept_per_item_equal_those_rule_by_rule(catalogue):
+    """What the patient's conditions and medications find, kept per item, equals firing each
+    rule on every item in catalogue order, on a warm catalogue and on a fresh one."""
+    import pickle
+
+    from mesocli.domain.engine import CheckOptions, _Context, _fired_contraindications
+
+    items = _items_of_every_kind(catalogue)
+    rng = random.Random(17)
+    fresh = pickle.loads(pickle.dumps(catalogue))
+    patients = list(_random_patients(catalogue, 150, seed=19))
+    assert sum(bool(p.conditions or p.medications or p.medication_classes) for p in patients) > 100
+    for patient in patients:
+        chosen = rng.sample(items, rng.randint(1, 5))
+        chosen += chosen[:1]  # the same ingredient twice
+        rule_by_rule = _Context(fresh, patient, chosen, CheckOptions(), False)
+        for rule, kind, trigger in _fired_contraindications(fresh, patient.conditions, patient.medications,
+                                                            patient.medication_classes):
+            rule_by_rule.scoped(rule, kind, trigger)
+        kept = _Context(catalogue, patient, chosen, CheckOptions(), False)
+        kept.contraindications()
+        assert (sorted(kept.findings.values(), key=Finding.sort_key)
+                == sorted(rule_by_rule.findings.values(), key=Finding.sort_key)), patient

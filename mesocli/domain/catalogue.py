@@ -105,12 +105,17 @@ class Catalogue:
         # Static facts the engine derives from the catalogue alone (per product, per rule
         # index); bounded by the size of the catalogue, so never evicted.
         self.derived: dict[object, object] = {}
+        # Facts about one ingredient and one patient term or request (what an allergy finds in
+        # a product, which findings a rule gives on it): products times terms can be many in a
+        # large catalogue, so these are kept up to a limit.
+        self.pairs: dict[object, object] = {}
 
     MEMO_LIMIT = 2048
+    PAIRS_LIMIT = 1 << 16
 
     def __getstate__(self) -> dict[str, object]:
         # Derived results are per process; a pickled catalogue (the snapshot cache) starts empty.
-        state = {k: v for k, v in self.__dict__.items() if k not in ("memo", "derived")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("memo", "derived", "pairs")}
         state["products"] = _shared_parts(self.products)
         return state
 
@@ -118,6 +123,7 @@ class Catalogue:
         self.__dict__.update(state)
         self.memo = {}
         self.derived = {}
+        self.pairs = {}
 
     def derive(self, key: object, make: Callable[[], T]) -> T:
         """``make()``, worked out once per catalogue and kept under ``key`` (for facts that
@@ -126,6 +132,18 @@ class Catalogue:
         if found is None:
             found = make()
             self.derived[key] = found
+        return found  # type: ignore[return-value]
+
+    def derive_pair(self, key: object, make: Callable[..., T], *args: object) -> T:
+        """``make(*args)``, kept under ``key`` like :meth:`derive`, for facts that also depend on
+        a patient term or on a request: kept until ``PAIRS_LIMIT`` of them are, then all
+        dropped at once and worked out again as needed (cheaper than tracking the oldest)."""
+        found = self.pairs.get(key)
+        if found is None:
+            if len(self.pairs) >= self.PAIRS_LIMIT:
+                self.pairs.clear()
+            found = make(*args)
+            self.pairs[key] = found
         return found  # type: ignore[return-value]
 
     def remember(self, key: object, value: object) -> None:

@@ -93,9 +93,14 @@ class Item:
     volume: Any = None  # pint quantity or None
     syringe: int = 0
     sids: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    # What the patient-level rules see of the item: its product, its subject and each
+    # component's substance and role (not concentrations, volume or syringe).
+    key: tuple[object, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.sids = tuple([c.substance for c in self.components])
+        self.key = (self.product.id if self.product is not None else None, self.subject,
+                    tuple([(c.substance, c.role) for c in self.components]))
 
     def substance_ids(self) -> tuple[str, ...]:
         return self.sids
@@ -392,8 +397,7 @@ class _Context:
 
     def rule_finding(self, rule: Rule, kind: str, subject: str, trigger: str,
                      message: str | None = None, severity: str | None = None) -> None:
-        self.add(_finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                          _cited(rule.provenance), rule.provenance.evidence, rule.advice))
+        self.add(_rule_finding(rule, kind, subject, trigger, message, severity))
 
     def run(self) -> None:
         self.allergies()
@@ -409,73 +413,40 @@ class _Context:
 
     # ---------------------------------------------------------------- allergies
     def allergies(self) -> None:
-        if not self.patient.allergies:
+        allergies = self.patient.allergies
+        if not allergies:
             return
-        reaches = _reaches(self.cat, self.patient.allergies)
+        if len({entry_id for _, entry_id in allergies}) == len(allergies):
+            # Every finding an allergy causes has the allergy's id as its trigger, so with no
+            # id twice, an item's findings are each allergy's own, kept per item and allergy.
+            for item in self.items:
+                for allergy in allergies:
+                    for finding in _allergy_findings(self.cat, item, allergy):
+                        self.add(finding)
+            return
+        reaches = _reaches(self.cat, allergies)  # a group and a substance of the same id
         for item in self.items:
-            by_trigger: dict[str, list[tuple[Component, Exposure]]] = {}
-            for component in item.components:
-                for reach in reaches:
-                    for exposure in reach.get(component.substance, ()):
-                        by_trigger.setdefault(exposure.trigger, []).append((component, exposure))
-            for trigger, hits in by_trigger.items():
-                component, worst = max(hits, key=lambda h: SEVERITY_RANK[h[1].severity])
-                substance = self.cat.substances[component.substance]
-                if item.product is not None and (component.role != "active" or len(item.product.actives()) > 1
-                                                 or worst.path != "direct"):
-                    path = "excipient" if component.role != "active" else (
-                        "pre-mixed" if len(item.product.actives()) > 1 else worst.path)
-                    what = f"{item.product.name} contains {substance.name}"
-                    if component.role != "active":
-                        what += f" ({component.role})"
-                    message = f"{what}: {worst.message}"
-                    summary = f"contains {substance.id}" + (f" ({path})" if path in ("excipient", "pre-mixed")
-                                                             else f"; {_short(worst)}")
-                elif item.product is not None:
-                    path = "direct"
-                    message = f"{item.product.name} contains {substance.name}: {worst.message}"
-                    summary = f"contains {substance.id}"
-                else:
-                    path = worst.path
-                    message = f"{substance.name}: {worst.message}"
-                    summary = _short(worst)
-                advice = ("Do not use; choose an alternative below."
-                          if worst.severity == "contraindicated"
-                          else "Use only after confirming tolerance with the patient's allergist.")
-                self.add(_finding(worst.severity, "allergy", item.subject, trigger, message,
-                                  _cited(worst.provenance), worst.provenance.evidence, advice,
-                                  path, summary))
+            for finding in item_allergy_findings(self.cat, item, reaches):
+                self.add(finding)
 
     # ---------------------------------------------------------------- conditions and medications
     def contraindications(self) -> None:
         patient = self.patient
         if not (patient.conditions or patient.medications or patient.medication_classes):
             return
-        conditions = set(patient.conditions)
-        medications = set(patient.medications)
-        classes = set(patient.medication_classes)
-        # Only the rules one of the patient's terms can fire, in catalogue order.
-        index = _contraindication_index(self.cat)
-        positions: set[int] = set()
-        for kind, terms in (("condition", conditions), ("medication", medications), ("class", classes)):
-            for term in terms:
-                positions.update(index.get((kind, term), ()))
-        rules = self.cat.rules_by_kind.get("contraindication", ())
-        for position in sorted(positions):
-            rule = rules[position]
-            if rule.condition in conditions:
-                kind, trigger = "condition", rule.condition
-            elif rule.medication in medications:
-                kind, trigger = "medication", rule.medication
-            elif rule.medication_class in classes:
-                kind = "medication"
-                trigger = next((m for m in self.patient.medications
-                                if rule.medication_class in self.cat.medication_classes_of(m)),
-                               rule.medication_class)
-            else:
-                continue
-            assert trigger is not None
-            self.scoped(rule, kind, trigger)
+        # Which rules the patient's conditions and medications fire, and what each rule then
+        # finds on an item, depend on those terms and the item alone: both are kept.
+        terms = (patient.conditions, patient.medications, patient.medication_classes)
+        fired = self.cat.derive_pair(("contraindications", terms), _fired_contraindications, self.cat, *terms)
+        if not fired:
+            return
+        for rule, kind, trigger in fired:
+            if rule.scope.kind == "procedure":
+                self.rule_finding(rule, kind, PROCEDURE, trigger)
+        for item in self.items:
+            for finding in self.cat.derive_pair(("contraindications", terms, item.key), _fired_on, self.cat,
+                                                fired, item):
+                self.add(finding)
 
     def scoped(self, rule: Rule, kind: str, trigger: str, message: str | None = None,
                severity: str | None = None) -> None:
@@ -488,14 +459,7 @@ class _Context:
                 self.rule_finding(rule, kind, subject, trigger, message, severity)
 
     def matches(self, scope: Scope, item: Item) -> str | None:
-        """The subject a scoped rule concerns in ``item``, or ``None`` when it does not apply."""
-        if scope.kind == "product":
-            return item.subject if item.product is not None and item.product.id == scope.ref else None
-        if scope.kind == "substance":
-            return item.subject if scope.ref in item.sids else None
-        if scope.kind == "class":
-            return item.subject if scope.ref in _facts(self.cat, item).classes else None
-        return item.subject
+        return _matches(self.cat, scope, item)
 
     # ---------------------------------------------------------------- age
     def ages(self) -> None:
@@ -515,47 +479,11 @@ class _Context:
     def regulatory_and_vehicle(self) -> None:
         if self.screened and not self.options.screen_regulatory:
             return
+        area = self.options.area
         for item in self.items:
-            facts = _facts(self.cat, item)
-            for status, substance in facts.statuses:
-                self.regulatory(item, status, substance)
-            if item.product is not None:
-                for rule in facts.vehicle_rules:
-                    self.rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
-                                      f"{item.product.name} has an {rule.vehicle} vehicle. {rule.message}")
-                if item.product.vehicle == "unknown":
-                    self.add(_finding(
-                        "caution", "vehicle", item.subject, "unknown-vehicle",
-                        f"The vehicle of {item.product.name} is not recorded in the catalogue; an oily or "
-                        "alcoholic vehicle must not be injected.",
-                        _cited(item.product.provenance), item.product.provenance.evidence,
-                        "Confirm from the label that it is an aqueous solution before injecting it."))
-                if self.options.area and item.product.areas and self.options.area not in item.product.areas:
-                    self.add(_finding(
-                        "caution", "regulatory", item.subject, self.options.area,
-                        f"{item.product.name} is labelled for {', '.join(item.product.areas)} only; "
-                        f"use in the {self.options.area} area is off-label.",
-                        _cited(item.product.provenance), item.product.provenance.evidence,
-                        "Use an ingredient labelled for this area, or document the off-label use."))
-
-    def statuses(self, item: Item) -> list[tuple[str, Substance | Product]]:
-        return list(_facts(self.cat, item).statuses)
-
-    def regulatory(self, item: Item, status: str, entry: Substance | Product) -> None:
-        texts = {
-            "withdrawn": ("contraindicated", f"{entry.name} has been withdrawn from the market.",
-                          "Do not use; pick a current product in the same role."),
-            "cosmetic-only": ("contraindicated",
-                              f"{entry.name} has no injectable form; it is for topical cosmetic use only.",
-                              "Do not inject topical or cosmetic-grade products."),
-            "unapproved": ("caution", f"{entry.name} has no approved injectable product.",
-                           "Use only a sterile product with instructions for injection."),
-        }
-        severity, message, advice = texts[status]
-        if entry.notes:
-            message += f" {entry.notes}"
-        self.add(_finding(severity, "regulatory", item.subject, status, message,
-                          _cited(entry.provenance), entry.provenance.evidence, advice))
+            for finding in self.cat.derive_pair(("regulatory", item.key, area), _regulatory_and_vehicle,
+                                                self.cat, item, area):
+                self.add(finding)
 
     # ---------------------------------------------------------------- fit for the indication
     def fit(self) -> None:
@@ -609,48 +537,10 @@ class _Context:
             syringes[item.syringe].append(item)
         limit = self.options.max_products
         for members in syringes.values():
-            distinct = list(dict.fromkeys([i.subject for i in members]))
-            if len(distinct) > limit:
-                default = self.cat.default("max-products-per-syringe")
-                prov = default.provenance if default else Provenance("expert")
-                self.add(_finding(
-                    "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
-                    f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
-                    _cited(prov), prov.evidence,
-                    "Split the cocktail across syringes, or raise the limit deliberately."))
-            if len(members) == 1:
-                continue  # a lone ingredient is mixed with nothing
-            with_facts = [(item, _facts(self.cat, item)) for item in members]
-            for item, item_facts in with_facts:
-                kept_apart = item.product is not None and item.product.do_not_admix
-                as_a = item_facts.incompatible_as_a
-                if not (kept_apart or as_a):
-                    continue
-                others = [(o, o_facts) for o, o_facts in with_facts if o is not item and o.subject != item.subject]
-                if kept_apart and others:
-                    assert item.product is not None
-                    self.add(_finding(
-                        "contraindicated", "incompatibility", item.subject, others[0][0].subject,
-                        f"{item.product.name} must not be mixed with other products "
-                        f"(here: {', '.join(o.subject for o, _ in others)}).",
-                        _cited(item.product.provenance), item.product.provenance.evidence,
-                        "Give it from its own syringe."))
-                for other, other_facts in others:
-                    for rule in as_a:
-                        if rule.b == "*" or (rule.b is not None and rule.b in other_facts.refs):
-                            self.rule_finding(rule, "incompatibility", item.subject, other.subject)
-            conflicts = _targeted_conflicts(self.cat)
-            if not conflicts:
-                continue
-            present = frozenset().union(*[f.classes for _, f in with_facts])
-            for rule in conflicts:
-                if rule.target_class not in present:
-                    continue
-                targets = [o for o, o_facts in with_facts if rule.target_class in o_facts.classes]
-                for item in members:
-                    subject = self.matches(rule.scope, item)
-                    if subject is not None and item not in targets:
-                        self.rule_finding(rule, "incompatibility", subject, targets[0].subject)
+            # What is found in one syringe depends on what is in it alone, not on the patient.
+            key = ("mixing", limit, tuple([item.key for item in members]))
+            for finding in self.cat.derive_pair(key, _mixing, self.cat, members, limit):
+                self.add(finding)
 
     def ref_matches(self, ref: str | None, item: Item) -> bool:
         return ref is not None and ref in _facts(self.cat, item).refs
@@ -667,6 +557,158 @@ class _Context:
 
         for finding in check_protocol(self.cat, self.items, self.options):
             self.add(finding)
+
+
+def _fired_contraindications(cat: Catalogue, conditions: tuple[str, ...], medications: tuple[str, ...],
+                             classes: tuple[str, ...]) -> tuple[tuple[Rule, str, str], ...]:
+    """The contraindication rules these conditions, medications and medication classes fire, in
+    catalogue order, each with the kind and the term that fires it (a condition before a
+    medication before a class; a class is named by the first medication that belongs to it)."""
+    condition_set, medication_set, class_set = set(conditions), set(medications), set(classes)
+    index = _contraindication_index(cat)
+    positions: set[int] = set()
+    for kind, terms in (("condition", condition_set), ("medication", medication_set), ("class", class_set)):
+        for term in terms:
+            positions.update(index.get((kind, term), ()))
+    rules = cat.rules_by_kind.get("contraindication", ())
+    fired = []
+    for position in sorted(positions):
+        rule = rules[position]
+        if rule.condition in condition_set:
+            kind, trigger = "condition", rule.condition
+        elif rule.medication in medication_set:
+            kind, trigger = "medication", rule.medication
+        elif rule.medication_class in class_set:
+            kind = "medication"
+            trigger = next((m for m in medications if rule.medication_class in cat.medication_classes_of(m)),
+                           rule.medication_class)
+        else:
+            continue
+        assert trigger is not None
+        fired.append((rule, kind, trigger))
+    return tuple(fired)
+
+
+def _fired_on(cat: Catalogue, fired: Sequence[tuple[Rule, str, str]], item: Item) -> tuple[Finding, ...]:
+    """What the ``fired`` rules that concern ingredients find on ``item``."""
+    found = []
+    for rule, kind, trigger in fired:
+        if rule.scope.kind != "procedure":
+            subject = _matches(cat, rule.scope, item)
+            if subject is not None:
+                found.append(_rule_finding(rule, kind, subject, trigger))
+    return tuple(found)
+
+
+def _matches(cat: Catalogue, scope: Scope, item: Item) -> str | None:
+    """The subject a scoped rule concerns in ``item``, or ``None`` when it does not apply."""
+    if scope.kind == "product":
+        return item.subject if item.product is not None and item.product.id == scope.ref else None
+    if scope.kind == "substance":
+        return item.subject if scope.ref in item.sids else None
+    if scope.kind == "class":
+        return item.subject if scope.ref in _facts(cat, item).classes else None
+    return item.subject
+
+
+def _mixing(cat: Catalogue, members: Sequence[Item], limit: int) -> tuple[Finding, ...]:
+    """What is wrong with mixing ``members`` in one syringe: too many, or incompatible."""
+    found: list[Finding] = []
+    distinct = list(dict.fromkeys([i.subject for i in members]))
+    if len(distinct) > limit:
+        default = cat.default("max-products-per-syringe")
+        prov = default.provenance if default else Provenance("expert")
+        found.append(_finding(
+            "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
+            f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
+            _cited(prov), prov.evidence,
+            "Split the cocktail across syringes, or raise the limit deliberately."))
+    if len(members) == 1:
+        return tuple(found)  # a lone ingredient is mixed with nothing
+    with_facts = [(item, _facts(cat, item)) for item in members]
+    for item, item_facts in with_facts:
+        kept_apart = item.product is not None and item.product.do_not_admix
+        as_a = item_facts.incompatible_as_a
+        if not (kept_apart or as_a):
+            continue
+        others = [(o, o_facts) for o, o_facts in with_facts if o is not item and o.subject != item.subject]
+        if kept_apart and others:
+            assert item.product is not None
+            found.append(_finding(
+                "contraindicated", "incompatibility", item.subject, others[0][0].subject,
+                f"{item.product.name} must not be mixed with other products "
+                f"(here: {', '.join(o.subject for o, _ in others)}).",
+                _cited(item.product.provenance), item.product.provenance.evidence,
+                "Give it from its own syringe."))
+        for other, other_facts in others:
+            for rule in as_a:
+                if rule.b == "*" or (rule.b is not None and rule.b in other_facts.refs):
+                    found.append(_rule_finding(rule, "incompatibility", item.subject, other.subject))
+    conflicts = _targeted_conflicts(cat)
+    if not conflicts:
+        return tuple(found)
+    present = frozenset().union(*[f.classes for _, f in with_facts])
+    for rule in conflicts:
+        if rule.target_class not in present:
+            continue
+        targets = [o for o, o_facts in with_facts if rule.target_class in o_facts.classes]
+        for item in members:
+            subject = _matches(cat, rule.scope, item)
+            if subject is not None and item not in targets:
+                found.append(_rule_finding(rule, "incompatibility", subject, targets[0].subject))
+    return tuple(found)
+
+
+def _regulatory_and_vehicle(cat: Catalogue, item: Item, area: str | None) -> tuple[Finding, ...]:
+    """The item's market status and vehicle, and whether it is labelled for ``area``: the same
+    for every patient."""
+    found: list[Finding] = []
+    facts = _facts(cat, item)
+    for status, entry in facts.statuses:
+        found.append(_regulatory(item, status, entry))
+    product = item.product
+    if product is None:
+        return tuple(found)
+    for rule in facts.vehicle_rules:
+        found.append(_rule_finding(rule, "vehicle", item.subject, rule.vehicle or "vehicle",
+                                   f"{product.name} has an {rule.vehicle} vehicle. {rule.message}"))
+    if product.vehicle == "unknown":
+        found.append(_finding(
+            "caution", "vehicle", item.subject, "unknown-vehicle",
+            f"The vehicle of {product.name} is not recorded in the catalogue; an oily or "
+            "alcoholic vehicle must not be injected.",
+            _cited(product.provenance), product.provenance.evidence,
+            "Confirm from the label that it is an aqueous solution before injecting it."))
+    if area and product.areas and area not in product.areas:
+        found.append(_finding(
+            "caution", "regulatory", item.subject, area,
+            f"{product.name} is labelled for {', '.join(product.areas)} only; use in the {area} area is off-label.",
+            _cited(product.provenance), product.provenance.evidence,
+            "Use an ingredient labelled for this area, or document the off-label use."))
+    return tuple(found)
+
+
+def _regulatory(item: Item, status: str, entry: Substance | Product) -> Finding:
+    texts = {
+        "withdrawn": ("contraindicated", f"{entry.name} has been withdrawn from the market.",
+                      "Do not use; pick a current product in the same role."),
+        "cosmetic-only": ("contraindicated",
+                          f"{entry.name} has no injectable form; it is for topical cosmetic use only.",
+                          "Do not inject topical or cosmetic-grade products."),
+        "unapproved": ("caution", f"{entry.name} has no approved injectable product.",
+                       "Use only a sterile product with instructions for injection."),
+    }
+    severity, message, advice = texts[status]
+    if entry.notes:
+        message += f" {entry.notes}"
+    return _finding(severity, "regulatory", item.subject, status, message,
+                    _cited(entry.provenance), entry.provenance.evidence, advice)
+
+
+def _rule_finding(rule: Rule, kind: str, subject: str, trigger: str,
+                  message: str | None = None, severity: str | None = None) -> Finding:
+    return _finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
+                    _cited(rule.provenance), rule.provenance.evidence, rule.advice)
 
 
 def _cited(provenance: Provenance) -> tuple[str, ...]:
@@ -718,6 +760,54 @@ def item_fits(catalogue: Catalogue, indication_id: str, item: Item) -> list:  # 
 
 
 # ------------------------------------------------------------------------------- allergy reach
+def item_allergy_findings(cat: Catalogue, item: Item,
+                          reaches: Sequence[dict[str, list[Exposure]]]) -> list[Finding]:
+    """The allergy findings on ``item`` of the allergies whose reaches are ``reaches``: for each
+    trigger, the worst way it reaches one of the item's components."""
+    by_trigger: dict[str, list[tuple[Component, Exposure]]] = {}
+    for component in item.components:
+        for reach in reaches:
+            for exposure in reach.get(component.substance, ()):
+                by_trigger.setdefault(exposure.trigger, []).append((component, exposure))
+    findings = []
+    for trigger, hits in by_trigger.items():
+        component, worst = max(hits, key=lambda h: SEVERITY_RANK[h[1].severity])
+        substance = cat.substances[component.substance]
+        if item.product is not None and (component.role != "active" or len(item.product.actives()) > 1
+                                         or worst.path != "direct"):
+            path = "excipient" if component.role != "active" else (
+                "pre-mixed" if len(item.product.actives()) > 1 else worst.path)
+            what = f"{item.product.name} contains {substance.name}"
+            if component.role != "active":
+                what += f" ({component.role})"
+            message = f"{what}: {worst.message}"
+            summary = f"contains {substance.id}" + (f" ({path})" if path in ("excipient", "pre-mixed")
+                                                     else f"; {_short(worst)}")
+        elif item.product is not None:
+            path = "direct"
+            message = f"{item.product.name} contains {substance.name}: {worst.message}"
+            summary = f"contains {substance.id}"
+        else:
+            path = worst.path
+            message = f"{substance.name}: {worst.message}"
+            summary = _short(worst)
+        advice = ("Do not use; choose an alternative below."
+                  if worst.severity == "contraindicated"
+                  else "Use only after confirming tolerance with the patient's allergist.")
+        findings.append(_finding(worst.severity, "allergy", item.subject, trigger, message,
+                                 _cited(worst.provenance), worst.provenance.evidence, advice, path, summary))
+    return findings
+
+
+def _allergy_findings(cat: Catalogue, item: Item, allergy: tuple[str, str]) -> tuple[Finding, ...]:
+    """What one allergy finds on ``item``, kept per catalogue, item make-up and allergy."""
+    return cat.derive_pair(("allergy", item.key, allergy), _one_allergy_findings, cat, item, allergy)
+
+
+def _one_allergy_findings(cat: Catalogue, item: Item, allergy: tuple[str, str]) -> tuple[Finding, ...]:
+    return tuple(item_allergy_findings(cat, item, [_exposures_of(cat, allergy)]))
+
+
 def allergy_exposures(catalogue: Catalogue,
                       allergies: Iterable[tuple[str, str]]) -> dict[str, list[Exposure]]:
     """For each substance, how the patient's allergies reach it."""
