@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REQUESTS = [
     {"id": "a", "action": "check", "allergies": ["lidocaine"], "ingredients": ["restylane-vital-lidocaine"]},
@@ -320,3 +322,25 @@ def test_a_number_too_long_for_python_is_an_error_line_not_a_crash(meso):
     results = _lines(outcome.stdout)
     assert [r["kind"] for r in results] == ["error", "check"]
     assert "thousands of digits" in results[0]["message"] and outcome.exit_code == 2
+
+
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(max_size=10)),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text(max_size=5), children,
+                                                                                 max_size=3)),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(first=st.dictionaries(st.text(max_size=6), _json_values, max_size=5),
+       second=st.dictionaries(st.text(max_size=6), _json_values, max_size=5))
+def test_the_key_of_remembered_answers_tells_requests_apart(first, second):
+    """Identical requests are answered once: their key is the request as sorted JSON text, so two
+    requests share a key exactly when they are equal as JSON (true is not 1, 1.0 is not 1)."""
+    from mesocli import batch
+
+    assert batch._dumps_sorted(first) == json.dumps(first, sort_keys=True)
+    same_json = json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert (batch._dumps_sorted(first) == batch._dumps_sorted(second)) == same_json
