@@ -111,7 +111,7 @@ class Catalogue:
         self.pairs: dict[object, object] = {}
 
     MEMO_LIMIT = 2048
-    PAIRS_LIMIT = 1 << 16
+    PAIRS_LIMIT = 4096
 
     def __getstate__(self) -> dict[str, object]:
         # Derived results are per process; a pickled catalogue (the snapshot cache) starts empty.
