@@ -413,8 +413,8 @@ def test_pairs_are_kept_up_to_their_limit(catalogue, monkeypatch):
         documents.append(check_document(result))
         assert len(cat.pairs) <= 8
     fresh = pickle.loads(pickle.dumps(catalogue))
-    assert documents == [check_document(api.check(Patient(allergies=tuple(allergies)), ingredients=[n], catalogue=fresh))
-                         for n in names]
+    patient = Patient(allergies=tuple(allergies))
+    assert documents == [check_document(api.check(patient, ingredients=[n], catalogue=fresh)) for n in names]
 
 
 def test_contraindications_kept_per_item_equal_those_rule_by_rule(catalogue):

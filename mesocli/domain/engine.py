@@ -454,12 +454,9 @@ class _Context:
             self.rule_finding(rule, kind, PROCEDURE, trigger, message, severity)
             return
         for item in self.items:
-            subject = self.matches(rule.scope, item)
+            subject = _matches(self.cat, rule.scope, item)
             if subject is not None:
                 self.rule_finding(rule, kind, subject, trigger, message, severity)
-
-    def matches(self, scope: Scope, item: Item) -> str | None:
-        return _matches(self.cat, scope, item)
 
     # ---------------------------------------------------------------- age
     def ages(self) -> None:
@@ -541,9 +538,6 @@ class _Context:
             key = ("mixing", limit, tuple([item.key for item in members]))
             for finding in self.cat.derive_pair(key, _mixing, self.cat, members, limit):
                 self.add(finding)
-
-    def ref_matches(self, ref: str | None, item: Item) -> bool:
-        return ref is not None and ref in _facts(self.cat, item).refs
 
     # ---------------------------------------------------------------- doses
     def doses(self) -> None:
