@@ -66,13 +66,13 @@ def executable(name: str) -> str:
     return found
 
 
-def run_once(argv: Sequence[str], env: dict[str, str], stdout: Path | None = None) -> Run:
-    """Run a command to completion; its wall time and its own peak resident set size."""
+def run_once(argv: Sequence[str], env: dict[str, str], stdout: Path | None = None) -> float:
+    """Run a command to completion; its wall time in seconds."""
     out = stdout.open("wb") if stdout is not None else subprocess.DEVNULL
     try:
         start = time.perf_counter()
         process = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status, _ = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
     finally:
         if stdout is not None:
@@ -83,7 +83,7 @@ def run_once(argv: Sequence[str], env: dict[str, str], stdout: Path | None = Non
         process.stderr.close()
     if process.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}: {errors[-2000:]}")
-    return Run(elapsed, usage.ru_maxrss)
+    return elapsed
 
 
 def _tree(pid: int) -> list[int]:
@@ -110,24 +110,45 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+# Runs a command in a child it forks itself, and writes the child's peak resident set size
+# (the largest of the command and the processes it waited for) to the file named first.
+# Measured from this small process, not from the runner: a child the runner starts inherits
+# the runner's own high-water mark (vfork, then exec, keeps the larger of the two), so the
+# runner's size, not the command's, would be reported.
+_PEAK_LAUNCHER = """
+import os, sys
+report, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_sampled(argv: Sequence[str], env: dict[str, str], stdout: Path) -> tuple[Run, int]:
-    """Like :func:`run_once`, also sampling the proportional set size of the whole process tree
-    (the command and any workers it starts) every 20 ms; returns the run and the largest sum."""
+    """Run a command to completion; its wall time, its peak resident set size (of the command
+    or of any process it started, whichever was largest), and the largest sum of the
+    proportional set sizes of all of them, sampled every 20 ms."""
+    report = stdout.with_suffix(".peak")
+    launcher = [sys.executable, "-I", "-S", "-c", _PEAK_LAUNCHER, str(report), *argv]
     with stdout.open("wb") as out:
         start = time.perf_counter()
-        process = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.DEVNULL, env=env)
+        process = subprocess.Popen(launcher, stdout=out, stderr=subprocess.DEVNULL, env=env)
         peak_tree = 0
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            peak_tree = max(peak_tree, sum(_pss_kb(p) for p in _tree(process.pid)))
+        while process.poll() is None:
+            # the launcher's own few MiB are left out: only its child and what that started
+            peak_tree = max(peak_tree, sum(_pss_kb(p) for p in _tree(process.pid)[1:]))
             time.sleep(0.02)
         elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1, 2):
         raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}")
-    return Run(elapsed, usage.ru_maxrss), peak_tree
+    return Run(elapsed, int(report.read_text())), peak_tree
 
 
 def median_pair(first: Sequence[str], second: Sequence[str], env_first: dict[str, str],
@@ -137,8 +158,8 @@ def median_pair(first: Sequence[str], second: Sequence[str], env_first: dict[str
     run_once(second, env_second, out)
     a, b = [], []
     for _ in range(runs):
-        a.append(run_once(first, env_first, out).seconds)
-        b.append(run_once(second, env_second, out).seconds)
+        a.append(run_once(first, env_first, out))
+        b.append(run_once(second, env_second, out))
     return statistics.median(a), statistics.median(b)
 
 
@@ -167,7 +188,7 @@ def cold_start(ctx: Context) -> list[Row]:
     firsts = []
     for _ in range(ctx.runs):
         home = Path(tempfile.mkdtemp(dir=ctx.work))
-        firsts.append(run_once([meso, *CHECK_ARGS], {**ctx.env, "MESO_HOME": str(home)}).seconds)
+        firsts.append(run_once([meso, *CHECK_ARGS], {**ctx.env, "MESO_HOME": str(home)}))
     first = statistics.median(firsts)
     rows.append(Row("cold: check, first run (no snapshot)", ms(first), "", None, "(informational)", None))
     return rows
