@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.engine import CheckResult, Finding
+from mesocli.domain.engine import FINDINGS_KEPT, CheckResult, Finding
 from mesocli.domain.model import (
     AllergenGroup,
     Indication,
@@ -237,4 +237,4 @@ def _finding_json(finding: Finding) -> str:
 
 
 _FINDING_JSON: dict[int, tuple[Finding, str]] = {}
-_FINDING_JSON_LIMIT = 8192
+_FINDING_JSON_LIMIT = FINDINGS_KEPT  # as many as the engine shares
