@@ -9,7 +9,9 @@ so memory stays flat however long the input. Results of identical requests are c
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError, Worker
 
 ACTIONS = ("build", "check")
 MAX_LINE = 1024 * 1024
-CACHE_SIZE = 1024
+CACHE_SIZE = 256  # recent answers kept per process; repeats in pipelines come close together
 
 # Request fields, with the command-line spelling accepted as an alias of each.
 _ALIASES = {
@@ -151,8 +153,8 @@ def lines_of(handle: BinaryIO) -> Iterator[str]:
 
 
 # ------------------------------------------------------------------------------- worker pool
-CHUNK_LINES = 64  # lines per task sent to a worker
-WINDOW_PER_WORKER = 4  # tasks in flight per worker: bounds memory however long the input
+CHUNK_LINES = 64  # lines per run answered as one block
+PIPE_BYTES = 1024 * 1024  # answers a worker may have written ahead of the one being read
 
 _WORKER: dict[str, Any] = {}
 
@@ -194,41 +196,173 @@ def fork_available() -> bool:
 
 
 def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> Iterator[Block]:
-    """Answer the NDJSON byte stream ``handle`` over ``workers`` forked processes.
+    """Answer the NDJSON byte stream ``handle`` (a regular file) over ``workers`` forked processes.
 
     Gives what :func:`answer_block` gives for the whole input, in blocks, in input order. The
-    catalogue is loaded before the workers are forked, so they share it. This process only
-    reads runs of ``CHUNK_LINES`` raw lines and writes back the answered text; at most
-    ``workers * WINDOW_PER_WORKER`` runs are in flight, so memory stays flat however long the
-    input. Each worker keeps its own cache of recent answers, and sends back its answers as
-    UTF-8 bytes, which this process writes as they are.
+    input is cut into runs of ``CHUNK_LINES`` lines, and worker ``i`` of ``n`` answers runs
+    ``i``, ``i + n``, ``i + 2n``, ...: each worker reads the file itself, at an offset of its
+    own, and writes its answers to a pipe of its own. This process reads the pipes in turn and
+    passes the answers on as they are: no request travels between processes, and no thread is
+    needed. The catalogue is loaded before the fork, so the workers share it. A worker blocks
+    once its pipe holds ``PIPE_BYTES`` not yet read, so memory stays flat however long the
+    input. Each worker keeps its own cache of recent answers.
     """
     import gc
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    import pickle
 
     _import_answering_modules()  # once here, shared by the workers, instead of once in each
     _WORKER["catalogue"] = catalogue
+    start = handle.tell()
     gc.freeze()  # what exists now is shared with the workers; keep the collector off those pages
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pids: list[int] = []
+    pipes: list[BinaryIO] = []
     try:
-        pending: deque[Any] = deque()
-        window = workers * WINDOW_PER_WORKER
-        for first, chunk in _raw_chunks(handle):
-            pending.append(pool.submit(_answer_chunk, first, chunk))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    except BrokenProcessPool:
-        raise WorkerError("a batch worker process stopped unexpectedly (killed, or out of memory?); "
-                          "the results written so far are complete") from None
+        for index in range(workers):
+            read_end, write_end = os.pipe()
+            pipes.append(os.fdopen(read_end, "rb"))
+            try:
+                pid = os.fork()
+            except BaseException:
+                os.close(write_end)
+                raise
+            if pid == 0:  # the worker
+                for pipe in pipes:
+                    pipe.close()
+                _worker_main(index, workers, handle, start, write_end)  # never returns
+            os.close(write_end)
+            pids.append(pid)
+        run = 0
+        while True:
+            frame = _read_frame(pipes[run % workers])
+            if frame is None:
+                raise WorkerError("a batch worker process stopped unexpectedly (killed, or out of memory?); "
+                                  "the results written so far are complete")
+            kind, value = pickle.loads(frame)
+            if kind == "end":
+                return
+            if kind == "failed":
+                raise RuntimeError(f"a batch worker failed:\n{value}")
+            yield value
+            run += 1
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for pipe in pipes:
+            pipe.close()  # a worker still writing gets EPIPE and stops
+        _reap(pids)
         _WORKER.clear()
         gc.unfreeze()
+
+
+def _worker_main(index: int, workers: int, handle: BinaryIO, start: int, out_fd: int) -> None:
+    """Answer runs ``index``, ``index + workers``, ... of the input into ``out_fd``, then exit."""
+    import pickle
+
+    status = 0
+    try:
+        _widen_pipe(out_fd)
+        out = os.fdopen(out_fd, "wb")
+        reader = _private_reader(handle, start)
+        run = 0
+        first = 1
+        while True:
+            lines = []
+            for _ in range(CHUNK_LINES):
+                line = read_line(reader)
+                if not line:
+                    break
+                lines.append(line)
+            if not lines:
+                break
+            if run % workers == index:
+                _write_frame(out, pickle.dumps(("block", _answer_chunk(first, b"".join(lines))), -1))
+            run += 1
+            first += len(lines)
+        _write_frame(out, pickle.dumps(("end", None), -1))
+        out.close()
+    except KeyboardInterrupt:
+        status = 130
+    except BrokenPipeError:
+        status = 1  # the parent stopped reading: it has gone, or it is cleaning up
+    except BaseException:  # a defect: the parent shows it
+        import traceback
+
+        status = 1
+        try:
+            _write_frame(out, pickle.dumps(("failed", traceback.format_exc()), -1))
+            out.close()
+        except Exception:  # the pipe is gone; the exit status still tells
+            pass
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of buffers copied from the parent
+
+
+def _private_reader(handle: BinaryIO, start: int) -> BinaryIO:
+    """A reader of ``handle`` from ``start`` that moves no other process's position.
+
+    A forked process shares its parent's open file, offset included, so a file is read by
+    ``os.pread`` at an offset kept here. An in-memory stream has no file and is this process's
+    own copy already.
+    """
+    try:
+        fd = handle.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        handle.seek(start)
+        return handle
+    return io.BufferedReader(_PositionalFile(fd, start), 256 * 1024)  # type: ignore[return-value]
+
+
+class _PositionalFile(io.RawIOBase):
+    """An open file read through ``os.pread`` from an offset of its own."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self.fd, self.offset = fd, offset
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self.fd, len(buffer), self.offset)
+        buffer[: len(data)] = data
+        self.offset += len(data)
+        return len(data)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the pipe hold ``PIPE_BYTES``, so a worker can write ahead (Linux; elsewhere as is)."""
+    import contextlib
+    import fcntl
+
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[attr-defined]
+
+
+def _write_frame(out: BinaryIO, payload: bytes) -> None:
+    out.write(len(payload).to_bytes(8, "little"))
+    out.write(payload)
+    out.flush()
+
+
+def _read_frame(pipe: BinaryIO) -> bytes | None:
+    """The next frame a worker wrote, or ``None`` if the pipe ended before a whole one."""
+    header = pipe.read(8)
+    if len(header) < 8:
+        return None
+    size = int.from_bytes(header, "little")
+    payload = pipe.read(size)
+    return payload if len(payload) == size else None
+
+
+def _reap(pids: Iterable[int]) -> None:
+    """Wait for every worker; one still running (the run stopped early) is stopped first."""
+    import signal
+
+    for pid in pids:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def _import_answering_modules() -> None:
@@ -237,22 +371,6 @@ def _import_answering_modules() -> None:
     import mesocli.domain.formulate
     import mesocli.render.documents
     import mesocli.render.recipe  # noqa: F401
-
-
-def _raw_chunks(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """Runs of up to ``CHUNK_LINES`` raw lines, each with the number of its first line."""
-    first = 1
-    while True:
-        chunk = []
-        for _ in range(CHUNK_LINES):
-            line = read_line(handle)
-            if not line:
-                break
-            chunk.append(line)
-        if not chunk:
-            return
-        yield first, b"".join(chunk)
-        first += len(chunk)
 
 
 def _answer_chunk(first: int, chunk: bytes) -> Block:

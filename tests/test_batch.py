@@ -138,6 +138,114 @@ def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monke
     assert [json.loads(x)["line"] for x in alone.splitlines() if '"kind":"error"' in x][:2] == [2, 4]
 
 
+def test_the_pool_reads_a_file_from_where_it_stands_and_moves_no_one_elses_position(catalogue, monkeypatch,
+                                                                                   tmp_path):
+    """Workers read the file at offsets of their own: the answers start where the handle stood
+    (numbered from there), and the open file's position is left as it was."""
+    import io
+    import os
+
+    from mesocli import batch
+
+    if not batch.fork_available():
+        pytest.skip("no fork start method on this platform")
+    monkeypatch.setattr(batch, "CHUNK_LINES", 25)
+    text = _ndjson(_mixed_requests(700))
+    assert len(text) > 4 * io.DEFAULT_BUFFER_SIZE  # more than a buffer holds: the workers read the file
+    path = tmp_path / "requests.ndjson"
+    path.write_text(text, encoding="utf-8")
+    rest = text.split("\n", 1)[1]
+    with path.open("rb") as handle:
+        handle.readline()  # a caller has read the first line already
+        offset = os.lseek(handle.fileno(), 0, os.SEEK_CUR)
+        blocks = list(batch.run_batch_parallel(handle, catalogue, 3))
+        assert os.lseek(handle.fileno(), 0, os.SEEK_CUR) == offset
+        assert handle.read() == rest.encode()
+    alone = "".join(r.ndjson() for r in batch.run_batch(rest.splitlines(keepends=True), catalogue))
+    assert b"".join(b.data for b in blocks) == alone.encode()
+    assert sum(b.answered for b in blocks) == alone.count("\n") > 0
+
+
+_REAL_ANSWER_CHUNK = None
+
+
+def _defective_chunk(first, chunk):
+    if first > 1:
+        raise ValueError("a defect while answering")
+    return _REAL_ANSWER_CHUNK(first, chunk)
+
+
+def test_a_defect_in_a_worker_surfaces_in_the_parent_with_its_traceback(catalogue, monkeypatch):
+    """An unexpected exception in a worker is not a dead worker: it reaches the caller as an
+    error carrying the worker's traceback, after the runs answered before it."""
+    import io
+
+    from mesocli import batch
+
+    global _REAL_ANSWER_CHUNK
+    if not batch.fork_available():
+        pytest.skip("no fork start method on this platform")
+    _REAL_ANSWER_CHUNK = batch._answer_chunk
+    monkeypatch.setattr(batch, "CHUNK_LINES", 2)
+    monkeypatch.setattr(batch, "_answer_chunk", _defective_chunk)
+    blocks = batch.run_batch_parallel(io.BytesIO(_ndjson([REQUESTS[2]] * 6).encode()), catalogue, 2)
+    assert next(blocks).answered == 2
+    with pytest.raises(RuntimeError, match="ValueError: a defect while answering"):
+        next(blocks)
+
+
+def _children() -> set[int]:
+    import os
+    from pathlib import Path
+
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+def test_a_run_stopped_early_leaves_no_worker_behind(catalogue, monkeypatch):
+    """A caller that stops reading (the output pipe closed, say) ends the workers with it."""
+    import io
+    import os
+    from pathlib import Path
+
+    from mesocli import batch
+
+    if not batch.fork_available() or not Path(f"/proc/{os.getpid()}/task").is_dir():
+        pytest.skip("needs fork and Linux /proc to see the workers")
+    monkeypatch.setattr(batch, "CHUNK_LINES", 2)
+    before = _children()
+    blocks = batch.run_batch_parallel(io.BytesIO(_ndjson(_mixed_requests(400)).encode()), catalogue, 2)
+    next(blocks)
+    workers = _children() - before
+    assert len(workers) == 2
+    blocks.close()
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):  # ended and reaped: not even a zombie is left
+            os.kill(pid, 0)
+
+
+def test_remembered_answers_are_bounded_and_one_forgotten_is_answered_the_same(catalogue):
+    """The cache of recent answers holds at most CACHE_SIZE; a request it has forgotten gets
+    the same answer again."""
+    from collections import OrderedDict
+
+    from mesocli import batch
+
+    cache: OrderedDict = OrderedDict()
+    first = json.dumps({"id": "first", "action": "check", "ingredients": ["ha-nonxl-booster"], "weight": "39 kg"})
+    answer = batch.answer_line(1, first, catalogue, cache)
+    for n in range(batch.CACHE_SIZE + 10):
+        request = {"id": n, "action": "check", "ingredients": ["ha-nonxl-booster"], "weight": f"{40 + n / 10} kg"}
+        batch.answer_line(n + 2, json.dumps(request), catalogue, cache)
+        assert len(cache) <= batch.CACHE_SIZE
+    assert len(cache) == batch.CACHE_SIZE
+    assert all('"weight": "39 kg"' not in key for key in cache)  # the first one was forgotten
+    again = batch.answer_line(9999, first, catalogue, cache)
+    assert (again.exit_code, again.body) == (answer.exit_code, answer.body)
+
+
 def test_lines_split_only_at_newlines_in_both_paths(meso, tmp_path, monkeypatch):
     """Other Unicode line breaks (U+2028, form feed, a lone CR) stay inside their line, so
     line numbers mean the same thing with and without the worker pool."""
@@ -145,7 +253,7 @@ def test_lines_split_only_at_newlines_in_both_paths(meso, tmp_path, monkeypatch)
     from mesocli.cli import batch_command
 
     if not batch.fork_available():
-        return
+        pytest.skip("no fork start method on this platform")
     text = ('{"id": "x\u2028y",\r"action": "check", "ingredients": ["ha-nonxl-booster"]}\n'
             '{bad\x0c\x85\n'
             '{"id": "z", "action": "check", "ingredients": ["ha-nonxl-booster"]}\n')
@@ -194,7 +302,7 @@ def test_a_large_batch_file_uses_workers_and_prints_what_one_process_prints(meso
     from mesocli.cli import batch_command
 
     if not batch.fork_available():
-        return
+        pytest.skip("no fork start method on this platform")
     path = tmp_path / "requests.ndjson"
     path.write_text(_ndjson(_mixed_requests(700)), encoding="utf-8")
     monkeypatch.setattr(batch_command, "PARALLEL_MIN_BYTES", path.stat().st_size)

@@ -43,10 +43,6 @@ def batch(
     catalogue = load_catalogue()
     name = "standard input" if source == "-" else source
     progress = None
-    if sys.stderr.isatty():
-        from mesocli.render.progress import Progress
-
-        progress = Progress()
     answered = worst = failed = 0
     first_failure = None
     sys.stdout.flush()
@@ -59,6 +55,12 @@ def batch(
             else:
                 blocks = _one_by_one(handle, catalogue, flush=not _regular(source))
             for block in blocks:
+                if progress is None and sys.stderr.isatty():
+                    # Started once the workers exist: they are forked from a process with no
+                    # other thread (the bar redraws from a thread of its own).
+                    from mesocli.render.progress import Progress
+
+                    progress = Progress()
                 out.write(block.data)
                 answered += block.answered
                 worst = max(worst, block.worst)
