@@ -211,21 +211,25 @@ def _first_blocking(findings: Sequence[Finding]) -> Finding | None:
     return min(blocking, key=Finding.sort_key) if blocking else None
 
 
-def _products_for(cat: Catalogue, fit: Fit) -> Sequence[Product]:
-    """Products that deliver ``fit``: the named product, or those with its substance as an active.
+def _products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[str, ...]]:
+    """Products that deliver ``fit``, in order of preference; and the ids of those passed over
+    because their records have no published source (no strength of theirs is known from a
+    source, so none can be dosed: see :func:`_undosable`).
 
-    Single-active generic presentations come first; when the fit records a studied final
-    concentration, a stock that can reach it (the weakest such) beats one that cannot.
+    The candidates are the named product, or the products with the fit's substance as an
+    active. Single-active generic presentations come first; when the fit records a studied
+    final concentration, a stock that can reach it (the weakest such) beats one that cannot.
     The order depends on the catalogue alone, so it is worked out once per catalogue.
     """
-    return cat.derive(("products-for", fit), lambda: tuple(_rank_products_for(cat, fit)))
+    return cat.derive(("products-for", fit), lambda: _rank_products_for(cat, fit))
 
 
-def _rank_products_for(cat: Catalogue, fit: Fit) -> list[Product]:
+def _rank_products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[str, ...]]:
     if fit.target in cat.products:
-        return [cat.products[fit.target]]
-    found = [cat.products[p] for p in cat.products_by_substance.get(fit.target, ())
-             if any(c.substance == fit.target and c.role == "active" for c in cat.products[p].components)]
+        return (cat.products[fit.target],), ()  # named outright: excluded with its reason if undosable
+    with_target = [cat.products[p] for p in cat.products_by_substance.get(fit.target, ())
+                   if any(c.substance == fit.target and c.role == "active" for c in cat.products[p].components)]
+    found = [p for p in with_target if not _unsourced(p)]
 
     def reach(product: Product) -> tuple[int, float]:
         stock = next((c.concentration for c in product.components if c.substance == fit.target), None)
@@ -234,7 +238,8 @@ def _rank_products_for(cat: Catalogue, fit: Fit) -> list[Product]:
             return (1, 0.0)
         return (0, stock.value) if stock.value >= target.value else (2, -stock.value)
 
-    return sorted(found, key=lambda p: (len(p.actives()), not p.generic, reach(p), len(p.components), p.id))
+    ranked = sorted(found, key=lambda p: (len(p.actives()), not p.generic, reach(p), len(p.components), p.id))
+    return tuple(ranked), tuple(p.id for p in with_target if _unsourced(p))
 
 
 def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
@@ -250,17 +255,18 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
                          "build on unsourced fits", plan.request.indication)
             continue
         picked = None
-        for product in _products_for(cat, fit):
+        redundant = False
+        candidates, passed_over = _products_for(cat, fit)
+        for product in candidates:
             if product.id in plan.banned or any(p.id == product.id for p, _ in chosen):
                 continue
-            actives, undosed = _active_facts(cat, product)
+            actives, undosable = _active_facts(cat, product)
             if actives <= covered:
                 plan.reasons.append(f"{product.id} was not added: its actives are already in the recipe.")
-                picked = None
+                redundant = True
                 break
-            if undosed is not None:
-                plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
-                             undosed)
+            if undosable is not None:
+                plan.exclude(product.id, *undosable)
                 continue
             blocking = _first_blocking(_alone(plan, product))
             if blocking is not None:
@@ -269,6 +275,8 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
             picked = product
             break
         if picked is None:
+            if passed_over and not redundant:
+                plan.reasons.append(_passed_over(fit.target, passed_over))
             continue
         if len(chosen) >= limit:
             plan.reasons.append(f"{picked.id} ({fit.fit}) was not added: the recipe already has {limit} "
@@ -278,6 +286,15 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         covered.add(fit.target)
         covered.update(_active_facts(cat, picked)[0])
     return chosen
+
+
+def _passed_over(target: str, ids: Sequence[str], named: int = 3) -> str:
+    """One line for the unsourced products of ``target`` that were not considered (however
+    many a catalogue holds, the first few are named)."""
+    shown = ", ".join(ids[:named]) + (f" and {len(ids) - named} more" if len(ids) > named else "")
+    what = "product has" if len(ids) == 1 else "products have"
+    return (f"{target}: {len(ids)} {what} no published source and cannot be dosed from sourced data "
+            f"({shown}).")
 
 
 def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
@@ -293,17 +310,37 @@ def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
     return found  # type: ignore[return-value]
 
 
-def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], str | None]:
-    """A product's active substances, and the first of them with no known concentration (or
-    ``None``), worked out once per catalogue."""
+def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], tuple[str, str] | None]:
+    """A product's active substances, and why it cannot be dosed (reason and trigger), or
+    ``None`` when it can: worked out once per catalogue."""
     key = ("active-facts", product.id)
     found = cat.derived.get(key)
     if found is None:
         actives = product.actives()
-        undosed = next((c.substance for c in actives if c.concentration is None), None)
-        found = (frozenset(c.substance for c in actives), undosed)
+        found = (frozenset(c.substance for c in actives), _undosable(product))
         cat.derived[key] = found
     return found  # type: ignore[return-value]
+
+
+UNSOURCED_PRODUCT = ("its record has no published source, so its strength is not known from a source "
+                     "and it cannot be dosed")
+UNKNOWN_CONCENTRATION = "its concentration is not known from a source, so it cannot be dosed"
+
+
+def _unsourced(product: Product) -> bool:
+    return product.provenance.evidence == "unsourced"
+
+
+def _undosable(product: Product) -> tuple[str, str] | None:
+    """Why a recipe cannot dose ``product`` from sourced data (reason and trigger), or ``None``.
+
+    A strength is a fact like any other: on a row with no published source it is unknown, so
+    such a product is never dosed (``meso check`` still checks it when a recipe names it).
+    """
+    if _unsourced(product):
+        return UNSOURCED_PRODUCT, "unsourced"
+    undosed = next((c.substance for c in product.actives() if c.concentration is None), None)
+    return (UNKNOWN_CONCENTRATION, undosed) if undosed is not None else None
 
 
 # ----------------------------------------------------------------------------- anaesthesia
@@ -320,11 +357,10 @@ def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, 
 
 
 def _choose_anaesthetic(plan: _Plan) -> Product | None:
-    undosable, ranked = _anaesthetic_candidates(plan.cat)
+    undosable, ranked, unsourced = _anaesthetic_candidates(plan.cat)
     for product in undosable:
         if product.id not in plan.banned:
-            plan.exclude(product.id, "its concentration is not known from a source, so it cannot be dosed",
-                         product.actives()[0].substance)
+            plan.exclude(product.id, *_undosable(product))  # type: ignore[misc]
     for product in ranked:
         if product.id in plan.banned:
             continue
@@ -332,21 +368,28 @@ def _choose_anaesthetic(plan: _Plan) -> Product | None:
         if blocking is None:
             return product
         plan.exclude(product.id, blocking.message, blocking.trigger)
+    if unsourced:
+        plan.reasons.append(_passed_over("local anaesthetic", unsourced))
     return None
 
 
-def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...]]:
-    """The plain anaesthetics that cannot be dosed (a concentration is unknown), in catalogue
-    order; and the others in order of preference: fewest excipients, single-dose, amide, weakest
-    (worked out once per catalogue)."""
+def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...], tuple[str, ...]]:
+    """The plain anaesthetics with a published source that cannot be dosed (a concentration is
+    unknown), in catalogue order; the others in order of preference: fewest excipients,
+    single-dose, amide, weakest; and the ids of those passed over for having no published
+    source, as :func:`_products_for` passes them over (worked out once per catalogue)."""
     found = cat.derived.get("anaesthetic-candidates")
     if found is None:
         group = cat.groups.get("amide-local-anaesthetics")
         amides = group.members if group is not None else frozenset()
         undosable = []
         candidates = []
+        unsourced = []
         for product in _plain_anaesthetics(cat):
-            if any(c.concentration is None for c in product.actives()):
+            if _unsourced(product):
+                unsourced.append(product.id)
+                continue
+            if _undosable(product) is not None:
                 undosable.append(product)
                 continue
             excipients = sum(1 for c in product.components if c.role == "excipient")
@@ -355,7 +398,8 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
             strength = concentration.value if concentration else 0
             candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
                                product))
-        found = (tuple(undosable), tuple(product for _, product in sorted(candidates, key=lambda c: c[0])))
+        found = (tuple(undosable), tuple(product for _, product in sorted(candidates, key=lambda c: c[0])),
+                 tuple(unsourced))
         cat.derived["anaesthetic-candidates"] = found
     return found  # type: ignore[return-value]
 
