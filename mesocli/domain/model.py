@@ -236,16 +236,15 @@ class FormulationDefault:
 
 
 def _quick_setstate(cls: type) -> None:
-    """Give ``cls`` the ``__setstate__`` dataclasses gives a slotted class, with its field names
-    looked up once instead of on every object read back from the catalogue snapshot (tens of
-    thousands of objects in a large clinic catalogue). The state is the same list of field
-    values in field order, so snapshots written either way read the same."""
-    names = tuple(f.name for f in fields(cls))
-    set_attribute = object.__setattr__
+    """Give ``cls`` the ``__setstate__`` dataclasses gives a slotted class, with each field's slot
+    looked up once instead of by name on every object read back from the catalogue snapshot
+    (tens of thousands of objects in a large clinic catalogue). The state is the same list of
+    field values in field order, so snapshots written either way read the same."""
+    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))  # the slots' own setters
 
     def __setstate__(self: object, state: list[object]) -> None:  # noqa: N807 - the pickle protocol's name
-        for name, value in zip(names, state, strict=False):
-            set_attribute(self, name, value)
+        for set_slot, value in zip(setters, state, strict=False):
+            set_slot(self, value)
 
     cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
 
