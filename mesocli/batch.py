@@ -13,7 +13,7 @@ import io
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -21,6 +21,7 @@ from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.patient import Patient, merge, patient_from_mapping
 from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError, WorkerError
+from mesocli.render.jsontext import encoder_of
 
 ACTIONS = ("build", "check")
 MAX_LINE = 1024 * 1024
@@ -58,13 +59,10 @@ class BatchResult:
         return f'{{"id":{_dumps(self.request_id)},{self.body[1:]}\n'
 
 
-def _dumps(document: Any) -> str:
-    return _COMPACT.encode(document)
-
-
-# Built once: json.dumps would build a new encoder on every call that passes options.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_SORTED = json.JSONEncoder(sort_keys=True, check_circular=False)  # parsed JSON has no cycles
+# Built once: json.dumps would build a new encoder on every call that passes options, and
+# JSONEncoder.encode a new C encoder on every call (parsed JSON and our documents have no cycles).
+_dumps = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+_dumps_sorted = encoder_of(json.JSONEncoder(sort_keys=True, check_circular=False))
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:
@@ -381,21 +379,6 @@ def _answer_chunk(first: int, chunk: bytes) -> Block:
     except UnicodeDecodeError:
         lines = [decode_line(raw) for raw in chunk.split(b"\n")]
     return answer_block(first, lines, catalogue, cache)
-
-
-def _sorted_encoder() -> Callable[[Any], str]:
-    """``_SORTED.encode``, by the C encoder underneath it made once: ``JSONEncoder.encode``
-    makes a new one on every call, which costs as much as encoding a short request."""
-    from json import encoder
-
-    make = getattr(encoder, "c_make_encoder", None)
-    if make is None:  # a Python without the json C accelerator
-        return _SORTED.encode
-    encode = make(None, _SORTED.default, encoder.encode_basestring_ascii, None, ": ", ", ", True, False, True)
-    return lambda document: "".join(encode(document, 0))
-
-
-_dumps_sorted = _sorted_encoder()
 
 
 def _body(document: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ removed, which the contracts forbid; new keys may be added freely.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -20,6 +21,7 @@ from mesocli.domain.model import (
     Rule,
     Substance,
 )
+from mesocli.render.jsontext import encoder_of
 from mesocli.units import Amount, to_json
 
 SCHEMA_VERSION = 1
@@ -200,8 +202,10 @@ def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
 
 
 # Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_DISCLAIMER_JSON = _COMPACT.encode(DISCLAIMER)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_compact = encoder_of(_COMPACT)
+_string = encode_basestring  # a string as _compact writes it, without the call in between
+_DISCLAIMER_JSON = _compact(DISCLAIMER)
 
 
 def check_json(result: CheckResult) -> str:
@@ -211,9 +215,9 @@ def check_json(result: CheckResult) -> str:
     and the document is put together around them, key by key as :func:`check_document` has it.
     """
     findings = ",".join([_finding_json(f) for f in result.findings])
-    alternatives = _COMPACT.encode(_alternatives(result)) if result.alternatives else "[]"
-    checked = ",".join([_COMPACT.encode(s) for s in result.subjects]) if not result.screened else ""
-    return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_COMPACT.encode(result.status)},'
+    alternatives = _compact(_alternatives(result)) if result.alternatives else "[]"
+    checked = ",".join(map(_string, result.subjects)) if not result.screened else ""
+    return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_string(result.status)},'
             f'"findings":[{findings}],"alternatives":{alternatives},'
             f'"screened":{"true" if result.screened else "false"},"checked":[{checked}],'
             f'"disclaimer":{_DISCLAIMER_JSON}}}')
@@ -229,7 +233,7 @@ def _finding_json(finding: Finding) -> str:
     entry = _FINDING_JSON.get(id(finding))
     if entry is not None and entry[0] is finding:
         return entry[1]
-    text = _COMPACT.encode(finding_document(finding))
+    text = _compact(finding_document(finding))
     if len(_FINDING_JSON) >= _FINDING_JSON_LIMIT:
         _FINDING_JSON.clear()
     _FINDING_JSON[id(finding)] = (finding, text)
