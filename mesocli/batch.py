@@ -9,6 +9,7 @@ so memory stays flat however long the input. Results of identical requests are c
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -255,6 +256,7 @@ def _worker_main(index: int, workers: int, handle: BinaryIO, start: int, out_fd:
     import pickle
 
     status = 0
+    out: BinaryIO | None = None
     try:
         _widen_pipe(out_fd)
         out = os.fdopen(out_fd, "wb")
@@ -284,11 +286,10 @@ def _worker_main(index: int, workers: int, handle: BinaryIO, start: int, out_fd:
         import traceback
 
         status = 1
-        try:
-            _write_frame(out, pickle.dumps(("failed", traceback.format_exc()), -1))
-            out.close()
-        except Exception:  # the pipe is gone; the exit status still tells
-            pass
+        if out is not None:
+            with contextlib.suppress(Exception):  # the pipe is gone; the exit status still tells
+                _write_frame(out, pickle.dumps(("failed", traceback.format_exc()), -1))
+                out.close()
     finally:
         os._exit(status)  # no atexit handlers, no flushing of buffers copied from the parent
 
@@ -326,7 +327,6 @@ class _PositionalFile(io.RawIOBase):
 
 def _widen_pipe(fd: int) -> None:
     """Let the pipe hold ``PIPE_BYTES``, so a worker can write ahead (Linux; elsewhere as is)."""
-    import contextlib
     import fcntl
 
     with contextlib.suppress(AttributeError, OSError):

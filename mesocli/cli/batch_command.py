@@ -53,7 +53,7 @@ def batch(
             if workers > 1:
                 blocks: Iterator[Block] = run_batch_parallel(handle, catalogue, workers)
             else:
-                blocks = _one_by_one(handle, catalogue, flush=not _regular(source))
+                blocks = _one_by_one(handle, catalogue, flush=_regular_size(source) is None)
             for block in blocks:
                 if progress is None and sys.stderr.isatty():
                     # Started once the workers exist: they are forked from a process with no
@@ -119,10 +119,8 @@ def _workers(source: str) -> int:
         workers = os.cpu_count() or 1
     if workers < 2 or not fork_available():
         return 1
-    if not _regular(source):
-        return 1
-    size = os.fstat(sys.stdin.fileno()).st_size if source == "-" else os.stat(source).st_size
-    return workers if size >= PARALLEL_MIN_BYTES else 1
+    size = _regular_size(source)
+    return workers if size is not None and size >= PARALLEL_MIN_BYTES else 1
 
 
 @contextlib.contextmanager
@@ -147,13 +145,13 @@ def _text_only(handle: BinaryIO, name: str) -> BinaryIO:
     return handle
 
 
-def _regular(source: str) -> bool:
-    """Whether the input is a regular file (not a pipe or a terminal)."""
+def _regular_size(source: str) -> int | None:
+    """The size of the input if it is a regular file; ``None`` for a pipe or a terminal."""
     import os
     import stat
 
     try:
         info = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
     except (OSError, ValueError, AttributeError):
-        return False
-    return stat.S_ISREG(info.st_mode)
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
