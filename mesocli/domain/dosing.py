@@ -152,15 +152,11 @@ def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]
 
 def dose_rules_for(catalogue: Catalogue, substance: Substance) -> tuple[Rule, ...]:
     """The dose rules whose scope can concern ``substance``, in catalogue order (kept per catalogue)."""
-    key = ("dose-rules", substance.id)
-    found = catalogue.derived.get(key)
-    if found is None:
-        found = tuple(rule for rule in catalogue.rules_by_kind.get("dose_limit", ())
-                      if rule.scope.kind == "procedure"
-                      or (rule.scope.kind == "substance" and rule.scope.ref == substance.id)
-                      or (rule.scope.kind == "class" and rule.scope.ref == substance.cls))
-        catalogue.derived[key] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive(("dose-rules", substance.id), lambda: tuple(
+        rule for rule in catalogue.rules_by_kind.get("dose_limit", ())
+        if rule.scope.kind == "procedure"
+        or (rule.scope.kind == "substance" and rule.scope.ref == substance.id)
+        or (rule.scope.kind == "class" and rule.scope.ref == substance.cls)))
 
 
 def companions_of(items: Iterable[Any]) -> dict[str, list[set[str]]]:

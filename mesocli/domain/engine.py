@@ -154,39 +154,32 @@ def _statuses(cat: Catalogue, item: Item) -> list[tuple[str, Substance | Product
 
 def _contraindication_index(cat: Catalogue) -> dict[tuple[str, str], tuple[int, ...]]:
     """Positions of the contraindication rules each condition, medication or class can fire."""
-    found = cat.derived.get("contraindication-index")
-    if found is None:
-        index: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for position, rule in enumerate(cat.rules_by_kind.get("contraindication", ())):
-            if rule.condition is not None:
-                index[("condition", rule.condition)].append(position)
-            if rule.medication is not None:
-                index[("medication", rule.medication)].append(position)
-            if rule.medication_class is not None:
-                index[("class", rule.medication_class)].append(position)
-        found = {k: tuple(v) for k, v in index.items()}
-        cat.derived["contraindication-index"] = found
-    return found  # type: ignore[return-value]
+    return cat.derive("contraindication-index", lambda: _index_contraindications(cat))
+
+
+def _index_contraindications(cat: Catalogue) -> dict[tuple[str, str], tuple[int, ...]]:
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for position, rule in enumerate(cat.rules_by_kind.get("contraindication", ())):
+        if rule.condition is not None:
+            index[("condition", rule.condition)].append(position)
+        if rule.medication is not None:
+            index[("medication", rule.medication)].append(position)
+        if rule.medication_class is not None:
+            index[("class", rule.medication_class)].append(position)
+    return {k: tuple(v) for k, v in index.items()}
 
 
 def _targeted_conflicts(cat: Catalogue) -> tuple[Rule, ...]:
     """The purpose-conflict rules aimed at a class of ingredient mixed in, in catalogue order."""
-    found = cat.derived.get("targeted-conflicts")
-    if found is None:
-        found = tuple(rule for rule in cat.rules_by_kind.get("purpose_conflict", ()) if rule.target_class is not None)
-        cat.derived["targeted-conflicts"] = found
-    return found  # type: ignore[return-value]
+    return cat.derive("targeted-conflicts", lambda: tuple(
+        rule for rule in cat.rules_by_kind.get("purpose_conflict", ()) if rule.target_class is not None))
 
 
 def _indication_conflicts(cat: Catalogue, indication_id: str) -> tuple[Rule, ...]:
     """The purpose-conflict rules of one indication, in catalogue order."""
-    key = ("indication-conflicts", indication_id)
-    found = cat.derived.get(key)
-    if found is None:
-        found = tuple(rule for rule in cat.rules_by_kind.get("purpose_conflict", ())
-                      if rule.indication is not None and rule.indication == indication_id)
-        cat.derived[key] = found
-    return found  # type: ignore[return-value]
+    return cat.derive(("indication-conflicts", indication_id), lambda: tuple(
+        rule for rule in cat.rules_by_kind.get("purpose_conflict", ())
+        if rule.indication is not None and rule.indication == indication_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,12 +264,8 @@ def items_from_names(catalogue: Catalogue, names: Sequence[str]) -> list[Item]:
     items = []
     for name in names:
         found = catalogue.resolve_ingredient(name)
-        key = ("named-item", found.kind, found.id)
-        item = catalogue.derived.get(key)
-        if item is None:
-            item = _item(catalogue, found.kind, found.id)
-            catalogue.derived[key] = item
-        items.append(item)
+        items.append(catalogue.derive(("named-item", found.kind, found.id),
+                                      lambda found=found: _item(catalogue, found.kind, found.id)))
     return items  # type: ignore[return-value]
 
 
@@ -358,13 +347,9 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
 
 def _screen_items(catalogue: Catalogue) -> list[Item]:
     """Every product, then every substance: what a screen checks (built once per catalogue)."""
-    found = catalogue.derived.get("screen-items")
-    if found is None:
-        found = tuple([_item(catalogue, "product", pid) for pid in sorted(catalogue.products)] + [
-            _item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)
-        ])
-        catalogue.derived["screen-items"] = found
-    return list(found)  # type: ignore[call-overload]
+    return list(catalogue.derive("screen-items", lambda: tuple(
+        [_item(catalogue, "product", pid) for pid in sorted(catalogue.products)]
+        + [_item(catalogue, "substance", sid) for sid in sorted(catalogue.substances)])))
 
 
 def has_quantities(items: Iterable[Item], options: CheckOptions) -> bool:
@@ -501,11 +486,7 @@ class _Context:
         subject, product and components with their roles), so it is kept per catalogue."""
         key = ("fit", indication_id, item.subject, item.product.id if item.product is not None else None,
                tuple([(c.substance, c.role) for c in item.components]))
-        found = self.cat.derived.get(key)
-        if found is None:
-            found = self._fit_of(item, indication_id)
-            self.cat.derived[key] = found
-        return found  # type: ignore[return-value]
+        return self.cat.derive(key, lambda: self._fit_of(item, indication_id))
 
     def _fit_of(self, item: Item, indication_id: str) -> tuple[Finding, ...]:
         indication = self.cat.indications[indication_id]
@@ -939,21 +920,21 @@ class _ProductOrder:
 
 
 def _product_order(catalogue: Catalogue) -> _ProductOrder:
-    found = catalogue.derived.get("product-order")
-    if found is None:
-        products: list[tuple[str, frozenset[str]]] = []
-        same_role: dict[frozenset[str], list[tuple[str, frozenset[str]]]] = defaultdict(list)
-        same_actives: dict[tuple[frozenset[str], frozenset[str]], list[str]] = defaultdict(list)
-        for product in sorted(catalogue.products.values(), key=lambda p: (len(p.components), p.id)):
-            role = _active_classes(catalogue, product)
-            actives = _active_ids(catalogue, product)
-            products.append((product.id, role))
-            same_role[role].append((product.id, actives))
-            same_actives[(role, actives)].append(product.id)
-        found = _ProductOrder(tuple(products), {k: tuple(v) for k, v in same_role.items()},
-                              {k: tuple(v) for k, v in same_actives.items()})
-        catalogue.derived["product-order"] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive("product-order", lambda: _order_products(catalogue))
+
+
+def _order_products(catalogue: Catalogue) -> _ProductOrder:
+    products: list[tuple[str, frozenset[str]]] = []
+    same_role: dict[frozenset[str], list[tuple[str, frozenset[str]]]] = defaultdict(list)
+    same_actives: dict[tuple[frozenset[str], frozenset[str]], list[str]] = defaultdict(list)
+    for product in sorted(catalogue.products.values(), key=lambda p: (len(p.components), p.id)):
+        role = _active_classes(catalogue, product)
+        actives = _active_ids(catalogue, product)
+        products.append((product.id, role))
+        same_role[role].append((product.id, actives))
+        same_actives[(role, actives)].append(product.id)
+    return _ProductOrder(tuple(products), {k: tuple(v) for k, v in same_role.items()},
+                         {k: tuple(v) for k, v in same_actives.items()})
 
 
 def _partial_role_order(catalogue: Catalogue, role: frozenset[str]) -> tuple[str, ...]:
@@ -964,13 +945,9 @@ def _partial_role_order(catalogue: Catalogue, role: frozenset[str]) -> tuple[str
 
 def _substance_order(catalogue: Catalogue, cls: str) -> tuple[str, ...]:
     """The injectable, marketed substances of class ``cls``, by id."""
-    key = ("substance-order", cls)
-    found = catalogue.derived.get(key)
-    if found is None:
-        found = tuple(s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
-                      if s.cls == cls and s.injectable and s.status not in ("withdrawn", "cosmetic-only"))
-        catalogue.derived[key] = found
-    return found  # type: ignore[return-value]
+    return catalogue.derive(("substance-order", cls), lambda: tuple(
+        s.id for s in sorted(catalogue.substances.values(), key=lambda s: s.id)
+        if s.cls == cls and s.injectable and s.status not in ("withdrawn", "cosmetic-only")))
 
 
 def _active_ids(catalogue: Catalogue, product: Product) -> frozenset[str]:
@@ -1008,14 +985,10 @@ def _blocked(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:
 
 def _blocked_by(catalogue: Catalogue, key: tuple[Any, ...]) -> frozenset[str]:
     """What a screen of a patient with only the terms in ``key`` finds contraindicated."""
-    cached = catalogue.derived.get(("blocked", key))
-    if cached is None:
-        allergies, conditions, medications, classes, age = key
-        piece = ResolvedPatient(allergies=allergies, conditions=conditions, medications=medications,
-                                medication_classes=classes, age=age)
-        cached = blocked_by_screen(catalogue, piece)
-        catalogue.derived[("blocked", key)] = cached
-    return cached  # type: ignore[return-value]
+    allergies, conditions, medications, classes, age = key
+    return catalogue.derive(("blocked", key), lambda: blocked_by_screen(catalogue, ResolvedPatient(
+        allergies=allergies, conditions=conditions, medications=medications, medication_classes=classes,
+        age=age)))
 
 
 def blocked_by_screen(catalogue: Catalogue, patient: ResolvedPatient) -> frozenset[str]:

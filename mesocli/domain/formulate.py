@@ -300,26 +300,16 @@ def _passed_over(target: str, ids: Sequence[str], named: int = 3) -> str:
 def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
     """The indication's fits, principal before complementary, then by evidence grade and target
     (worked out once per catalogue)."""
-    key = ("fits-in-order", indication_id)
-    found = cat.derived.get(key)
-    if found is None:
-        found = tuple(sorted(cat.indications[indication_id].fits,
-                             key=lambda f: (0 if f.fit == "principal" else 1,
-                                            EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target)))
-        cat.derived[key] = found
-    return found  # type: ignore[return-value]
+    return cat.derive(("fits-in-order", indication_id), lambda: tuple(sorted(
+        cat.indications[indication_id].fits,
+        key=lambda f: (0 if f.fit == "principal" else 1, EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target))))
 
 
 def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], tuple[str, str] | None]:
     """A product's active substances, and why it cannot be dosed (reason and trigger), or
     ``None`` when it can: worked out once per catalogue."""
-    key = ("active-facts", product.id)
-    found = cat.derived.get(key)
-    if found is None:
-        actives = product.actives()
-        found = (frozenset(c.substance for c in actives), _undosable(product))
-        cat.derived[key] = found
-    return found  # type: ignore[return-value]
+    return cat.derive(("active-facts", product.id),
+                      lambda: (frozenset(c.substance for c in product.actives()), _undosable(product)))
 
 
 UNSOURCED_PRODUCT = ("its record has no published source, so its strength is not known from a source "
@@ -378,47 +368,47 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
     unknown), in catalogue order; the others in order of preference: fewest excipients,
     single-dose, amide, weakest; and the ids of those passed over for having no published
     source, as :func:`_products_for` passes them over (worked out once per catalogue)."""
-    found = cat.derived.get("anaesthetic-candidates")
-    if found is None:
-        group = cat.groups.get("amide-local-anaesthetics")
-        amides = group.members if group is not None else frozenset()
-        undosable = []
-        candidates = []
-        unsourced = []
-        for product in _plain_anaesthetics(cat):
-            if _unsourced(product):
-                unsourced.append(product.id)
-                continue
-            if _undosable(product) is not None:
-                undosable.append(product)
-                continue
-            excipients = sum(1 for c in product.components if c.role == "excipient")
-            amide = any(c.substance in amides for c in product.actives())
-            concentration = product.actives()[0].concentration
-            strength = concentration.value if concentration else 0
-            candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
-                               product))
-        found = (tuple(undosable), tuple(product for _, product in sorted(candidates, key=lambda c: c[0])),
-                 tuple(unsourced))
-        cat.derived["anaesthetic-candidates"] = found
-    return found  # type: ignore[return-value]
+    return cat.derive("anaesthetic-candidates", lambda: _sort_anaesthetics(cat))
+
+
+def _sort_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...], tuple[str, ...]]:
+    group = cat.groups.get("amide-local-anaesthetics")
+    amides = group.members if group is not None else frozenset()
+    undosable = []
+    candidates = []
+    unsourced = []
+    for product in _plain_anaesthetics(cat):
+        if _unsourced(product):
+            unsourced.append(product.id)
+            continue
+        if _undosable(product) is not None:
+            undosable.append(product)
+            continue
+        excipients = sum(1 for c in product.components if c.role == "excipient")
+        amide = any(c.substance in amides for c in product.actives())
+        concentration = product.actives()[0].concentration
+        strength = concentration.value if concentration else 0
+        candidates.append(((excipients, product.dose != "single", 0 if amide else 1, strength, product.id),
+                           product))
+    return (tuple(undosable), tuple(product for _, product in sorted(candidates, key=lambda c: c[0])),
+            tuple(unsourced))
 
 
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
     """Products whose actives are all local anaesthetics, without a vasoconstrictor, in catalogue
     order (found once per catalogue, through the products of each local anaesthetic)."""
-    found = cat.derived.get("plain-anaesthetics")
-    if found is None:
-        reach = {pid for s in cat.substances.values() if s.cls == "local-anaesthetic"
-                 for pid in cat.products_by_substance.get(s.id, ())}
-        found = tuple(
-            product for product in cat.products.values()
-            if product.id in reach
-            and {cat.substances[c.substance].cls for c in product.actives()} == {"local-anaesthetic"}
-            and not any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components)
-        )
-        cat.derived["plain-anaesthetics"] = found
-    return found  # type: ignore[return-value]
+    return cat.derive("plain-anaesthetics", lambda: _find_plain_anaesthetics(cat))
+
+
+def _find_plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
+    reach = {pid for s in cat.substances.values() if s.cls == "local-anaesthetic"
+             for pid in cat.products_by_substance.get(s.id, ())}
+    return tuple(
+        product for product in cat.products.values()
+        if product.id in reach
+        and {cat.substances[c.substance].cls for c in product.actives()} == {"local-anaesthetic"}
+        and not any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components)
+    )
 
 
 # ----------------------------------------------------------------------------- syringes
@@ -655,14 +645,10 @@ def _at_most(stock: Amount, value: float, unit: Any) -> bool:
 
 def _anaesthetic_final_concentration(cat: Catalogue, text: str) -> Any:
     """The catalogue default anaesthetic-final-concentration as a quantity, read once per catalogue."""
-    key = ("anaesthetic-final-concentration", text)
-    found = cat.derived.get(key)
-    if found is None:
-        from mesocli.units import parse_quantity
+    from mesocli.units import parse_quantity
 
-        found = parse_quantity(text, kind="concentration", what="anaesthetic-final-concentration")
-        cat.derived[key] = found
-    return found
+    return cat.derive(("anaesthetic-final-concentration", text), lambda: parse_quantity(
+        text, kind="concentration", what="anaesthetic-final-concentration"))
 
 
 def _why(fit: Fit, how: str) -> str:
