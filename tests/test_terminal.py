@@ -383,3 +383,17 @@ def test_ranges_are_written_as_people_write_them():
     assert range_text(Amount(2, "mm"), Amount(2, "mm")) == "2 mm"
     assert range_text(None, None) is None
     assert count_range(3, 4) == "3-4" and count_range(3, None) == "at least 3" and count_range(None, None) is None
+
+
+def test_compact_screen_is_one_row_per_finding(meso):
+    """--compact prints a screen as a table: one row per finding (its id first), no why/instead lines."""
+    doc = meso("check", "--allergy", "lidocaine", "--json").json()
+    outcome = meso("check", "--allergy", "lidocaine", "--compact")
+    assert outcome.exit_code == 1
+    lines = outcome.stdout.splitlines()
+    assert not any(line.startswith("    why: ") for line in lines)
+    start = lines.index(next(line for line in lines if line.startswith("Avoid (")))
+    end = lines.index("", start)
+    rows = [line for line in lines[start + 3:end] if not line.startswith(" ")]
+    avoid = [f["subject"] for f in doc["findings"] if f["severity"] == "contraindicated"]
+    assert [row.split()[0] for row in rows] == avoid

@@ -58,6 +58,8 @@ def check(
     output_format: str = typer.Option("table", "--format", help="table|json|csv|fhir.",
                                       autocompletion=complete.formats("table", "json", "csv", "fhir")),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json: the JSON contract."),
+    compact: bool = typer.Option(False, "--compact",
+                                 help="Screen as a table, one row and a one-line why per finding."),
 ) -> int:
     """Report every allergy, contraindication, incompatibility and dose problem.
 
@@ -106,7 +108,7 @@ def check(
         from mesocli.render.check_view import patient_line, render_check
         from mesocli.render.human import Printer
 
-        render_check(Printer(), load_catalogue(), result, patient_line(result))
+        render_check(Printer(), load_catalogue(), result, patient_line(result), compact=compact)
     return 1 if result.at_or_above(fail_on) else 0
 
 
