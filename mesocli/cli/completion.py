@@ -34,28 +34,7 @@ def register(app: typer.Typer) -> None:
     from typer.completion import completion_init
 
     completion_init()  # the shells' completion classes, which answer _MESO_COMPLETE requests
-    _leave_files_to_the_shell()
     app.command("completion")(completion)
-
-
-def _leave_files_to_the_shell() -> None:
-    """Answer a file or directory option with nothing, so the shell completes the file name.
-
-    The command line offers the typed text itself as the one "file" candidate, which each shell
-    would take as the whole answer (bash would close the word with a space); with no candidate,
-    bash falls back to its own file names (``-o default``), zsh runs ``_files`` and fish lists files.
-    """
-    from click.shell_completion import add_completion_class
-    from typer._completion_classes import BashComplete, FishComplete, ZshComplete
-
-    for base in (BashComplete, ZshComplete, FishComplete):
-        add_completion_class(type(base.__name__, (_NoFileCandidates, base), {}), base.name)
-
-
-class _NoFileCandidates:
-    def get_completions(self, args: list[str], incomplete: str) -> list[Any]:
-        items = super().get_completions(args, incomplete)  # type: ignore[misc]
-        return [item for item in items if item.type not in ("file", "dir")]
 
 
 # --------------------------------------------------------------------------- values
