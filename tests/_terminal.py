@@ -50,12 +50,20 @@ def run_piped(*args: str, env: dict[str, str]) -> Run:
     return Run(done.returncode, done.stdout, done.stderr, b"")
 
 
-def run_on_terminal(*args: str, env: dict[str, str], stdout_tty: bool = False, stderr_tty: bool = False) -> Run:
-    """Run meso with the chosen output streams on one pseudo-terminal and the others on pipes."""
+def run_on_terminal(*args: str, env: dict[str, str], stdout_tty: bool = False, stderr_tty: bool = False,
+                    columns: int | None = None) -> Run:
+    """Run meso with the chosen output streams on one pseudo-terminal and the others on pipes;
+    ``columns`` sets the terminal's width (as a terminal emulator does, with TIOCSWINSZ)."""
     import pty
 
     assert stdout_tty or stderr_tty
     master, slave = pty.openpty()
+    if columns is not None:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     try:
         proc = subprocess.Popen(command(*args), stdin=subprocess.DEVNULL,
                                 stdout=slave if stdout_tty else subprocess.PIPE,

@@ -135,3 +135,173 @@ def test_the_bash_script_completes_through_the_installed_command(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["ingredients"]
+
+
+# --------------------------------------------------------------------------- every value option
+
+def _expected(catalogue, *parts):  # type: ignore[no-untyped-def]
+    return sorted({i for part in parts for i in getattr(catalogue, part)})
+
+
+@pytest.mark.parametrize(("line", "parts"), [
+    ("meso build --indication ", ["indications"]),
+    ("meso check --indication ", ["indications"]),
+    ("meso build --area ", ["areas"]),
+    ("meso check --area ", ["areas"]),
+    ("meso check --allergy ", ["substances", "groups"]),
+    ("meso build -a ", ["substances", "groups"]),
+    ("meso check --condition ", ["conditions"]),
+    ("meso build --condition ", ["conditions"]),
+    ("meso check --medication ", ["medications", "medication_classes"]),
+    ("meso build -m ", ["medications", "medication_classes"]),
+    ("meso check --ingredient ", ["substances", "products"]),
+], ids=lambda v: v.strip().replace(" ", "_") if isinstance(v, str) else None)
+def test_every_catalogue_term_option_offers_its_catalogue_ids(catalogue, line, parts):
+    """Each option whose value is a catalogue term is offered every id of that kind."""
+    assert sorted(_bash_completions(line)) == _expected(catalogue, *parts)
+
+
+@pytest.mark.parametrize(("line", "prefix", "parts"), [
+    ("meso check --allergy lido", "lido", ["substances", "groups"]),
+    ("meso check --ingredient lido", "lido", ["substances", "products"]),
+    ("meso build --medication warf", "warf", ["medications", "medication_classes"]),
+], ids=["allergy", "ingredient", "medication"])
+def test_catalogue_terms_are_filtered_by_what_is_typed(catalogue, line, prefix, parts):
+    """Only the ids starting with the typed text are offered."""
+    expected = [i for i in _expected(catalogue, *parts) if i.startswith(prefix)]
+    assert expected
+    assert _bash_completions(line) == expected
+
+
+def test_areas_follow_the_indication_already_given(catalogue):
+    """After --indication, --area offers only that indication's areas."""
+    areas = sorted(catalogue.indications["hair-loss"].areas)
+    assert areas and len(areas) < len(catalogue.areas)
+    assert _bash_completions("meso build --indication hair-loss --area ") == areas
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("meso build --format ", ["table", "json", "markdown", "fhir"]),
+    ("meso check --format ", ["table", "json", "csv", "fhir"]),
+    ("meso build --format m", ["markdown"]),
+], ids=["build", "check", "prefix"])
+def test_format_values_are_the_commands_own(line, expected):
+    """--format offers exactly the formats the command accepts."""
+    assert _bash_completions(line) == expected
+
+
+@pytest.mark.parametrize("line", [
+    "meso check --patient pa", "meso check --recipe ", "meso build --patient ", "meso build -o ca",
+    "meso batch ", "meso db build -o fo", "meso db build --source da",
+])
+def test_file_options_are_left_to_the_shell(line):
+    """meso offers no candidate for a file, so each shell completes file names its own way."""
+    assert _bash_completions(line) == []
+    zsh = _meso_process(_MESO_COMPLETE="complete_zsh", _TYPER_COMPLETE_ARGS=line)
+    assert zsh.returncode == 0, zsh.stderr
+    assert zsh.stdout.strip() == "_files"
+    fish = _meso_process(_MESO_COMPLETE="complete_fish", _TYPER_COMPLETE_ARGS=line,
+                         _TYPER_COMPLETE_FISH_ACTION="is-args")
+    assert fish.returncode == 1  # "no arguments of mine here": fish lists files
+
+
+# --------------------------------------------------------------------------- real shells
+
+REQUIRE_SHELLS = os.environ.get("MESO_TEST_REQUIRE_SHELLS") == "1"  # CI: a missing shell fails
+
+
+def _shell(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        if REQUIRE_SHELLS:
+            pytest.fail(f"{name} is not installed, and MESO_TEST_REQUIRE_SHELLS=1 says it must be")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def _installed_meso() -> Path:
+    script = Path(sys.executable).parent / "meso"
+    if not script.exists():
+        pytest.skip("needs the installed meso command")
+    return script
+
+
+def _shell_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("_MESO_COMPLETE", "COMP_", "_TYPER_COMPLETE"))}
+    env["PATH"] = f"{_installed_meso().parent}{os.pathsep}{env.get('PATH', '')}"
+    env["HOME"] = str(tmp_path)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    return env
+
+
+def _script(tmp_path: Path, shell: str) -> Path:
+    path = tmp_path / f"meso.{shell}"
+    path.write_text(_meso_process("completion", shell).stdout, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    (["meso", "build", "--indication", "hair"], ["hair-loss"]),
+    (["meso", "check", "--format", ""], ["table", "json", "csv", "fhir"]),
+    (["meso", "check", "--condition", "preg"], ["pregnancy"]),
+], ids=["indication", "format", "condition"])
+def test_real_bash_completes_values(tmp_path, words, expected):
+    """Sourced into bash, the script fills COMPREPLY with the values for the word being typed."""
+    bash = _shell("bash")
+    program = (
+        'source "$1"; shift\n'
+        'complete -p meso\n'
+        'func=$(complete -p meso | sed -E "s/.*-F ([^ ]+).*/\\1/")\n'
+        'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))\n'
+        '"$func" meso "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"\n'
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    done = subprocess.run([bash, "--norc", "--noprofile", "-c", program, "bash", str(_script(tmp_path, "bash")),
+                           *words], env=_shell_env(tmp_path), capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    spec, *replies = done.stdout.splitlines()
+    assert "-o default" in spec  # bash completes file names itself when meso offers nothing
+    assert [r for r in replies if r] == expected
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("meso build --indication hair", ["hair-loss"]),
+    ("meso build --format mark", ["markdown"]),
+    ("meso check --medication warf", ["warfarin"]),
+    ("meso check --patient pati", ["patient.toml"]),
+], ids=["indication", "format", "medication", "file"])
+def test_real_fish_completes_values_and_files(tmp_path, line, expected):
+    """fish, with the script loaded, completes catalogue values, formats, and file names."""
+    fish = _shell("fish")
+    (tmp_path / "patient.toml").write_text('allergies = ["lidocaine"]\n', encoding="utf-8")
+    program = f'source {_script(tmp_path, "fish")}; complete -C "{line}"'
+    done = subprocess.run([fish, "--no-config", "-c", program], cwd=tmp_path, env=_shell_env(tmp_path),
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert [row.split("\t")[0] for row in done.stdout.splitlines()] == expected
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    (["meso", "build", "--indication", "hair"], ['ARGS *: :(("hair-loss"))']),
+    (["meso", "check", "--allergy", "paraben"], ['ARGS *: :(("parabens"))']),
+    (["meso", "check", "--recipe", "rec"], ["FILES"]),
+], ids=["indication", "allergy", "file"])
+def test_real_zsh_runs_the_script(tmp_path, words, expected):
+    """zsh runs the script's completion function; what meso answers is what it hands to zsh's
+    completion system (_arguments with the values, or _files for a file). The two compsys
+    functions are stood in for, since they only run inside an interactive line editor."""
+    zsh = _shell("zsh")
+    program = (
+        'compdef() { : }\n'
+        'source "$1"; shift\n'
+        '_arguments() { print -r -- "ARGS $*" }\n'
+        '_files() { print -r -- FILES }\n'
+        'words=("$@"); CURRENT=$#\n'
+        '_meso_completion\n'
+    )
+    done = subprocess.run([zsh, "-f", "-c", program, "zsh", str(_script(tmp_path, "zsh")), *words],
+                          env=_shell_env(tmp_path), capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == expected

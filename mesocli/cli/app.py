@@ -111,7 +111,9 @@ def _help_hint(exc: Exception) -> str:
 
 
 def _fail(code: int, message: str) -> int:
-    sys.stderr.write(f"meso: error: {message}\n")
+    from mesocli.render.human import visible  # a message quotes what was typed: no raw control character
+
+    sys.stderr.write(f"meso: error: {visible(message)}\n")
     if OutputState.json:
         from mesocli.render.documents import error_document
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from mesocli.cli import completion as complete
 from mesocli.cli.io import read_document, write_json
 
 FAIL_ON = ("caution", "contraindicated")
@@ -34,22 +35,31 @@ def _named(option: str, source: str) -> str:
 
 def check(
     allergy: list[str] = typer.Option([], "--allergy", "-a",
-                                      help="An allergy (substance, group or alias). Repeatable."),
-    condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable."),
-    medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable."),
+                                      help="An allergy (substance, group or alias). Repeatable.",
+                                      autocompletion=complete.allergies),
+    condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable.",
+                                        autocompletion=complete.conditions),
+    medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable.",
+                                         autocompletion=complete.medications),
     age: int | None = typer.Option(None, "--age", help="Age in whole years."),
     weight: str | None = typer.Option(None, "--weight", help='Body weight, e.g. "70 kg".'),
     patient: str | None = typer.Option(None, "--patient", help="Patient file (JSON or TOML), or - for stdin."),
     ingredient: list[str] = typer.Option([], "--ingredient", "-i",
-                                         help="A product or substance; several are mixed in one syringe."),
+                                         help="A product or substance; several are mixed in one syringe.",
+                                         autocompletion=complete.ingredients),
     recipe: str | None = typer.Option(None, "--recipe", help="Recipe JSON (as meso build --json writes), or -."),
-    indication: str | None = typer.Option(None, "--indication", help="Check fit for this indication."),
-    area: str | None = typer.Option(None, "--area", help="Body area, for on-label and per-area rules."),
+    indication: str | None = typer.Option(None, "--indication", help="Check fit for this indication.",
+                                          autocompletion=complete.indications),
+    area: str | None = typer.Option(None, "--area", help="Body area, for on-label and per-area rules.",
+                                    autocompletion=complete.areas),
     treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
     max_products: int = typer.Option(3, "--max-products", help="Most products in one syringe."),
     fail_on: str = typer.Option("contraindicated", "--fail-on", help="caution|contraindicated: what makes exit 1."),
-    output_format: str = typer.Option("table", "--format", help="table|json|csv|fhir."),
+    output_format: str = typer.Option("table", "--format", help="table|json|csv|fhir.",
+                                      autocompletion=complete.formats("table", "json", "csv", "fhir")),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json: the JSON contract."),
+    compact: bool = typer.Option(False, "--compact",
+                                 help="Screen as a table, one row and a one-line why per finding."),
 ) -> int:
     """Report every allergy, contraindication, incompatibility and dose problem.
 
@@ -98,16 +108,21 @@ def check(
         from mesocli.render.check_view import patient_line, render_check
         from mesocli.render.human import Printer
 
-        render_check(Printer(), load_catalogue(), result, patient_line(result))
+        render_check(Printer(), load_catalogue(), result, patient_line(result), compact=compact)
     return 1 if result.at_or_above(fail_on) else 0
 
 
 def build(
-    indication: str = typer.Option(..., "--indication", help="What to treat, e.g. hair-loss."),
-    area: str | None = typer.Option(None, "--area", help="Body area (default: the indication's first)."),
-    allergy: list[str] = typer.Option([], "--allergy", "-a", help="An allergy. Repeatable."),
-    condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable."),
-    medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable."),
+    indication: str = typer.Option(..., "--indication", help="What to treat, e.g. hair-loss.",
+                                   autocompletion=complete.indications),
+    area: str | None = typer.Option(None, "--area", help="Body area (default: the indication's first).",
+                                    autocompletion=complete.areas),
+    allergy: list[str] = typer.Option([], "--allergy", "-a", help="An allergy. Repeatable.",
+                                      autocompletion=complete.allergies),
+    condition: list[str] = typer.Option([], "--condition", "-c", help="A patient condition. Repeatable.",
+                                        autocompletion=complete.conditions),
+    medication: list[str] = typer.Option([], "--medication", "-m", help="A medication or class. Repeatable.",
+                                         autocompletion=complete.medications),
     age: int | None = typer.Option(None, "--age", help="Age in whole years."),
     weight: str | None = typer.Option(None, "--weight", help='Body weight, e.g. "70 kg".'),
     patient: str | None = typer.Option(None, "--patient", help="Patient file (JSON or TOML), or - for stdin."),
@@ -115,7 +130,8 @@ def build(
     treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
     max_products: int = typer.Option(3, "--max-products",
                                      help="Most products in one syringe, and most actives in the recipe."),
-    output_format: str = typer.Option("table", "--format", help="table|json|markdown|fhir."),
+    output_format: str = typer.Option("table", "--format", help="table|json|markdown|fhir.",
+                                      autocompletion=complete.formats("table", "json", "markdown", "fhir")),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     explain: bool = typer.Option(False, "--explain", help="Show the arithmetic behind every amount and cap."),
     output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),

@@ -31,7 +31,10 @@ def name_of(cat: Catalogue, subject: str) -> str:
     return subject
 
 
-def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: str) -> None:
+def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: str, *,
+                 compact: bool = False) -> None:
+    """The report, each finding with its full why, advice and source; ``compact`` makes a screen
+    one table row per finding, with the finding's summary as its why."""
     p.heading("meso check: " + ("screen of the whole catalogue" if result.screened else "safety check"))
     p.line(patient_line)
     if not result.screened:
@@ -47,7 +50,7 @@ def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: 
         if not findings:
             continue
         p.line(f"{titles[severity]} ({len(findings)})", style="bold")
-        if result.screened:
+        if result.screened and compact:
             _screen_table(p, findings, sources)
         else:
             for finding in findings:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import hashlib
+import os
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.formulate import Recipe
 from mesocli.render.check_view import patient_line
 from mesocli.render.documents import DISCLAIMER, envelope, finding_document
-from mesocli.render.human import Printer
-from mesocli.units import format_quantity, to_json
+from mesocli.render.human import Printer, visible
+from mesocli.units import Amount, format_number, format_quantity, to_json
 
 
 def _q(quantity: Any) -> dict[str, Any] | None:
@@ -129,13 +135,45 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
 
 def depth_text(pr: Any) -> str | None:
     """The injection depth as recorded: a range, or only the bound the sources give."""
-    if pr.depth_min and pr.depth_max:
-        return f"{format_quantity(pr.depth_min)} - {format_quantity(pr.depth_max)}"
-    if pr.depth_max:
-        return f"up to {format_quantity(pr.depth_max)}"
-    if pr.depth_min:
-        return f"at least {format_quantity(pr.depth_min)}"
+    return range_text(pr.depth_min, pr.depth_max)
+
+
+def range_text(low: Amount | None, high: Amount | None) -> str | None:
+    """A recorded range as people write it: "14-28 days", "2-4 mm"; "at least 14 days" or
+    "up to 4 mm" when the sources give one bound only; None when they give neither."""
+    if low is not None and high is not None:
+        if low.unit == high.unit:
+            if low.value == high.value:
+                return _with_unit(low.value, low)
+            return _with_unit(f"{format_number(low.value)}-{format_number(high.value)}", high)
+        return f"{_with_unit(low.value, low)} to {_with_unit(high.value, high)}"
+    if high is not None:
+        return f"up to {_with_unit(high.value, high)}"
+    if low is not None:
+        return f"at least {_with_unit(low.value, low)}"
     return None
+
+
+_DURATIONS = frozenset({"second", "minute", "hour", "day", "week", "month", "year"})
+
+
+def count_range(low: int | None, high: int | None) -> str | None:
+    """A recorded count range, e.g. sessions: "3-4", "at least 3", "up to 4"."""
+    if low is not None and high is not None:
+        return str(low) if low == high else f"{low}-{high}"
+    if high is not None:
+        return f"up to {high}"
+    return f"at least {low}" if low is not None else None
+
+
+def _with_unit(number: float | str, amount: Amount) -> str:
+    """The number with the amount's unit; a duration's unit name in the plural after any number but 1."""
+    text = format_quantity(amount)
+    unit = text.split(" ", 1)[1] if " " in text else ""
+    shown = number if isinstance(number, str) else format_number(number)
+    if unit in _DURATIONS and shown != "1":
+        unit += "s"
+    return f"{shown} {unit}".strip()
 
 
 def _patient(recipe: Recipe) -> str:
@@ -152,11 +190,8 @@ def _protocol(p: Printer, recipe: Recipe) -> None:
     p.field("Technique", pr.technique)
     p.field("Depth", depth_text(pr))
     p.field("Needle", pr.needle)
-    if pr.sessions_min:
-        p.field("Sessions", f"{pr.sessions_min}-{pr.sessions_max}")
-    if pr.interval_min:
-        p.field("Interval", f"{format_quantity(pr.interval_min)}"
-                + (f" - {format_quantity(pr.interval_max)}" if pr.interval_max else ""))
+    p.field("Sessions", count_range(pr.sessions_min, pr.sessions_max))
+    p.field("Interval", range_text(pr.interval_min, pr.interval_max))
     p.field("Protocol evidence", pr.provenance.evidence)
 
 
@@ -168,22 +203,104 @@ def _exclusions(p: Printer, recipe: Recipe) -> None:
             p.line(f"  - {e.id}: {e.reason} [trigger: {e.trigger}]")
 
 
+# --------------------------------------------------------------------------- the recipe card
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+_SOURCE = re.compile(r"(?P<title>.*?)\s*<(?P<url>[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]+)>")
+_PLAIN_ID = re.compile(r"[\w.:/+-]+")
+
+
+def md(text: Any) -> str:
+    """Text for Markdown: control characters made visible, line breaks made spaces, and every
+    character Markdown would read as markup (``\\ ` * _ [ ] < > # |``) escaped with a backslash."""
+    flat = " ".join(visible(text).split("\n"))
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_code(identifier: str) -> str:
+    """An id as inline code, or as escaped text when it could break out of the code span."""
+    return f"`{identifier}`" if _PLAIN_ID.fullmatch(identifier) else md(identifier)
+
+
+def md_source(source: str) -> str:
+    """A source citation, "Title <url>": the title escaped and the URL as an autolink (a URL
+    that is not one safe token is escaped with the title)."""
+    match = _SOURCE.fullmatch(visible(source))
+    if match is None:
+        return md(source)
+    return f"{md(match['title'])} <{match['url']}>".lstrip()
+
+
+def card_date() -> datetime.date:
+    """The card's date: today, or the UTC date of ``SOURCE_DATE_EPOCH`` for reproducible output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date()
+    return datetime.date.today()
+
+
+def catalogue_identity(cat: Catalogue) -> dict[str, str | None]:
+    """Which catalogue answered: its schema revision and a hash of its content (the same facts
+    give the same hash, whichever database or order they were read from)."""
+    return {"revision": cat.revision, "sha256": cat.derive(("content-sha256",), lambda: _content_hash(cat))}
+
+
+def _content_hash(cat: Catalogue) -> str:
+    digest = hashlib.sha256()
+    parts: Mapping[str, Any] = {
+        "substances": cat.substances, "products": cat.products, "groups": cat.groups,
+        "crosses": cat.crosses, "conditions": cat.conditions, "medication_classes": cat.medication_classes,
+        "medications": cat.medications, "areas": cat.areas, "indications": cat.indications,
+        "protocols": cat.protocols, "rules": cat.rules, "defaults": cat.defaults,
+    }
+    for name, part in parts.items():
+        items = [part[key] for key in sorted(part)] if isinstance(part, Mapping) else sorted(part, key=repr)
+        digest.update(name.encode("utf-8") + b"\0")
+        for item in items:
+            digest.update(repr(_canonical(item)).encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A value with every set sorted and every dataclass as its named fields, so that repr() of it
+    is the same in every process (a frozenset's own order follows the process's hash seed)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__,
+                tuple((f.name, _canonical(getattr(value, f.name))) for f in dataclasses.fields(value)))
+    if isinstance(value, Mapping):
+        return tuple(sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
+    if isinstance(value, set | frozenset):
+        return tuple(sorted((_canonical(v) for v in value), key=repr))
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
-    """A printable recipe card a clinic can file."""
+    """A printable recipe card a clinic can file: dated, naming the meso and the catalogue that
+    made it; every name and title escaped, so none can break the card's Markdown."""
+    from mesocli import __version__
+
     indication = cat.indications[recipe.indication]
-    lines = [f"# Mesotherapy recipe card: {indication.name}", ""]
-    lines += [f"- **Indication:** {indication.name} (`{recipe.indication}`)",
-              f"- **Area:** {recipe.area or 'not given'}",
-              f"- **{_patient(recipe)}**", f"- **Status:** {recipe.status}", ""]
+    identity = catalogue_identity(cat)
+    lines = [f"# Mesotherapy recipe card: {md(indication.name)}", ""]
+    lines += [f"- **Date:** {card_date().isoformat()}",
+              f"- **Made by:** meso {md(__version__)}, catalogue revision {md(identity['revision'] or 'unknown')}, "
+              f"content sha256 `{identity['sha256']}`",
+              f"- **Indication:** {md(indication.name)} ({md_code(recipe.indication)})",
+              f"- **Area:** {md(recipe.area or 'not given')}",
+              f"- **{md(_patient(recipe))}**", f"- **Status:** {md(recipe.status)}", ""]
     if recipe.status == "refused":
-        lines += ["## Refused", ""] + [f"- {r}" for r in recipe.reasons] + [""]
+        lines += ["## Refused", ""] + [f"- {md(r)}" for r in recipe.reasons] + [""]
     for number, syringe in enumerate(recipe.syringes, 1):
         lines += [f"## Syringe {number} ({format_quantity(syringe.total_volume)})", "",
                   "| Product | Volume | Substance | Role | Stock | Amount |",
                   "|---|---|---|---|---|---|"]
         for c in syringe.components:
             for s in c.substances:
-                lines.append(f"| {c.product.name} | {format_quantity(c.volume)} | {s.name} | {s.role} | "
+                lines.append(f"| {md(c.product.name)} | {format_quantity(c.volume)} | {md(s.name)} | {md(s.role)} | "
                              f"{format_quantity(s.concentration) if s.concentration is not None else 'unknown'} | "
                              f"{format_quantity(s.amount) if s.amount is not None else 'unknown'} |")
         if syringe.points:
@@ -191,25 +308,23 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
         lines.append("")
     pr = recipe.protocol
     if pr is not None and recipe.status == "ok":
-        lines += ["## Protocol", "", f"- Technique: {pr.technique}"]
-        if depth_text(pr):
-            lines.append(f"- Depth: {depth_text(pr)}")
-        if pr.needle:
-            lines.append(f"- Needle: {pr.needle}")
-        if pr.sessions_min:
-            lines.append(f"- Sessions: {pr.sessions_min}-{pr.sessions_max}")
-        if pr.interval_min:
-            lines.append(f"- Interval: at least {format_quantity(pr.interval_min)}")
+        lines += ["## Protocol", "", f"- Technique: {md(pr.technique)}"]
+        for label, text in (("Depth", depth_text(pr)), ("Needle", pr.needle),
+                            ("Sessions", count_range(pr.sessions_min, pr.sessions_max)),
+                            ("Interval", range_text(pr.interval_min, pr.interval_max))):
+            if text:
+                lines.append(f"- {label}: {md(text)}")
         if recipe.use_by:
-            lines.append(f"- Use the mixed cocktail within {recipe.use_by}")
+            lines.append(f"- Use the mixed cocktail within {md(recipe.use_by)}")
         lines.append("")
     if recipe.findings:
         lines += ["## Findings", ""]
-        lines += [f"- **{f.severity}** ({f.kind}) {f.subject}: {f.message}" for f in recipe.findings]
+        lines += [f"- **{md(f.severity)}** ({md(f.kind)}) {md_code(f.subject)}: {md(f.message)}"
+                  for f in recipe.findings]
         lines.append("")
     if recipe.excluded:
-        lines += ["## Excluded", ""] + [f"- `{e.id}`: {e.reason}" for e in recipe.excluded] + [""]
+        lines += ["## Excluded", ""] + [f"- {md_code(e.id)}: {md(e.reason)}" for e in recipe.excluded] + [""]
     if recipe.sources:
-        lines += ["## Sources", ""] + [f"- {s}" for s in recipe.sources] + [""]
-    lines += ["---", "", f"_{DISCLAIMER}_", "", "Prepared by: ____________  Checked by: ____________", ""]
+        lines += ["## Sources", ""] + [f"- {md_source(s)}" for s in recipe.sources] + [""]
+    lines += ["---", "", f"_{md(DISCLAIMER)}_", "", "Prepared by: ____________  Checked by: ____________", ""]
     return "\n".join(lines)

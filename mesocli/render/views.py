@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mesocli.render.human import Printer
-from mesocli.units import format_number
+from mesocli.units import Amount, format_number
 
 
 def q(doc: dict[str, Any] | None) -> str:
@@ -89,13 +89,19 @@ def product(p: Printer, doc: dict[str, Any], heading: bool = True) -> None:
 
 
 def protocols(p: Printer, items: Sequence[dict[str, Any]]) -> None:
+    from mesocli.render.recipe import count_range, range_text
+
     rows = []
     for pr in items:
-        depth = f"{q(pr['depth_min'])} - {q(pr['depth_max'])}" if pr.get("depth_min") else "unknown"
-        sessions = (f"{pr['sessions_min']}-{pr['sessions_max']}" if pr.get("sessions_min") else "unknown")
-        interval = q(pr["interval_min"]) if pr.get("interval_min") else "unknown"
+        depth = range_text(_amount(pr.get("depth_min")), _amount(pr.get("depth_max"))) or "unknown"
+        sessions = count_range(pr.get("sessions_min"), pr.get("sessions_max")) or "unknown"
+        interval = range_text(_amount(pr.get("interval_min")), _amount(pr.get("interval_max"))) or "unknown"
         rows.append([pr["indication"], pr["area"], pr["technique"], depth, sessions, interval])
     p.table(["Indication", "Area", "Technique", "Depth", "Sessions", "Interval"], rows, title="Protocols")
+
+
+def _amount(doc: dict[str, Any] | None) -> Amount | None:
+    return Amount(doc["value"], doc["unit"]) if doc else None
 
 
 def group(p: Printer, doc: dict[str, Any]) -> None:
