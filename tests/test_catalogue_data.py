@@ -296,6 +296,14 @@ def test_pdrn_is_dosable_from_its_smpc_at_5_625_mg_per_3_ml(catalogue):
     assert placentex.provenance.evidence == "label"
 
 
+def test_zinc_is_dosable_from_a_label_as_the_salt_it_names(catalogue):
+    """Zinc sulfate 2.46 mg/mL (anhydrous salt) is 1 mg/mL of elemental zinc on the label."""
+    zinc = catalogue.products["zinc-sulfate-injection-1mg-ml"]
+    [salt] = [c for c in zinc.components if c.substance == "zinc-sulfate"]
+    assert salt.concentration.quantity().to("mg/mL").magnitude == 2.46
+    assert zinc.provenance.evidence == "label"
+
+
 def test_profhilo_structura_is_45_mg_per_ml_of_ha_in_total(catalogue):
     [ha] = [c for c in catalogue.products["profhilo-structura"].components if c.substance == "hyaluronic-acid"]
     assert ha.concentration.quantity().to("mg/mL").magnitude == 45
