@@ -62,7 +62,7 @@ LABEL_HOSTS = (
 # ... or by what its title says it is.
 LABEL_WORDS = re.compile(
     r"\blabel\b(?!-derived| summary)|\blabell?ing\b|prescribing information|instructions for use|\bIFU\b|"
-    r"summary of product characteristics|\bSmPC\b|package (?:insert|leaflet)|patient information|"
+    r"summary of product characteristics|\bSmPC\b|package (?:insert|leaflet)|patient information leaflet|"
     r"product information|professional information|consumer medicine information|product monograph|"
     r"important safety information",
     re.IGNORECASE,
