@@ -207,15 +207,32 @@ def test_amide_allergy_no_amide_anywhere(catalogue, allergy):
         assert not substance_ids(doc) & amides, (indication, area, substance_ids(doc) & amides)
 
 
-def test_amide_allergy_gets_no_anaesthetic_and_a_note(catalogue):
+def test_amide_allergy_gets_an_ester_anaesthetic_with_a_note(catalogue):
+    # Procaine (an ester, dosable from the Novocain label) replaces lidocaine; the allergy
+    # check notes the amide allergy against it rather than staying silent.
     doc = make(catalogue, "hair-loss", Patient(allergies=("amide-local-anaesthetics",)))
     assert doc["status"] == "ok"
-    assert not [c for c in components(doc) if c["purpose"] == "anaesthetic"]
-    assert any("anaesthe" in r.lower() for r in doc["reasons"])
+    anaesthetics = [c for c in components(doc) if c["purpose"] == "anaesthetic"]
+    amides = set(catalogue.groups["amide-local-anaesthetics"].members)
+    assert anaesthetics and all({s["id"] for s in c["substances"]} & amides == set() for c in anaesthetics)
+    assert {s["id"] for c in anaesthetics for s in c["substances"]} >= {"procaine"}
+    assert any(f["kind"] == "allergy" and f["trigger"] == "amide-local-anaesthetics"
+               and f["subject"] in {c["id"] for c in anaesthetics} for f in doc["findings"])
     excluded = {e["id"]: e for e in doc["excluded"]}
     for pid in ("lidocaine-1pct-sd", "lidocaine-2pct-md-methylparaben"):
         assert excluded[pid]["trigger"] == "amide-local-anaesthetics"
         assert "allergic" in excluded[pid]["reason"]
+
+
+def test_amide_and_sulfite_allergy_gets_no_anaesthetic_and_a_note(catalogue):
+    # The only dosable ester presentation carries a sulfite antioxidant: with both allergies no
+    # anaesthetic remains, and the reasons say so.
+    doc = make(catalogue, "hair-loss", Patient(allergies=("amide-local-anaesthetics", "sulfites")))
+    assert doc["status"] == "ok"
+    assert not [c for c in components(doc) if c["purpose"] == "anaesthetic"]
+    assert any("anaesthe" in r.lower() for r in doc["reasons"])
+    excluded = {e["id"]: e for e in doc["excluded"]}
+    assert excluded["novocain-1pct-ampul"]["trigger"] == "sulfites"
 
 
 def test_amide_allergy_explains_why_procaine_is_not_used(catalogue):
@@ -259,7 +276,8 @@ def test_skin_rejuvenation_with_lidocaine_allergy(catalogue):
     assert "lidocaine" not in substance_ids(doc)
     excluded = {e["id"]: e for e in doc["excluded"]}
     assert excluded["lidocaine-1pct-sd"]["trigger"] == "lidocaine"
-    assert any("anaesthe" in r.lower() for r in doc["reasons"])
+    anaesthetics = [c for c in components(doc) if c["purpose"] == "anaesthetic"]
+    assert all("lidocaine" not in {s["id"] for s in c["substances"]} for c in anaesthetics)
 
 
 def test_soy_allergy_excludes_pc_dc(catalogue):
@@ -499,8 +517,9 @@ def test_protocol_block(catalogue):
     doc = make(catalogue, "hair-loss")
     p = doc["protocol"]
     assert p["technique"] == "nappage"
-    assert p["depth"]["min"] is None  # not in the catalogue: not invented
-    assert q(p["depth"]["max"], "length").to("mm").magnitude == 4
+    # nappage is superficial and no source gives it a single depth: neither bound is invented
+    # (4 mm is the ceiling for mesotherapy needles in general, not a nappage depth)
+    assert p["depth"] == {"min": None, "max": None}
     assert p["sessions"] == {"min": 10, "max": 12}
     assert q(p["interval"]["min"], "time").to("day").magnitude == 7
     assert q(p["interval"]["max"], "time").to("day").magnitude == 28

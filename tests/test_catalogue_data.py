@@ -276,6 +276,39 @@ def test_procaine_presentation_exists(catalogue):
     assert _find(catalogue, lambda p: p.generic and "procaine" in _composition(p))
 
 
+def test_a_dosable_procaine_presentation_declares_its_sulfite(catalogue):
+    """Procaine is dosable from the Novocain label (10 mg/mL), and its sulfite antioxidant is
+    declared and belongs to the sulfite allergen group, so a sulfite allergy reaches it."""
+    dosable = _find(catalogue, lambda p: any(c.substance == "procaine" and c.concentration is not None
+                                             for c in p.components))
+    assert dosable
+    for pid in dosable:
+        product = catalogue.products[pid]
+        assert product.provenance.evidence == "label"
+        assert set(_composition(product)) & catalogue.groups["sulfites"].members
+
+
+def test_pdrn_is_dosable_from_its_smpc_at_5_625_mg_per_3_ml(catalogue):
+    placentex = catalogue.products["placentex-5-625mg-3ml"]
+    [pdrn] = [c for c in placentex.components if c.substance == "pdrn"]
+    assert pdrn.concentration is not None
+    assert abs(pdrn.concentration.quantity().to("mg/mL").magnitude * 3 - 5.625) < 1e-9
+    assert placentex.provenance.evidence == "label"
+
+
+def test_zinc_is_dosable_from_a_label_as_the_salt_it_names(catalogue):
+    """Zinc sulfate 2.46 mg/mL (anhydrous salt) is 1 mg/mL of elemental zinc on the label."""
+    zinc = catalogue.products["zinc-sulfate-injection-1mg-ml"]
+    [salt] = [c for c in zinc.components if c.substance == "zinc-sulfate"]
+    assert salt.concentration.quantity().to("mg/mL").magnitude == 2.46
+    assert zinc.provenance.evidence == "label"
+
+
+def test_profhilo_structura_is_45_mg_per_ml_of_ha_in_total(catalogue):
+    [ha] = [c for c in catalogue.products["profhilo-structura"].components if c.substance == "hyaluronic-acid"]
+    assert ha.concentration.quantity().to("mg/mL").magnitude == 45
+
+
 def test_plain_lidocaine_contains_no_paraben(catalogue):
     """The plain single-dose presentations are free of the paraben and sulfite allergen groups."""
     flagged = catalogue.groups["parabens"].members | catalogue.groups["sulfites"].members

@@ -122,7 +122,7 @@ def test_human_output_lists_exclusions_with_triggers(meso):
 
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_protocol_depth_ceiling_is_printed(meso, fmt):
-    out = run(meso, "--indication", "hair-loss", "--format", fmt)
+    out = run(meso, "--indication", "skin-rejuvenation", "--format", fmt)
     assert "Depth" in out.stdout and "4 mm" in out.stdout
 
 
@@ -162,9 +162,15 @@ def test_json_contract(meso, args):
 
 
 def test_json_depth_min_unknown_is_null_not_invented(meso):
-    doc = run(meso, "--indication", "hair-loss", "--json").json()
+    doc = run(meso, "--indication", "skin-rejuvenation", "--json").json()
     assert doc["protocol"]["depth"]["min"] is None
     assert doc["protocol"]["depth"]["max"] == {"value": 4, "unit": "mm"}
+
+
+def test_json_nappage_depth_is_null_when_no_source_gives_one(meso):
+    doc = run(meso, "--indication", "hair-loss", "--json").json()
+    assert doc["protocol"]["technique"] == "nappage"
+    assert doc["protocol"]["depth"] == {"min": None, "max": None}
 
 
 def test_json_is_the_only_thing_on_stdout(meso):

@@ -306,7 +306,8 @@ def test_session_range_becomes_timing_count_and_period_range(hair_loss, catalogu
     repeat = request["dosageInstruction"][0]["timing"]["repeat"]
     assert repeat == {"count": 10, "countMax": 12, "frequency": 1,
                       "period": 7, "periodMax": 28, "periodUnit": "d"}
-    assert "depth up to 4 mm" in request["dosageInstruction"][0]["text"]
+    # nappage has no sourced depth, so the dosage text states none rather than inventing one
+    assert "depth" not in request["dosageInstruction"][0]["text"]
 
 
 def test_syringes_of_one_recipe_share_a_group_identifier(hair_loss, catalogue):
