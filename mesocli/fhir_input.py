@@ -1,0 +1,422 @@
+"""Reading a patient from a FHIR R4 Bundle, as a clinic's record system exports it.
+
+Why: the EHR already holds the patient as FHIR resources with codes; retyping them is where
+mistakes happen. ``--patient FILE`` and a batch line's ``patient`` accept a Bundle (type
+``collection``, ``searchset`` or ``document``) and read it into the same
+:class:`~mesocli.domain.patient.Patient` a typed patient file gives.
+
+What is read:
+
+* **Patient**: ``birthDate`` gives the age in whole years on ``today`` (the date the check is
+  made). A partial birth date ("1980" or "1980-06") gives an age only when every day it allows
+  gives the same age; otherwise the age stays unknown, as if none had been given. ``gender``
+  is checked but not used: meso's patient has no sex field.
+* **AllergyIntolerance** (``code`` and every ``reaction.substance``), **Condition** (``code``),
+  **MedicationStatement** and **MedicationRequest** (``medicationCodeableConcept``, or the
+  Medication that ``medicationReference`` points to, contained or in the bundle).
+
+How a concept becomes a term: a coding whose system and code are in the code table
+(``data/codes/fhir.toml``, every row with its source) gives the catalogue term of that row;
+codings that the table lists as "nothing to record" (IPS absent-or-unknown codes) add no term;
+otherwise the concept's ``text``, or else its first coding's ``display``, is used as if the
+user had typed it. An unknown text therefore fails exactly like an unknown typed name (exit 2
+with suggestions), never silently.
+
+What is left out, on purpose:
+
+* AllergyIntolerance and Condition whose ``clinicalStatus`` is ``inactive`` or ``resolved``
+  (a Condition in ``remission`` is still used), and whose ``verificationStatus`` is
+  ``refuted`` or ``entered-in-error``. Unconfirmed, provisional and differential entries are
+  used: an unconfirmed allergy still excludes.
+* MedicationStatement with status ``entered-in-error`` or ``not-taken``, MedicationRequest with
+  status ``entered-in-error`` or ``cancelled`` or with ``doNotPerform``. Stopped and completed
+  medications are used: a drug taken recently can still matter.
+
+What is refused (fail closed; :class:`~mesocli.errors.InputError`, exit 2):
+
+* A resource type meso does not read, unless it is one that holds no clinical fact about the
+  patient (Composition, Practitioner, PractitionerRole, Organization, Location, Encounter,
+  Provenance: these are skipped). An Observation may hold pregnancy
+  status or weight and a Procedure a recent laser treatment, so ignoring them would hide
+  safety data: the error names the entry, and the user removes it or types the fact.
+* An entry about another patient, or one that does not say whose it is; a second Patient.
+* A used resource with a ``modifierExtension`` or ``implicitRules``: FHIR says a reader that
+  does not understand them must not process the resource.
+* A searchset with a ``next`` page (the results are incomplete) or an OperationOutcome with an
+  error or fatal issue (the search failed in part). Warnings and information are ignored.
+* A concept with no mapped code, no text and no display.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from mesocli.domain.patient import Patient
+from mesocli.errors import CatalogueDataError, InputError
+
+BUNDLE_TYPES = ("collection", "searchset", "document")
+KINDS = ("allergy", "condition", "medication")
+CODE_TABLE = ("codes", "fhir.toml")
+
+# Resources that describe people, places and paperwork around the record, never a clinical
+# fact about the patient; they are skipped. Anything else unknown is refused.
+NON_CLINICAL = frozenset({"Composition", "Practitioner", "PractitionerRole", "Organization", "Location",
+                          "Encounter", "Provenance"})
+_READ = frozenset({"Patient", "AllergyIntolerance", "Condition", "MedicationStatement", "MedicationRequest",
+                   "Medication", "OperationOutcome"})
+
+_INACTIVE_CLINICAL = frozenset({"inactive", "resolved"})
+_NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
+_STATEMENT_SKIPPED = frozenset({"entered-in-error", "not-taken"})
+_REQUEST_SKIPPED = frozenset({"entered-in-error", "cancelled"})
+_GENDERS = frozenset({"male", "female", "other", "unknown"})
+
+
+# ----------------------------------------------------------------------------- code table
+@dataclass(frozen=True, slots=True)
+class CodeTable:
+    """Codings meso understands: (kind, system, code) -> catalogue terms, and "nothing" codes."""
+
+    terms: Mapping[tuple[str, str, str], tuple[str, ...]]
+    nothing: frozenset[tuple[str, str, str]]
+
+    def lookup(self, kind: str, system: str, code: str) -> tuple[str, ...] | None:
+        """The terms for one coding; ``()`` for a "nothing to record" code; None if unknown."""
+        key = (kind, system, code)
+        if key in self.nothing:
+            return ()
+        return self.terms.get(key)
+
+
+@functools.cache
+def code_table() -> CodeTable:
+    """The shipped code table, read and checked once per process."""
+    from mesocli.config import data_dir
+
+    path = data_dir().joinpath(*CODE_TABLE)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueDataError(f"{'/'.join(CODE_TABLE)}: cannot be read ({exc})") from None
+    return parse_code_table(document)
+
+
+def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
+    """Validate a parsed code-table document (see ``data/codes/fhir.toml``)."""
+    name = "/".join(CODE_TABLE)
+    unknown = set(document) - {"code", "none"}
+    if unknown:
+        raise CatalogueDataError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}")
+    terms: dict[tuple[str, str, str], tuple[str, ...]] = {}
+    for number, row in enumerate(document.get("code", []), 1):
+        where = f"{name}: [[code]] #{number}"
+        _require(row, where, ("system", "code", "display", "kind", "term", "sources"))
+        key = (_kind(row, where), row["system"], row["code"])
+        if key in terms:
+            raise CatalogueDataError(f"{where}: {row['system']}|{row['code']} is mapped twice for {key[0]}")
+        terms[key] = (row["term"],)
+    nothing: set[tuple[str, str, str]] = set()
+    for number, row in enumerate(document.get("none", []), 1):
+        where = f"{name}: [[none]] #{number}"
+        _require(row, where, ("system", "codes", "kind", "sources"))
+        kind = _kind(row, where)
+        for code in row["codes"]:
+            if not isinstance(code, str) or not code:
+                raise CatalogueDataError(f"{where}: every code must be text")
+            if (kind, row["system"], code) in terms:
+                raise CatalogueDataError(f"{where}: {code} is both a term and 'nothing to record'")
+            nothing.add((kind, row["system"], code))
+    return CodeTable(terms=terms, nothing=frozenset(nothing))
+
+
+def _require(row: Any, where: str, keys: Iterable[str]) -> None:
+    if not isinstance(row, Mapping):
+        raise CatalogueDataError(f"{where}: expected a table")
+    for key in keys:
+        if key not in row or row[key] in ("", [], None):
+            raise CatalogueDataError(f"{where}: '{key}' is required")
+    for source in row["sources"]:
+        if not isinstance(source, Mapping) or not (source.get("title") or source.get("url")):
+            raise CatalogueDataError(f"{where}: every source needs a title or a url")
+
+
+def _kind(row: Mapping[str, Any], where: str) -> str:
+    if row["kind"] not in KINDS:
+        raise CatalogueDataError(f"{where}: 'kind' must be one of {', '.join(KINDS)}, not {row['kind']!r}")
+    return str(row["kind"])
+
+
+# ----------------------------------------------------------------------------- reading
+def is_fhir(data: Any) -> bool:
+    """Whether a parsed document is a FHIR resource (it names its resourceType)."""
+    return isinstance(data, Mapping) and "resourceType" in data
+
+
+def patient_from_fhir(data: Any, *, what: str = "patient", today: date | None = None,
+                      table: CodeTable | None = None) -> Patient:
+    """Read a FHIR R4 Bundle into a :class:`Patient`; see the module docstring for the rules."""
+    return _Reader(what, today or date.today(), table or code_table()).read(data)
+
+
+class _Reader:
+    def __init__(self, what: str, today: date, table: CodeTable) -> None:
+        self.what = what
+        self.today = today
+        self.table = table
+        self.index: dict[str, dict[str, Any]] = {}
+        self.patient_keys: frozenset[str] = frozenset()
+        self.subject: str | None = None  # the one patient reference seen, when no Patient is bundled
+        self.lists: dict[str, list[str]] = {kind: [] for kind in KINDS}
+
+    def fail(self, message: str) -> InputError:
+        return InputError(f"{self.what}: {message}")
+
+    # -- the bundle ------------------------------------------------------------------------
+    def read(self, data: Any) -> Patient:
+        if not is_fhir(data) or data.get("resourceType") != "Bundle":
+            kind = data.get("resourceType") if isinstance(data, Mapping) else None
+            raise self.fail(f"a FHIR patient must be a Bundle of resources, not {kind or 'this document'!r}")
+        if data.get("type") not in BUNDLE_TYPES:
+            raise self.fail(f"Bundle type must be one of {', '.join(BUNDLE_TYPES)}, not {data.get('type')!r}")
+        if data["type"] == "searchset" and any(isinstance(link, Mapping) and link.get("relation") == "next"
+                                               for link in _list(data.get("link"))):
+            raise self.fail("the search results have a next page, so this bundle is incomplete; "
+                            "export every page into one bundle")
+        entries = list(self._entries(data))
+        for _label, resource, full_url in entries:
+            for key in _keys(resource, full_url):
+                self.index.setdefault(key, resource)
+        age = self._patient([(label, r, url) for label, r, url in entries if r["resourceType"] == "Patient"])
+        for label, resource, _ in entries:
+            self._entry(label, resource)
+        return Patient(allergies=tuple(_unique(self.lists["allergy"])),
+                       conditions=tuple(_unique(self.lists["condition"])),
+                       medications=tuple(_unique(self.lists["medication"])),
+                       age=age)
+
+    def _entries(self, bundle: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+        entries = bundle.get("entry", [])
+        if not isinstance(entries, list):
+            raise self.fail("Bundle.entry must be a list")
+        for number, entry in enumerate(entries, 1):
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+                raise self.fail(f"entry {number} has no resource with a resourceType")
+            label = f"entry {number} ({resource['resourceType']}"
+            label += f"/{resource['id']})" if isinstance(resource.get("id"), str) else ")"
+            full_url = entry.get("fullUrl")
+            yield label, resource, full_url if isinstance(full_url, str) else None
+
+    def _entry(self, label: str, resource: dict[str, Any]) -> None:
+        kind = resource["resourceType"]
+        if kind in NON_CLINICAL or kind in ("Patient", "Medication"):
+            return
+        if kind == "OperationOutcome":
+            self._outcome(label, resource)
+            return
+        if kind not in _READ:
+            raise self.fail(f"{label}: meso does not read {kind} resources, and one may hold safety data "
+                            "(an Observation, for example, may record a pregnancy or a weight), so meso "
+                            "will not ignore it; remove the entry and give what matters as options")
+        self._modifiers(label, resource)
+        self._belongs(label, resource.get("patient" if kind == "AllergyIntolerance" else "subject"))
+        if kind == "AllergyIntolerance":
+            if self._inactive(resource):
+                return
+            concepts = [resource.get("code"), *(r.get("substance") for r in _list(resource.get("reaction"))
+                                                 if isinstance(r, Mapping) and r.get("substance"))]
+            self._concepts(label, "allergy", concepts, required=True)
+        elif kind == "Condition":
+            if self._inactive(resource):
+                return
+            self._concepts(label, "condition", [resource.get("code")], required=True)
+        else:
+            skipped = _STATEMENT_SKIPPED if kind == "MedicationStatement" else _REQUEST_SKIPPED
+            if resource.get("status") in skipped or resource.get("doNotPerform") is True:
+                return
+            self._concepts(label, "medication", [self._medication(label, resource)], required=True)
+
+    # -- the patient -----------------------------------------------------------------------
+    def _patient(self, patients: list[tuple[str, dict[str, Any], str | None]]) -> int | None:
+        if not patients:
+            return None
+        if len(patients) > 1:
+            raise self.fail(f"{patients[1][0]}: a second Patient; a bundle must hold one patient's record")
+        label, resource, full_url = patients[0]
+        self._modifiers(label, resource)
+        self.patient_keys = frozenset(_keys(resource, full_url))
+        gender = resource.get("gender")
+        if gender is not None and gender not in _GENDERS:
+            raise self.fail(f"{label}: gender must be one of {', '.join(sorted(_GENDERS))}, not {gender!r}")
+        born = resource.get("birthDate")
+        return None if born is None else self._age(label, born)
+
+    def _age(self, label: str, born: Any) -> int | None:
+        """Whole years on ``today``; None when a partial date allows more than one age."""
+        parts = born.split("-") if isinstance(born, str) else []
+        try:
+            if len(parts) == 3:
+                first = last = date(int(parts[0]), int(parts[1]), int(parts[2]))
+            elif len(parts) == 2:
+                year, month = int(parts[0]), int(parts[1])
+                first = date(year, month, 1)
+                last = date.fromordinal(date(year + month // 12, month % 12 + 1, 1).toordinal() - 1)
+            elif len(parts) == 1 and len(parts[0]) == 4:
+                first, last = date(int(parts[0]), 1, 1), date(int(parts[0]), 12, 31)
+            else:
+                raise ValueError(born)
+        except ValueError:
+            raise self.fail(f"{label}: birthDate {born!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)") from None
+        if first > self.today:
+            raise self.fail(f"{label}: birthDate {born} is after today ({self.today.isoformat()})")
+        oldest, youngest = _years(first, self.today), _years(min(last, self.today), self.today)
+        return oldest if oldest == youngest else None
+
+    def _belongs(self, label: str, reference: Any) -> None:
+        ref = reference.get("reference") if isinstance(reference, Mapping) else None
+        if not isinstance(ref, str) or not ref.strip():
+            raise self.fail(f"{label}: does not say which patient it is about (no patient reference)")
+        keys = set(_normalise(ref))
+        if self.patient_keys:
+            if not keys & self.patient_keys:
+                raise self.fail(f"{label}: is about {ref!r}, not the bundle's Patient")
+        elif self.subject is None:
+            self.subject = min(keys)
+            self.patient_keys = frozenset(keys)
+        elif not keys & self.patient_keys:
+            raise self.fail(f"{label}: is about {ref!r}, another patient than the other entries")
+
+    # -- clinical content ------------------------------------------------------------------
+    def _modifiers(self, label: str, resource: Mapping[str, Any]) -> None:
+        if resource.get("implicitRules") or _has_modifier(resource):
+            raise self.fail(f"{label}: carries a modifierExtension or implicitRules that meso does not "
+                            "understand; FHIR forbids reading such a resource as if they were absent")
+
+    def _inactive(self, resource: Mapping[str, Any]) -> bool:
+        return bool(_codes(resource.get("clinicalStatus")) & _INACTIVE_CLINICAL
+                    or _codes(resource.get("verificationStatus")) & _NOT_VERIFIED)
+
+    def _medication(self, label: str, resource: Mapping[str, Any]) -> Any:
+        if "medicationCodeableConcept" in resource:
+            return resource["medicationCodeableConcept"]
+        reference = resource.get("medicationReference")
+        ref = reference.get("reference") if isinstance(reference, Mapping) else None
+        if not isinstance(ref, str):
+            display = reference.get("display") if isinstance(reference, Mapping) else None
+            if isinstance(display, str) and display.strip():
+                return {"text": display}
+            raise self.fail(f"{label}: names no medication")
+        if ref.startswith("#"):
+            target = next((c for c in _list(resource.get("contained"))
+                           if isinstance(c, Mapping) and c.get("id") == ref[1:]), None)
+        else:
+            target = next((self.index[k] for k in _normalise(ref) if k in self.index), None)
+        if target is None or target.get("resourceType") != "Medication":
+            raise self.fail(f"{label}: its medication {ref!r} is not in the bundle")
+        self._modifiers(label, target)
+        return target.get("code")
+
+    def _concepts(self, label: str, kind: str, concepts: list[Any], *, required: bool) -> None:
+        for concept in concepts:
+            if not isinstance(concept, Mapping):
+                if required:
+                    raise self.fail(f"{label}: has no code, so meso cannot tell what it is")
+                continue
+            self.lists[kind].extend(self._terms(label, kind, concept))
+            required = False  # reaction substances are extra detail, the code is the entry
+
+    def _terms(self, label: str, kind: str, concept: Mapping[str, Any]) -> list[str]:
+        mapped: list[str] = []
+        nothing = False
+        codings = [c for c in _list(concept.get("coding")) if isinstance(c, Mapping)]
+        for coding in codings:
+            system, code = coding.get("system"), coding.get("code")
+            if not isinstance(system, str) or not isinstance(code, str):
+                continue
+            terms = self.table.lookup(kind, system, code.strip())
+            if terms is not None:
+                mapped.extend(terms)
+                nothing = nothing or not terms
+        if mapped:
+            return mapped
+        if nothing:
+            return []
+        text = concept.get("text")
+        if not (isinstance(text, str) and text.strip()):
+            text = next((c["display"] for c in codings if isinstance(c.get("display"), str)
+                         and c["display"].strip()), None)
+        if text is None:
+            shown = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in codings) or "no coding"
+            raise self.fail(f"{label}: meso has no mapping for {shown} and the entry has no text, "
+                            "so meso cannot tell what it is")
+        return [text.strip()]
+
+    def _outcome(self, label: str, resource: Mapping[str, Any]) -> None:
+        for issue in _list(resource.get("issue")):
+            if isinstance(issue, Mapping) and issue.get("severity") in ("error", "fatal"):
+                said = issue.get("diagnostics") or (issue.get("details") or {}).get("text") or issue.get("code")
+                raise self.fail(f"{label}: the search that made this bundle reported an error ({said}); "
+                                "its results may be incomplete")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _codes(concept: Any) -> set[str]:
+    if not isinstance(concept, Mapping):
+        return set()
+    codings = _list(concept.get("coding"))
+    return {c["code"] for c in codings if isinstance(c, Mapping) and isinstance(c.get("code"), str)}
+
+
+def _has_modifier(value: Any) -> bool:
+    """A modifierExtension anywhere in the resource, but not inside contained resources."""
+    if isinstance(value, Mapping):
+        return bool(value.get("modifierExtension")) or any(
+            _has_modifier(v) for k, v in value.items() if k != "contained")
+    if isinstance(value, list):
+        return any(_has_modifier(v) for v in value)
+    return False
+
+
+def _keys(resource: Mapping[str, Any], full_url: str | None) -> list[str]:
+    """Every way a reference may name this bundled resource."""
+    keys = []
+    if full_url:
+        keys.extend(_normalise(full_url))
+    if isinstance(resource.get("id"), str):
+        keys.append(f"{resource['resourceType']}/{resource['id']}")
+    return keys
+
+
+def _normalise(reference: str) -> list[str]:
+    """A reference as itself and as its trailing "Type/id", without a version."""
+    ref = reference.strip()
+    if "/_history/" in ref:
+        ref = ref.split("/_history/")[0]
+    keys = [ref]
+    parts = ref.rstrip("/").split("/")
+    if len(parts) >= 2 and not ref.startswith(("urn:", "#")):
+        keys.append("/".join(parts[-2:]))
+    return keys
+
+
+def _years(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.casefold() not in seen:
+            seen.add(item.casefold())
+            out.append(item)
+    return out
