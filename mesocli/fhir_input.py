@@ -170,7 +170,7 @@ class _Reader:
         self.table = table
         self.index: dict[str, dict[str, Any]] = {}
         self.patient_keys: frozenset[str] = frozenset()
-        self.subject: str | None = None  # the one patient reference seen, when no Patient is bundled
+        self.subject: str | None = None  # the first entry's patient reference, when no Patient is bundled
         self.lists: dict[str, list[str]] = {kind: [] for kind in KINDS}
 
     def fail(self, message: str) -> InputError:
@@ -282,14 +282,12 @@ class _Reader:
         if not isinstance(ref, str) or not ref.strip():
             raise self.fail(f"{label}: does not say which patient it is about (no patient reference)")
         keys = set(_normalise(ref))
-        if self.patient_keys:
-            if not keys & self.patient_keys:
-                raise self.fail(f"{label}: is about {ref!r}, not the bundle's Patient")
-        elif self.subject is None:
-            self.subject = min(keys)
+        if self.subject is None and not self.patient_keys:  # no Patient bundled: the first entry decides
+            self.subject = ref
             self.patient_keys = frozenset(keys)
         elif not keys & self.patient_keys:
-            raise self.fail(f"{label}: is about {ref!r}, another patient than the other entries")
+            whose = "the bundle's Patient" if self.subject is None else f"{self.subject!r} as the other entries"
+            raise self.fail(f"{label}: is about {ref!r}, another patient than {whose}")
 
     # -- clinical content ------------------------------------------------------------------
     def _modifiers(self, label: str, resource: Mapping[str, Any]) -> None:
