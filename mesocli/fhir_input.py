@@ -16,7 +16,7 @@ What is read:
   Medication that ``medicationReference`` points to, contained or in the bundle).
 
 How a concept becomes a term: a coding whose system and code are in the code table
-(``data/codes/fhir.toml``, every row with its source) gives the catalogue term of that row;
+(``data/codes/fhir.toml``, every row with its source and evidence grade) gives the catalogue term of that row;
 codings that the table lists as "nothing to record" (IPS absent-or-unknown codes) add no term;
 otherwise the concept's ``text``, or else its first coding's ``display``, is used as if the
 user had typed it. An unknown text therefore fails exactly like an unknown typed name (exit 2
@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from mesocli.domain.model import EVIDENCE_GRADES
 from mesocli.domain.patient import Patient
 from mesocli.errors import CatalogueDataError, InputError
 
@@ -115,7 +116,7 @@ def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
     terms: dict[tuple[str, str, str], tuple[str, ...]] = {}
     for number, row in enumerate(document.get("code", []), 1):
         where = f"{name}: [[code]] #{number}"
-        _require(row, where, ("system", "code", "display", "kind", "term", "sources"))
+        _require(row, where, ("system", "code", "display", "kind", "term", "evidence", "sources"))
         key = (_kind(row, where), row["system"], row["code"])
         if key in terms:
             raise CatalogueDataError(f"{where}: {row['system']}|{row['code']} is mapped twice for {key[0]}")
@@ -123,7 +124,7 @@ def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
     nothing: set[tuple[str, str, str]] = set()
     for number, row in enumerate(document.get("none", []), 1):
         where = f"{name}: [[none]] #{number}"
-        _require(row, where, ("system", "codes", "kind", "sources"))
+        _require(row, where, ("system", "codes", "kind", "evidence", "sources"))
         kind = _kind(row, where)
         for code in row["codes"]:
             if not isinstance(code, str) or not code:
@@ -140,6 +141,9 @@ def _require(row: Any, where: str, keys: Iterable[str]) -> None:
     for key in keys:
         if key not in row or row[key] in ("", [], None):
             raise CatalogueDataError(f"{where}: '{key}' is required")
+    if row["evidence"] not in EVIDENCE_GRADES or row["evidence"] == "unsourced":
+        raise CatalogueDataError(f"{where}: 'evidence' must be a sourced grade "
+                                 f"({', '.join(g for g in EVIDENCE_GRADES if g != 'unsourced')})")
     for source in row["sources"]:
         if not isinstance(source, Mapping) or not (source.get("title") or source.get("url")):
             raise CatalogueDataError(f"{where}: every source needs a title or a url")

@@ -76,6 +76,29 @@ def test_text_mapped_codes_and_absent_codes():
     assert patient == Patient(allergies=("Parabens",), conditions=("hypertension",), age=56)
 
 
+IPS_ABSENT = "http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips"
+
+
+@pytest.mark.parametrize("resource", [
+    {"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/1"},
+     "code": {"coding": [{"system": IPS_ABSENT, "code": "no-known-allergies"}], "text": "NKA"}},
+    {"resourceType": "Condition", "subject": {"reference": "Patient/1"},
+     "code": {"coding": [{"system": IPS_ABSENT, "code": "no-problem-info"}]}},
+    {"resourceType": "MedicationStatement", "status": "unknown", "subject": {"reference": "Patient/1"},
+     "medicationCodeableConcept": {"coding": [{"system": IPS_ABSENT, "code": "no-known-medications"}]}},
+])
+def test_ips_absent_or_unknown_entries_add_nothing(resource):
+    """An IPS "no known ..." or "no information" entry adds no term, whatever its text says."""
+    assert _read(_bundle(resource)) == Patient()
+
+
+def test_an_absent_code_in_another_list_is_not_nothing():
+    """"No known medications" says nothing about allergies: as an allergy code it is read by text."""
+    allergy = {"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/1"},
+               "code": {"coding": [{"system": IPS_ABSENT, "code": "no-known-medications"}], "text": "Odd entry"}}
+    assert _read(_bundle(allergy)).allergies == ("Odd entry",)
+
+
 def test_a_patient_file_document_with_a_resource_type_is_read_as_fhir():
     """patient_from_mapping (the --patient and batch path) hands a FHIR document to the reader."""
     patient = patient_from_mapping(_fixture("ips-document"))
@@ -266,7 +289,7 @@ def test_the_same_code_may_mean_different_terms_by_kind():
 
 
 ROW = {"system": "http://snomed.info/sct", "code": "1", "display": "x", "kind": "condition", "term": "asthma",
-       "sources": [{"title": "t"}]}
+       "evidence": "reference", "sources": [{"title": "t"}]}
 
 
 @pytest.mark.parametrize("document, message", [
@@ -274,12 +297,15 @@ ROW = {"system": "http://snomed.info/sct", "code": "1", "display": "x", "kind": 
     ({"code": [{**ROW, "kind": "procedure"}]}, "'kind' must be one of"),
     ({"code": [{**ROW, "sources": []}]}, "'sources' is required"),
     ({"code": [{**ROW, "sources": [{}]}]}, "a title or a url"),
+    ({"code": [{**ROW, "evidence": "unsourced"}]}, "a sourced grade"),
+    ({"code": [{k: v for k, v in ROW.items() if k != "evidence"}]}, "'evidence' is required"),
     ({"code": [ROW], "none": [{"system": ROW["system"], "codes": ["1"], "kind": "condition",
-                               "sources": [{"title": "t"}]}]}, "both a term and"),
+                               "evidence": "reference", "sources": [{"title": "t"}]}]}, "both a term and"),
     ({"codes": []}, "unknown table"),
 ])
 def test_a_bad_code_table_is_refused(document, message):
-    """A code-table row without a source, with an unknown kind or mapped twice is a data error."""
+    """A code-table row without a source or evidence grade, with an unknown kind or mapped twice is
+    a data error."""
     with pytest.raises(CatalogueDataError, match=message):
         parse_code_table(document)
 
