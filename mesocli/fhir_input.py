@@ -22,7 +22,7 @@ otherwise the concept's ``text``, or else its first coding's ``display``, is use
 user had typed it. An unknown text therefore fails exactly like an unknown typed name (exit 2
 with suggestions), never silently.
 
-What is left out, on purpose:
+What is left out, on purpose (:func:`read_fhir_patient` lists each such entry with its reason):
 
 * AllergyIntolerance and Condition whose ``clinicalStatus`` is ``inactive`` or ``resolved``
   (a Condition in ``remission`` is still used), and whose ``verificationStatus`` is
@@ -161,10 +161,27 @@ def is_fhir(data: Any) -> bool:
     return isinstance(data, Mapping) and "resourceType" in data
 
 
+@dataclass(frozen=True, slots=True)
+class FhirPatient:
+    """A patient read from a Bundle, with the entries left out on purpose and why."""
+
+    patient: Patient
+    left_out: tuple[tuple[str, str], ...] = ()  # (entry label, reason), in bundle order
+
+
+def read_fhir_patient(data: Any, *, what: str = "patient", today: date | None = None,
+                      table: CodeTable | None = None) -> FhirPatient:
+    """Read a FHIR R4 Bundle; see the module docstring for the rules. ``today`` fixes the day
+    ages are counted on (default: the system date)."""
+    reader = _Reader(what, today or date.today(), table or code_table())
+    patient = reader.read(data)
+    return FhirPatient(patient, tuple(reader.left_out))
+
+
 def patient_from_fhir(data: Any, *, what: str = "patient", today: date | None = None,
                       table: CodeTable | None = None) -> Patient:
-    """Read a FHIR R4 Bundle into a :class:`Patient`; see the module docstring for the rules."""
-    return _Reader(what, today or date.today(), table or code_table()).read(data)
+    """Read a FHIR R4 Bundle into a :class:`Patient` (what ``--patient`` uses)."""
+    return read_fhir_patient(data, what=what, today=today, table=table).patient
 
 
 class _Reader:
@@ -176,6 +193,7 @@ class _Reader:
         self.patient_keys: frozenset[str] = frozenset()
         self.subject: str | None = None  # the first entry's patient reference, when no Patient is bundled
         self.lists: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        self.left_out: list[tuple[str, str]] = []
 
     def fail(self, message: str) -> InputError:
         return InputError(f"{self.what}: {message}")
@@ -218,7 +236,10 @@ class _Reader:
 
     def _entry(self, label: str, resource: dict[str, Any]) -> None:
         kind = resource["resourceType"]
-        if kind in NON_CLINICAL or kind in ("Patient", "Medication"):
+        if kind in NON_CLINICAL:
+            self.left_out.append((label, f"{kind} holds no clinical fact about the patient"))
+            return
+        if kind in ("Patient", "Medication"):  # read above, and through references
             return
         if kind == "OperationOutcome":
             self._outcome(label, resource)
@@ -230,18 +251,22 @@ class _Reader:
         self._modifiers(label, resource)
         self._belongs(label, resource.get("patient" if kind == "AllergyIntolerance" else "subject"))
         if kind == "AllergyIntolerance":
-            if self._inactive(resource):
+            if self._inactive(label, resource):
                 return
             concepts = [resource.get("code"), *(r.get("substance") for r in _list(resource.get("reaction"))
                                                  if isinstance(r, Mapping) and r.get("substance"))]
             self._concepts(label, "allergy", concepts, required=True)
         elif kind == "Condition":
-            if self._inactive(resource):
+            if self._inactive(label, resource):
                 return
             self._concepts(label, "condition", [resource.get("code")], required=True)
         else:
             skipped = _STATEMENT_SKIPPED if kind == "MedicationStatement" else _REQUEST_SKIPPED
-            if resource.get("status") in skipped or resource.get("doNotPerform") is True:
+            if resource.get("status") in skipped:
+                self.left_out.append((label, f"status {resource['status']}"))
+                return
+            if resource.get("doNotPerform") is True:
+                self.left_out.append((label, "doNotPerform: an order not to take it"))
                 return
             self._concepts(label, "medication", [self._medication(label, resource)], required=True)
 
@@ -299,9 +324,14 @@ class _Reader:
             raise self.fail(f"{label}: carries a modifierExtension or implicitRules that meso does not "
                             "understand; FHIR forbids reading such a resource as if they were absent")
 
-    def _inactive(self, resource: Mapping[str, Any]) -> bool:
-        return bool(_codes(resource.get("clinicalStatus")) & _INACTIVE_CLINICAL
-                    or _codes(resource.get("verificationStatus")) & _NOT_VERIFIED)
+    def _inactive(self, label: str, resource: Mapping[str, Any]) -> bool:
+        """Whether the entry is left out for its clinical or verification status (and note why)."""
+        for field, left_out in (("clinicalStatus", _INACTIVE_CLINICAL), ("verificationStatus", _NOT_VERIFIED)):
+            codes = sorted(_codes(resource.get(field)) & left_out)
+            if codes:
+                self.left_out.append((label, f"{field} {codes[0]}"))
+                return True
+        return False
 
     def _medication(self, label: str, resource: Mapping[str, Any]) -> Any:
         if "medicationCodeableConcept" in resource:
@@ -347,6 +377,7 @@ class _Reader:
         if mapped:
             return mapped
         if nothing:
+            self.left_out.append((label, f"{kind}: nothing to record (an absent-or-unknown code)"))
             return []
         text = concept.get("text")
         if not (isinstance(text, str) and text.strip()):

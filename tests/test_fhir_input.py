@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from mesocli.domain.patient import Patient, patient_from_mapping
 from mesocli.errors import CatalogueDataError, InputError
-from mesocli.fhir_input import code_table, parse_code_table, patient_from_fhir
+from mesocli.fhir_input import code_table, parse_code_table, patient_from_fhir, read_fhir_patient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 TODAY = date(2026, 12, 6)
@@ -59,6 +59,21 @@ def test_ips_document_maps_codes_and_leaves_out_refuted_and_resolved_entries():
     patient = _read(_fixture("ips-document"))
     assert patient == Patient(allergies=("lidocaine",), conditions=("pregnancy",), medications=("warfarin",),
                               age=34)
+
+
+def test_what_is_left_out_is_said_with_its_reason():
+    """The reader reports each entry it left out on purpose, in bundle order, with the reason."""
+    reading = read_fhir_patient(_fixture("ips-document"), today=TODAY)
+    no_fact = "holds no clinical fact about the patient"
+    assert reading.left_out == (
+        ("entry 1 (Composition/6e1fb74a-742b-4c7b-8487-171dacb88766)", f"Composition {no_fact}"),
+        ("entry 3 (Practitioner/98315ba9-ffea-41ef-b59b-a836c039858f)", f"Practitioner {no_fact}"),
+        ("entry 5 (AllergyIntolerance/0ad9d9c6-7f3c-4b36-8f4c-0c8a6b5b4f11)", "verificationStatus refuted"),
+        ("entry 7 (Condition/2a1d9a3e-6a0b-4a53-9b5e-7d3c1f0e9a22)", "clinicalStatus resolved"),
+    )
+    assert reading.patient == _read(_fixture("ips-document"))
+    searchset = read_fhir_patient(_fixture("searchset-medications"), today=TODAY).left_out
+    assert [reason for _, reason in searchset] == ["status entered-in-error", "doNotPerform: an order not to take it"]
 
 
 def test_searchset_reads_contained_and_display_only_medications():
