@@ -194,9 +194,10 @@ def test_an_error_under_format_fhir_is_an_operation_outcome_on_stdout(meso, args
     assert result.stderr.startswith("meso: error: ")
 
 
-def test_the_same_error_as_json_keeps_meso_error_document(meso):
-    """Only --format fhir changes the error document; --json keeps meso's own."""
-    result = meso("check", "--allergy", "no-such-allergen", "--json")
+@pytest.mark.parametrize("extra", [("--json",), ("--format", "fhir", "--json")])
+def test_the_same_error_as_json_keeps_meso_error_document(meso, extra):
+    """Only --format fhir changes the error document; --json (which wins over --format) keeps meso's own."""
+    result = meso("check", "--allergy", "no-such-allergen", *extra)
     assert result.exit_code == 2
     assert "resourceType" not in result.json()
 

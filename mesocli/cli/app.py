@@ -74,8 +74,10 @@ def _wants_json(argv: Sequence[str]) -> bool:
 
 
 def _wants_fhir(argv: Sequence[str]) -> bool:
-    """``--format fhir``: an error is then an OperationOutcome (see mesocli.render.fhir)."""
+    """``--format fhir`` (and no ``--json``, which wins): an error is then an OperationOutcome."""
     args = list(argv)
+    if "--json" in args:
+        return False
     return "--format=fhir" in args or any(a == "--format" and i + 1 < len(args) and args[i + 1] == "fhir"
                                           for i, a in enumerate(args))
 
