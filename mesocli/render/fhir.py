@@ -55,7 +55,6 @@ from mesocli.errors import UnitError
 from mesocli.render.documents import DISCLAIMER
 from mesocli.units import format_number, format_quantity, to_json
 
-FHIR_VERSION = "4.0.1"
 MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 VERSION_PROFILE = "http://hl7.org/fhir/4.0/StructureDefinition/{type}"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
@@ -527,7 +526,7 @@ def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetim
 
 
 def _versioned(resource: dict[str, Any]) -> dict[str, Any]:
-    """``resource`` with the R4 version profile first in ``meta.profile`` (see the module docstring)."""
+    """A copy of ``resource`` whose ``meta.profile`` is the R4 version profile (see the module docstring)."""
     out = {"resourceType": resource["resourceType"]}
     if "id" in resource:
         out["id"] = resource["id"]
