@@ -27,7 +27,9 @@ What is left out, on purpose (:func:`read_fhir_patient` lists each such entry wi
 * AllergyIntolerance and Condition whose ``clinicalStatus`` is ``inactive`` or ``resolved``
   (a Condition in ``remission`` is still used), and whose ``verificationStatus`` is
   ``refuted`` or ``entered-in-error``. Unconfirmed, provisional and differential entries are
-  used: an unconfirmed allergy still excludes.
+  used: an unconfirmed allergy still excludes. One exception: a resolved or inactive
+  Condition coded with a code-table row marked ``history`` still counts, because meso's term
+  is the history itself (a resolved deep vein thrombosis is a history of thrombosis).
 * MedicationStatement with status ``entered-in-error`` or ``not-taken``, MedicationRequest with
   status ``entered-in-error`` or ``cancelled`` or with ``doNotPerform``. Stopped and completed
   medications are used: a drug taken recently can still matter.
@@ -85,6 +87,7 @@ class CodeTable:
 
     terms: Mapping[tuple[str, str, str], tuple[str, ...]]
     nothing: frozenset[tuple[str, str, str]]
+    history: frozenset[tuple[str, str, str]] = frozenset()  # terms that count even when resolved
 
     def lookup(self, kind: str, system: str, code: str) -> tuple[str, ...] | None:
         """The terms for one coding; ``()`` for a "nothing to record" code; None if unknown."""
@@ -114,6 +117,7 @@ def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
     if unknown:
         raise CatalogueDataError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}")
     terms: dict[tuple[str, str, str], tuple[str, ...]] = {}
+    history: set[tuple[str, str, str]] = set()
     for number, row in enumerate(document.get("code", []), 1):
         where = f"{name}: [[code]] #{number}"
         _require(row, where, ("system", "code", "display", "kind", "term", "evidence", "sources"))
@@ -121,6 +125,12 @@ def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
         if key in terms:
             raise CatalogueDataError(f"{where}: {row['system']}|{row['code']} is mapped twice for {key[0]}")
         terms[key] = (row["term"],)
+        if row.get("history", False) not in (True, False):
+            raise CatalogueDataError(f"{where}: 'history' must be true or false")
+        if row.get("history"):
+            if key[0] != "condition":
+                raise CatalogueDataError(f"{where}: only a condition can be a history")
+            history.add(key)
     nothing: set[tuple[str, str, str]] = set()
     for number, row in enumerate(document.get("none", []), 1):
         where = f"{name}: [[none]] #{number}"
@@ -132,7 +142,7 @@ def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
             if (kind, row["system"], code) in terms:
                 raise CatalogueDataError(f"{where}: {code} is both a term and 'nothing to record'")
             nothing.add((kind, row["system"], code))
-    return CodeTable(terms=terms, nothing=frozenset(nothing))
+    return CodeTable(terms=terms, nothing=frozenset(nothing), history=frozenset(history))
 
 
 def _require(row: Any, where: str, keys: Iterable[str]) -> None:
@@ -251,15 +261,21 @@ class _Reader:
         self._modifiers(label, resource)
         self._belongs(label, resource.get("patient" if kind == "AllergyIntolerance" else "subject"))
         if kind == "AllergyIntolerance":
-            if self._inactive(label, resource):
+            reason = self._left_out_for(resource)
+            if reason is not None:
+                self.left_out.append((label, reason))
                 return
             concepts = [resource.get("code"), *(r.get("substance") for r in _list(resource.get("reaction"))
                                                  if isinstance(r, Mapping) and r.get("substance"))]
             self._concepts(label, "allergy", concepts, required=True)
         elif kind == "Condition":
-            if self._inactive(label, resource):
-                return
-            self._concepts(label, "condition", [resource.get("code")], required=True)
+            reason = self._left_out_for(resource)
+            if reason is None:
+                self._concepts(label, "condition", [resource.get("code")], required=True)
+            elif reason.startswith("clinicalStatus") and self._histories(resource.get("code")):
+                self.lists["condition"].extend(self._histories(resource.get("code")))
+            else:
+                self.left_out.append((label, reason))
         else:
             skipped = _STATEMENT_SKIPPED if kind == "MedicationStatement" else _REQUEST_SKIPPED
             if resource.get("status") in skipped:
@@ -324,14 +340,30 @@ class _Reader:
             raise self.fail(f"{label}: carries a modifierExtension or implicitRules that meso does not "
                             "understand; FHIR forbids reading such a resource as if they were absent")
 
-    def _inactive(self, label: str, resource: Mapping[str, Any]) -> bool:
-        """Whether the entry is left out for its clinical or verification status (and note why)."""
-        for field, left_out in (("clinicalStatus", _INACTIVE_CLINICAL), ("verificationStatus", _NOT_VERIFIED)):
+    @staticmethod
+    def _left_out_for(resource: Mapping[str, Any]) -> str | None:
+        """Why an allergy or condition is left out for its status, or None when it is used.
+
+        A refuted or mistaken entry is left out first: it never happened, history or not.
+        """
+        for field, left_out in (("verificationStatus", _NOT_VERIFIED), ("clinicalStatus", _INACTIVE_CLINICAL)):
             codes = sorted(_codes(resource.get(field)) & left_out)
             if codes:
-                self.left_out.append((label, f"{field} {codes[0]}"))
-                return True
-        return False
+                return f"{field} {codes[0]}"
+        return None
+
+    def _histories(self, concept: Any) -> list[str]:
+        """The history terms a condition's codings map to (they count even when it is resolved)."""
+        if not isinstance(concept, Mapping):
+            return []
+        found = []
+        for coding in _list(concept.get("coding")):
+            if isinstance(coding, Mapping) and isinstance(coding.get("system"), str) \
+                    and isinstance(coding.get("code"), str):
+                key = ("condition", coding["system"], coding["code"].strip())
+                if key in self.table.history:
+                    found.extend(self.table.terms[key])
+        return found
 
     def _medication(self, label: str, resource: Mapping[str, Any]) -> Any:
         if "medicationCodeableConcept" in resource:

@@ -134,6 +134,34 @@ def test_condition_statuses(field, code, used):
     assert _read(_bundle(condition)).conditions == (("Asthma",) if used else ())
 
 
+SCT = "http://snomed.info/sct"
+DVT = {"coding": [{"system": SCT, "code": "128053003", "display": "Deep venous thrombosis (disorder)"}]}
+
+
+@pytest.mark.parametrize("clinical, verification, expected", [
+    ("resolved", None, ("thrombosis-history",)),
+    ("inactive", "confirmed", ("thrombosis-history",)),
+    ("active", None, ("thrombosis-history",)),
+    ("resolved", "refuted", ()),
+    ("resolved", "entered-in-error", ()),
+])
+def test_a_resolved_condition_still_counts_when_its_code_is_a_history(clinical, verification, expected):
+    """A resolved deep vein thrombosis is a history of thrombosis, so it counts; a refuted or
+    mistaken one never happened and does not."""
+    condition = {"resourceType": "Condition", "code": DVT, "subject": {"reference": "Patient/1"},
+                 "clinicalStatus": {"coding": [{"code": clinical}]}}
+    if verification:
+        condition["verificationStatus"] = {"coding": [{"code": verification}]}
+    assert _read(_bundle(condition)).conditions == expected
+
+
+def test_a_resolved_condition_read_by_text_is_left_out():
+    """Without a history code, a resolved entry is left out even if its text names a history."""
+    condition = _condition("Deep vein thrombosis", clinicalStatus={"coding": [{"code": "resolved"}]})
+    reading = read_fhir_patient(_bundle(condition), today=TODAY)
+    assert reading.patient.conditions == () and reading.left_out[0][1] == "clinicalStatus resolved"
+
+
 @pytest.mark.parametrize("kind, status, used", [
     ("MedicationStatement", "active", True), ("MedicationStatement", "completed", True),
     ("MedicationStatement", "stopped", True), ("MedicationStatement", "intended", True),
@@ -317,6 +345,8 @@ ROW = {"system": "http://snomed.info/sct", "code": "1", "display": "x", "kind": 
     ({"code": [ROW], "none": [{"system": ROW["system"], "codes": ["1"], "kind": "condition",
                                "evidence": "reference", "sources": [{"title": "t"}]}]}, "both a term and"),
     ({"codes": []}, "unknown table"),
+    ({"code": [{**ROW, "history": "yes"}]}, "'history' must be true or false"),
+    ({"code": [{**ROW, "kind": "allergy", "history": True}]}, "only a condition can be a history"),
 ])
 def test_a_bad_code_table_is_refused(document, message):
     """A code-table row without a source or evidence grade, with an unknown kind or mapped twice is
