@@ -278,7 +278,7 @@ class _Reader:
                 self.left_out.append((label, reason))
         else:
             skipped = _STATEMENT_SKIPPED if kind == "MedicationStatement" else _REQUEST_SKIPPED
-            if resource.get("status") in skipped:
+            if _text(resource.get("status")) in skipped:
                 self.left_out.append((label, f"status {resource['status']}"))
                 return
             if resource.get("doNotPerform") is True:
@@ -296,7 +296,7 @@ class _Reader:
         self._modifiers(label, resource)
         self.patient_keys = frozenset(_keys(resource, full_url))
         gender = resource.get("gender")
-        if gender is not None and gender not in _GENDERS:
+        if gender is not None and _text(gender) not in _GENDERS:
             raise self.fail(f"{label}: gender must be one of {', '.join(sorted(_GENDERS))}, not {gender!r}")
         born = resource.get("birthDate")
         return None if born is None else self._age(label, born)
@@ -423,13 +423,21 @@ class _Reader:
 
     def _outcome(self, label: str, resource: Mapping[str, Any]) -> None:
         for issue in _list(resource.get("issue")):
-            if isinstance(issue, Mapping) and issue.get("severity") in ("error", "fatal"):
-                said = issue.get("diagnostics") or (issue.get("details") or {}).get("text") or issue.get("code")
+            if isinstance(issue, Mapping) and _text(issue.get("severity")) in ("error", "fatal"):
+                details = issue.get("details")
+                said = (_text(issue.get("diagnostics"))
+                        or (_text(details.get("text")) if isinstance(details, Mapping) else None)
+                        or _text(issue.get("code")) or "no details")
                 raise self.fail(f"{label}: the search that made this bundle reported an error ({said}); "
                                 "its results may be incomplete")
 
 
 # ----------------------------------------------------------------------------- helpers
+def _text(value: Any) -> str | None:
+    """``value`` if it is text, else None: input JSON may hold anything where text belongs."""
+    return value if isinstance(value, str) else None
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 

@@ -416,3 +416,36 @@ def test_a_batch_line_takes_a_fhir_patient(meso):
     [line] = [json.loads(text) for text in out.stdout.splitlines()]
     assert line["id"] == "fhir-1" and line["status"] == "contraindicated"
     assert any(f["kind"] == "allergy" and f["trigger"] == "lidocaine" for f in line["findings"])
+
+
+# ----------------------------------------------------------------------------- robustness
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x", "#m", "Patient/1", "active",
+                                                                      "resolved", "refuted", "next", "error"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["resourceType", "id", "code", "coding", "system", "text", "display", "status", "subject",
+                         "patient", "reference", "clinicalStatus", "verificationStatus", "medicationReference",
+                         "medicationCodeableConcept", "contained", "reaction", "substance", "birthDate", "gender",
+                         "issue", "severity", "link", "relation", "modifierExtension", "doNotPerform"]),
+        children, max_size=4),
+    max_leaves=12)
+_TYPES = st.sampled_from(["Patient", "AllergyIntolerance", "Condition", "MedicationStatement", "MedicationRequest",
+                          "Medication", "OperationOutcome", "Organization", "Observation"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(["collection", "searchset", "document", "transaction", None]),
+       resources=st.lists(st.tuples(_TYPES, st.dictionaries(st.sampled_from(
+           ["id", "code", "status", "subject", "patient", "clinicalStatus", "verificationStatus", "birthDate",
+            "gender", "medicationReference", "medicationCodeableConcept", "contained", "reaction", "issue",
+            "doNotPerform"]), _JSON, max_size=5)), max_size=4),
+       link=_JSON)
+def test_any_bundle_is_read_or_refused_never_crashes(kind, resources, link):
+    """Whatever a bundle holds, reading it gives a Patient or an InputError, never another exception."""
+    bundle = {"resourceType": "Bundle", "type": kind, "link": link,
+              "entry": [{"resource": {**body, "resourceType": rtype}} for rtype, body in resources]}
+    try:
+        patient = _read(bundle)
+    except InputError:
+        return
+    assert isinstance(patient, Patient)
