@@ -14,10 +14,15 @@ What is read:
 * **AllergyIntolerance** (``code`` and every ``reaction.substance``), **Condition** (``code``),
   **MedicationStatement** and **MedicationRequest** (``medicationCodeableConcept``, or the
   Medication that ``medicationReference`` points to, contained or in the bundle).
+* **Observation**, only the kinds the code table's ``[[observation]]`` rows name: a pregnancy
+  status (its value read as a condition: pregnant, possible pregnancy, or nothing for "not
+  pregnant") and a body weight (the patient's weight, UCUM kg, g or [lb_av]). The latest by
+  effective date wins; an undated one counts as the oldest.
 
 How a concept becomes a term: a coding whose system and code are in the code table
-(``data/codes/fhir.toml``, every row with its source and evidence grade) gives the catalogue term of that row;
-codings that the table lists as "nothing to record" (IPS absent-or-unknown codes) add no term;
+(``data/codes/fhir.toml``, every row with its source and evidence grade) gives the catalogue
+term of that row; codings that the table lists as "nothing to record" (IPS absent-or-unknown
+codes, "not pregnant") add no term;
 otherwise the concept's ``text``, or else its first coding's ``display``, is used as if the
 user had typed it. An unknown text therefore fails exactly like an unknown typed name (exit 2
 with suggestions), never silently.
@@ -33,14 +38,16 @@ What is left out, on purpose (:func:`read_fhir_patient` lists each such entry wi
 * MedicationStatement with status ``entered-in-error`` or ``not-taken``, MedicationRequest with
   status ``entered-in-error`` or ``cancelled`` or with ``doNotPerform``. Stopped and completed
   medications are used: a drug taken recently can still matter.
+* Observations with status ``entered-in-error`` or ``cancelled``, and every pregnancy status
+  or body weight but the latest.
 
 What is refused (fail closed; :class:`~mesocli.errors.InputError`, exit 2):
 
 * A resource type meso does not read, unless it is one that holds no clinical fact about the
   patient (Composition, Practitioner, PractitionerRole, Organization, Location, Encounter,
-  Provenance: these are skipped). An Observation may hold pregnancy
-  status or weight and a Procedure a recent laser treatment, so ignoring them would hide
-  safety data: the error names the entry, and the user removes it or types the fact.
+  Provenance: these are skipped); likewise any other Observation. A Procedure may record a
+  recent laser treatment and an Observation a lab result that matters, so ignoring them would
+  hide safety data: the error names the entry, and the user removes it or types the fact.
 * An entry about another patient, or one that does not say whose it is; a second Patient.
 * A used resource with a ``modifierExtension`` or ``implicitRules``: FHIR says a reader that
   does not understand them must not process the resource.
@@ -54,7 +61,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -64,14 +71,20 @@ from mesocli.errors import CatalogueDataError, InputError
 
 BUNDLE_TYPES = ("collection", "searchset", "document")
 KINDS = ("allergy", "condition", "medication")
+UCUM_SYSTEM = "http://unitsofmeasure.org"
 CODE_TABLE = ("codes", "fhir.toml")
+# What meso reads from an Observation whose code is in the table's [[observation]] rows.
+OBSERVATION_READS = ("pregnancy-status", "body-weight")
+# UCUM mass codes of a body weight, as meso's quantity parser spells them.
+UCUM_MASS = {"kg": "kg", "g": "g", "[lb_av]": "lb"}
 
 # Resources that describe people, places and paperwork around the record, never a clinical
 # fact about the patient; they are skipped. Anything else unknown is refused.
 NON_CLINICAL = frozenset({"Composition", "Practitioner", "PractitionerRole", "Organization", "Location",
                           "Encounter", "Provenance"})
 _READ = frozenset({"Patient", "AllergyIntolerance", "Condition", "MedicationStatement", "MedicationRequest",
-                   "Medication", "OperationOutcome"})
+                   "Medication", "OperationOutcome", "Observation"})
+_OBSERVATION_SKIPPED = frozenset({"entered-in-error", "cancelled"})
 
 _INACTIVE_CLINICAL = frozenset({"inactive", "resolved"})
 _NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
@@ -88,6 +101,7 @@ class CodeTable:
     terms: Mapping[tuple[str, str, str], tuple[str, ...]]
     nothing: frozenset[tuple[str, str, str]]
     history: frozenset[tuple[str, str, str]] = frozenset()  # terms that count even when resolved
+    observations: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (system, code) -> reads
 
     def lookup(self, kind: str, system: str, code: str) -> tuple[str, ...] | None:
         """The terms for one coding; ``()`` for a "nothing to record" code; None if unknown."""
@@ -113,7 +127,7 @@ def code_table() -> CodeTable:
 def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
     """Validate a parsed code-table document (see ``data/codes/fhir.toml``)."""
     name = "/".join(CODE_TABLE)
-    unknown = set(document) - {"code", "none"}
+    unknown = set(document) - {"code", "none", "observation"}
     if unknown:
         raise CatalogueDataError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}")
     terms: dict[tuple[str, str, str], tuple[str, ...]] = {}
@@ -142,7 +156,15 @@ def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
             if (kind, row["system"], code) in terms:
                 raise CatalogueDataError(f"{where}: {code} is both a term and 'nothing to record'")
             nothing.add((kind, row["system"], code))
-    return CodeTable(terms=terms, nothing=frozenset(nothing), history=frozenset(history))
+    observations: dict[tuple[str, str], str] = {}
+    for number, row in enumerate(document.get("observation", []), 1):
+        where = f"{name}: [[observation]] #{number}"
+        _require(row, where, ("system", "code", "display", "reads", "evidence", "sources"))
+        if row["reads"] not in OBSERVATION_READS:
+            raise CatalogueDataError(f"{where}: 'reads' must be one of {', '.join(OBSERVATION_READS)}")
+        observations[(row["system"], row["code"])] = row["reads"]
+    return CodeTable(terms=terms, nothing=frozenset(nothing), history=frozenset(history),
+                     observations=observations)
 
 
 def _require(row: Any, where: str, keys: Iterable[str]) -> None:
@@ -204,6 +226,7 @@ class _Reader:
         self.subject: str | None = None  # the first entry's patient reference, when no Patient is bundled
         self.lists: dict[str, list[str]] = {kind: [] for kind in KINDS}
         self.left_out: list[tuple[str, str]] = []
+        self.observed: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}  # reads -> (when, label, resource)
 
     def fail(self, message: str) -> InputError:
         return InputError(f"{self.what}: {message}")
@@ -226,10 +249,11 @@ class _Reader:
         age = self._patient([(label, r, url) for label, r, url in entries if r["resourceType"] == "Patient"])
         for label, resource, _ in entries:
             self._entry(label, resource)
+        weight = self._latest_observations()
         return Patient(allergies=tuple(_unique(self.lists["allergy"])),
                        conditions=tuple(_unique(self.lists["condition"])),
                        medications=tuple(_unique(self.lists["medication"])),
-                       age=age)
+                       age=age, weight=weight)
 
     def _entries(self, bundle: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
         entries = bundle.get("entry", [])
@@ -256,8 +280,11 @@ class _Reader:
             return
         if kind not in _READ:
             raise self.fail(f"{label}: meso does not read {kind} resources, and one may hold safety data "
-                            "(an Observation, for example, may record a pregnancy or a weight), so meso "
+                            "(a Procedure, for example, may record a recent laser treatment), so meso "
                             "will not ignore it; remove the entry and give what matters as options")
+        if kind == "Observation":
+            self._observation(label, resource)
+            return
         self._modifiers(label, resource)
         self._belongs(label, resource.get("patient" if kind == "AllergyIntolerance" else "subject"))
         if kind == "AllergyIntolerance":
@@ -346,10 +373,10 @@ class _Reader:
 
         A refuted or mistaken entry is left out first: it never happened, history or not.
         """
-        for field, left_out in (("verificationStatus", _NOT_VERIFIED), ("clinicalStatus", _INACTIVE_CLINICAL)):
-            codes = sorted(_codes(resource.get(field)) & left_out)
+        for element, left_out in (("verificationStatus", _NOT_VERIFIED), ("clinicalStatus", _INACTIVE_CLINICAL)):
+            codes = sorted(_codes(resource.get(element)) & left_out)
             if codes:
-                return f"{field} {codes[0]}"
+                return f"{element} {codes[0]}"
         return None
 
     def _histories(self, concept: Any) -> list[str]:
@@ -421,6 +448,58 @@ class _Reader:
                             "so meso cannot tell what it is")
         return [text.strip()]
 
+    # -- observations ----------------------------------------------------------------------
+    def _observation(self, label: str, resource: dict[str, Any]) -> None:
+        """Keep a pregnancy status or body weight for :meth:`_latest_observations`; refuse the rest."""
+        code = resource.get("code") if isinstance(resource.get("code"), Mapping) else {}
+        reads = next((self.table.observations[(c["system"], c["code"])] for c in _list(code.get("coding"))
+                      if isinstance(c, Mapping) and isinstance(c.get("system"), str)
+                      and isinstance(c.get("code"), str) and (c["system"], c["code"]) in self.table.observations),
+                     None)
+        if reads is None:
+            shown = _text(code.get("text")) or ", ".join(
+                f"{c.get('system')}|{c.get('code')}" for c in _list(code.get("coding")) if isinstance(c, Mapping))
+            raise self.fail(f"{label}: meso reads only pregnancy status and body weight Observations, not "
+                            f"{shown or 'one without a code'!r}; this one may hold safety data, so meso will not "
+                            "ignore it; remove the entry and give what matters as options")
+        self._modifiers(label, resource)
+        self._belongs(label, resource.get("subject"))
+        if _text(resource.get("status")) in _OBSERVATION_SKIPPED:
+            self.left_out.append((label, f"status {resource['status']}"))
+            return
+        self.observed.setdefault(reads, []).append((_when(resource), label, resource))
+
+    def _latest_observations(self) -> Any:
+        """Apply the latest pregnancy status and return the latest body weight (or None).
+
+        The latest is the one with the latest effective date; an undated one counts as the oldest.
+        Earlier ones are left out: a status or a weight is replaced by the next measurement.
+        """
+        weight = None
+        for reads, found in self.observed.items():
+            found.sort(key=lambda item: item[0])
+            *older, (_, label, resource) = found
+            self.left_out.extend((old_label, f"a later {reads} replaces it") for _, old_label, _ in older)
+            if reads == "pregnancy-status":
+                value = resource.get("valueCodeableConcept")
+                if not isinstance(value, Mapping):
+                    raise self.fail(f"{label}: a pregnancy status with no coded value")
+                self.lists["condition"].extend(self._terms(label, "condition", value))
+            else:
+                weight = self._weight(label, resource.get("valueQuantity"))
+        return weight
+
+    def _weight(self, label: str, quantity: Any) -> dict[str, Any]:
+        value = quantity.get("value") if isinstance(quantity, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{label}: a body weight with no valueQuantity.value")
+        code = _text(quantity.get("code")) if quantity.get("system") == UCUM_SYSTEM else None
+        unit = UCUM_MASS.get(code) if code is not None else _text(quantity.get("unit"))
+        if unit is None:
+            raise self.fail(f"{label}: body weight unit {quantity.get('code') or quantity.get('unit')!r} "
+                            "is not a mass meso reads (UCUM kg, g or [lb_av])")
+        return {"value": value, "unit": unit}
+
     def _outcome(self, label: str, resource: Mapping[str, Any]) -> None:
         for issue in _list(resource.get("issue")):
             if isinstance(issue, Mapping) and _text(issue.get("severity")) in ("error", "fatal"):
@@ -433,6 +512,16 @@ class _Reader:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _when(resource: Mapping[str, Any]) -> str:
+    """An Observation's effective time as sortable text ("" when it has none)."""
+    period = resource.get("effectivePeriod")
+    for value in (resource.get("effectiveDateTime"), resource.get("effectiveInstant"),
+                  period.get("start") if isinstance(period, Mapping) else None, resource.get("issued")):
+        if isinstance(value, str):
+            return value
+    return ""
+
+
 def _text(value: Any) -> str | None:
     """``value`` if it is text, else None: input JSON may hold anything where text belongs."""
     return value if isinstance(value, str) else None

@@ -200,8 +200,21 @@ def _mutated(change) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 REFUSED = {
     "observation": (_with({"resourceType": "Observation", "id": "obs-1", "status": "final",
-                           "code": {"text": "Pregnancy status"}, "subject": {"reference": PATIENT_REF}}),
-                    "entry 10 (Observation/obs-1): meso does not read Observation resources"),
+                           "code": {"text": "Blood pressure"}, "subject": {"reference": PATIENT_REF}}),
+                    "entry 10 (Observation/obs-1): meso reads only pregnancy status and body weight Observations"),
+    "procedure": (_with({"resourceType": "Procedure", "id": "laser-1", "status": "completed",
+                         "code": {"text": "Fractional CO2 laser resurfacing"}, "subject": {"reference": PATIENT_REF}}),
+                  "entry 10 (Procedure/laser-1): meso does not read Procedure resources"),
+    "pregnancy status without value": (_with({"resourceType": "Observation", "status": "final",
+                                              "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+                                              "subject": {"reference": PATIENT_REF}}),
+                                       "a pregnancy status with no coded value"),
+    "weight in centimetres": (_with({"resourceType": "Observation", "status": "final",
+                                     "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                                     "subject": {"reference": PATIENT_REF},
+                                     "valueQuantity": {"value": 170, "system": "http://unitsofmeasure.org",
+                                                       "code": "cm"}}),
+                              "is not a mass meso reads"),
     "second patient": (_with({"resourceType": "Patient", "id": "other"}), "a second Patient"),
     "another patient": (_with(_condition("Asthma", ref="urn:uuid:someone-else")),
                         "another patient than the bundle's Patient"),
@@ -255,6 +268,75 @@ def test_entries_without_a_bundled_patient_must_share_one_subject():
     assert _read(same).conditions == ("Asthma", "Hypertension")
     with pytest.raises(InputError, match="another patient"):
         _read(_bundle(_condition("Asthma", ref="Patient/1"), _condition("Hypertension", ref="Patient/2")))
+
+
+# ----------------------------------------------------------------------------- observations
+LOINC = "http://loinc.org"
+
+
+def _pregnancy_status(value: dict[str, Any], when: str | None, status: str = "final") -> dict[str, Any]:
+    observation = {"resourceType": "Observation", "status": status,
+                   "code": {"coding": [{"system": LOINC, "code": "82810-3", "display": "Pregnancy status"}]},
+                   "subject": {"reference": "Patient/1"}, "valueCodeableConcept": value}
+    if when:
+        observation["effectiveDateTime"] = when
+    return observation
+
+
+def _weight(value: float, code: str, when: str, system: str | None = "http://unitsofmeasure.org") -> dict[str, Any]:
+    quantity: dict[str, Any] = {"value": value, "unit": code, "code": code}
+    if system:
+        quantity["system"] = system
+    return {"resourceType": "Observation", "status": "final", "effectiveDateTime": when,
+            "code": {"coding": [{"system": LOINC, "code": "29463-7", "display": "Body weight"}]},
+            "subject": {"reference": "Patient/1"}, "valueQuantity": quantity}
+
+
+PREGNANT = {"coding": [{"system": SCT, "code": "77386006", "display": "Pregnant"}]}
+NOT_PREGNANT = {"coding": [{"system": SCT, "code": "60001007", "display": "Not pregnant"}]}
+
+
+@pytest.mark.parametrize("observations, expected", [
+    ([_pregnancy_status(PREGNANT, "2026-11-30")], ("pregnancy",)),
+    ([_pregnancy_status({"coding": [{"system": LOINC, "code": "LA15173-0"}]}, "2026-11-30")], ("pregnancy",)),
+    ([_pregnancy_status({"coding": [{"system": SCT, "code": "146799005"}]}, None)], ("possible-pregnancy",)),
+    ([_pregnancy_status(PREGNANT, "2025-02-01"), _pregnancy_status(NOT_PREGNANT, "2026-11-30")], ()),
+    ([_pregnancy_status(NOT_PREGNANT, "2025-02-01"), _pregnancy_status(PREGNANT, "2026-11-30T09:00:00+01:00")],
+     ("pregnancy",)),
+    ([_pregnancy_status(PREGNANT, None), _pregnancy_status(NOT_PREGNANT, "2026-11-30")], ()),
+    ([_pregnancy_status(PREGNANT, "2026-11-30", status="entered-in-error")], ()),
+    ([_pregnancy_status({"text": "Pregnant"}, "2026-11-30")], ("Pregnant",)),
+])
+def test_the_latest_pregnancy_status_counts(observations, expected):
+    """The latest pregnancy status Observation is read as a condition (coded or by text); earlier
+    ones, and mistaken ones, are left out; an undated one is the oldest."""
+    assert _read(_bundle(*observations)).conditions == expected
+
+
+def test_the_latest_body_weight_is_the_patient_weight():
+    """Body weight Observations give the patient's weight in UCUM kg, g or [lb_av]; the latest wins."""
+    reading = read_fhir_patient(_bundle(_weight(80, "kg", "2024-01-01"), _weight(154, "[lb_av]", "2026-10-01")),
+                                today=TODAY)
+    assert reading.patient.weight == {"value": 154, "unit": "lb"}
+    assert reading.left_out[0][1] == "a later body-weight replaces it"
+    assert _read(_bundle(_weight(70500, "g", "2026-10-01"))).weight == {"value": 70500, "unit": "g"}
+    assert _read(_bundle(_weight(70, "kg", "2026-10-01", system=None))).weight == {"value": 70, "unit": "kg"}
+
+
+def test_a_body_weight_is_checked_like_a_typed_one(catalogue):
+    """A weight from the record goes through the same check as --weight: 154 lb is about 69.9 kg."""
+    from mesocli.domain.engine import resolve_patient
+
+    patient = _read(_bundle(_weight(154, "[lb_av]", "2026-10-01")))
+    assert resolve_patient(catalogue, patient).weight_kg == pytest.approx(69.85, abs=0.01)
+
+
+def test_build_refuses_for_a_pregnancy_status_observation(meso, tmp_path):
+    """A pregnancy recorded only as an Observation still makes `meso build` refuse."""
+    path = tmp_path / "pregnant.json"
+    path.write_text(json.dumps(_bundle(_pregnancy_status(PREGNANT, "2026-11-30"))), encoding="utf-8")
+    result = meso("build", "--indication", "hair-loss", "--patient", str(path), "--json")
+    assert result.exit_code == 1 and result.json()["status"] == "refused"
 
 
 # ----------------------------------------------------------------------------- age
@@ -314,7 +396,7 @@ def test_every_code_table_term_resolves_in_the_catalogue(catalogue):
     resolve = {"allergy": catalogue.resolve_allergy, "condition": catalogue.resolve_condition,
                "medication": catalogue.resolve_medication}
     table = code_table()
-    assert table.terms and table.nothing
+    assert table.terms and table.nothing and set(table.observations.values()) == {"pregnancy-status", "body-weight"}
     for (kind, _system, _code), terms in table.terms.items():
         for term in terms:
             assert resolve[kind](term) is not None
@@ -346,6 +428,8 @@ ROW = {"system": "http://snomed.info/sct", "code": "1", "display": "x", "kind": 
                                "evidence": "reference", "sources": [{"title": "t"}]}]}, "both a term and"),
     ({"codes": []}, "unknown table"),
     ({"code": [{**ROW, "history": "yes"}]}, "'history' must be true or false"),
+    ({"observation": [{"system": "http://loinc.org", "code": "1-1", "display": "x", "reads": "heart-rate",
+                       "evidence": "reference", "sources": [{"title": "t"}]}]}, "'reads' must be one of"),
     ({"code": [{**ROW, "kind": "allergy", "history": True}]}, "only a condition can be a history"),
 ])
 def test_a_bad_code_table_is_refused(document, message):
