@@ -55,10 +55,11 @@ def test_fixtures_are_valid_r4(name):
 def test_ips_document_maps_codes_and_leaves_out_refuted_and_resolved_entries():
     """The IPS document gives the coded lidocaine allergy, pregnancy and warfarin (through a
     bundled Medication); the refuted penicillin allergy and the resolved diabetes are left out;
-    the Composition and Practitioner are skipped; the age comes from birthDate."""
+    the Composition and Practitioner are skipped; the age comes from birthDate and the weight
+    from the body weight Observation."""
     patient = _read(_fixture("ips-document"))
     assert patient == Patient(allergies=("lidocaine",), conditions=("pregnancy",), medications=("warfarin",),
-                              age=34)
+                              age=34, weight={"value": 64.5, "unit": "kg"})
 
 
 def test_what_is_left_out_is_said_with_its_reason():
@@ -201,17 +202,17 @@ def _mutated(change) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 REFUSED = {
     "observation": (_with({"resourceType": "Observation", "id": "obs-1", "status": "final",
                            "code": {"text": "Blood pressure"}, "subject": {"reference": PATIENT_REF}}),
-                    "entry 10 (Observation/obs-1): meso reads only pregnancy status and body weight Observations"),
+                    "entry 11 (Observation/obs-1): meso reads only pregnancy status and body weight Observations"),
     "procedure": (_with({"resourceType": "Procedure", "id": "laser-1", "status": "completed",
                          "code": {"text": "Fractional CO2 laser resurfacing"}, "subject": {"reference": PATIENT_REF}}),
-                  "entry 10 (Procedure/laser-1): meso does not read Procedure resources"),
+                  "entry 11 (Procedure/laser-1): meso does not read Procedure resources"),
     "pregnancy status without value": (_with({"resourceType": "Observation", "status": "final",
                                               "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
                                               "subject": {"reference": PATIENT_REF}}),
                                        "a pregnancy status with no coded value"),
     "weight in centimetres": (_with({"resourceType": "Observation", "status": "final",
                                      "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-                                     "subject": {"reference": PATIENT_REF},
+                                     "subject": {"reference": PATIENT_REF}, "effectiveDateTime": "2026-12-01",
                                      "valueQuantity": {"value": 170, "system": "http://unitsofmeasure.org",
                                                        "code": "cm"}}),
                               "is not a mass meso reads"),
@@ -488,7 +489,7 @@ def test_a_refused_bundle_is_exit_2_naming_the_entry(meso, tmp_path):
     path.write_text(json.dumps(REFUSED["observation"][0]), encoding="utf-8")
     result = meso("check", "--patient", str(path), "--format", "fhir")
     assert result.exit_code == 2
-    assert f"--patient {path}: entry 10 (Observation/obs-1)" in result.stderr
+    assert f"--patient {path}: entry 11 (Observation/obs-1)" in result.stderr
     assert result.json()["resourceType"] == "OperationOutcome"
 
 
