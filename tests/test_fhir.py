@@ -1,8 +1,9 @@
-"""FHIR R4 export: real builds and checks, validated with fhir.resources and checked for content.
+"""FHIR R4 export: real builds and checks, validated with R4 models and checked for content.
 
-fhir.resources is a test-only dependency. meso writes plain dicts, and these tests parse them
-with the library's R4B models. R4B matches R4 for Medication, MedicationRequest,
-DetectedIssue, OperationOutcome and Bundle.
+Validation libraries are test-only dependencies; meso writes plain dicts. fhirclient's models
+are generated from FHIR 4.0.1 (R4 proper) and parse strictly: an unknown element, a wrong type
+or a missing required element is an error. fhir.resources has no R4 package since 7.0, so its
+R4B models are a second opinion; R4B matches R4 for every resource meso writes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhirclient.models.bundle import Bundle as R4Bundle
+from fhirclient.models.fhirabstractbase import FHIRValidationError
+from fhirclient.models.operationoutcome import OperationOutcome as R4OperationOutcome
 
 from mesocli import api
 from mesocli.domain.patient import Patient
@@ -25,6 +29,7 @@ from mesocli.render.fhir import (
     ACT_CODE_SYSTEM,
     FINDING_KIND_SYSTEM,
     INDICATION_SYSTEM,
+    MEDIA_TYPE,
     PRODUCT_SYSTEM,
     SUBSTANCE_SYSTEM,
     UCUM_CODES,
@@ -32,7 +37,9 @@ from mesocli.render.fhir import (
     UNII_SYSTEM,
     UcumMappingError,
     check_bundle,
+    operation_outcome,
     recipe_bundle,
+    source_url,
     ucum_quantity,
 )
 from mesocli.render.recipe import recipe_document
@@ -120,6 +127,88 @@ def test_every_bundle_validates_against_the_r4b_models(hair_loss, submental, ref
         assert parsed.type == "collection"
         assert [e.resource.get_resource_type() for e in parsed.entry] == \
             [e["resource"]["resourceType"] for e in doc["entry"]]
+
+
+def test_every_bundle_validates_against_the_r4_models(hair_loss, submental, refused, allergy_check,
+                                                      screen, catalogue):
+    """Each bundle parses strictly with models generated from FHIR 4.0.1, resource by resource."""
+    for doc in _all_bundles(hair_loss, submental, refused, allergy_check, screen, catalogue):
+        parsed = R4Bundle(doc, strict=True)
+        assert [e.resource.resource_type for e in parsed.entry] == \
+            [e["resource"]["resourceType"] for e in doc["entry"]]
+        assert parsed.as_json() == doc  # nothing was dropped or reshaped on the way in
+
+
+def test_the_r4_check_rejects_what_r4_does_not_have(hair_loss, catalogue):
+    """The R4 check can fail: an R5-only element (Medication.totalVolume) or a missing required
+    element (DetectedIssue.status) is refused."""
+    doc = recipe_bundle(hair_loss, catalogue)
+    r5 = copy.deepcopy(doc)
+    _resources(r5, "Medication")[0]["totalVolume"] = {"value": 2, "unit": "mL"}
+    with pytest.raises(FHIRValidationError):
+        R4Bundle(r5, strict=True)
+    missing = copy.deepcopy(doc)
+    del _resources(missing, "DetectedIssue")[0]["status"]
+    with pytest.raises(FHIRValidationError):
+        R4Bundle(missing, strict=True)
+
+
+def test_bundle_and_every_resource_declare_fhir_r4(hair_loss, refused, screen, catalogue):
+    """The version is declared the way a file can carry it: the R4 version profile in meta.profile
+    of the Bundle and of each resource; the media type names fhirVersion 4.0."""
+    assert MEDIA_TYPE == "application/fhir+json; fhirVersion=4.0"
+    for doc in (recipe_bundle(hair_loss, catalogue), recipe_bundle(refused, catalogue),
+                check_bundle(screen, catalogue)):
+        assert doc["meta"]["profile"] == ["http://hl7.org/fhir/4.0/StructureDefinition/Bundle"]
+        for entry in doc["entry"]:
+            kind = entry["resource"]["resourceType"]
+            assert entry["resource"]["meta"]["profile"] == [f"http://hl7.org/fhir/4.0/StructureDefinition/{kind}"]
+
+
+@pytest.mark.parametrize("exit_code, issue_code", [(2, "invalid"), (3, "exception"), (4, "transient")])
+def test_operation_outcome_is_valid_r4_with_the_message(exit_code, issue_code):
+    """An error becomes one error issue: the message as diagnostics, the exit code in details."""
+    outcome = operation_outcome(exit_code, "unknown allergy 'x'")
+    R4OperationOutcome(outcome, strict=True)
+    assert outcome["meta"]["profile"] == ["http://hl7.org/fhir/4.0/StructureDefinition/OperationOutcome"]
+    [issue] = outcome["issue"]
+    assert (issue["severity"], issue["code"], issue["diagnostics"]) == ("error", issue_code, "unknown allergy 'x'")
+    assert issue["details"]["coding"][0]["code"] == str(exit_code)
+
+
+@pytest.mark.parametrize("args, code", [
+    (("check", "--allergy", "no-such-allergen", "--format", "fhir"), 2),
+    (("check", "--allergy", "lidocaine", "--fail-on", "never", "--format=fhir"), 2),
+    (("build", "--indication", "no-such-indication", "--format", "fhir"), 2),
+    (("check", "--no-such-option", "--format", "fhir"), 2),
+])
+def test_an_error_under_format_fhir_is_an_operation_outcome_on_stdout(meso, args, code):
+    """A failed command under --format fhir prints only an OperationOutcome, with the usual exit code
+    and the usual one-line message on stderr."""
+    result = meso(*args)
+    assert result.exit_code == code
+    outcome = result.json()
+    R4OperationOutcome(outcome, strict=True)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["diagnostics"] in result.stderr
+    assert result.stderr.startswith("meso: error: ")
+
+
+@pytest.mark.parametrize("extra", [("--json",), ("--format", "fhir", "--json")])
+def test_the_same_error_as_json_keeps_meso_error_document(meso, extra):
+    """Only --format fhir changes the error document; --json (which wins over --format) keeps meso's own."""
+    result = meso("check", "--allergy", "no-such-allergen", *extra)
+    assert result.exit_code == 2
+    assert "resourceType" not in result.json()
+
+
+def test_source_url_takes_the_first_url_of_a_finding(allergy_check):
+    """The DetectedIssue reference is the first source that is, or ends with, an http(s) URL."""
+    finding = allergy_check.findings[0]
+    titled = dataclasses.replace(finding, sources=("A title only", "Label <https://example.org/a>",
+                                                   "https://example.org/b"))
+    assert source_url(titled) == "https://example.org/a"
+    assert source_url(dataclasses.replace(finding, sources=("No link here",))) is None
 
 
 def test_every_reference_resolves_inside_the_bundle(hair_loss, submental, allergy_check, catalogue):

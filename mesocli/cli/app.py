@@ -73,22 +73,33 @@ def _wants_json(argv: Sequence[str]) -> bool:
     return any(a == "--format" and i + 1 < len(args) and args[i + 1] in machine for i, a in enumerate(args))
 
 
+def _wants_fhir(argv: Sequence[str]) -> bool:
+    """``--format fhir`` (and no ``--json``, which wins): an error is then an OperationOutcome."""
+    args = list(argv)
+    if "--json" in args:
+        return False
+    return "--format=fhir" in args or any(a == "--format" and i + 1 < len(args) and args[i + 1] == "fhir"
+                                          for i, a in enumerate(args))
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code; every error is translated here."""
     args = list(sys.argv[1:] if argv is None else argv)
     OutputState.json = _wants_json(args)
     OutputState.ndjson = False
+    fhir = _wants_fhir(args)
     try:
         result = app(args=args, prog_name="meso", standalone_mode=False)
     except MesoError as exc:
-        return _fail(exc.exit_code, exc.message)
+        return _fail(exc.exit_code, exc.message, fhir=fhir)
     except typer.TyperException as exc:  # click's usage errors
         code = getattr(exc, "exit_code", EXIT_INPUT)
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the answer
             exc.show()
             return code
         text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        return _fail(code, "; ".join(line.strip() for line in text.splitlines() if line.strip()) + _help_hint(exc))
+        message = "; ".join(line.strip() for line in text.splitlines() if line.strip()) + _help_hint(exc)
+        return _fail(code, message, fhir=fhir)
     except typer.Abort:
         sys.stderr.write("Aborted.\n")
         return 130
@@ -110,11 +121,15 @@ def _help_hint(exc: Exception) -> str:
     return f" (see '{ctx.command_path} -h')"
 
 
-def _fail(code: int, message: str) -> int:
+def _fail(code: int, message: str, *, fhir: bool = False) -> int:
     from mesocli.render.human import visible  # a message quotes what was typed: no raw control character
 
     sys.stderr.write(f"meso: error: {visible(message)}\n")
-    if OutputState.json:
+    if fhir:  # the FHIR contract: an error is an R4 OperationOutcome on stdout
+        from mesocli.render.fhir import operation_outcome
+
+        write_json(operation_outcome(code, message))
+    elif OutputState.json:
         from mesocli.render.documents import error_document
 
         write_json(error_document(code, message))

@@ -62,7 +62,14 @@ class Patient:
 
 
 def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
-    """Build a :class:`Patient` from a parsed JSON/TOML document, refusing unknown fields."""
+    """Build a :class:`Patient` from a parsed JSON/TOML document, refusing unknown fields.
+
+    A FHIR R4 Bundle (a document with a ``resourceType``) is read by :mod:`mesocli.fhir_input`.
+    """
+    if isinstance(data, Mapping) and "resourceType" in data:  # FHIR input: see mesocli.fhir_input
+        from mesocli.fhir_input import patient_from_fhir
+
+        return patient_from_fhir(data, what=what)
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError(f"{what}: expected an object with {', '.join(PATIENT_FIELDS)}")
     if not _KNOWN_FIELDS.issuperset(data):

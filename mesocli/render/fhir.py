@@ -27,6 +27,15 @@ Rules the output keeps:
   leaves out the strength rather than inventing one.
 * No patient identity. R4 requires MedicationRequest.subject, so the subject is a
   display-only Reference that says no patient is identified.
+* Declared R4. A FHIR resource does not carry its version in its content; the specification
+  (hl7.org/fhir/R4/versioning.html) lets the exchange say it: the ``fhirVersion`` parameter of
+  the media type (:data:`MEDIA_TYPE`, ``application/fhir+json; fhirVersion=4.0``), a server's
+  CapabilityStatement.fhirVersion, or a version-specific profile in ``meta.profile``
+  (``http://hl7.org/fhir/4.0/StructureDefinition/<type>``). A file written to stdout has no
+  headers and meso is no server, so the Bundle and every resource in it carry the version
+  profile; a program that posts the file should send :data:`MEDIA_TYPE` as its Content-Type.
+* Errors are resources too. Under ``--format fhir`` a failed command writes
+  :func:`operation_outcome` (one error issue) to stdout instead of meso's JSON error document.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +55,8 @@ from mesocli.errors import UnitError
 from mesocli.render.documents import DISCLAIMER
 from mesocli.units import format_number, format_quantity, to_json
 
+MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
+VERSION_PROFILE = "http://hl7.org/fhir/4.0/StructureDefinition/{type}"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 UNII_SYSTEM = "http://fdasis.nlm.nih.gov"
@@ -56,6 +67,10 @@ PRODUCT_SYSTEM = f"{LOCAL_BASE}/product"
 INDICATION_SYSTEM = f"{LOCAL_BASE}/indication"
 AREA_SYSTEM = f"{LOCAL_BASE}/area"
 FINDING_KIND_SYSTEM = f"{LOCAL_BASE}/finding-kind"
+EXIT_CODE_SYSTEM = f"{LOCAL_BASE}/exit-code"
+
+# OperationOutcome.issue.code (R4 value set issue-type) for each of meso's failing exit codes.
+_OUTCOME_CODES = {2: "invalid", 3: "exception", 4: "transient"}
 
 # Every fullUrl, bundle id and group identifier is a uuid5 in this namespace, so the same
 # content always gets the same ids and different content gets different ones.
@@ -158,6 +173,23 @@ def check_bundle(result: CheckResult, catalogue: Catalogue, *,
     return _bundle("check", resources, timestamp)
 
 
+def operation_outcome(exit_code: int, message: str) -> dict[str, Any]:
+    """An R4 OperationOutcome for a command that failed: what ``--format fhir`` prints on error.
+
+    The issue code says which kind of failure the exit code stands for: ``invalid`` for input
+    meso refuses (exit 2), ``exception`` for a catalogue or database that cannot be used (3)
+    and ``transient`` for a batch worker that stopped (4). ``diagnostics`` is meso's one-line
+    message, the same text the error line on stderr shows.
+    """
+    code = _OUTCOME_CODES.get(exit_code, "exception")
+    return _versioned({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": message,
+                   "details": {"coding": [{"system": EXIT_CODE_SYSTEM, "code": str(exit_code)}],
+                               "text": f"meso exit code {exit_code}"}}],
+    })
+
+
 # ----------------------------------------------------------------------------- quantities
 def ucum_quantity(quantity: Any) -> dict[str, Any]:
     """A FHIR Quantity in UCUM for a pint quantity or :class:`~mesocli.units.Amount`."""
@@ -220,9 +252,13 @@ def _finding_code(finding: Finding) -> dict[str, Any]:
     return {"coding": coding, "text": finding.kind}
 
 
-def _first_url(sources: Iterable[str]) -> str | None:
-    """The first source that is, or ends with, an http(s) URL; titles alone are not URIs."""
-    for source in sources:
+def source_url(finding: Finding) -> str | None:
+    """The URL a DetectedIssue.reference cites for ``finding``, or None.
+
+    The only place that reads a finding's sources: the first source that is, or ends with, an
+    http(s) URL; titles alone are not URIs.
+    """
+    for source in finding.sources:
         match = _URL_IN_SOURCE.search(source) or _BARE_URL.match(source.strip())
         if match:
             return match.group(1)
@@ -448,7 +484,7 @@ def _detected_issue(number: int, finding: Finding, implicated: Sequence[str]) ->
     if implicated:
         issue["implicated"] = [{"reference": ref} for ref in implicated]
     issue["detail"] = detail
-    url = _first_url(finding.sources)
+    url = source_url(finding)
     if url is not None:
         issue["reference"] = url
     if finding.advice:
@@ -474,11 +510,12 @@ def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetim
             # Ties the syringes of one session together once the bundle is split up.
             resolved["groupIdentifier"] = dict(group)
         key = f"{resource['resourceType']}/{resource['id']}"
-        entries.append({"fullUrl": urls[key], "resource": resolved})
+        entries.append({"fullUrl": urls[key], "resource": _versioned(resolved)})
     bundle_id = _uuid(digest)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": bundle_id,
+        "meta": {"profile": [VERSION_PROFILE.format(type="Bundle")]},
         "identifier": {"system": RFC3986_SYSTEM, "value": f"urn:uuid:{bundle_id}"},
         "type": "collection",
     }
@@ -486,6 +523,16 @@ def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetim
         bundle["timestamp"] = _instant(timestamp)
     bundle["entry"] = entries
     return bundle
+
+
+def _versioned(resource: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``resource`` whose ``meta.profile`` is the R4 version profile (see the module docstring)."""
+    out = {"resourceType": resource["resourceType"]}
+    if "id" in resource:
+        out["id"] = resource["id"]
+    out["meta"] = {"profile": [VERSION_PROFILE.format(type=resource["resourceType"])]}
+    out.update((k, v) for k, v in resource.items() if k not in out)
+    return out
 
 
 def _uuid(digest: str, *parts: str) -> str:
