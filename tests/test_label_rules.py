@@ -27,6 +27,7 @@ from mesocli.domain.patient import Patient
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.toml"
 SECTION = "# Label rules:"
+SECTION_END = "# End of label rules."
 CONTRA, CAUTION, INFO = "contraindicated", "caution", "info"
 RANK = {"ok": 0, "info": 1, "caution": 2, "contraindicated": 3}
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,7 +38,8 @@ def label_rules() -> list[tuple[str, dict[str, Any]]]:
     """(kind, row) for every rule of the 'Label rules' section, read from the source file."""
     text = RULES_FILE.read_text(encoding="utf-8")
     start = text.index(SECTION)
-    section = tomllib.loads(text[start:])
+    end = text.index(SECTION_END, start)
+    section = tomllib.loads(text[start:end])
     return [(kind, row) for kind, rows in section.items() for row in rows]
 
 
