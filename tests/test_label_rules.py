@@ -452,6 +452,22 @@ CASES: list[Case] = [
         ingredients=("lidocaine-1pct-sd",),
         must_not=(want(kind="condition"),),
     ),
+    Case(
+        "haloperidol-lidocaine-epinephrine",
+        ("contraindication", "phenothiazine-or-butyrophenone", "epinephrine"),
+        "Xylocaine with epinephrine: phenothiazines and butyrophenones may reverse its pressor effect.",
+        medications=("Haldol",),
+        ingredients=("lidocaine-1pct-epinephrine",),
+        must=(want(CAUTION, "medication", "lidocaine-1pct-epinephrine", "haloperidol", in_message="pressor"),),
+    ),
+    Case(
+        "promethazine-plain-lidocaine-nothing",
+        ("contraindication", "phenothiazine-or-butyrophenone", "epinephrine"),
+        "Plain lidocaine holds no epinephrine.",
+        medications=("promethazine",),
+        ingredients=("lidocaine-1pct-sd",),
+        must_not=(want(kind="medication"),),
+    ),
     # ------------------------------------------------------------------ lidocaine
     Case(
         "porphyria-lidocaine",
@@ -692,6 +708,23 @@ CASES: list[Case] = [
         "Another depigmenting injection is not concerned.",
         conditions=("acquired dyschromatopsia",),
         ingredients=("ascorbic-acid-500mg-ml",),
+        must_not=(want(kind="condition"),),
+    ),
+    Case(
+        "subarachnoid-haemorrhage-tranexamic-acid",
+        ("contraindication", "subarachnoid-haemorrhage", "tranexamic-acid"),
+        "Injectable tranexamic acid is contraindicated in subarachnoid haemorrhage.",
+        conditions=("subarachnoid hemorrhage",),
+        ingredients=("tranexamic-acid-100mg-ml",),
+        must=(want(CONTRA, "condition", "tranexamic-acid-100mg-ml", "subarachnoid-haemorrhage"),),
+        status=CONTRA,
+    ),
+    Case(
+        "subarachnoid-haemorrhage-ha-booster-nothing",
+        ("contraindication", "subarachnoid-haemorrhage", "tranexamic-acid"),
+        "An HA booster is not concerned by the tranexamic acid contraindication.",
+        conditions=("intracranial bleeding",),
+        ingredients=("ha-nonxl-booster",),
         must_not=(want(kind="condition"),),
     ),
     Case(
