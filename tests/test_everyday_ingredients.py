@@ -42,6 +42,7 @@ EVERYDAY_PRODUCTS = (
     "elcys-cysteine-50mg-ml",
     "r-gene-10",
     "hydase-150",
+    "cyanocobalamin-1000mcg-ml",
 )
 
 
@@ -178,6 +179,8 @@ def test_an_unknown_vitamin_name_still_fails_closed(meso):
         ("elcys-cysteine-50mg-ml", "cysteine", "500 mg / (10 mL)"),
         ("r-gene-10", "arginine", "10 g / (100 mL)"),
         ("hydase-150", "hyaluronidase-bovine", "150 USP/mL"),
+        ("cyanocobalamin-1000mcg-ml", "cyanocobalamin", "1000 ug/mL"),
+        ("cyanocobalamin-1000mcg-ml", "benzyl-alcohol", "15 mg/mL"),  # 1.5 %
     ],
 )
 def test_each_product_strength_is_what_its_label_says(catalogue, product_id, substance, strength):
@@ -200,6 +203,7 @@ def test_a_product_without_a_declared_preservative_records_none(catalogue):
     ("allergy", "product_id"),
     [
         ("benzyl alcohol", "folic-acid-5mg-ml"),
+        ("benzyl alcohol", "cyanocobalamin-1000mcg-ml"),
         ("EDTA", "folic-acid-5mg-ml"),
         ("parabens", "hydroxocobalamin-1000mcg-ml"),
         ("methylparaben", "hydroxocobalamin-1000mcg-ml"),
@@ -220,6 +224,7 @@ def test_an_excipient_allergy_reaches_the_product_that_declares_it(allergy, prod
         ("chlorobutanol", "pyridoxine-100mg-ml"),          # no preservative declared
         ("benzyl alcohol", "pabrinex-iv-ampoule-1"),       # not on the label's composition
         ("parabens", "folic-acid-5mg-ml"),                 # preserved with benzyl alcohol instead
+        ("benzyl alcohol", "hydroxocobalamin-1000mcg-ml"),  # preserved with parabens instead
     ],
 )
 def test_an_excipient_allergy_spares_a_product_without_it(allergy, product_id):
