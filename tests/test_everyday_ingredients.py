@@ -43,6 +43,11 @@ EVERYDAY_PRODUCTS = (
     "r-gene-10",
     "hydase-150",
     "cyanocobalamin-1000mcg-ml",
+    "novocain-1pct-ampul",
+    "novocain-1pct-vial",
+    "novocain-2pct-vial",
+    "vitamin-b-complex-100",
+    "caffeine-sodium-benzoate-250mg-ml",
 )
 
 
@@ -181,6 +186,17 @@ def test_an_unknown_vitamin_name_still_fails_closed(meso):
         ("hydase-150", "hyaluronidase-bovine", "150 USP/mL"),
         ("cyanocobalamin-1000mcg-ml", "cyanocobalamin", "1000 ug/mL"),
         ("cyanocobalamin-1000mcg-ml", "benzyl-alcohol", "15 mg/mL"),  # 1.5 %
+        ("novocain-1pct-ampul", "procaine", "10 mg/mL"),
+        ("novocain-1pct-vial", "procaine", "10 mg/mL"),
+        ("novocain-2pct-vial", "procaine", "20 mg/mL"),
+        ("vitamin-b-complex-100", "thiamine", "100 mg/mL"),
+        ("vitamin-b-complex-100", "riboflavin", "2 mg/mL"),
+        ("vitamin-b-complex-100", "pyridoxine", "2 mg/mL"),
+        ("vitamin-b-complex-100", "dexpanthenol", "2 mg/mL"),
+        ("vitamin-b-complex-100", "nicotinamide", "100 mg/mL"),
+        ("vitamin-b-complex-100", "benzyl-alcohol", "20 mg/mL"),  # 2 %
+        ("caffeine-sodium-benzoate-250mg-ml", "caffeine", "125 mg/mL"),
+        ("caffeine-sodium-benzoate-250mg-ml", "sodium-benzoate", "125 mg/mL"),
     ],
 )
 def test_each_product_strength_is_what_its_label_says(catalogue, product_id, substance, strength):
@@ -210,6 +226,11 @@ def test_a_product_without_a_declared_preservative_records_none(catalogue):
         ("propyl parahydroxybenzoate", "hydroxocobalamin-1000mcg-ml"),
         ("chlorobutanol", "pyridoxine-100mg-ml-chlorobutanol"),
         ("propylene glycol", "infuvite-adult-vial-2"),
+        ("sulfites", "novocain-1pct-ampul"),
+        ("sulfite", "novocain-2pct-vial"),
+        ("chlorobutanol", "novocain-1pct-vial"),
+        ("benzyl alcohol", "vitamin-b-complex-100"),
+        ("sodium benzoate", "caffeine-sodium-benzoate-250mg-ml"),
     ],
 )
 def test_an_excipient_allergy_reaches_the_product_that_declares_it(allergy, product_id):
@@ -225,6 +246,7 @@ def test_an_excipient_allergy_reaches_the_product_that_declares_it(allergy, prod
         ("benzyl alcohol", "pabrinex-iv-ampoule-1"),       # not on the label's composition
         ("parabens", "folic-acid-5mg-ml"),                 # preserved with benzyl alcohol instead
         ("benzyl alcohol", "hydroxocobalamin-1000mcg-ml"),  # preserved with parabens instead
+        ("chlorobutanol", "novocain-1pct-ampul"),          # only the multiple-dose vials hold it
     ],
 )
 def test_an_excipient_allergy_spares_a_product_without_it(allergy, product_id):
@@ -248,6 +270,11 @@ def test_any_declared_excipient_allergy_contraindicates_its_product(pair):
     result = check(Patient(allergies=(excipient,)), ingredients=[product_id], catalogue=_CAT)
     assert _findings(result, severity="contraindicated", kind="allergy", subject=product_id)
     assert result.status == "contraindicated"
+
+
+def test_an_ester_anaesthetic_allergy_reaches_novocain():
+    result = check(Patient(allergies=("ester local anesthetics",)), ingredients=["novocain-2pct-vial"])
+    assert _findings(result, severity="contraindicated", kind="allergy", subject="novocain-2pct-vial")
 
 
 # ------------------------------------------------------------------------------ hyaluronidase
