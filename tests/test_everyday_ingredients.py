@@ -48,6 +48,8 @@ EVERYDAY_PRODUCTS = (
     "novocain-2pct-vial",
     "vitamin-b-complex-100",
     "caffeine-sodium-benzoate-250mg-ml",
+    "placentex-5-625mg-3ml",
+    "placentex-2-25mg-3ml",
 )
 
 
@@ -197,6 +199,8 @@ def test_an_unknown_vitamin_name_still_fails_closed(meso):
         ("vitamin-b-complex-100", "benzyl-alcohol", "20 mg/mL"),  # 2 %
         ("caffeine-sodium-benzoate-250mg-ml", "caffeine", "125 mg/mL"),
         ("caffeine-sodium-benzoate-250mg-ml", "sodium-benzoate", "125 mg/mL"),
+        ("placentex-5-625mg-3ml", "pdrn", "5.625 mg / (3 mL)"),
+        ("placentex-2-25mg-3ml", "pdrn", "2.25 mg / (3 mL)"),
     ],
 )
 def test_each_product_strength_is_what_its_label_says(catalogue, product_id, substance, strength):
@@ -270,6 +274,12 @@ def test_any_declared_excipient_allergy_contraindicates_its_product(pair):
     result = check(Patient(allergies=(excipient,)), ingredients=[product_id], catalogue=_CAT)
     assert _findings(result, severity="contraindicated", kind="allergy", subject=product_id)
     assert result.status == "contraindicated"
+
+
+@pytest.mark.parametrize("product_id", ["placentex-5-625mg-3ml", "placentex-2-25mg-3ml"])
+def test_a_fish_allergy_reaches_salmon_dna_pdrn(product_id):
+    result = check(Patient(allergies=("fish",)), ingredients=[product_id])
+    assert _findings(result, kind="allergy", subject=product_id)
 
 
 def test_an_ester_anaesthetic_allergy_reaches_novocain():
