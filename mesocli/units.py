@@ -50,6 +50,12 @@ KINDS: dict[str, str] = {
     "activity": "[biological_activity]",
 }
 
+KIND_NAMES = {"mass": "a mass", "volume": "a volume", "length": "a length", "area": "an area",
+              "time": "a duration", "concentration": "a concentration",
+              "activity-concentration": "an activity concentration", "usp-concentration": "an activity concentration",
+              "mass-per-area": "a mass per area", "mass-per-body-mass": "a dose per body mass",
+              "activity": "an activity"}
+
 # Kinds that accept one another: a concentration may be given by mass or by activity.
 CONCENTRATION_KINDS = ("concentration", "activity-concentration", "usp-concentration")
 
@@ -244,6 +250,12 @@ def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
     _check_value(value, what, allow_zero)
     quantity = _to_quantity(value, unit_text, what)
     check_kind(quantity, kind, what)
+    checked = _CHECKED_WORDS.setdefault(kind, set())
+    if unit_text not in checked:
+        if not _is_percent(unit_text):  # '% w/v' became mg/mL above
+            _check_words(unit_text, kind, what)
+        if len(checked) < _MEMO_LIMIT:
+            checked.add(unit_text)
     _check_plausible(quantity, kind, what)
     return quantity
 
@@ -339,7 +351,7 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
         raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '2 mL'")
     if not _UNIT_CHARS_RE.match(unit_text):
         raise UnitError(f"{what}: unit {_printable(unit_text[:30])!r} contains characters meso does not accept")
-    percent = _PERCENT_RE.match(unit_text.replace(" ", "")) or _PERCENT_RE.match(unit_text)
+    percent = _is_percent(unit_text)
     if percent:
         basis = (percent.group(1) or "").lower()
         if basis == "w/v":
@@ -359,6 +371,7 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
             "put the divisor in parentheses, e.g. '1.5 g/(100 mL)', or use mg/mL"
         )
     _check_grammar(unit_text, what)
+    _check_words(unit_text, None, what)
     unit = _UNIT_QUANTITIES.get(unit_text)
     if unit is None:
         try:
@@ -375,6 +388,10 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
     if not math.isfinite(float(result.magnitude)):
         raise UnitError(f"{what}: value out of range")
     return result
+
+
+def _is_percent(unit_text: str) -> re.Match[str] | None:
+    return _PERCENT_RE.match(unit_text.replace(" ", "")) or _PERCENT_RE.match(unit_text)
 
 
 def _check_grammar(unit_text: str, what: str) -> None:
@@ -394,6 +411,57 @@ def _check_grammar(unit_text: str, what: str) -> None:
                         "its unit, e.g. '20 mg/mL'")
     if re.search(r"(\*\*|\^)", stripped) or re.search(r"[*/]\s*$|^\s*[*/]", stripped):
         raise UnitError(f"{what}: unit {shown!r} is incomplete")
+
+
+# The unit symbols meso reads, exactly as written (case matters: "ML" would be a megalitre and
+# "Mg" a megagram to pint, so neither is read at all), by the kind of quantity they may appear in.
+# Everything else, pint's thousands of other units and prefixes included (percent, ppm, turn,
+# radian, Mg, ML, kL, ...), is refused, so no dimensionless factor or unusual prefix can scale a
+# dose unseen, and trailing text is never read as a unit.
+_MASS = frozenset({"g", "mg", "ug", "µg", "μg", "mcg", "gram", "grams", "milligram", "milligrams",
+                   "microgram", "micrograms"})
+_BODY_MASS = frozenset({"kg", "g", "lb", "kilogram", "kilograms", "gram", "grams"})
+_VOLUME = frozenset({"L", "l", "mL", "ml", "dL", "dl", "uL", "µL", "μL", "liter", "liters", "litre", "litres",
+                     "milliliter", "milliliters", "millilitre", "millilitres"})
+_LENGTH = frozenset({"m", "cm", "mm", "um", "µm", "μm"})
+_TIME = frozenset({"s", "min", "h", "hour", "hours", "d", "day", "days", "week", "weeks", "month", "months",
+                   "year", "years"})
+_ACTIVITY = frozenset({"IU", "USP"})
+UNIT_WORDS: dict[str, frozenset[str]] = {
+    "mass": _MASS | _BODY_MASS,
+    "volume": _VOLUME | {"cm"},  # cm**3
+    "length": _LENGTH,
+    "area": _LENGTH,
+    "time": _TIME,
+    "concentration": _MASS | _VOLUME | _ACTIVITY | {"cm"},
+    "activity-concentration": _ACTIVITY | _VOLUME | {"cm"},
+    "usp-concentration": _ACTIVITY | _VOLUME | {"cm"},
+    "mass-per-area": _MASS | _LENGTH,
+    "mass-per-body-mass": _MASS | _BODY_MASS,
+    "activity": _ACTIVITY,
+}
+ALL_UNIT_WORDS = frozenset().union(*UNIT_WORDS.values())
+_WORD_RE = re.compile(r"[^\s*/^().0-9²³-]+")
+_CHECKED_WORDS: dict[str, set[str]] = {}  # unit texts already found to use only a kind's words
+
+
+def _check_words(unit_text: str, kind: str | None, what: str) -> None:
+    """Refuse a unit symbol meso does not read at all (``kind`` ``None``), or one that makes no
+    clinical sense in a quantity of ``kind`` (a kilogram of drug per millilitre)."""
+    allowed = ALL_UNIT_WORDS if kind is None else UNIT_WORDS[kind]
+    for word in _WORD_RE.findall(unit_text):
+        if word in allowed:
+            continue
+        shown = _printable(word[:20])
+        hint = sorted(w for w in allowed if w.lower() == word.lower())
+        if hint:
+            raise UnitError(f"{what}: unit {shown!r} is not {hint[0]!r}: unit symbols are case-sensitive "
+                            f"({shown!r} would be another unit); write {hint[0]!r}")
+        known = ", ".join(sorted(w for w in allowed if w.isascii() and len(w) <= 4))
+        if kind is None:
+            raise UnitError(f"{what}: unknown unit {shown!r} (meso reads exact, case-sensitive symbols such "
+                            "as mg, mL, kg, cm**2, day, IU)")
+        raise UnitError(f"{what}: {shown!r} makes no sense in {KIND_NAMES.get(kind, kind)}; use {known}")
 
 
 def _printable(text: str) -> str:
