@@ -164,4 +164,4 @@ def test_a_misread_weight_is_refused(meso, weight):
     """A weight with a factor, a case slip or a megagram prefix is refused (exit 2)."""
     outcome = meso("check", "--ingredient", "lidocaine", "--weight", weight, "--json")
     assert outcome.exit_code == 2, outcome.stdout
-    assert "--weight" in outcome.stderr
+    assert "weight" in outcome.stderr
