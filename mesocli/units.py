@@ -455,8 +455,8 @@ def _check_words(unit_text: str, kind: str | None, what: str) -> None:
         shown = _printable(word[:20])
         hint = sorted(w for w in allowed if w.lower() == word.lower())
         if hint:
-            raise UnitError(f"{what}: unit {shown!r} is not {hint[0]!r}: unit symbols are case-sensitive "
-                            f"({shown!r} would be another unit); write {hint[0]!r}")
+            raise UnitError(f"{what}: unknown unit {shown!r}: unit symbols are case-sensitive and "
+                            f"{shown!r} is not {hint[0]!r}; write {hint[0]!r}")
         known = ", ".join(sorted(w for w in allowed if w.isascii() and len(w) <= 4))
         if kind is None:
             raise UnitError(f"{what}: unknown unit {shown!r} (meso reads exact, case-sensitive symbols such "
