@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mesocli.errors import UnitError
 
@@ -112,13 +112,7 @@ def _make_registry() -> pint.UnitRegistry:
                     _PARSED_UNITS[key] = found
             return found
 
-    folder = _definitions_cache()
-    lock = _locked(folder)
-    try:
-        ureg = Registry(cache_folder=folder if lock is not None else None, autoconvert_offset_to_baseunit=True)
-    finally:
-        if lock is not None:
-            lock.close()  # closing releases the lock
+    ureg = _build_with_cache(Registry)
     # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
     ureg.define("liter = decimeter ** 3 = L = l = litre")
     ureg.define("international_unit = [biological_activity] = IU = iu")
@@ -138,11 +132,45 @@ _VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a u
 _DERIVED: dict[tuple[Any, ...], Any] = {}  # what the registry worked out about units (see below)
 
 
+def _build_with_cache(make: Callable[..., Any]) -> Any:
+    """``make(cache_folder=...)`` with pint's cache of parsed definitions when it can be trusted.
+
+    pint keeps that cache as pickle files, and unpickling runs code, so the folder is used only
+    when it and every file in it belong to this user and no one else can write them (see
+    :func:`_trusted_folder`); the lock on it is waited for at most ``LOCK_WAIT`` seconds. A
+    cache pint cannot read (truncated, corrupt, from another pint) is emptied and written again.
+    Whatever goes wrong with the cache, the registry is built from pint's definition files.
+    """
+    folder = _definitions_cache()
+    lock = _locked(folder)
+    if lock is None:
+        return make(cache_folder=None, autoconvert_offset_to_baseunit=True)
+    try:
+        if not _trusted_folder(folder):
+            return make(cache_folder=None, autoconvert_offset_to_baseunit=True)
+        mask = os.umask(0o077)  # what pint writes there is this user's alone
+        try:
+            try:
+                return make(cache_folder=folder, autoconvert_offset_to_baseunit=True)
+            except Exception:  # an unreadable cache file: start it again
+                _empty(folder)
+                return make(cache_folder=folder, autoconvert_offset_to_baseunit=True)
+        finally:
+            os.umask(mask)
+    except Exception:  # a cache folder that cannot be written at all
+        return make(cache_folder=None, autoconvert_offset_to_baseunit=True)
+    finally:
+        os.close(lock)  # closing releases the lock
+
+
+LOCK_WAIT = 10.0  # seconds to wait for another process writing pint's cache, then go on without it
+
+
 def _definitions_cache() -> str | None:
     """pint's cache of its parsed unit definitions, under meso's own cache directory.
 
     Building the registry from pint's definition files takes a few hundred milliseconds;
-    from pint's cache, a few tens. Without a writable cache directory pint parses the files.
+    from pint's cache, a few tens. Without a usable cache directory pint parses the files.
     """
     try:
         from mesocli import config
@@ -157,28 +185,83 @@ def _definitions_cache() -> str | None:
         return None
 
 
-def _locked(folder: str | None) -> IO[str] | None:
+def _owned_privately(info: os.stat_result) -> bool:
+    """Whether a file or folder belongs to this user and no one else may write it."""
+    import stat
+
+    owner = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _trusted_folder(folder: str) -> bool:
+    """Whether pint may read its pickles from ``folder``: the folder and its parent are real
+    directories (not links) of this user that no one else can write, and every entry in it is
+    a regular file of this user that no one else can write."""
+    import stat
+
+    try:
+        for path in (os.path.dirname(folder), folder):
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or not _owned_privately(info):
+                return False
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(info.st_mode) or not _owned_privately(info):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _empty(folder: str) -> None:
+    """Remove pint's cache files (not the lock), so the next build writes them afresh."""
+    import contextlib
+
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name != ".lock" and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _locked(folder: str | None) -> int | None:
     """An exclusive lock on pint's cache folder, held while the registry reads or writes it.
 
     pint writes its cache files in place, so a process starting while another is still writing
     them would read half a file and lose unit definitions. Processes starting together take
-    turns instead. ``None`` when there is no folder or it cannot be locked (no ``fcntl`` on
-    Windows): the registry is then built without the cache.
+    turns instead, each waiting at most ``LOCK_WAIT`` seconds. ``None`` when there is no folder,
+    the lock file is not this user's own regular file (a link is never followed), the wait ran
+    out, or locking is not possible (no ``fcntl`` on Windows): the registry is then built
+    without the cache.
     """
     if folder is None:
         return None
     try:
         import fcntl
+        import stat
+        import time
 
-        handle = open(os.path.join(folder, ".lock"), "a")  # noqa: SIM115 (the caller closes it)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        handle = os.open(os.path.join(folder, ".lock"), flags, 0o600)
     except (ImportError, OSError):
         return None
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode) or not _owned_privately(info):
+            raise OSError("not our lock file")
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
     except OSError:
-        handle.close()
+        os.close(handle)
         return None
-    return handle
 
 
 def _unit_text(units: Any, spec: str) -> str:
