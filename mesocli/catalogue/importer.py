@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
 
 IMPORTABLE = ("substance", "product")
+MAX_IMPORT_BYTES = 1024 * 1024  # as for every document meso reads (mesocli.cli.io.MAX_INPUT_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ def parse_import(text: str, name: str) -> CatalogueData:
     """Validate an import file on its own (syntax, fields, units); raises CatalogueDataError."""
     from mesocli.catalogue.source import parse_documents
 
+    if len(text) > MAX_IMPORT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_IMPORT_BYTES:
+        raise CatalogueDataError(f"{name}: larger than the {MAX_IMPORT_BYTES:,}-byte (1 MiB) limit for an "
+                                 "import file; split it into several imports")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
