@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mesocli.catalogue.migrate import _rows, lock_catalogue, split_rows
 from mesocli.errors import CatalogueDataError, DatabaseError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -168,7 +169,6 @@ def _rewriting_local_rows(
 
     from mesocli.catalogue.db import check_revision, describe, explain, open_engine
     from mesocli.catalogue.loader import write_catalogue
-    from mesocli.catalogue.migrate import lock_catalogue
     from mesocli.catalogue.snapshot import read_catalogue
     from mesocli.catalogue.source import validate_references
 
@@ -191,21 +191,6 @@ def _rewriting_local_rows(
         raise DatabaseError(explain(exc, describe(url))) from None
     finally:
         engine.dispose()
-
-
-def split_rows(current: Catalogue) -> tuple[CatalogueData, CatalogueData]:
-    """The clinic's substances and products, and the shipped ones (with the areas they may use)."""
-    substances, products = current.substances.values(), current.products.values()
-    local = _rows([s for s in substances if s.local], [p for p in products if p.local])
-    shipped = _rows([s for s in substances if not s.local], [p for p in products if not p.local])
-    shipped.areas = list(current.areas.values())
-    return local, shipped
-
-
-def _rows(substances: list[Any], products: list[Any]) -> CatalogueData:
-    from mesocli.catalogue.source import CatalogueData
-
-    return CatalogueData(substances=substances, products=products)
 
 
 def _is_shipped(current: Catalogue, row_id: str) -> bool:
