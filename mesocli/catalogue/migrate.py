@@ -116,6 +116,7 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     from mesocli.catalogue.snapshot import read_catalogue
     from mesocli.catalogue.source import read_directory
 
+    refuse_packaged(url)
     data = read_directory(config.data_dir())
     engine = writable_engine(url, immediate=True)
     backup = _backup_sqlite(engine)
@@ -138,6 +139,30 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
         engine.dispose()
     assert after is not None
     return before, after, backup
+
+
+def refuse_packaged(url: str) -> None:
+    """Raise :class:`InputError` when ``url`` points at the catalogue shipped inside the package,
+    however it is spelled (a relative path, a ``file:`` URI, a link or a second hard link): that
+    file is read-only, whatever its permissions say."""
+    from urllib.parse import unquote
+
+    from mesocli.catalogue.db import sqlite_file
+    from mesocli.errors import InputError
+
+    path = sqlite_file(url)
+    if path is None:
+        return
+    shipped = config.shipped_database()
+    candidates = {path, Path(unquote(str(path)))}
+    for candidate in candidates:
+        try:
+            same = candidate.exists() and os.path.samefile(candidate, shipped)
+        except OSError:
+            same = False
+        if same or candidate.resolve() == shipped.resolve():
+            raise InputError(f"{config.DATABASE_ENV} points at the catalogue shipped with meso, which is read-only; "
+                             "point it at the clinic's own database (create one with 'meso db upgrade')")
 
 
 def lock_catalogue(session: Session) -> None:
