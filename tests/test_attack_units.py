@@ -165,3 +165,70 @@ def test_a_misread_weight_is_refused(meso, weight):
     outcome = meso("check", "--ingredient", "lidocaine", "--weight", weight, "--json")
     assert outcome.exit_code == 2, outcome.stdout
     assert "weight" in outcome.stderr
+
+
+# ---------------------------------------------------------------------------------------- epinephrine
+# Lidocaine's with-epinephrine limit (7 mg/kg, 500 mg) is that of lidocaine with epinephrine
+# 1:200,000 (0.005 mg/mL) or 1:100,000 (0.010 mg/mL); the catalogue sets 1:200,000 as the
+# strength below which a syringe counts as plain (limit 4.5 mg/kg, 300 mg).
+def _lidocaine_dose_findings(meso, epinephrine: str, lidocaine_ml: float = 20, other_ml: float = 0) -> list:
+    components = [{"substances": [{"id": "lidocaine", "concentration": "20 mg/mL"},
+                                  {"id": "epinephrine", "concentration": epinephrine}],
+                   "volume": f"{lidocaine_ml} mL"}]
+    if other_ml:
+        components.append({"substances": [{"id": "hyaluronic-acid", "concentration": "10 mg/mL"}],
+                           "volume": f"{other_ml} mL"})
+    text = json.dumps({"components": components})
+    outcome = meso("check", "--recipe", "-", "--weight", "70 kg", "--json", input=text)
+    assert outcome.exit_code in (0, 1), outcome.stderr
+    return [f for f in json.loads(outcome.stdout)["findings"] if f["kind"] == "dose" and "Lidocaine" in f["message"]]
+
+
+@pytest.mark.parametrize("trace", ["1e-9 mg/mL", "0.000001 mg/mL", "0.001 mg/mL", "0.0049 mg/mL", "4.9 ug/mL",
+                                   "4 mcg/mL", "0.00499 g/L"])
+def test_a_trace_of_epinephrine_keeps_the_plain_lidocaine_limit(meso, trace):
+    """400 mg of lidocaine for 70 kg is over the plain limit (300 mg); a trace of epinephrine
+    below 1:200,000 does not switch it to the with-epinephrine limit (490 mg)."""
+    [finding] = _lidocaine_dose_findings(meso, trace)
+    assert finding["severity"] == "contraindicated" and "300 mg" in finding["message"]
+
+
+@pytest.mark.parametrize("strength", ["0.005 mg/mL", "5 ug/mL", "0.01 mg/mL", "10 mcg/mL", "0.02 mg/mL"])
+def test_a_marketed_epinephrine_strength_gives_the_with_epinephrine_limit(meso, strength):
+    """At 1:200,000 or stronger, 400 mg of lidocaine for 70 kg is within the with-epinephrine limit."""
+    assert _lidocaine_dose_findings(meso, strength) == []
+
+
+def test_epinephrine_diluted_below_the_threshold_in_the_syringe_counts_as_plain(meso):
+    """Epinephrine 1:100,000 diluted 1 in 3 by another component of the syringe is below
+    1:200,000: the plain limit applies to the lidocaine."""
+    assert _lidocaine_dose_findings(meso, "0.01 mg/mL", lidocaine_ml=20) == []
+    [finding] = _lidocaine_dose_findings(meso, "0.01 mg/mL", lidocaine_ml=20, other_ml=40)
+    assert "300 mg" in finding["message"]
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(concentration=st.floats(min_value=0, max_value=0.05, allow_nan=False))
+def test_only_epinephrine_at_or_above_the_threshold_counts(concentration):
+    """below_minimum leaves epinephrine out exactly when its strength in the syringe is below
+    0.005 mg/mL."""
+    from mesocli.api import load_catalogue
+    from mesocli.domain.dosing import below_minimum, companion_minimum
+    from mesocli.domain.model import Component
+    from mesocli.units import Amount
+
+    catalogue = load_catalogue()
+    assert companion_minimum(catalogue, "epinephrine") == 0.005
+    parts = [([Component("lidocaine", "active", Amount(20, "mg/mL")),
+               Component("epinephrine", "active", Amount(concentration, "mg/mL"))], 10.0)]
+    assert ("epinephrine" in below_minimum(catalogue, parts)) == (concentration < 0.005 * (1 - 1e-9))
+
+
+def test_the_threshold_is_sourced_catalogue_data():
+    """The threshold is a formulation default with a label source, not a number in code."""
+    from mesocli.api import load_catalogue
+    from mesocli.domain.dosing import COMPANION_MINIMUM
+
+    default = load_catalogue().default(COMPANION_MINIMUM + "epinephrine")
+    assert default is not None and default.value == "0.005 mg/mL"
+    assert default.provenance.evidence == "label" and default.provenance.sources
