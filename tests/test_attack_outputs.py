@@ -259,3 +259,32 @@ def test_a_closed_pipe_in_batch_exits_0_quietly(tmp_path):
     stderr = process.stderr.read()
     process.stderr.close()
     assert (code, stderr) == (0, b"")
+
+
+@pytest.mark.parametrize("raw", NAMES)
+def test_error_documents_stay_valid_utf8_for_any_file_name(tmp_path, raw):
+    """An error document naming a file whose name is not UTF-8 is still valid UTF-8 JSON."""
+    if sys.platform == "win32":
+        pytest.skip("POSIX file names")
+    path = os.path.join(os.fsencode(tmp_path), b"empty-" + raw)
+    with open(path, "wb") as handle:
+        handle.write(b"\n\n")
+    done = subprocess.run([sys.executable, "-m", "mesocli", "batch", path], capture_output=True, timeout=300,
+                          check=False)
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    document = json.loads(done.stdout.decode("utf-8"))
+    assert document["kind"] == "error" and "no requests" in document["message"]
+    assert b"\x1b" not in done.stdout and b"\xff" not in done.stdout  # escaped by JSON or shown as \xff
+
+
+@given(text=st.text(max_size=30), raw=st.binary(max_size=10))
+def test_write_json_always_writes_valid_utf8(text, raw):
+    """Whatever strings a document holds (lone surrogates from file names included), write_json
+    writes text that encodes as UTF-8 and parses back."""
+    import io
+
+    stream = io.StringIO()
+    cli_io.write_json({"message": text + os.fsdecode(raw), os.fsdecode(raw) or "k": [os.fsdecode(raw)]}, stream)
+    written = stream.getvalue()
+    written.encode("utf-8")
+    json.loads(written)

@@ -33,10 +33,30 @@ class OutputState:
 
 def write_json(document: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
+    text = _dumps(document)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # text from a file name that is not UTF-8: shown escaped
+        text = _dumps(_escaped(document))
+    out.write(text + "\n")
+
+
+def _dumps(document: Any) -> str:
     if OutputState.ndjson:
-        out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
-    else:
-        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8 text the way :func:`show_path` shows names."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+            .encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def read_text(source: str, what: str) -> str:
