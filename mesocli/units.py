@@ -15,6 +15,10 @@ Accepted forms (case of unit symbols matters, as in pint):
 * ``{"value": 20, "unit": "mg/mL"}``: the JSON form meso writes
 
 A bare ``%`` is refused for concentrations: it does not say w/v, w/w or v/v.
+
+Unit symbols are read exactly as written (case included) and only from the short list each kind
+of quantity may use (``UNIT_WORDS``): pint would read ``ML`` as megalitres, ``Mg`` as megagrams
+and multiply by ``percent``, ``ppm``, ``turn`` or ``radian`` without a word; meso refuses them.
 """
 
 from __future__ import annotations
