@@ -179,3 +179,30 @@ def test_a_worker_that_fails_ends_the_run_with_exit_4_not_a_traceback(meso, tmp_
     assert outcome.exit_code == 4
     assert "Traceback" not in outcome.stderr and "Too many open files" in outcome.stderr
     assert json.loads(outcome.stdout.splitlines()[-1])["code"] == 4
+
+
+@pytest.mark.parametrize("limit", [12, 16, 20])
+def test_a_real_descriptor_limit_ends_with_exit_4_and_an_error_document(tmp_path, limit):
+    """Under a real `ulimit -n`, a pool too large for it ends with exit 4, one error document as
+    the last line, and a one-line message: no traceback."""
+    resource = pytest.importorskip("resource")
+    if not batch.fork_available():
+        pytest.skip("no fork start method on this platform")
+    import subprocess
+    import sys
+
+    path = tmp_path / "requests.ndjson"
+    path.write_text("".join(json.dumps({"id": i, **GOOD}) + "\n" for i in range(3000)), encoding="utf-8")
+
+    def lower_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    done = subprocess.run([sys.executable, "-m", "mesocli", "batch", str(path)], capture_output=True, text=True,
+                          timeout=300, check=False, preexec_fn=lower_limit,
+                          env={**os.environ, batch_command.WORKERS_ENV: "16"})
+    if done.returncode == 0:
+        pytest.skip(f"{limit} descriptors were enough here")
+    assert done.returncode in (3, 4), done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    last = json.loads(done.stdout.splitlines()[-1])
+    assert last["kind"] == "error" and last["code"] == done.returncode
