@@ -288,3 +288,12 @@ def test_write_json_always_writes_valid_utf8(text, raw):
     written = stream.getvalue()
     written.encode("utf-8")
     json.loads(written)
+
+
+def test_catalogue_export_to_dash_is_standard_output(meso, tmp_path, monkeypatch):
+    """`meso catalogue export --all -o -` prints what plain export prints, and makes no file '-'."""
+    monkeypatch.chdir(tmp_path)
+    dashed = meso("catalogue", "export", "--all", "-o", "-")
+    assert dashed.exit_code == 0 and "[[substance]]" in dashed.stdout
+    assert dashed.stdout == meso("catalogue", "export", "--all").stdout
+    assert not (tmp_path / "-").exists()
