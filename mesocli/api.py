@@ -28,8 +28,8 @@ _CACHE: dict[tuple[object, ...], Catalogue] = {}
 def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogue:
     """The catalogue at ``url`` (default: ``MESO_DATABASE_URL``, else the shipped one).
 
-    It is read once per process; a SQLite file that changed since (size or modification
-    time) is read again. A SQLite catalogue is also kept as a snapshot in meso's cache
+    It is read once per process; a SQLite file that changed since (any commit, in WAL mode
+    too, or a replaced file) is read again. A SQLite catalogue is also kept as a snapshot in meso's cache
     directory (see :mod:`mesocli.catalogue.cache`), so a later process need not read the
     database; ``refresh`` reads the database whatever is cached.
     """
@@ -72,11 +72,9 @@ def _identity(url: str | None) -> tuple[object, ...]:
         path = Path(url[len("sqlite:///"):].split("?")[0])
     else:
         return (url,)
-    try:
-        stat = path.stat()
-    except OSError:
-        return (url, str(path), None)
-    return (url, str(path), stat.st_size, stat.st_mtime_ns)
+    from mesocli.catalogue import cache
+
+    return (url, str(path), cache.key(path))  # changes with every commit, WAL commits included
 
 
 def _read(url: str | None) -> Catalogue:

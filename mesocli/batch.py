@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -93,6 +94,8 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
             raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         except RecursionError:
             raise InputError("JSON nested too deeply") from None
+        if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(request):
+            raise InputError("line holds a lone UTF-16 surrogate escape (such as \\ud800), which is not text")
         if not isinstance(request, dict):
             raise InputError("a request must be a JSON object")
         request_id = request.get("id")
@@ -116,6 +119,28 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
 
         return BatchResult(number, exc.exit_code, request_id,
                            _body(error_document(exc.exit_code, exc.message, line=number)))
+
+
+# JSON may escape half of a UTF-16 surrogate pair on its own ("\ud800"): it decodes to a string
+# that no UTF-8 output can hold. Only a line with such an escape is searched for one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 # ------------------------------------------------------------------------------- reading input
@@ -185,7 +210,11 @@ def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue,
             failed += 1
             if first_failure is None:
                 first_failure = (number, str(result.document.get("message", "")))
-    return Block("".join(out).encode(), len(out), worst, failed, first_failure)
+    try:
+        data = "".join(out).encode()
+    except UnicodeEncodeError:  # a defect elsewhere let unencodable text through: never lose a line
+        data = "".join(line.encode("utf-8", "backslashreplace").decode("utf-8") for line in out).encode()
+    return Block(data, len(out), worst, failed, first_failure)
 
 
 def fork_available() -> bool:
@@ -209,6 +238,7 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
     import gc
     import pickle
 
+    workers = bounded_workers(workers)
     _import_answering_modules()  # once here, shared by the workers, instead of once in each
     _WORKER["catalogue"] = catalogue
     start = handle.tell()
@@ -217,10 +247,16 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
     pipes: list[BinaryIO] = []
     try:
         for index in range(workers):
-            read_end, write_end = os.pipe()
+            try:
+                read_end, write_end = os.pipe()
+            except OSError as exc:
+                raise _cannot_start(exc) from None
             pipes.append(os.fdopen(read_end, "rb"))
             try:
                 pid = os.fork()
+            except OSError as exc:
+                os.close(write_end)
+                raise _cannot_start(exc) from None
             except BaseException:
                 os.close(write_end)
                 raise
@@ -239,8 +275,10 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
             kind, value = pickle.loads(frame)
             if kind == "end":
                 return
-            if kind == "failed":
-                raise RuntimeError(f"a batch worker failed:\n{value}")
+            if kind == "failed":  # the last line of the worker's traceback says what went wrong
+                lines = [line for line in str(value).splitlines() if line.strip()]
+                raise WorkerError(f"a batch worker failed ({lines[-1].strip() if lines else 'no reason given'}); "
+                                  "the results written so far are complete")
             yield value
             run += 1
     finally:
@@ -249,6 +287,25 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
         _reap(pids)
         _WORKER.clear()
         gc.unfreeze()
+
+
+MAX_WORKERS = 32  # more processes than this only cost memory and descriptors
+
+
+def bounded_workers(wanted: int) -> int:
+    """The number of worker processes to start for ``wanted``: at least 1, at most ``MAX_WORKERS``."""
+    return max(1, min(int(wanted), MAX_WORKERS))
+
+
+def _cannot_start(exc: OSError) -> WorkerError:
+    """The error that ends a batch whose workers cannot be started (no descriptors, no processes)."""
+    import errno
+
+    reason = {errno.EMFILE: "too many open files", errno.ENFILE: "too many open files in the system",
+              errno.EAGAIN: "no more processes may be started", errno.ENOMEM: "out of memory"}.get(
+        exc.errno or 0, exc.strerror or type(exc).__name__)
+    return WorkerError(f"cannot start the batch worker processes ({reason}); lower MESO_BATCH_WORKERS "
+                       "or raise the limit (ulimit -n, ulimit -u); no request was answered by them")
 
 
 def _worker_main(index: int, workers: int, handle: BinaryIO, start: int, out_fd: int) -> None:

@@ -15,6 +15,10 @@ Accepted forms (case of unit symbols matters, as in pint):
 * ``{"value": 20, "unit": "mg/mL"}``: the JSON form meso writes
 
 A bare ``%`` is refused for concentrations: it does not say w/v, w/w or v/v.
+
+Unit symbols are read exactly as written (case included) and only from the short list each kind
+of quantity may use (``UNIT_WORDS``): pint would read ``ML`` as megalitres, ``Mg`` as megagrams
+and multiply by ``percent``, ``ppm``, ``turn`` or ``radian`` without a word; meso refuses them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mesocli.errors import UnitError
 
@@ -49,6 +53,12 @@ KINDS: dict[str, str] = {
     "mass-per-body-mass": "",  # dimensionless (mg/kg)
     "activity": "[biological_activity]",
 }
+
+KIND_NAMES = {"mass": "a mass", "volume": "a volume", "length": "a length", "area": "an area",
+              "time": "a duration", "concentration": "a concentration",
+              "activity-concentration": "an activity concentration", "usp-concentration": "an activity concentration",
+              "mass-per-area": "a mass per area", "mass-per-body-mass": "a dose per body mass",
+              "activity": "an activity"}
 
 # Kinds that accept one another: a concentration may be given by mass or by activity.
 CONCENTRATION_KINDS = ("concentration", "activity-concentration", "usp-concentration")
@@ -106,13 +116,7 @@ def _make_registry() -> pint.UnitRegistry:
                     _PARSED_UNITS[key] = found
             return found
 
-    folder = _definitions_cache()
-    lock = _locked(folder)
-    try:
-        ureg = Registry(cache_folder=folder if lock is not None else None, autoconvert_offset_to_baseunit=True)
-    finally:
-        if lock is not None:
-            lock.close()  # closing releases the lock
+    ureg = _build_with_cache(Registry)
     # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
     ureg.define("liter = decimeter ** 3 = L = l = litre")
     ureg.define("international_unit = [biological_activity] = IU = iu")
@@ -132,11 +136,45 @@ _VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a u
 _DERIVED: dict[tuple[Any, ...], Any] = {}  # what the registry worked out about units (see below)
 
 
+def _build_with_cache(make: Callable[..., Any]) -> Any:
+    """``make(cache_folder=...)`` with pint's cache of parsed definitions when it can be trusted.
+
+    pint keeps that cache as pickle files, and unpickling runs code, so the folder is used only
+    when it and every file in it belong to this user and no one else can write them (see
+    :func:`_trusted_folder`); the lock on it is waited for at most ``LOCK_WAIT`` seconds. A
+    cache pint cannot read (truncated, corrupt, from another pint) is emptied and written again.
+    Whatever goes wrong with the cache, the registry is built from pint's definition files.
+    """
+    folder = _definitions_cache()
+    lock = _locked(folder)
+    if lock is None:
+        return make(cache_folder=None, autoconvert_offset_to_baseunit=True)
+    try:
+        if not _trusted_folder(folder):
+            return make(cache_folder=None, autoconvert_offset_to_baseunit=True)
+        mask = os.umask(0o077)  # what pint writes there is this user's alone
+        try:
+            try:
+                return make(cache_folder=folder, autoconvert_offset_to_baseunit=True)
+            except Exception:  # an unreadable cache file: start it again
+                _empty(folder)
+                return make(cache_folder=folder, autoconvert_offset_to_baseunit=True)
+        finally:
+            os.umask(mask)
+    except Exception:  # a cache folder that cannot be written at all
+        return make(cache_folder=None, autoconvert_offset_to_baseunit=True)
+    finally:
+        os.close(lock)  # closing releases the lock
+
+
+LOCK_WAIT = 10.0  # seconds to wait for another process writing pint's cache, then go on without it
+
+
 def _definitions_cache() -> str | None:
     """pint's cache of its parsed unit definitions, under meso's own cache directory.
 
     Building the registry from pint's definition files takes a few hundred milliseconds;
-    from pint's cache, a few tens. Without a writable cache directory pint parses the files.
+    from pint's cache, a few tens. Without a usable cache directory pint parses the files.
     """
     try:
         from mesocli import config
@@ -151,28 +189,83 @@ def _definitions_cache() -> str | None:
         return None
 
 
-def _locked(folder: str | None) -> IO[str] | None:
+def _owned_privately(info: os.stat_result) -> bool:
+    """Whether a file or folder belongs to this user and no one else may write it."""
+    import stat
+
+    owner = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _trusted_folder(folder: str) -> bool:
+    """Whether pint may read its pickles from ``folder``: the folder and its parent are real
+    directories (not links) of this user that no one else can write, and every entry in it is
+    a regular file of this user that no one else can write."""
+    import stat
+
+    try:
+        for path in (os.path.dirname(folder), folder):
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or not _owned_privately(info):
+                return False
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(info.st_mode) or not _owned_privately(info):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _empty(folder: str) -> None:
+    """Remove pint's cache files (not the lock), so the next build writes them afresh."""
+    import contextlib
+
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name != ".lock" and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _locked(folder: str | None) -> int | None:
     """An exclusive lock on pint's cache folder, held while the registry reads or writes it.
 
     pint writes its cache files in place, so a process starting while another is still writing
     them would read half a file and lose unit definitions. Processes starting together take
-    turns instead. ``None`` when there is no folder or it cannot be locked (no ``fcntl`` on
-    Windows): the registry is then built without the cache.
+    turns instead, each waiting at most ``LOCK_WAIT`` seconds. ``None`` when there is no folder,
+    the lock file is not this user's own regular file (a link is never followed), the wait ran
+    out, or locking is not possible (no ``fcntl`` on Windows): the registry is then built
+    without the cache.
     """
     if folder is None:
         return None
     try:
         import fcntl
+        import stat
+        import time
 
-        handle = open(os.path.join(folder, ".lock"), "a")  # noqa: SIM115 (the caller closes it)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        handle = os.open(os.path.join(folder, ".lock"), flags, 0o600)
     except (ImportError, OSError):
         return None
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode) or not _owned_privately(info):
+            raise OSError("not our lock file")
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
     except OSError:
-        handle.close()
+        os.close(handle)
         return None
-    return handle
 
 
 def _unit_text(units: Any, spec: str) -> str:
@@ -244,6 +337,12 @@ def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
     _check_value(value, what, allow_zero)
     quantity = _to_quantity(value, unit_text, what)
     check_kind(quantity, kind, what)
+    checked = _CHECKED_WORDS.setdefault(kind, set())
+    if unit_text not in checked:
+        if not _is_percent(unit_text):  # '% w/v' became mg/mL above
+            _check_words(unit_text, kind, what)
+        if len(checked) < _MEMO_LIMIT:
+            checked.add(unit_text)
     _check_plausible(quantity, kind, what)
     return quantity
 
@@ -339,7 +438,7 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
         raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '2 mL'")
     if not _UNIT_CHARS_RE.match(unit_text):
         raise UnitError(f"{what}: unit {_printable(unit_text[:30])!r} contains characters meso does not accept")
-    percent = _PERCENT_RE.match(unit_text.replace(" ", "")) or _PERCENT_RE.match(unit_text)
+    percent = _is_percent(unit_text)
     if percent:
         basis = (percent.group(1) or "").lower()
         if basis == "w/v":
@@ -359,6 +458,7 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
             "put the divisor in parentheses, e.g. '1.5 g/(100 mL)', or use mg/mL"
         )
     _check_grammar(unit_text, what)
+    _check_words(unit_text, None, what)
     unit = _UNIT_QUANTITIES.get(unit_text)
     if unit is None:
         try:
@@ -375,6 +475,10 @@ def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
     if not math.isfinite(float(result.magnitude)):
         raise UnitError(f"{what}: value out of range")
     return result
+
+
+def _is_percent(unit_text: str) -> re.Match[str] | None:
+    return _PERCENT_RE.match(unit_text.replace(" ", "")) or _PERCENT_RE.match(unit_text)
 
 
 def _check_grammar(unit_text: str, what: str) -> None:
@@ -394,6 +498,57 @@ def _check_grammar(unit_text: str, what: str) -> None:
                         "its unit, e.g. '20 mg/mL'")
     if re.search(r"(\*\*|\^)", stripped) or re.search(r"[*/]\s*$|^\s*[*/]", stripped):
         raise UnitError(f"{what}: unit {shown!r} is incomplete")
+
+
+# The unit symbols meso reads, exactly as written (case matters: "ML" would be a megalitre and
+# "Mg" a megagram to pint, so neither is read at all), by the kind of quantity they may appear in.
+# Everything else, pint's thousands of other units and prefixes included (percent, ppm, turn,
+# radian, Mg, ML, kL, ...), is refused, so no dimensionless factor or unusual prefix can scale a
+# dose unseen, and trailing text is never read as a unit.
+_MASS = frozenset({"g", "mg", "ug", "µg", "μg", "mcg", "gram", "grams", "milligram", "milligrams",
+                   "microgram", "micrograms"})
+_BODY_MASS = frozenset({"kg", "g", "lb", "kilogram", "kilograms", "gram", "grams"})
+_VOLUME = frozenset({"L", "l", "mL", "ml", "dL", "dl", "uL", "µL", "μL", "liter", "liters", "litre", "litres",
+                     "milliliter", "milliliters", "millilitre", "millilitres"})
+_LENGTH = frozenset({"m", "cm", "mm", "um", "µm", "μm"})
+_TIME = frozenset({"s", "min", "h", "hour", "hours", "d", "day", "days", "week", "weeks", "month", "months",
+                   "year", "years"})
+_ACTIVITY = frozenset({"IU", "USP"})
+UNIT_WORDS: dict[str, frozenset[str]] = {
+    "mass": _MASS | _BODY_MASS,
+    "volume": _VOLUME | {"cm"},  # cm**3
+    "length": _LENGTH,
+    "area": _LENGTH,
+    "time": _TIME,
+    "concentration": _MASS | _VOLUME | _ACTIVITY | {"cm"},
+    "activity-concentration": _ACTIVITY | _VOLUME | {"cm"},
+    "usp-concentration": _ACTIVITY | _VOLUME | {"cm"},
+    "mass-per-area": _MASS | _LENGTH,
+    "mass-per-body-mass": _MASS | _BODY_MASS,
+    "activity": _ACTIVITY,
+}
+ALL_UNIT_WORDS = frozenset().union(*UNIT_WORDS.values())
+_WORD_RE = re.compile(r"[^\s*/^().0-9²³-]+")
+_CHECKED_WORDS: dict[str, set[str]] = {}  # unit texts already found to use only a kind's words
+
+
+def _check_words(unit_text: str, kind: str | None, what: str) -> None:
+    """Refuse a unit symbol meso does not read at all (``kind`` ``None``), or one that makes no
+    clinical sense in a quantity of ``kind`` (a kilogram of drug per millilitre)."""
+    allowed = ALL_UNIT_WORDS if kind is None else UNIT_WORDS[kind]
+    for word in _WORD_RE.findall(unit_text):
+        if word in allowed:
+            continue
+        shown = _printable(word[:20])
+        hint = sorted(w for w in allowed if w.lower() == word.lower())
+        if hint:
+            raise UnitError(f"{what}: unknown unit {shown!r}: unit symbols are case-sensitive and "
+                            f"{shown!r} is not {hint[0]!r}; write {hint[0]!r}")
+        known = ", ".join(sorted(w for w in allowed if w.isascii() and len(w) <= 4))
+        if kind is None:
+            raise UnitError(f"{what}: unknown unit {shown!r} (meso reads exact, case-sensitive symbols such "
+                            "as mg, mL, kg, cm**2, day, IU)")
+        raise UnitError(f"{what}: {shown!r} makes no sense in {KIND_NAMES.get(kind, kind)}; use {known}")
 
 
 def _printable(text: str) -> str:

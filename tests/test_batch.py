@@ -175,9 +175,9 @@ def _defective_chunk(first, chunk):
     return _REAL_ANSWER_CHUNK(first, chunk)
 
 
-def test_a_defect_in_a_worker_surfaces_in_the_parent_with_its_traceback(catalogue, monkeypatch):
-    """An unexpected exception in a worker is not a dead worker: it reaches the caller as an
-    error carrying the worker's traceback, after the runs answered before it."""
+def test_a_defect_in_a_worker_surfaces_in_the_parent_with_its_reason(catalogue, monkeypatch):
+    """An unexpected exception in a worker reaches the caller as a WorkerError (exit 4) naming
+    the exception, after the runs answered before it."""
     import io
 
     from mesocli import batch
@@ -190,7 +190,9 @@ def test_a_defect_in_a_worker_surfaces_in_the_parent_with_its_traceback(catalogu
     monkeypatch.setattr(batch, "_answer_chunk", _defective_chunk)
     blocks = batch.run_batch_parallel(io.BytesIO(_ndjson([REQUESTS[2]] * 6).encode()), catalogue, 2)
     assert next(blocks).answered == 2
-    with pytest.raises(RuntimeError, match="ValueError: a defect while answering"):
+    from mesocli.errors import WorkerError
+
+    with pytest.raises(WorkerError, match="ValueError: a defect while answering"):
         next(blocks)
 
 

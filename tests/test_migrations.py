@@ -97,15 +97,27 @@ def test_downgrade_then_upgrade_round_trips(empty_database):
     assert _clinic_rows(empty_database) == (CLINIC.substances, CLINIC.products)
 
 
-def test_sqlite_upgrade_keeps_a_byte_for_byte_backup(tmp_path):
+def test_sqlite_upgrade_keeps_a_complete_backup(tmp_path):
+    """The backup made before an upgrade holds exactly the database as it was, and passes
+    SQLite's integrity check (it is made with the online backup API, not a file copy)."""
+    import sqlite3
+
     path = tmp_path / "old.sqlite"
     url = f"sqlite:///{path}"
     _populate_at(url, earlier_revisions()[-1])
-    original = path.read_bytes()
+
+    def rows(database) -> dict[str, list[tuple]]:
+        with sqlite3.connect(database) as connection:
+            tables = [t for (t,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {t: sorted(map(repr, connection.execute(f'SELECT * FROM "{t}"'))) for t in tables}
+
+    original = rows(path)
     _before, _after, backup = migrate.upgrade_database(url)
     assert backup is not None and Path(backup).parent == tmp_path
-    assert Path(backup).read_bytes() == original
-    assert path.read_bytes() != original
+    assert rows(backup) == original
+    with sqlite3.connect(backup) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert rows(path) != original
 
 
 def test_clinic_fixture_rows_are_valid_import_rows():

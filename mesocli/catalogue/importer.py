@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mesocli.catalogue.migrate import _rows, lock_catalogue, refuse_packaged, split_rows
 from mesocli.errors import CatalogueDataError, DatabaseError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
 
 IMPORTABLE = ("substance", "product")
+MAX_IMPORT_BYTES = 1024 * 1024  # as for every document meso reads (mesocli.cli.io.MAX_INPUT_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +61,16 @@ def parse_import(text: str, name: str) -> CatalogueData:
     """Validate an import file on its own (syntax, fields, units); raises CatalogueDataError."""
     from mesocli.catalogue.source import parse_documents
 
+    if len(text) > MAX_IMPORT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_IMPORT_BYTES:
+        raise CatalogueDataError(f"{name}: larger than the {MAX_IMPORT_BYTES:,}-byte (1 MiB) limit for an "
+                                 "import file; split it into several imports")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueDataError(f"{name}: invalid TOML ({exc})") from None
     except RecursionError:
         raise CatalogueDataError(f"{name}: nested too deeply") from None
+    _check_text(document, name)
     others = sorted(set(document) - set(IMPORTABLE))
     if others:
         raise CatalogueDataError(
@@ -105,12 +111,13 @@ def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -
                 "use --replace to replace it"
             )
         replaced.extend(existing)
+        _check_against(current, data, name)
         return _rows([s for s in local.substances if s.id not in incoming] + data.substances,
                      [p for p in local.products if p.id not in incoming] + data.products)
 
     with _rewriting_local_rows(url, change, label=name) as session:
         session.add(m.ImportRow(
-            imported_at=datetime.now(UTC).isoformat(timespec="seconds"), file_name=name[:300],
+            imported_at=datetime.now(UTC).isoformat(timespec="seconds"), file_name=_shown(name)[:300],
             sha256=digest, substances=len(data.substances), products=len(data.products),
             replaced=len(replaced),
         ))
@@ -164,10 +171,10 @@ def _rewriting_local_rows(
 
     from mesocli.catalogue.db import check_revision, describe, explain, open_engine
     from mesocli.catalogue.loader import write_catalogue
-    from mesocli.catalogue.migrate import lock_catalogue
     from mesocli.catalogue.snapshot import read_catalogue
     from mesocli.catalogue.source import validate_references
 
+    refuse_packaged(url)
     engine = open_engine(url, immediate=True)
     try:
         check_revision(engine, url)
@@ -189,19 +196,87 @@ def _rewriting_local_rows(
         engine.dispose()
 
 
-def split_rows(current: Catalogue) -> tuple[CatalogueData, CatalogueData]:
-    """The clinic's substances and products, and the shipped ones (with the areas they may use)."""
-    substances, products = current.substances.values(), current.products.values()
-    local = _rows([s for s in substances if s.local], [p for p in products if p.local])
-    shipped = _rows([s for s in substances if not s.local], [p for p in products if not p.local])
-    shipped.areas = list(current.areas.values())
-    return local, shipped
+# Characters no text field of an import may hold: control characters (a terminal would obey
+# them), invisible format characters (bidirectional overrides that reorder a name on screen),
+# separators and unassigned or private code points. Free-text notes may hold newlines and tabs.
+_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_MULTILINE_KEYS = frozenset({"notes"})
 
 
-def _rows(substances: list[Any], products: list[Any]) -> CatalogueData:
-    from mesocli.catalogue.source import CatalogueData
+def _check_text(document: Any, name: str) -> None:
+    """Refuse an import whose keys or text values hold a character of ``_FORBIDDEN``."""
+    import unicodedata
 
-    return CatalogueData(substances=substances, products=products)
+    stack: list[tuple[str, Any, str]] = [("", document, "")]
+    while stack:
+        where, value, key = stack.pop()
+        if isinstance(value, dict):
+            for child_key, child in value.items():
+                stack.append((f"{where}.{child_key}" if where else str(child_key), child_key, ""))
+                stack.append((f"{where}.{child_key}" if where else str(child_key), child, str(child_key)))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{index}]", child, key) for index, child in enumerate(value))
+        elif isinstance(value, str):
+            allowed = "\n\t" if key in _MULTILINE_KEYS else ""
+            for char in value:
+                if char not in allowed and unicodedata.category(char) in _FORBIDDEN:
+                    raise CatalogueDataError(f"{_shown(name)}: {_shown(where)} holds the control or invisible "
+                                             f"character U+{ord(char):04X}; remove it")
+
+
+def _shown(text: str) -> str:
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)[:120]
+
+
+def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
+    """Checks an import needs the catalogue for: activity units only where they mean something
+    for the substance, and no new substance of a class whose safety rules meso cannot extend."""
+    from mesocli.units import has_dimension
+
+    substances = {**current.substances, **{s.id: s for s in data.substances}}
+    for product in data.products:
+        for component in product.components:
+            amount, substance = component.concentration, substances.get(component.substance)
+            if amount is None or substance is None:
+                continue
+            what = f"{_shown(name)}: product {product.id!r} component {substance.id!r}"
+            if has_dimension(amount.unit, "[biological_activity] / [length] ** 3") and substance.iu_mass is None:
+                raise CatalogueDataError(f"{what}: {substance.name} has no IU-to-mass factor in the catalogue; "
+                                         "give its concentration by mass, e.g. mg/mL")
+            if has_dimension(amount.unit, "[usp_activity] / [length] ** 3") and substance.cls != "enzyme":
+                raise CatalogueDataError(f"{what}: USP units apply to enzymes such as hyaluronidase, not to "
+                                         f"{substance.name}; give its concentration by mass, e.g. mg/mL")
+    for substance in data.substances:
+        reasons = class_safety(current, substance.cls)
+        if reasons:
+            raise CatalogueDataError(
+                f"{_shown(name)}: substance {substance.id!r} is of class {substance.cls!r}, whose safety rules "
+                f"meso cannot extend to a clinic's substance ({'; '.join(reasons)}); it would escape them, so "
+                "it is refused. Import a product made of the shipped substance instead, or ask for the "
+                "substance to be added to the catalogue")
+
+
+def class_safety(current: Catalogue, cls: str) -> list[str]:
+    """Why a new substance of class ``cls`` could not be checked like the shipped ones: the
+    allergen groups that reach every shipped substance of the class (a new one would not be
+    in them), and the dose limits set for its members one by one (a new one would have none).
+    Empty when the class carries no such rule (its class-wide rules reach a new member anyway)."""
+    def work() -> list[str]:
+        members = [s.id for s in current.substances.values() if s.cls == cls and not s.local]
+        if not members:
+            return []
+        reasons = []
+        reach = [set(current.groups_by_substance.get(member, ())) for member in members]
+        if all(reach):
+            groups = sorted(set().union(*reach))
+            reasons.append(f"every shipped {cls} is in an allergen group ({', '.join(groups)})")
+        dosed = sorted({rule.scope.ref for rule in current.rules_by_kind.get("dose_limit", ())
+                        if rule.scope.kind == "substance" and rule.scope.ref in members})
+        if dosed:
+            reasons.append(f"dose limits are set substance by substance ({', '.join(dosed)})")
+        return reasons
+
+    return list(current.derive(("class-safety", cls), work))
 
 
 def _is_shipped(current: Catalogue, row_id: str) -> bool:

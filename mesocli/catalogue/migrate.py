@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import sqlite3
+import stat
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mesocli import config
 from mesocli.errors import DatabaseError
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
     from mesocli.catalogue.source import CatalogueData
+    from mesocli.domain.catalogue import Catalogue
 
 # The key of the PostgreSQL advisory lock that serialises writers of the catalogue.
 CATALOGUE_LOCK = 0x6D65736F  # "meso"
@@ -103,18 +105,18 @@ def build_database(target: Path, source_dir: Path | None = None) -> Path:
 def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     """Migrate the database at ``url`` and reload the shipped catalogue into it.
 
-    Returns (revision before, revision after, backup path). On SQLite, the file is copied to
-    ``<name>.<UTC timestamp>.bak`` before anything changes.
+    Returns (revision before, revision after, backup path). On SQLite, the file is first
+    backed up to ``<name>.<UTC timestamp>.bak`` (see :func:`_backup_sqlite`).
     """
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
     from mesocli.catalogue.db import writable_engine
-    from mesocli.catalogue.importer import split_rows
     from mesocli.catalogue.loader import write_catalogue
     from mesocli.catalogue.snapshot import read_catalogue
     from mesocli.catalogue.source import read_directory
 
+    refuse_packaged(url)
     data = read_directory(config.data_dir())
     engine = writable_engine(url, immediate=True)
     backup = _backup_sqlite(engine)
@@ -137,6 +139,30 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
         engine.dispose()
     assert after is not None
     return before, after, backup
+
+
+def refuse_packaged(url: str) -> None:
+    """Raise :class:`InputError` when ``url`` points at the catalogue shipped inside the package,
+    however it is spelled (a relative path, a ``file:`` URI, a link or a second hard link): that
+    file is read-only, whatever its permissions say."""
+    from urllib.parse import unquote
+
+    from mesocli.catalogue.db import sqlite_file
+    from mesocli.errors import InputError
+
+    path = sqlite_file(url)
+    if path is None:
+        return
+    shipped = config.shipped_database()
+    candidates = {path, Path(unquote(str(path)))}
+    for candidate in candidates:
+        try:
+            same = candidate.exists() and os.path.samefile(candidate, shipped)
+        except OSError:
+            same = False
+        if same or candidate.resolve() == shipped.resolve():
+            raise InputError(f"{config.DATABASE_ENV} points at the catalogue shipped with meso, which is read-only; "
+                             "point it at the clinic's own database (create one with 'meso db upgrade')")
 
 
 def lock_catalogue(session: Session) -> None:
@@ -181,7 +207,33 @@ def delete_catalogue_rows(session: Session) -> None:
     session.flush()
 
 
+def split_rows(current: Catalogue) -> tuple[CatalogueData, CatalogueData]:
+    """The clinic's substances and products, and the shipped ones (with the areas they may use)."""
+    substances, products = current.substances.values(), current.products.values()
+    local = _rows([s for s in substances if s.local], [p for p in products if p.local])
+    shipped = _rows([s for s in substances if not s.local], [p for p in products if not p.local])
+    shipped.areas = list(current.areas.values())
+    return local, shipped
+
+
+def _rows(substances: list[Any], products: list[Any]) -> CatalogueData:
+    from mesocli.catalogue.source import CatalogueData
+
+    return CatalogueData(substances=substances, products=products)
+
+
+BACKUP_WAIT = 30.0  # seconds to wait for another writer before the backup gives up
+
+
 def _backup_sqlite(engine: Engine) -> Path | None:
+    """Copy the SQLite database behind ``engine`` to ``<name>.<UTC timestamp>.bak`` beside it.
+
+    The copy is made with SQLite's online backup API while this process holds the database's
+    write lock (``BEGIN IMMEDIATE``): no import or other writer can change the file half-way
+    through, so the backup is always a consistent database, WAL contents included. It is
+    written under a temporary name and renamed when complete; a backup that fails is removed,
+    and the error names the cause (disk full, locked by another writer, permission denied).
+    """
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database
@@ -190,5 +242,55 @@ def _backup_sqlite(engine: Engine) -> Path | None:
     path = Path(database)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     backup = path.with_name(f"{path.name}.{stamp}.bak")
-    shutil.copy2(path, backup)
+    partial = path.with_name(f".{path.name}.{stamp}.bak.tmp")
+    lock = source = target = None
+    try:
+        # One connection holds the write lock (readers go on, writers wait); another reads the
+        # pages: SQLite refuses to back up through the connection that holds the write lock.
+        lock = sqlite3.connect(path, timeout=BACKUP_WAIT, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        source = sqlite3.connect(path, timeout=BACKUP_WAIT, isolation_level=None)
+        target = sqlite3.connect(partial, isolation_level=None)
+        source.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")
+        target.close()
+        target = None
+        os.chmod(partial, stat.S_IMODE(path.stat().st_mode))
+        os.replace(partial, backup)
+    except (sqlite3.Error, OSError) as exc:
+        raise DatabaseError(f"cannot back up {path} before upgrading it ({backup_failure(exc)}); "
+                            "nothing was changed") from None
+    finally:
+        if target is not None:
+            target.close()
+        if source is not None:
+            source.close()
+        if lock is not None:
+            with contextlib.suppress(sqlite3.Error):
+                lock.execute("ROLLBACK")
+            lock.close()
+        for leftover in (partial, partial.with_name(partial.name + "-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
     return backup
+
+
+def backup_failure(exc: BaseException) -> str:
+    """The cause of a failed backup or write, in words a clinic can act on."""
+    import errno
+
+    text = str(exc).lower()
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "disk is full" in text \
+            or "disk full" in text:
+        return "disk full"
+    if "locked" in text or "busy" in text:
+        return (f"the database is locked by another writer (an import?) for more than {BACKUP_WAIT:g} s; "
+                "try again when it has finished")
+    if isinstance(exc, PermissionError) or "readonly" in text or "read-only" in text \
+            or (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)):
+        return "permission denied: the database's directory is not writable"
+    if "unable to open" in text:
+        return "cannot create the backup file beside the database"
+    if "malformed" in text or "not a database" in text:
+        return "the database file is damaged"
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__

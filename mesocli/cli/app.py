@@ -9,7 +9,6 @@ Exit codes:
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +16,7 @@ import typer
 
 from mesocli import __version__
 from mesocli.cli import batch_command, catalogue_commands, clinic_commands, completion, db_commands, verbs
-from mesocli.cli.io import OutputState, write_json
+from mesocli.cli.io import OutputState, closed_pipe, reader_gone, write_json
 from mesocli.errors import EXIT_INPUT, MesoError
 
 HELP = """Formulate mesotherapy cocktails and check them for safety, from a sourced catalogue.
@@ -108,9 +107,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `meso ... | head`); that is not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return reader_gone()
+    except SystemExit as exc:  # click turns a closed pipe into exit 1 even when not standalone
+        if closed_pipe(exc):
+            return reader_gone()
+        raise
     return result if isinstance(result, int) else 0
 
 

@@ -89,12 +89,9 @@ def export_command(
     if output is None:
         typer.echo(text, nl=False)
         return
-    from mesocli.errors import InputError
+    from mesocli.cli.io import write_output
 
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--output: {output}: cannot write ({exc.strerror})") from None
+    write_output(output, text)
 
 
 @catalogue.command("remove")

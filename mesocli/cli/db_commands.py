@@ -48,11 +48,12 @@ def db_upgrade() -> None:
     """Create or migrate the database at MESO_DATABASE_URL and load the catalogue into it.
 
     Rows a clinic added (catalogue import) are kept. On SQLite a backup copy of the file is
-    written next to it first.
+    written next to it first, with SQLite's online backup while holding the write lock; a
+    backup that fails is removed and nothing is changed.
     """
     from mesocli import config
     from mesocli.catalogue.db import check_upgradable, describe
-    from mesocli.catalogue.migrate import upgrade_database
+    from mesocli.catalogue.migrate import backup_failure, upgrade_database
     from mesocli.errors import DatabaseError, InputError
 
     url = config.database_url()
@@ -65,8 +66,7 @@ def db_upgrade() -> None:
     try:
         before, after, backup = upgrade_database(url)
     except OSError as exc:
-        raise DatabaseError(f"cannot write next to the database at {describe(url)} ({exc.strerror or exc}); "
-                            "make its directory writable") from None
+        raise DatabaseError(f"cannot upgrade the database at {describe(url)} ({backup_failure(exc)})") from None
     typer.echo(f"{describe(url)}: {before or 'empty'} -> {after}")
     if backup is not None:
         typer.echo(f"backup: {backup}")

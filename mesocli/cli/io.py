@@ -6,7 +6,9 @@ it never goes through rich.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -15,7 +17,11 @@ from typing import Any, BinaryIO, TextIO
 from mesocli import strictjson
 from mesocli.errors import InputError
 
-MAX_INPUT_BYTES = 32 * 1024 * 1024
+# The largest patient, recipe, FHIR or clinic import document read (1 MiB: thousands of
+# catalogue rows). A larger one is refused after reading at most this many bytes, before any
+# parsing, so time and memory stay bounded; batch input is limited per line instead
+# (mesocli.batch.MAX_LINE).
+MAX_INPUT_BYTES = 1024 * 1024
 
 
 class OutputState:
@@ -27,10 +33,30 @@ class OutputState:
 
 def write_json(document: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
+    text = _dumps(document)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # text from a file name that is not UTF-8: shown escaped
+        text = _dumps(_escaped(document))
+    out.write(text + "\n")
+
+
+def _dumps(document: Any) -> str:
     if OutputState.ndjson:
-        out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
-    else:
-        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8 text the way :func:`show_path` shows names."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+            .encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def read_text(source: str, what: str) -> str:
@@ -39,22 +65,27 @@ def read_text(source: str, what: str) -> str:
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         name = "standard input"
     else:
-        name = source
+        name = show_path(source)
         with open_binary(source, what) as handle:
             try:
                 data = handle.read(MAX_INPUT_BYTES + 1)
             except OSError as exc:
-                raise InputError(f"{what}: {source}: cannot read ({exc.strerror})") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{what}: {name} is larger than the {MAX_INPUT_BYTES:,}-byte limit")
-    if not data.strip():
-        raise InputError(f"{what}: {name} is empty")
+                raise InputError(f"{what}: {name}: cannot read ({exc.strerror})") from None
     if b"\x00" in data:
         raise InputError(f"{what}: {name} is binary, not text")
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{what}: {name} is larger than the {_size(MAX_INPUT_BYTES)} limit for a document")
+    if not data.strip():
+        raise InputError(f"{what}: {name} is empty")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{what}: {name} is not UTF-8 text") from None
+
+
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{limit:,}-byte ({mib:g} MiB)" if mib >= 1 else f"{limit:,}-byte"
 
 
 def open_binary(source: str, what: str) -> BinaryIO:
@@ -62,22 +93,23 @@ def open_binary(source: str, what: str) -> BinaryIO:
     if not source.strip():
         raise InputError(f"{what}: no file name given")
     path = Path(source)
+    shown = show_path(source)
     if path.is_dir():
-        raise InputError(f"{what}: {source} is a directory, not a file")
+        raise InputError(f"{what}: {shown} is a directory, not a file")
     try:
         return path.open("rb")
     except FileNotFoundError:
-        raise InputError(f"{what}: {source}: no such file") from None
+        raise InputError(f"{what}: {shown}: no such file") from None
     except PermissionError:
-        raise InputError(f"{what}: {source}: permission denied") from None
+        raise InputError(f"{what}: {shown}: permission denied") from None
     except OSError as exc:
-        raise InputError(f"{what}: {source}: cannot read ({exc.strerror})") from None
+        raise InputError(f"{what}: {shown}: cannot read ({exc.strerror})") from None
 
 
 def read_document(source: str, what: str) -> Any:
     """Read JSON or TOML (by extension; stdin and unknown extensions try JSON, then TOML)."""
     text = read_text(source, what)
-    name = "standard input" if source == "-" else source
+    name = "standard input" if source == "-" else show_path(source)
     suffix = Path(source).suffix.lower() if source != "-" else ""
     if suffix == ".toml":
         return _toml(text, what, name)
@@ -105,3 +137,113 @@ def _toml(text: str, what: str, name: str) -> Any:
         raise InputError(f"{what}: {name} is not valid TOML ({exc})") from None
     except RecursionError:
         raise InputError(f"{what}: {name} is nested too deeply") from None
+
+
+# ------------------------------------------------------------------------------- writing files
+def show_path(path: str | os.PathLike[str]) -> str:
+    """A file name for a message: bytes that are not UTF-8 (and control characters) are shown
+    as escapes such as ``\\xff``, never written raw and never a UnicodeEncodeError."""
+    text = os.fspath(path)
+    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown)
+
+
+def write_output(path: str | os.PathLike[str], text: str, *, what: str = "--output") -> None:
+    """Write ``text`` to ``path`` whole, or leave what was there untouched.
+
+    ``-`` is standard output. Anything else is written to a new temporary file in the same
+    directory, flushed to disk, and renamed over ``path`` in one step: a reader sees the old
+    file or the new one, never half of one; a full disk or any other failure leaves the old
+    file as it was and removes the temporary one. A link at ``path`` is replaced, never written
+    through; a directory or another special file at ``path`` is refused.
+    """
+    if os.fspath(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    import stat
+    import tempfile
+
+    target = Path(os.fspath(path))
+    shown = show_path(target)
+    if not os.fspath(target).strip():
+        raise InputError(f"{what}: no file name given")
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write {shown} ({_reason(exc)})") from None
+    if info is not None and not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise InputError(f"{what}: {shown} is {kind}; give the path of a file to write")
+    folder = target.parent
+    data = text.encode("utf-8")
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=folder)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        mode = stat.S_IMODE(info.st_mode) if info is not None and stat.S_ISREG(info.st_mode) else _default_mode()
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+        temporary = None
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write {shown} ({_reason(exc)}); nothing was changed") from None
+    finally:
+        if temporary is not None:
+            with _suppressed():
+                os.unlink(temporary)
+
+
+def _default_mode() -> int:
+    """The mode a new file gets from the user's umask (mkstemp's own is 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ENOENT:
+        return "no such directory"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    return exc.strerror or type(exc).__name__
+
+
+def _suppressed() -> Any:
+    import contextlib
+
+    return contextlib.suppress(OSError)
+
+
+# ------------------------------------------------------------------------------- closed pipes
+def closed_pipe(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from writing to a reader that went away (``meso ... | head -1``);
+    click turns that into ``SystemExit(1)``, so the cause is looked for too."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, BrokenPipeError) or (isinstance(seen, OSError) and seen.errno == errno.EPIPE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def reader_gone() -> int:
+    """The exit code when the reader of standard output went away: 0, quietly. Standard output
+    is pointed at the null device so the final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's stream)
+        pass
+    return 0

@@ -179,7 +179,7 @@ def build(
 
 
 class _Destination:
-    """stdout, or a file written whole (so a failure leaves no half file)."""
+    """stdout (also for ``-o -``), or a file written whole and atomically (see write_output)."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path
@@ -189,7 +189,7 @@ class _Destination:
         import io
         import sys
 
-        if self.path is None:
+        if self.path is None or self.path == "-":
             return sys.stdout
         self.buffer = io.StringIO()
         return self.buffer
@@ -197,14 +197,9 @@ class _Destination:
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         if self.path is None or exc_type is not None or self.buffer is None:
             return
-        from pathlib import Path
+        from mesocli.cli.io import write_output
 
-        from mesocli.errors import InputError
-
-        try:
-            Path(self.path).write_text(self.buffer.getvalue(), encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"--output: cannot write {self.path} ({error.strerror})") from None
+        write_output(self.path, self.buffer.getvalue())
 
 
 def schema(

@@ -159,16 +159,93 @@ def dose_rules_for(catalogue: Catalogue, substance: Substance) -> tuple[Rule, ..
         or (rule.scope.kind == "class" and rule.scope.ref == substance.cls)))
 
 
-def companions_of(items: Iterable[Any]) -> dict[str, list[set[str]]]:
-    """For each substance, the set of substances in each syringe that contains it."""
-    by_syringe: dict[int, set[str]] = {}
+def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> dict[str, list[set[str]]]:
+    """For each substance, the set of substances in each syringe that contains it.
+
+    With ``catalogue``, a companion below the minimum concentration the catalogue sets for it
+    (see :func:`below_minimum`) is left out of the sets: it does not make a syringe "with" it.
+    """
+    by_syringe: dict[int, list[Any]] = {}
     for item in items:
-        by_syringe.setdefault(item.syringe, set()).update(item.substance_ids())
+        by_syringe.setdefault(item.syringe, []).append(item)
     out: dict[str, list[set[str]]] = {}
-    for members in by_syringe.values():
+    for syringe in by_syringe.values():
+        members = {sid for item in syringe for sid in item.substance_ids()}
+        counted = members
+        if catalogue is not None:
+            counted = members - below_minimum(catalogue, _parts(syringe))
         for sid in members:
-            out.setdefault(sid, []).append(members)
+            out.setdefault(sid, []).append(counted)
     return out
+
+
+# ----------------------------------------------------------------------- companion minimum concentration
+# A dose limit "only with X" (or "unless with X") is about solutions that hold X at a clinically
+# meaningful strength: lidocaine's with-epinephrine limit is that of lidocaine with epinephrine
+# 1:200,000 or 1:100,000, not of a syringe with a trace of it. A formulation default with key
+# COMPANION_MINIMUM + X gives that strength (a concentration). In a syringe where X is weaker,
+# or its strength cannot be worked out, X does not count as a companion; either way the stricter
+# limit then applies.
+COMPANION_MINIMUM = "companion-minimum-"
+
+
+def companion_minimum(catalogue: Catalogue, sid: str) -> float | None:
+    """The minimum concentration (mg/mL) for ``sid`` to count as a companion, if the catalogue sets one."""
+    def work() -> tuple[float | None]:
+        from mesocli.units import parse_quantity
+
+        default = catalogue.default(COMPANION_MINIMUM + sid)
+        if default is None:
+            return (None,)
+        quantity = parse_quantity(default.value, kind="concentration", what=f"default {default.key}")
+        return (float(quantity.to("mg/mL").magnitude),)
+
+    return catalogue.derive(("companion-minimum", sid), work)[0]
+
+
+def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], float | None]]) -> set[str]:
+    """The substances of one syringe (its ``parts``: components and volume in mL) that are weaker
+    in it than their :func:`companion_minimum`, or whose strength in it is unknown."""
+    present = {c.substance for components, _ in parts for c in components}
+    weak: set[str] = set()
+    for sid in present:
+        minimum = companion_minimum(catalogue, sid)
+        if minimum is None:
+            continue
+        volume = mass = 0.0
+        known = True
+        for components, millilitres in parts:
+            if millilitres is None:
+                known = False
+                break
+            volume += millilitres
+            for c in components:
+                if c.substance != sid:
+                    continue
+                if c.concentration is None or not has_dimension(c.concentration.unit, "[mass] / [length] ** 3"):
+                    known = False
+                else:
+                    mass += c.concentration.value * factor(c.concentration.unit, "mg/mL") * millilitres
+        if not known or volume <= 0 or mass / volume < minimum * (1 - 1e-9):
+            weak.add(sid)
+    return weak
+
+
+def _parts(syringe: Sequence[Any]) -> list[tuple[list[Any], float | None]]:
+    """The components and volume (mL) of each part of a syringe. The items made from one recipe
+    component (several substances in one volume) share that component's volume object, so they
+    are one part: its volume is counted once."""
+    parts: dict[int, tuple[list[Any], float | None]] = {}
+    for index, item in enumerate(syringe):
+        key = id(item.volume) if item.volume is not None else -1 - index
+        parts.setdefault(key, ([], _millilitres(item.volume)))[0].extend(item.components)
+    return list(parts.values())
+
+
+def _millilitres(volume: Any) -> float | None:
+    if volume is None:
+        return None
+    return float(volume.magnitude) * factor(units_of(volume), "mL")
 
 
 def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Any) -> Limit:
@@ -232,7 +309,7 @@ def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     for item in items:
         for sid in item.substance_ids():
             subject_of.setdefault(sid, item.subject)
-    companions = companions_of(items)
+    companions = companions_of(items, catalogue)
     for sid in sorted(present):
         substance = catalogue.substances[sid]
         for rule in dose_rules_for(catalogue, substance):

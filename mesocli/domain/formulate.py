@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.dosing import MASS_KINDS, amount_in, dose_rules_for, mass_limit, rule_applies
+from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, dose_rules_for, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -662,8 +662,9 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
     companions: dict[str, list[set[str]]] = {}
     for parts in syringes:
         members = {c.substance for p, _, _, _ in parts for c in p.components}
+        counted = members - below_minimum(cat, [(p.components, vol) for p, vol, _, _ in parts])
         for sid in members:
-            companions.setdefault(sid, []).append(members)
+            companions.setdefault(sid, []).append(counted)
     for sid in sorted(present):
         substance = cat.substances[sid]
         for rule in dose_rules_for(cat, substance):
