@@ -176,8 +176,17 @@ def _toml_str(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def clinic_import(count: int, source: Path, *, seed: int = SEED, prefix: str = "clinic") -> str:
-    """A clinic's import file (``meso catalogue import``) with ``count`` generated products.
+# Products per import file: meso refuses an import file over 32 MiB, and a generated product
+# takes about 500 bytes of TOML, so a clinic with 100,000 products imports them in several files.
+PRODUCTS_PER_FILE = 40_000
+
+
+def clinic_import(count: int, source: Path, *, seed: int = SEED, prefix: str = "clinic",
+                  per_file: int = PRODUCTS_PER_FILE) -> list[str]:
+    """A clinic's import files (``meso catalogue import``) with ``count`` generated products.
+
+    The first file also holds the clinic's own substances; each file holds at most ``per_file``
+    products, to be imported in order.
 
     The products are made like a clinic's stock list: families of actives (skin boosters with
     and without lidocaine, anaesthetics with epinephrine, vitamin and plant-extract cocktails,
@@ -221,7 +230,9 @@ def clinic_import(count: int, source: Path, *, seed: int = SEED, prefix: str = "
         return f"{rng.choice([0.5, 1, 2, 5, 10, 20, 50])} mg/mL"
 
     own = max(1, count // 500)
-    lines = [f"# {count:,} generated clinic products for the scale benchmark (not real products).", ""]
+    heading = "# Generated clinic products for the scale benchmark (not real products), file {} of {}."
+    files: list[list[str]] = [[]]
+    lines = files[0]
     for number in range(1, own + 1):
         lines += [
             "[[substance]]", f'id = "{prefix}-extract-{number:04d}"', f'name = "Clinic plant extract {number}"',
@@ -230,6 +241,9 @@ def clinic_import(count: int, source: Path, *, seed: int = SEED, prefix: str = "
         ]
     weights = [w for w, _, _ in _FAMILIES]
     for number in range(1, count + 1):
+        if number > 1 and (number - 1) % per_file == 0:
+            lines = []
+            files.append(lines)
         _, main, extra = rng.choices(_FAMILIES, weights=weights)[0]
         picked = [pick(main)]
         for _ in range(rng.choice([0, 0, 1, 1, 2])):
@@ -275,4 +289,4 @@ def clinic_import(count: int, source: Path, *, seed: int = SEED, prefix: str = "
             if concentration is not None:
                 lines.append(f'concentration = "{concentration}"')
         lines.append("")
-    return "\n".join(lines) + "\n"
+    return ["\n".join([heading.format(n, len(files)), "", *body]) + "\n" for n, body in enumerate(files, 1)]
