@@ -3,20 +3,22 @@
 Usage (from the repository root, with meso installed with the ``bench`` extra)::
 
     python benchmarks/scale.py              # the shipped catalogue and +10,000 clinic products
-    python benchmarks/scale.py --large      # also +100,000 (several minutes)
+    python benchmarks/scale.py --large      # also +100,000 (today about 50 minutes on two cores)
     python benchmarks/scale.py --quick      # a smoke run: +1,000 products, 3 runs, under a minute
     python benchmarks/scale.py --sizes 10000,50000 --runs 7
 
 Each catalogue is a clinic's own SQLite database, made the way a clinic makes one: ``meso db
 upgrade`` with ``MESO_DATABASE_URL`` pointing at a new file, then ``meso catalogue import`` of
-one file of generated products (``generate.clinic_import``). The "shipped" catalogue is such a
-database with nothing imported, so every size goes through the same code.
+files of generated products (``generate.clinic_import``, 40,000 products a file at most). The
+"shipped" catalogue is such a database with nothing imported, so every size goes through the
+same code.
 
 Every command is timed as a new process (the median of ``--runs`` runs after one warm-up run
 that writes the catalogue snapshot), with the peak resident set size of that process; the
 catalogues take turns run by run, so a change in machine load hits them all. The first run on a
-catalogue (no snapshot yet) is timed separately, and a Python process that calls the public API
-(``load_catalogue``, ``check``, ``build``) times the phases: loading, the first call of each
+catalogue (no snapshot yet) is timed separately (3 runs; 1 from +50,000 products, where each
+takes minutes), and a Python process that calls the public API (``load_catalogue``, ``check``,
+``build``) times the phases: loading, the first call of each
 kind (which builds what a catalogue keeps for later calls) and a repeated call. Everything
 happens in a temporary directory with its own ``MESO_HOME``. The exit status is 1 when a target
 of the full run is missed; ``--quick`` only reports.
@@ -54,6 +56,9 @@ CASES: list[tuple[str, list[str], dict[str, object]]] = [
     ("full screen", ["check", "--allergy", ALLERGY, "--json"], {"status": "contraindicated", "screened": True}),
     ("build", ["build", "--indication", "hair-loss", "--allergy", ALLERGY, "--json"], {"status": "ok"}),
 ]
+
+# From this many imported products on, the first run and the phases (minutes each) are run once.
+LARGE = 50_000
 
 # Issue 13's targets, as ratios in the same run: (case, baseline case or None for the shipped
 # catalogue, limit, sizes it applies to).
@@ -223,10 +228,14 @@ def measure(meso: str, catalogues: list[Catalogue], work: Path, runs: int, first
         print(f"  run {number + 1}/{runs} done", file=sys.stderr, flush=True)
     for number in range(first_runs):
         for cat in catalogues:
+            if number and cat.size >= LARGE:
+                continue
             home = work / f"empty-home-{cat.size}-{number}"
             cat.first_run.append(measured([meso, *CASES[0][1]], {**cat.env, "MESO_HOME": str(home)}, work))
-    for _ in range(phase_runs):
+    for number in range(phase_runs):
         for cat in catalogues:
+            if number and cat.size >= LARGE:
+                continue
             phases: dict[str, float] = {}
             for mode in ("database", "snapshot"):
                 home = {"MESO_HOME": str(work / f"phase-home-{cat.size}")} if mode == "database" else {}
