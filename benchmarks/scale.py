@@ -219,7 +219,8 @@ def measure(meso: str, catalogues: list[Catalogue], work: Path, runs: int, first
             verify(case, out, expect, cat.label)
             cat.seconds[case], cat.rss_kb[case] = [], []
     for number in range(runs):
-        for case, args, _ in CASES:
+        turn = number % len(CASES)  # each case in turn comes first, right after the largest catalogue's last
+        for case, args, _ in CASES[turn:] + CASES[:turn]:
             for cat in catalogues:
                 seconds, rss = measured([meso, *args], cat.env, work)
                 cat.seconds[case].append(seconds)
