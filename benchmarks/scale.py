@@ -4,7 +4,7 @@ Usage (from the repository root, with meso installed with the ``bench`` extra)::
 
     python benchmarks/scale.py              # the shipped catalogue and +10,000 clinic products
     python benchmarks/scale.py --large      # also +100,000 (today most of an hour on two cores)
-    python benchmarks/scale.py --quick      # a smoke run: +1,000 products, 3 runs, under a minute
+    python benchmarks/scale.py --quick      # a smoke run: +1,000 products, 2 runs, under a minute
     python benchmarks/scale.py --sizes 10000,50000 --runs 7
 
 Each catalogue is a clinic's own SQLite database, made the way a clinic makes one: ``meso db
@@ -319,7 +319,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=None, help="timed runs per command (default 5; 3 with --quick)")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per command (default 5; 2 with --quick)")
     parser.add_argument("--large", action="store_true", help="also +100,000 products (several minutes)")
     parser.add_argument("--quick", action="store_true", help="smoke run: +1,000 products, fewer runs")
     parser.add_argument("--sizes", default=None, help="comma-separated numbers of imported products")
@@ -331,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = [1_000]
     else:
         sizes = [10_000, 100_000] if args.large else [10_000]
-    runs = args.runs or (3 if args.quick else 5)
+    runs = args.runs or (2 if args.quick else 5)
     if runs < (1 if args.quick else 5):
         parser.error("--runs must be at least 5 (at least 1 with --quick)")
     if any(size < 1 for size in sizes):
