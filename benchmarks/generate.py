@@ -147,3 +147,146 @@ def write_big_source(source: Path, target: Path, extra: int, *, seed: int = SEED
                 lines.append(f'concentration = "{rng.choice([0.5, 1, 2, 5, 10, 20])} mg/mL"')
     with (target / "products.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+# Excipients a clinic's products carry, with the concentration a label would give (None: not
+# stated, which the catalogue records as unknown). Methylparaben and benzyl alcohol preserve
+# multi-dose vials; the bisulfites protect epinephrine and ascorbic acid.
+_PRESERVATIVES = [("methylparaben", "1 mg/mL"), ("benzyl-alcohol", "9 mg/mL"), ("methylparaben", None)]
+_OTHER_EXCIPIENTS = [("sodium-chloride", "9 mg/mL"), ("edetate-disodium", None), ("sodium-phosphate-dibasic", None),
+                     ("polysorbate-80", None), ("sodium-bicarbonate", None), ("sodium-hydroxide", None)]
+_ANTIOXIDANTS = [("sodium-metabisulfite", None), ("sodium-bisulfite", None)]
+_VEHICLES = [("water-for-injection", None), ("phosphate-buffered-saline", None), ("sodium-chloride", "9 mg/mL")]
+# Product families a clinic stocks, as (weight, actives drawn from these substance ids or classes).
+_FAMILIES = [
+    (18, ["hyaluronic-acid"], ["lidocaine"]),                     # skin boosters, half with lidocaine
+    (12, ["class:local-anaesthetic"], ["epinephrine"]),          # anaesthetics, some with epinephrine
+    (12, ["class:vitamin"], ["class:vitamin", "class:amino-acid"]),
+    (10, ["class:plant-extract"], ["class:plant-extract", "class:antioxidant"]),
+    (8, ["class:lipolytic", "class:methylxanthine"], ["levocarnitine", "class:methylxanthine"]),
+    (8, ["class:hair-growth-drug"], ["biotin", "dexpanthenol", "class:mineral"]),
+    (8, ["class:nucleic-acid"], ["hyaluronic-acid"]),
+    (8, ["class:antioxidant", "class:depigmenting"], ["ascorbic-acid", "class:antioxidant"]),
+    (6, ["class:enzyme"], []),
+    (10, ["class:any"], ["class:any"]),
+]
+
+
+def _toml_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+# Products per import file: meso refuses an import file over 32 MiB, and a generated product
+# takes about 500 bytes of TOML, so a clinic with 100,000 products imports them in several files.
+PRODUCTS_PER_FILE = 40_000
+
+
+def clinic_import(count: int, source: Path, *, seed: int = SEED, prefix: str = "clinic",
+                  per_file: int = PRODUCTS_PER_FILE) -> list[str]:
+    """A clinic's import files (``meso catalogue import``) with ``count`` generated products.
+
+    The first file also holds the clinic's own substances; each file holds at most ``per_file``
+    products, to be imported in order.
+
+    The products are made like a clinic's stock list: families of actives (skin boosters with
+    and without lidocaine, anaesthetics with epinephrine, vitamin and plant-extract cocktails,
+    lipolytics, hair-loss, enzymes), concentrations taken from the shipped products of the same
+    substance, preservatives in multi-dose vials (methylparaben, benzyl alcohol), buffers,
+    antioxidants with epinephrine and ascorbic acid, and a vehicle (aqueous, gel, oily or not
+    stated). One product in 500 uses one of the clinic's own plant extracts, imported in the
+    same file. Every row is ``evidence = "unsourced"`` with no citation, as the format requires
+    for invented rows.
+    """
+    rng = random.Random(f"{seed}-clinic-{count}")
+    with (source / "substances.toml").open("rb") as handle:
+        substances = tomllib.load(handle)["substance"]
+    with (source / "products.toml").open("rb") as handle:
+        shipped = tomllib.load(handle)["product"]
+    with (source / "areas.toml").open("rb") as handle:
+        areas = [a["id"] for a in tomllib.load(handle)["area"]]
+    actives = {s["id"]: s for s in substances
+               if s.get("role") == "active" and s.get("injectable", True)
+               and s.get("status") not in ("withdrawn", "cosmetic-only", "unapproved")}
+    by_class: dict[str, list[str]] = {}
+    for substance in actives.values():
+        by_class.setdefault(substance["class"], []).append(substance["id"])
+    by_class["any"] = sorted(actives)
+    strengths: dict[str, list[str]] = {}
+    for product in shipped:
+        for component in product.get("component", []):
+            if component.get("role", "active") == "active" and component.get("concentration"):
+                strengths.setdefault(component["substance"], []).append(component["concentration"])
+
+    def pick(choices: list[str]) -> str:
+        choice = rng.choice(choices)
+        return rng.choice(by_class[choice[6:]]) if choice.startswith("class:") else choice
+
+    def strength(substance: str) -> str | None:
+        if rng.random() < 0.15:
+            return None  # not stated on the clinic's sheet: unknown
+        known = strengths.get(substance)
+        if known:
+            return rng.choice(known)
+        return f"{rng.choice([0.5, 1, 2, 5, 10, 20, 50])} mg/mL"
+
+    own = max(1, count // 500)
+    heading = "# Generated clinic products for the scale benchmark (not real products), file {} of {}."
+    files: list[list[str]] = [[]]
+    lines = files[0]
+    for number in range(1, own + 1):
+        lines += [
+            "[[substance]]", f'id = "{prefix}-extract-{number:04d}"', f'name = "Clinic plant extract {number}"',
+            f'aliases = ["house extract {number}"]', 'class = "plant-extract"', 'role = "active"',
+            'origin = "plant-other"', 'evidence = "unsourced"', "sources = []", "",
+        ]
+    weights = [w for w, _, _ in _FAMILIES]
+    for number in range(1, count + 1):
+        if number > 1 and (number - 1) % per_file == 0:
+            lines = []
+            files.append(lines)
+        _, main, extra = rng.choices(_FAMILIES, weights=weights)[0]
+        picked = [pick(main)]
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            if extra:
+                candidate = pick(extra)
+                if candidate not in picked:
+                    picked.append(candidate)
+        if number % 500 == 0:
+            picked.append(f"{prefix}-extract-{rng.randint(1, own):04d}")
+        dose = rng.choice(["single", "single", "multi", "unknown"])
+        vehicle = rng.choice(["aqueous", "aqueous", "aqueous", "gel", "oily", "unknown"])
+        names = [actives[s]["name"] if s in actives else s for s in picked]
+        lines += [
+            "[[product]]",
+            f'id = "{prefix}-product-{number:06d}"',
+            f"name = {_toml_str('Clinic ' + ' + '.join(names) + f' no. {number}')}",
+            f"aliases = [\"{prefix} {number}\"]" if rng.random() < 0.3 else "aliases = []",
+            "generic = true",
+            f'vehicle = "{vehicle}"',
+            f'dose = "{dose}"',
+            f'status = "{rng.choice(["medicine", "medicine", "device", "compounded", "unknown"])}"',
+            f'container_volume = "{rng.choice([1, 2, 2.5, 3, 5, 10, 20])} mL"',
+            f"do_not_admix = {str(rng.random() < 0.03).lower()}",
+            f"areas = {json.dumps(rng.sample(areas, rng.choice([0, 0, 1, 1, 2, 3])))}",
+            'evidence = "unsourced"',
+            "sources = []",
+        ]
+        components = [(s, strength(s) if not s.startswith(prefix) else None, "active") for s in picked]
+        if dose == "multi" or rng.random() < 0.1:
+            components.append((*rng.choice(_PRESERVATIVES), "excipient"))
+        if any(s in ("epinephrine", "ascorbic-acid") for s in picked) and rng.random() < 0.7:
+            components.append((*rng.choice(_ANTIOXIDANTS), "excipient"))
+        if rng.random() < 0.4:
+            components.append((*rng.choice(_OTHER_EXCIPIENTS), "excipient"))
+        if vehicle == "aqueous" and rng.random() < 0.5:
+            components.append((*rng.choice(_VEHICLES), "vehicle"))
+        seen: set[str] = set()
+        for substance, concentration, role in components:
+            if substance in seen:
+                continue
+            seen.add(substance)
+            lines += ["", "[[product.component]]", f'substance = "{substance}"', f'role = "{role}"']
+            if concentration is not None:
+                lines.append(f'concentration = "{concentration}"')
+        lines.append("")
+    return ["\n".join([heading.format(n, len(files)), "", *body]) + "\n" for n, body in enumerate(files, 1)]
