@@ -20,9 +20,11 @@ from mesocli.domain.engine import (
 )
 from mesocli.domain.patient import Patient
 from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
+from mesocli.domain.request import DEFAULT_MAX_PRODUCTS, Request, max_products_of
 from mesocli.errors import InputError
 
 _CACHE: dict[tuple[object, ...], Catalogue] = {}
+_LOADED: list[Catalogue] = []  # the catalogue the running command read, for its error documents
 
 
 def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogue:
@@ -38,10 +40,22 @@ def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogu
     target = config.database_url() if url is None else url
     key = _identity(target)
     if not refresh and key in _CACHE:
-        return _CACHE[key]
-    catalogue = _read_through_snapshot(target, refresh)
-    _CACHE[key] = catalogue
+        catalogue = _CACHE[key]
+    else:
+        catalogue = _CACHE[key] = _read_through_snapshot(target, refresh)
+    _LOADED[:] = [catalogue]
     return catalogue
+
+
+def loaded_catalogue() -> Catalogue | None:
+    """The catalogue :func:`load_catalogue` gave last since :func:`forget_loaded`, if any: the one
+    a command was using when it failed (its error document says which catalogue that was)."""
+    return _LOADED[0] if _LOADED else None
+
+
+def forget_loaded() -> None:
+    """Start a new command: no catalogue has been given to it yet."""
+    _LOADED.clear()
 
 
 def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
@@ -56,6 +70,9 @@ def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
         if found is not None:
             return found  # type: ignore[no-any-return]
     catalogue = _read(url)
+    from mesocli.domain.identity import catalogue_identity
+
+    catalogue_identity(catalogue)  # computed once, and kept with the snapshot
     cache.store(identity, catalogue)
     return catalogue
 
@@ -95,7 +112,7 @@ def check(
     indication: str | None = None,
     area: str | None = None,
     treatment_area: str | Mapping[str, Any] | None = None,
-    max_products: int = 3,
+    max_products: int = DEFAULT_MAX_PRODUCTS,
     catalogue: Catalogue | None = None,
 ) -> CheckResult:
     """Check ``patient`` against ``ingredients`` (one syringe) or ``recipe``.
@@ -107,8 +124,7 @@ def check(
     resolved = resolve_patient(cat, patient or Patient())
     if ingredients and recipe is not None:
         raise InputError("give ingredients or a recipe, not both")
-    if max_products < 1:
-        raise InputError("the product limit per syringe must be at least 1")
+    max_products = max_products_of(max_products)
     recipe_input: RecipeInput | None = None
     if recipe is not None:
         recipe_input = recipe if isinstance(recipe, RecipeInput) else recipe_from_mapping(recipe)
@@ -164,6 +180,18 @@ def _count(value: Any, what: str, most: int) -> int:
     return value
 
 
+def answer(request: Request, catalogue: Catalogue | None = None) -> Any:
+    """Answer one :class:`~mesocli.domain.request.Request`: a :class:`CheckResult` for a check,
+    a recipe for a build (see :func:`check` and :func:`build`)."""
+    if request.action == "check":
+        return check(request.patient, ingredients=request.ingredients, recipe=request.recipe,
+                     indication=request.indication, area=request.area, treatment_area=request.treatment_area,
+                     max_products=request.max_products, catalogue=catalogue)
+    assert request.indication is not None  # a build request always names one
+    return build(request.indication, request.patient, area=request.area, volume=request.volume,
+                 treatment_area=request.treatment_area, max_products=request.max_products, catalogue=catalogue)
+
+
 def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
     """Ranked substances and products matching ``text`` (SQL in the catalogue database)."""
     from mesocli import config
@@ -181,7 +209,7 @@ def build(
     area: str | None = None,
     volume: str | Mapping[str, Any] | None = None,
     treatment_area: str | Mapping[str, Any] | None = None,
-    max_products: int = 3,
+    max_products: int = DEFAULT_MAX_PRODUCTS,
     catalogue: Catalogue | None = None,
 ) -> Any:
     """A dosed recipe for ``indication`` that is safe for ``patient``, or a refusal.
@@ -194,8 +222,7 @@ def build(
 
     cat = catalogue or load_catalogue()
     resolved = resolve_patient(cat, patient or Patient())
-    if max_products < 1:
-        raise InputError("--max-products must be at least 1")
+    max_products = max_products_of(max_products)
     ind = cat.resolve_indication(indication).id
     area_id = cat.resolve_area(area).id if area is not None else None
     request = BuildRequest(

@@ -1,4 +1,4 @@
-"""The check document as compact JSON text equals the serialised document, finding texts kept or not."""
+"""The check document as compact JSON text (what a batch line holds) equals the serialised document."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ _results = st.builds(
 def test_any_result_reads_as_its_document(result):
     """Any text (quotes, control characters, non-ASCII) comes out as the serialised document has it."""
     assert check_json(result) == _compact(check_document(result))
-    assert check_json(result) == _compact(check_document(result))  # the finding texts now kept
 
 
 @PROPERTY
@@ -57,14 +56,3 @@ def test_checks_and_screens_read_as_their_documents(catalogue, data):
     result = api.check(patient, ingredients=ingredients, indication=indication, catalogue=catalogue)
     assert check_json(result) == _compact(check_document(result))
     assert json.loads(check_json(result)) == check_document(result)
-
-
-def test_kept_finding_texts_stay_their_own():
-    """Finding texts are kept per finding; passing findings, more than are kept, each read as their own."""
-    from mesocli.render import documents
-
-    for number in range(3 * documents._FINDING_JSON_LIMIT):
-        finding = Finding("info", "fit", f"subject {number}", "t", "m", (), "expert")
-        result = CheckResult("ok", (finding,))
-        assert check_json(result) == _compact(check_document(result))
-    assert len(documents._FINDING_JSON) <= documents._FINDING_JSON_LIMIT

@@ -53,9 +53,11 @@ def import_command(
     name = "standard input" if source == "-" else Path(source).name
     report = import_catalogue(url, text, name, replace=replace)
     if as_json:
+        from mesocli.cli.output import catalogue_or_none
         from mesocli.render.documents import envelope
 
-        write_json(envelope("catalogue-import", file=report.file_name, sha256=report.sha256,
+        write_json(envelope("catalogue-import", catalogue=catalogue_or_none(), file=report.file_name,
+                            sha256=report.sha256,
                             substances=list(report.substances), products=list(report.products),
                             replaced=list(report.replaced), location=report.location))
         return
@@ -69,7 +71,8 @@ def import_command(
 @catalogue.command("export")
 def export_command(
     everything: bool = typer.Option(False, "--all", help="Also write the shipped substances and products."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
+                                      help="Write to FILE instead of standard output (- is standard output)."),
 ) -> None:
     """Write the clinic's substances and products as TOML that 'meso catalogue import' reads.
 
@@ -86,15 +89,10 @@ def export_command(
     header = (f"meso {__version__} catalogue export: {scope}\n"
               f"{len(substances)} substance(s), {len(products)} product(s), from {cat.location}")
     text = export_toml(substances, products, header=header)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from mesocli.errors import InputError
+    from mesocli.cli.output import destination
 
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--output: {output}: cannot write ({exc.strerror})") from None
+    with destination(output) as stream:
+        stream.write(text)
 
 
 @catalogue.command("remove")
@@ -109,9 +107,11 @@ def remove_command(
     url = _clinic_database()
     removed = remove_local(url, ids)
     if as_json:
+        from mesocli.cli.output import catalogue_or_none
         from mesocli.render.documents import envelope
 
-        write_json(envelope("catalogue-remove", removed=list(removed), location=describe(url)))
+        write_json(envelope("catalogue-remove", catalogue=catalogue_or_none(), removed=list(removed),
+                            location=describe(url)))
         return
     for row_id in removed:
         typer.echo(f"  - {row_id}")
@@ -129,7 +129,9 @@ def log_command(as_json: bool = JSON_OPTION) -> None:
         items = [{"id": e.id, "imported_at": e.imported_at, "file": e.file_name, "sha256": e.sha256,
                   "substances": e.substances, "products": e.products, "replaced": e.replaced}
                  for e in entries]
-        write_json(envelope("catalogue-log", items=items))
+        from mesocli.cli.output import catalogue_or_none
+
+        write_json(envelope("catalogue-log", catalogue=catalogue_or_none(), items=items))
         return
     from mesocli.render.human import Printer
 

@@ -81,9 +81,11 @@ def db_path(as_json: bool = typer.Option(False, "--json", help="Write JSON.")) -
     url = config.database_url()
     location = describe(url)
     if as_json:
+        from mesocli.cli.output import catalogue_or_none
         from mesocli.render.documents import envelope
 
-        write_json(envelope("db-path", location=location, shipped=url is None, read_only=url is None))
+        write_json(envelope("db-path", catalogue=catalogue_or_none(), location=location, shipped=url is None,
+                            read_only=url is None))
     else:
         typer.echo(location)
 
@@ -98,6 +100,7 @@ def db_current(as_json: bool = typer.Option(False, "--json", help="Write JSON.")
     if as_json:
         from mesocli.render.documents import envelope
 
-        write_json(envelope("db-current", revision=cat.revision, head=SCHEMA_HEAD, location=cat.location))
+        write_json(envelope("db-current", catalogue=cat, revision=cat.revision, head=SCHEMA_HEAD,
+                            location=cat.location))
     else:
         typer.echo(f"{cat.revision} (head: {SCHEMA_HEAD})")

@@ -7,11 +7,10 @@ removed, which the contracts forbid; new keys may be added freely.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.engine import FINDINGS_KEPT, CheckResult, Finding
+from mesocli.domain.engine import CheckResult, Finding
 from mesocli.domain.model import (
     AllergenGroup,
     Indication,
@@ -31,12 +30,40 @@ DISCLAIMER = (
 )
 
 
-def envelope(kind: str, **body: Any) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body}
+def envelope(kind: str, *, catalogue: Catalogue | None = None, **body: Any) -> dict[str, Any]:
+    """A JSON document of ``kind``: its body, then which meso and which catalogue answered
+    (``catalogue`` is ``null`` when none was read, e.g. an error before the catalogue opened)."""
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body, **provenance_keys(catalogue)}
 
 
-def error_document(code: int, message: str, **extra: Any) -> dict[str, Any]:
-    return envelope("error", code=code, message=message, **extra)
+def provenance_keys(catalogue: Catalogue | None) -> dict[str, Any]:
+    """``meso_version`` and ``catalogue`` (the identity of :mod:`mesocli.domain.identity`)."""
+    from mesocli import __version__
+    from mesocli.domain.identity import catalogue_identity
+
+    return {"meso_version": __version__,
+            "catalogue": catalogue_identity(catalogue) if catalogue is not None else None}
+
+
+def with_provenance(document: dict[str, Any], catalogue: Catalogue | None) -> dict[str, Any]:
+    """``document`` (built by :func:`envelope`) saying which meso and which catalogue answered."""
+    document.update(provenance_keys(catalogue))
+    return document
+
+
+def error_document(code: int, message: str, *, catalogue: Catalogue | None = None,
+                   **extra: Any) -> dict[str, Any]:
+    return envelope("error", catalogue=catalogue, code=code, message=message, **extra)
+
+
+def answer_document(request: Any, answer: Any, catalogue: Catalogue) -> dict[str, Any]:
+    """The document of one answered :class:`~mesocli.domain.request.Request`: a check document,
+    or a recipe document (what ``meso build --json`` writes)."""
+    if request.action == "check":
+        return check_document(answer, catalogue)
+    from mesocli.render.recipe import recipe_document
+
+    return with_provenance(recipe_document(answer, catalogue), catalogue)
 
 
 def _q(amount: Amount | None) -> dict[str, Any] | None:
@@ -184,9 +211,10 @@ def finding_document(f: Finding) -> dict[str, Any]:
     return doc
 
 
-def check_document(result: CheckResult) -> dict[str, Any]:
+def check_document(result: CheckResult, catalogue: Catalogue | None = None) -> dict[str, Any]:
     return envelope(
         "check",
+        catalogue=catalogue,
         status=result.status,
         findings=[finding_document(f) for f in result.findings],
         alternatives=_alternatives(result),
@@ -202,43 +230,9 @@ def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
 
 
 # Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-_compact = encoder_of(_COMPACT)
-_string = encode_basestring  # a string as _compact writes it, without the call in between
-_DISCLAIMER_JSON = _compact(DISCLAIMER)
+_compact = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
 
 
-def check_json(result: CheckResult) -> str:
-    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
-
-    The same findings come back for patient after patient, so the text of each one is kept
-    and the document is put together around them, key by key as :func:`check_document` has it.
-    """
-    findings = ",".join([_finding_json(f) for f in result.findings])
-    alternatives = _compact(_alternatives(result)) if result.alternatives else "[]"
-    checked = ",".join(map(_string, result.subjects)) if not result.screened else ""
-    return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_string(result.status)},'
-            f'"findings":[{findings}],"alternatives":{alternatives},'
-            f'"screened":{"true" if result.screened else "false"},"checked":[{checked}],'
-            f'"disclaimer":{_DISCLAIMER_JSON}}}')
-
-
-def _finding_json(finding: Finding) -> str:
-    """The compact JSON text of one finding.
-
-    The engine shares equal findings, so the text is kept per finding object and found by
-    identity, without hashing the finding. Each entry holds its finding, so no other object
-    can take that identity while the entry is kept.
-    """
-    entry = _FINDING_JSON.get(id(finding))
-    if entry is not None and entry[0] is finding:
-        return entry[1]
-    text = _compact(finding_document(finding))
-    if len(_FINDING_JSON) >= _FINDING_JSON_LIMIT:
-        _FINDING_JSON.clear()
-    _FINDING_JSON[id(finding)] = (finding, text)
-    return text
-
-
-_FINDING_JSON: dict[int, tuple[Finding, str]] = {}
-_FINDING_JSON_LIMIT = FINDINGS_KEPT  # as many as the engine shares
+def check_json(result: CheckResult, catalogue: Catalogue | None = None) -> str:
+    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``)."""
+    return _compact(check_document(result, catalogue))
