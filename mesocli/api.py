@@ -79,15 +79,10 @@ def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
 
 def _identity(url: str | None) -> tuple[object, ...]:
     """What makes two reads of a catalogue the same read."""
-    from pathlib import Path
-
     from mesocli import config
 
-    if url is None:
-        path: Path | None = config.shipped_database()
-    elif url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):].split("?")[0])
-    else:
+    path = config.shipped_database() if url is None else config.sqlite_path(url)
+    if path is None:
         return (url,)
     try:
         stat = path.stat()

@@ -174,8 +174,9 @@ def build(
 
 
 def schema(
-    name: str = typer.Argument(..., metavar="recipe|check|batch|error",
-                               help="Which output contract: recipe, check, batch or error."),
+    name: str = typer.Argument(..., metavar="recipe|check|batch|error|list|show",
+                               help="Which output contract: recipe, check, batch, error, list or show."),
+    output: str | None = OUTPUT_OPTION,
 ) -> int:
     """Print the JSON Schema (draft 2020-12) of an output contract.
 
@@ -183,11 +184,12 @@ def schema(
     Examples:
       meso schema recipe > recipe.schema.json
       meso schema batch
+      meso schema list -o list.schema.json
     """
     from mesocli import schemas
-    from mesocli.errors import InputError
 
     if name not in schemas.NAMES:
         raise InputError(f"unknown schema {name!r}; choose one of {', '.join(schemas.NAMES)}")
-    write_json(schemas.load(name))
+    with destination(output) as stream:
+        write_json(schemas.load(name), stream)
     return 0
