@@ -377,8 +377,10 @@ def _body(document: dict[str, Any]) -> str:
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
     import mesocli.api as api
-    from mesocli.render.documents import answer_document
+    from mesocli.render.documents import answer_document, check_json
 
     asked = request_from_mapping(request)
     answer = api.answer(asked, catalogue)
+    if asked.action == "check":
+        return asked.exit_code(answer), check_json(answer, catalogue)  # what _body(check_document(...)) gives
     return asked.exit_code(answer), _body(answer_document(asked, answer, catalogue))

@@ -90,34 +90,39 @@ def request_from_mapping(data: Any, *, action: str | None = None,
         action = fields.get("action")
         if action not in ACTIONS:
             raise InputError(f"'action' must be 'build' or 'check', not {action!r}")
-    refuse_unknown_keys(fields, FIELDS[action], f"{action} request")
-    for key in ("indication", "area"):
-        if fields.get(key) is not None and not isinstance(fields[key], str):
+    known = FIELDS[action]
+    if not known.issuperset(fields):
+        refuse_unknown_keys(fields, known, f"{action} request")
+    get = fields.get
+    indication, area = get("indication"), get("area")
+    for key, value in (("indication", indication), ("area", area)):
+        if value is not None and type(value) is not str:
             raise InputError(f"{name(key)} must be text")
-    common: dict[str, Any] = {
-        "action": action,
-        "patient": _patient(fields),
-        "indication": fields.get("indication"),
-        "area": fields.get("area"),
-        "treatment_area": fields.get("treatment_area"),
-        "max_products": max_products_of(fields.get("max_products", DEFAULT_MAX_PRODUCTS), name("max_products")),
-    }
+    max_products = get("max_products", DEFAULT_MAX_PRODUCTS)
+    if type(max_products) is not int or max_products < 1:
+        max_products_of(max_products, name("max_products"))  # raises, saying why
+    patient = _patient(fields)
     if action == "build":
-        if not isinstance(fields.get("indication"), str):
+        if indication is None:
             raise InputError(f"a build request needs {name('indication')}")
-        return Request(**common, volume=fields.get("volume"))
-    ingredients = fields.get("ingredients", [])
-    if isinstance(ingredients, str) or not isinstance(ingredients, list | tuple):
+        return Request(action, patient, indication, area, get("treatment_area"), max_products,
+                       volume=get("volume"))
+    ingredients = get("ingredients", ())
+    if type(ingredients) not in (list, tuple):
         raise InputError(f"{name('ingredients')} must be a list of names")
-    if not all(isinstance(item, str) for item in ingredients):
-        raise InputError(f"{name('ingredients')}: every entry must be a name (text)")
-    recipe = fields.get("recipe")
+    for item in ingredients:
+        if type(item) is not str:
+            raise InputError(f"{name('ingredients')}: every entry must be a name (text)")
+    recipe = get("recipe")
     if recipe is not None and not isinstance(recipe, RecipeInput):
         recipe = recipe_from_mapping(recipe)
     if ingredients and recipe is not None:
         raise InputError(f"give {name('ingredients')} or a recipe, not both")
-    return Request(**common, fail_on=fail_on_of(fields.get("fail_on", DEFAULT_FAIL_ON), name("fail_on")),
-                   ingredients=tuple(ingredients), recipe=recipe)
+    fail_on = get("fail_on", DEFAULT_FAIL_ON)
+    if fail_on not in FAIL_ON:
+        fail_on_of(fail_on, name("fail_on"))  # raises, saying why
+    return Request(action, patient, indication, area, get("treatment_area"), max_products, fail_on,
+                   tuple(ingredients), recipe)
 
 
 def _canonical(data: Mapping[str, Any]) -> dict[str, Any]:
