@@ -171,3 +171,26 @@ def test_help_documents_every_exit_code_and_shows_examples(meso):
     examples = text.split("Examples:")[1].split("\n\n")[0]
     assert examples.count("meso ") >= 4
     assert "-o" in text and "--format" in text
+
+
+def test_batch_saves_its_results_with_o_and_leaves_no_file_when_the_run_fails(meso, tmp_path):
+    """meso batch -o FILE writes exactly the lines it would print; input with no request leaves no file."""
+    requests = tmp_path / "requests.ndjson"
+    requests.write_text("\n".join(json.dumps(r) for r in (
+        {"id": 1, "action": "check", "allergies": ["lidocaine"]},
+        {"id": 2, "action": "build", "indication": "hair-loss", "volume": "2 mL"},
+        {"id": 3, "action": "check", "Allergies": ["lidocaine"]},
+    )) + "\n", encoding="utf-8")
+    printed = meso("batch", str(requests))
+    target = tmp_path / "results.ndjson"
+    saved = meso("batch", str(requests), "-o", str(target))
+    assert saved.exit_code == printed.exit_code == 2
+    assert saved.stdout == "" and target.read_text(encoding="utf-8") == printed.stdout
+    assert len(printed.stdout.splitlines()) == 3
+    blank = tmp_path / "blank.ndjson"
+    blank.write_text("\n\n", encoding="utf-8")
+    nothing = tmp_path / "nothing.ndjson"
+    outcome = meso("batch", str(blank), "-o", str(nothing))
+    assert outcome.exit_code == 2 and "has no requests" in outcome.stderr
+    assert not nothing.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.ndjson", "requests.ndjson", "results.ndjson"]

@@ -9,7 +9,6 @@ printing it; ``-o -`` is standard output.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -61,22 +60,17 @@ def _either(names: Sequence[str]) -> str:
 
 @contextlib.contextmanager
 def destination(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a text buffer saved to ``path`` whole when the command succeeds.
+    """Standard output, or a new file at ``path`` that appears whole when the command succeeds.
 
-    The file is written next to its destination under a temporary name and renamed over it, so
-    a failure (an error, a full disk) leaves the previous file as it was and never half a file;
-    renaming replaces a symbolic link at ``path`` rather than writing through it.
+    The output is written to a temporary file next to ``path`` (so memory stays flat however
+    much is written) and renamed over ``path`` at the end: a failure (an error, a full disk)
+    leaves the previous file as it was and never half a file, and a symbolic link at ``path``
+    is replaced rather than written through. Text is UTF-8 with line ends as written.
     """
     if path is None or path == "-":
         yield sys.stdout
         return
-    buffer = io.StringIO(newline="")
-    yield buffer
-    save(path, buffer.getvalue())
-
-
-def save(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8, line ends as they are) to ``path`` atomically."""
+    import errno
     import tempfile
     from pathlib import Path
 
@@ -86,27 +80,43 @@ def save(path: str, text: str) -> None:
         raise InputError(f"--output: {shown} is a directory, not a file")
     temporary = None
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed"wb", dir=target.parent if str(target.parent) else ".",
-                                             prefix=f".{target.name}.", suffix=".tmp", delete=False)
-        temporary = handle.name
-        with handle:
+        try:
+            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed
+                "w", encoding="utf-8", newline="", dir=target.parent, prefix=f".{target.name}.",
+                suffix=".tmp", delete=False)
+            temporary = handle.name
             umask = os.umask(0)
             os.umask(umask)
             os.fchmod(handle.fileno(), 0o666 & ~umask)  # as an ordinary new file, not 0600
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        except OSError as error:
+            raise InputError(f"--output: cannot write {shown} ({error.strerror or error})") from None
+        with handle:
+            yield handle
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as error:
+                raise _write_error(shown, error) from None
+        try:
+            os.replace(temporary, target)
+        except OSError as error:
+            raise _write_error(shown, error) from None
         temporary = None
-    except OSError as error:
-        import errno
-
-        reason = "disk full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
-        raise InputError(f"--output: cannot write {shown} ({reason})") from None
+    except OSError as error:  # writing into the file failed (a full disk, a quota)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            raise _write_error(shown, error) from None
+        raise
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+def _write_error(shown: str, error: OSError) -> InputError:
+    import errno
+
+    reason = "disk full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else (error.strerror or str(error))
+    return InputError(f"--output: cannot write {shown} ({reason})")
 
 
 def catalogue_or_none() -> Any:
