@@ -70,7 +70,7 @@ def _bash_completions(line: str) -> list[str]:
     ("meso ", ["allergens", "batch", "build", "catalogue", "check", "completion", "conditions", "db", "indications",
                "ingredients", "medications", "products", "schema"]),
     ("meso ingredients ", ["list", "search", "show"]),
-    ("meso products list --format ", ["table", "json", "csv"]),
+    ("meso products list --format ", ["table", "json", "csv", "markdown"]),
     ("meso completion ", ["bash", "zsh", "fish"]),
 ], ids=["command", "all-commands", "subcommand", "format-values", "shells"])
 def test_bash_completion_offers_commands_and_values(line, expected):
