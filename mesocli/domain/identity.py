@@ -58,21 +58,35 @@ def content_sha256(catalogue: Any) -> str:
     return digest.hexdigest()
 
 
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr,
+                           check_circular=False).encode
+
+
 def _text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return _encode(value)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as JSON-ready data with a fixed order: dataclasses by field, sets sorted."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"@": type(value).__name__,
-                **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    """``value`` as JSON-ready data with a fixed order: a dataclass as its class name and its
+    fields' values in declaration order, sets sorted, dicts by key."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    if names is not None:
+        return [kind.__name__, *[_plain(getattr(value, name)) for name in names]]
+    if kind is tuple or kind is list:
+        return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
     if isinstance(value, set | frozenset):
         return sorted((_plain(item) for item in value), key=_text)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
     return str(value)
