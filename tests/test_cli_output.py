@@ -194,3 +194,15 @@ def test_batch_saves_its_results_with_o_and_leaves_no_file_when_the_run_fails(me
     assert outcome.exit_code == 2 and "has no requests" in outcome.stderr
     assert not nothing.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.ndjson", "requests.ndjson", "results.ndjson"]
+
+
+def test_every_offered_format_has_its_renderer_and_no_other():
+    """The formats each command offers are exactly those it has a renderer for, all known formats."""
+    from mesocli.cli import catalogue_commands, verbs
+
+    assert tuple(catalogue_commands.LIST_RENDERERS) == catalogue_commands.LIST_FORMATS
+    assert verbs.CHECK_FORMATS == tuple(verbs.CHECK_RENDERERS)
+    assert verbs.BUILD_FORMATS == tuple(verbs.BUILD_RENDERERS)
+    for formats in (catalogue_commands.LIST_FORMATS, catalogue_commands.SHOW_FORMATS, verbs.CHECK_FORMATS,
+                    verbs.BUILD_FORMATS):
+        assert set(formats) <= set(FORMATS) and formats[0] == "table"

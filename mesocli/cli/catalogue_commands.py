@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import typer
 
@@ -74,25 +75,52 @@ complete_indication = _complete_from_catalogue(lambda c: list(c.indications))
 complete_allergen = _complete_from_catalogue(lambda c: list(c.groups))
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """One listing to write: its items (the dicts its JSON holds) and how each format shows them."""
+
+    kind: str
+    items: list[dict[str, Any]]
+    csv_columns: Sequence[str]
+    columns: list[str]
+    row: Any
+    title: str
+    catalogue: Any
+
+
+def _list_table(stream: TextIO, listing: _Listing) -> None:
+    from mesocli.render.human import Printer
+
+    Printer(stream).table(listing.columns, [listing.row(i) for i in listing.items],
+                          title=f"{listing.title} ({len(listing.items)})")
+
+
+def _list_json(stream: TextIO, listing: _Listing) -> None:
+    from mesocli.render.documents import envelope
+
+    write_json(envelope(listing.kind, catalogue=listing.catalogue, items=listing.items), stream)
+
+
+def _list_csv(stream: TextIO, listing: _Listing) -> None:
+    from mesocli.render.tabular import items_csv
+
+    items_csv(listing.csv_columns, listing.items, stream)
+
+
+def _list_markdown(stream: TextIO, listing: _Listing) -> None:
+    from mesocli.render.tabular import items_markdown
+
+    items_markdown(listing.title, listing.csv_columns, listing.items, stream)
+
+
+# How each of LIST_FORMATS is written (a test keeps the two the same).
+LIST_RENDERERS = {"table": _list_table, "json": _list_json, "csv": _list_csv, "markdown": _list_markdown}
+
+
 def _emit_list(kind: str, items: list[dict[str, Any]], fmt: str, csv_columns: Sequence[str],
                columns: list[str], row: Any, title: str, output: str | None, catalogue: Any) -> None:
     with destination(output) as stream:
-        if fmt == "json":
-            from mesocli.render.documents import envelope
-
-            write_json(envelope(kind, catalogue=catalogue, items=items), stream)
-        elif fmt == "csv":
-            from mesocli.render.tabular import items_csv
-
-            items_csv(csv_columns, items, stream)
-        elif fmt == "markdown":
-            from mesocli.render.tabular import items_markdown
-
-            items_markdown(title, csv_columns, items, stream)
-        else:
-            from mesocli.render.human import Printer
-
-            Printer(stream).table(columns, [row(i) for i in items], title=f"{title} ({len(items)})")
+        LIST_RENDERERS[fmt](stream, _Listing(kind, items, csv_columns, columns, row, title, catalogue))
 
 
 def _emit_detail(kind: str, doc: dict[str, Any], fmt: str, view: Any, output: str | None, catalogue: Any) -> None:

@@ -49,8 +49,7 @@ def choose(output_format: str, as_json: bool, offered: Sequence[str]) -> str:
     """The format a command writes: ``--json`` wins; any other name must be one it offers."""
     fmt = "json" if as_json else output_format
     if fmt not in offered:
-        known = "" if fmt in FORMATS else " (not a format meso knows)"
-        raise InputError(f"--format must be {_either(offered)} here, not {fmt!r}{known}")
+        raise InputError(f"--format must be {_either(offered)}, not {fmt!r}")
     return fmt
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import typer
 
@@ -10,8 +11,76 @@ from mesocli.cli.io import read_document, write_json
 from mesocli.cli.output import JSON_OPTION, OUTPUT_OPTION, choose, destination, format_option
 from mesocli.errors import InputError
 
-CHECK_FORMATS = ("table", "json", "csv", "markdown", "fhir")
-BUILD_FORMATS = ("table", "json", "markdown", "fhir", "csv")
+
+# ------------------------------------------------------------------------------- renderers
+# Each command's formats are the keys of its table, so what --format offers and what is written
+# for it cannot drift apart. A renderer writes (stream, request, answer, catalogue) in its format;
+# options only some formats use (--explain) come as keywords the others ignore.
+def _check_table(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.check_view import patient_line, render_check
+    from mesocli.render.human import Printer
+
+    render_check(Printer(stream), cat, result, patient_line(result))
+
+
+def _check_csv(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.tabular import findings_csv
+
+    findings_csv(result.findings, stream)
+
+
+def _check_markdown(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.tabular import check_markdown
+
+    stream.write(check_markdown(result, cat))
+
+
+def _check_fhir(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.fhir import check_bundle
+
+    write_json(check_bundle(result, cat), stream)
+
+
+def _json(stream: TextIO, request: Any, answer: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.documents import answer_document
+
+    write_json(answer_document(request, answer, cat), stream)
+
+
+def _build_table(stream: TextIO, request: Any, recipe: Any, cat: Any, *, explain: bool = False,
+                 **_options: Any) -> None:
+    from mesocli.render.human import Printer
+    from mesocli.render.recipe import render_recipe
+
+    render_recipe(Printer(stream), recipe, cat, explain=explain)
+
+
+def _build_markdown(stream: TextIO, request: Any, recipe: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.recipe import recipe_markdown
+
+    stream.write(recipe_markdown(recipe, cat))
+
+
+def _build_fhir(stream: TextIO, request: Any, recipe: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.fhir import recipe_bundle
+
+    write_json(recipe_bundle(recipe, cat), stream)
+
+
+def _build_csv(stream: TextIO, request: Any, recipe: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.tabular import recipe_csv
+
+    recipe_csv(recipe, cat, stream)
+
+
+CHECK_RENDERERS: dict[str, Callable[..., None]] = {
+    "table": _check_table, "json": _json, "csv": _check_csv, "markdown": _check_markdown, "fhir": _check_fhir,
+}
+BUILD_RENDERERS: dict[str, Callable[..., None]] = {
+    "table": _build_table, "json": _json, "markdown": _build_markdown, "fhir": _build_fhir, "csv": _build_csv,
+}
+CHECK_FORMATS = tuple(CHECK_RENDERERS)
+BUILD_FORMATS = tuple(BUILD_RENDERERS)
 
 
 def register(app: typer.Typer) -> None:
@@ -90,27 +159,7 @@ def check(
     cat = load_catalogue()
     result = answer(request, cat)
     with destination(output) as stream:
-        if fmt == "json":
-            from mesocli.render.documents import answer_document
-
-            write_json(answer_document(request, result, cat), stream)
-        elif fmt == "fhir":
-            from mesocli.render.fhir import check_bundle
-
-            write_json(check_bundle(result, cat), stream)
-        elif fmt == "csv":
-            from mesocli.render.tabular import findings_csv
-
-            findings_csv(result.findings, stream)
-        elif fmt == "markdown":
-            from mesocli.render.tabular import check_markdown
-
-            stream.write(check_markdown(result, cat))
-        else:
-            from mesocli.render.check_view import patient_line, render_check
-            from mesocli.render.human import Printer
-
-            render_check(Printer(stream), cat, result, patient_line(result))
+        CHECK_RENDERERS[fmt](stream, request, result, cat)
     return request.exit_code(result)
 
 
@@ -149,27 +198,7 @@ def build(
     cat = load_catalogue()
     recipe = answer(request, cat)
     with destination(output) as stream:
-        if fmt == "json":
-            from mesocli.render.documents import answer_document
-
-            write_json(answer_document(request, recipe, cat), stream)
-        elif fmt == "fhir":
-            from mesocli.render.fhir import recipe_bundle
-
-            write_json(recipe_bundle(recipe, cat), stream)
-        elif fmt == "markdown":
-            from mesocli.render.recipe import recipe_markdown
-
-            stream.write(recipe_markdown(recipe, cat))
-        elif fmt == "csv":
-            from mesocli.render.tabular import recipe_csv
-
-            recipe_csv(recipe, cat, stream)
-        else:
-            from mesocli.render.human import Printer
-            from mesocli.render.recipe import render_recipe
-
-            render_recipe(Printer(stream), recipe, cat, explain=explain)
+        BUILD_RENDERERS[fmt](stream, request, recipe, cat, explain=explain)
     return request.exit_code(recipe)
 
 
