@@ -201,8 +201,8 @@ def test_every_offered_format_has_its_renderer_and_no_other():
     from mesocli.cli import catalogue_commands, verbs
 
     assert tuple(catalogue_commands.LIST_RENDERERS) == catalogue_commands.LIST_FORMATS
-    assert verbs.CHECK_FORMATS == tuple(verbs.CHECK_RENDERERS)
-    assert verbs.BUILD_FORMATS == tuple(verbs.BUILD_RENDERERS)
+    assert tuple(verbs.CHECK_RENDERERS) == verbs.CHECK_FORMATS
+    assert tuple(verbs.BUILD_RENDERERS) == verbs.BUILD_FORMATS
     for formats in (catalogue_commands.LIST_FORMATS, catalogue_commands.SHOW_FORMATS, verbs.CHECK_FORMATS,
                     verbs.BUILD_FORMATS):
         assert set(formats) <= set(FORMATS) and formats[0] == "table"
