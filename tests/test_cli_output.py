@@ -206,3 +206,35 @@ def test_every_offered_format_has_its_renderer_and_no_other():
     for formats in (catalogue_commands.LIST_FORMATS, catalogue_commands.SHOW_FORMATS, verbs.CHECK_FORMATS,
                     verbs.BUILD_FORMATS):
         assert set(formats) <= set(FORMATS) and formats[0] == "table"
+
+
+def test_batch_o_from_the_worker_pool_equals_one_process(meso, tmp_path, monkeypatch):
+    """A file large enough for the forked workers gives, saved with -o, what one process prints."""
+    from mesocli import batch
+
+    if not batch.fork_available():
+        pytest.skip("no fork start method on this platform")
+    monkeypatch.setattr(batch, "CHUNK_LINES", 50)
+    lines = [json.dumps({"id": f"request-{n:06d}", "action": "check",
+                         "allergies": [["lidocaine"], ["parabens"], []][n % 3],
+                         "ingredients": [["restylane-vital-lidocaine"], ["ha-nonxl-booster"]][n % 2]})
+             if n % 97 else json.dumps({"id": n, "action": "check", "Allergies": []}) for n in range(900)]
+    requests = tmp_path / "requests.ndjson"
+    requests.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert requests.stat().st_size >= 64 * 1024
+    one = meso("batch", str(requests), env={"MESO_BATCH_WORKERS": "1"})
+    target = tmp_path / "pool.ndjson"
+    pooled = meso("batch", str(requests), "-o", str(target), env={"MESO_BATCH_WORKERS": "2"})
+    assert pooled.exit_code == one.exit_code == 2
+    assert target.read_text(encoding="utf-8") == one.stdout
+    kinds = [json.loads(line)["kind"] for line in one.stdout.splitlines()]
+    assert len(kinds) == 900 and kinds.count("error") == 10 and kinds.count("check") == 890
+
+
+def test_a_batch_lines_patient_document_is_strict_too(meso):
+    """The patient object inside a batch line refuses unknown keys, naming the one meant."""
+    outcome = meso("batch", "-", input=json.dumps({"id": "p", "action": "check",
+                                                   "patient": {"Allergies": ["lidocaine"]}}) + "\n")
+    line = outcome.json()
+    assert outcome.exit_code == 2 and line["kind"] == "error" and line["id"] == "p"
+    assert "'Allergies' (did you mean 'allergies'?)" in line["message"]
