@@ -267,3 +267,18 @@ def test_a_syringe_key_in_another_case_is_refused_naming_the_intended_one(key):
         document = {"syringes": [{"components": [{"id": "biotin-0-5mg-ml"}], variant: 1}]}
         message = _error(recipe_from_mapping, document)
         assert "syringe 1" in message and f"did you mean {key!r}" in message, message
+
+
+def test_the_default_product_limit_is_the_engines_and_the_help_says_it(meso):
+    """Options, batch lines and the Python API all default to the engine's limit, which --help names."""
+    import inspect
+
+    from mesocli import api
+    from mesocli.domain.engine import DEFAULT_MAX_PRODUCTS
+
+    assert request_from_mapping({}, action="check").max_products == DEFAULT_MAX_PRODUCTS
+    assert request_from_mapping({"action": "check"}).max_products == DEFAULT_MAX_PRODUCTS
+    for function in (api.check, api.build):
+        assert inspect.signature(function).parameters["max_products"].default == DEFAULT_MAX_PRODUCTS
+    for command in ("check", "build"):
+        assert f"(default {DEFAULT_MAX_PRODUCTS})" in " ".join(meso(command, "--help").stdout.split())
