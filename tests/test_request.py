@@ -119,13 +119,13 @@ def test_the_exit_code_of_an_answer_is_decided_by_the_request(catalogue):
     """A check's exit code follows its fail_on; a build's follows its status."""
     from mesocli import api
 
-    caution = request_from_mapping({"ingredients": ["deoxycholic-acid", "lidocaine"], "fail_on": "caution"},
-                                   action="check")
-    lenient = request_from_mapping({"ingredients": ["deoxycholic-acid", "lidocaine"]}, action="check")
+    caution = request_from_mapping({"medications": ["warfarin"], "ingredients": ["dexpanthenol"],
+                                    "fail_on": "caution"}, action="check")
+    lenient = request_from_mapping({"medications": ["warfarin"], "ingredients": ["dexpanthenol"]}, action="check")
     result = api.answer(caution, catalogue)
-    assert result.status == "caution" or result.reaches("caution")
+    assert result.status == "caution"
     assert caution.exit_code(result) == 1
-    assert lenient.exit_code(result) == (1 if result.reaches("contraindicated") else 0)
+    assert lenient.exit_code(api.answer(lenient, catalogue)) == 0
     refused = request_from_mapping({"indication": "hair-loss", "conditions": ["pregnancy"]}, action="build")
     assert refused.exit_code(api.answer(refused, catalogue)) == 1
 
@@ -282,3 +282,16 @@ def test_the_default_product_limit_is_the_engines_and_the_help_says_it(meso):
         assert inspect.signature(function).parameters["max_products"].default == DEFAULT_MAX_PRODUCTS
     for command in ("check", "build"):
         assert f"(default {DEFAULT_MAX_PRODUCTS})" in " ".join(meso(command, "--help").stdout.split())
+
+
+def test_the_default_fail_on_is_the_request_models(meso):
+    """An unset --fail-on and a batch line without fail_on both fail on contraindicated only."""
+    from mesocli.domain.request import DEFAULT_FAIL_ON
+
+    assert DEFAULT_FAIL_ON == "contraindicated"
+    assert request_from_mapping({}, action="check").fail_on == DEFAULT_FAIL_ON
+    caution_only = ("--medication", "warfarin", "--ingredient", "dexpanthenol")
+    outcome = meso("check", *caution_only, "--json")
+    assert outcome.json()["status"] == "caution" and outcome.exit_code == 0
+    assert meso("check", *caution_only, "--fail-on", "caution").exit_code == 1
+    assert "(default contraindicated)" in " ".join(meso("check", "--help").stdout.split())
