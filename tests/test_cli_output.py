@@ -238,3 +238,13 @@ def test_a_batch_lines_patient_document_is_strict_too(meso):
     line = outcome.json()
     assert outcome.exit_code == 2 and line["kind"] == "error" and line["id"] == "p"
     assert "'Allergies' (did you mean 'allergies'?)" in line["message"]
+
+
+def test_start_up_imports_nothing_the_output_contract_does_not_need():
+    """Loading the command line (for --help) imports neither dataclasses nor tempfile."""
+    import subprocess
+    import sys
+
+    code = "import sys, mesocli.cli.app; print(sorted(m for m in ('dataclasses', 'tempfile') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import typer
 
@@ -75,8 +74,7 @@ complete_indication = _complete_from_catalogue(lambda c: list(c.indications))
 complete_allergen = _complete_from_catalogue(lambda c: list(c.groups))
 
 
-@dataclass(frozen=True)
-class _Listing:
+class _Listing(NamedTuple):  # not a dataclass: importing dataclasses would slow every start-up
     """One listing to write: its items (the dicts its JSON holds) and how each format shows them."""
 
     kind: str
