@@ -131,10 +131,10 @@ def _help_hint(exc: Exception) -> str:
 def _fail(code: int, message: str) -> int:
     sys.stderr.write(f"meso: error: {message}\n")
     if OutputState.json:
-        from mesocli.api import loaded_catalogue
         from mesocli.render.documents import error_document
 
-        write_json(error_document(code, message, catalogue=loaded_catalogue()))
+        api = sys.modules.get("mesocli.api")  # not imported: no catalogue was read
+        write_json(error_document(code, message, catalogue=api.loaded_catalogue() if api is not None else None))
     return code
 
 
