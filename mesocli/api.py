@@ -138,6 +138,7 @@ def check(
 
         options.treatment_area = parse_quantity(raw_area, kind="area", what="treatment area")
     if recipe_input is not None:
+        _refuse_foreign_descriptions(cat, recipe_input)
         items = items_from_recipe(cat, recipe_input)
         _recipe_protocol(recipe_input, options)
     elif ingredients:
@@ -145,6 +146,27 @@ def check(
     else:
         items = None
     return check_items(cat, resolved, items, options)
+
+
+def _refuse_foreign_descriptions(cat: Catalogue, recipe: RecipeInput) -> None:
+    """Refuse a product component whose listed 'substances' name one the product does not hold.
+
+    Such a document is ambiguous (a hand mix, or the product?) and answering for the product
+    alone would skip the listed substance: an allergy to it would go unseen.
+    """
+    for number, syringe in enumerate(recipe.syringes, 1):
+        for index, component in enumerate(syringe.components, 1):
+            if component.product is None or not component.described:
+                continue
+            product = cat.products[cat.resolve("product", ("product",), component.product).id]
+            holds = set(product.substance_ids())
+            foreign = sorted({cat.resolve("substance", ("substance",), name).id for name in component.described}
+                             - holds)
+            if foreign:
+                raise InputError(
+                    f"recipe syringe {number} component {index}: product {product.id} does not contain "
+                    f"{', '.join(foreign)}, which its 'substances' list; give 'id' (a catalogue product) or "
+                    "'substances' (a hand mix), not both")
 
 
 # Beyond these a count is a typing error, not a protocol: it would make per-point and

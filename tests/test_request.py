@@ -295,3 +295,36 @@ def test_the_default_fail_on_is_the_request_models(meso):
     assert outcome.json()["status"] == "caution" and outcome.exit_code == 0
     assert meso("check", *caution_only, "--fail-on", "caution").exit_code == 1
     assert "(default contraindicated)" in " ".join(meso("check", "--help").stdout.split())
+
+
+def test_a_product_listed_with_a_substance_it_does_not_hold_is_refused(meso, tmp_path, catalogue):
+    """{"id": a product, "substances": [one it does not contain]} is ambiguous: exit 2 naming the
+    substance, never a check of the product alone that would miss an allergy to it."""
+    document = {"components": [{"id": "biotin-0-5mg-ml", "substances": [{"id": "biotin"}, {"id": "lidocaine"}]}]}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    outcome = meso("check", "--allergy", "lidocaine", "--recipe", str(path))
+    assert outcome.exit_code == 2
+    assert "product biotin-0-5mg-ml does not contain lidocaine" in outcome.stderr
+    document["components"][0]["substances"] = [{"id": "biotin"}]  # a true description is fine
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert meso("check", "--allergy", "lidocaine", "--recipe", str(path)).exit_code == 0
+    from mesocli import api
+
+    with pytest.raises(InputError, match="does not contain lidocaine"):
+        api.check(recipe={"components": [{"id": "biotin-0-5mg-ml", "substances": [{"id": "Lidocaine"}]}]},
+                  catalogue=catalogue)
+
+
+def test_every_built_recipe_reads_back_with_its_own_description(meso, catalogue):
+    """The substances meso build --json lists for each product are the product's own: every
+    built recipe is checked again without complaint."""
+    from mesocli import api
+
+    for indication in sorted(catalogue.indications):
+        built = meso("build", "--indication", indication, "--volume", "2 mL", "--treatment-area", "25 cm^2", "--json")
+        document = built.json()
+        if document["status"] != "ok":
+            continue
+        assert any(c.get("substances") for s in document["syringes"] for c in s["components"])
+        api.check(recipe=document, catalogue=catalogue)  # raises if a description were foreign

@@ -41,6 +41,7 @@ class ComponentInput:
     product: str | None = None
     substances: tuple[SubstanceInput, ...] = ()
     volume: Any = None
+    described: tuple[str, ...] = ()  # a product's substances as the document lists them (checked, not used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +129,26 @@ def _component(raw: Any, what: str) -> ComponentInput:
         raise InputError(f"{what}: expected an object")
     refuse_unknown_keys(raw, COMPONENT_KEYS, what)
     # A component with an 'id' is a catalogue product; any 'substances' beside it (as
-    # ``meso build --json`` writes them) only describe it and are recomputed from the catalogue.
+    # ``meso build --json`` writes them) only describe it: the product's composition comes from
+    # the catalogue, and a listed substance that is not in it is refused when the recipe is
+    # checked (the document would be ambiguous: a hand mix or the product?).
     has_id, has_substances = "id" in raw, "substances" in raw
     if not has_id and not has_substances:
         raise InputError(f"{what}: give 'id' (a product) or 'substances' (a hand mix)")
     if has_id:
         if not isinstance(raw["id"], str):
             raise InputError(f"{what}: 'id' must be text")
-        return ComponentInput(product=raw["id"], volume=raw.get("volume"))
+        described = ()
+        if has_substances:
+            listed = raw["substances"]
+            if not isinstance(listed, list):
+                raise InputError(f"{what}: 'substances' must be a list")
+            for index, sub in enumerate(listed, 1):
+                if not isinstance(sub, Mapping) or not isinstance(sub.get("id"), str):
+                    raise InputError(f"{what} substance {index}: expected an object with an 'id'")
+                refuse_unknown_keys(sub, SUBSTANCE_KEYS, f"{what} substance {index}")
+            described = tuple(sub["id"] for sub in listed)
+        return ComponentInput(product=raw["id"], volume=raw.get("volume"), described=described)
     subs = raw["substances"]
     if not isinstance(subs, list) or not subs:
         raise InputError(f"{what}: 'substances' must be a non-empty list")
