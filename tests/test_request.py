@@ -328,3 +328,32 @@ def test_every_built_recipe_reads_back_with_its_own_description(meso, catalogue)
             continue
         assert any(c.get("substances") for s in document["syringes"] for c in s["components"])
         api.check(recipe=document, catalogue=catalogue)  # raises if a description were foreign
+
+
+_PATIENT_TERMS = {"allergies": ["lidocaine", "parabens", "hyaluronic-acid", "biotin"],
+                  "conditions": ["pregnancy", "asthma", "bleeding-disorder"],
+                  "medications": ["warfarin", "isotretinoin"]}
+_OPTION = {"allergies": "--allergy", "conditions": "--condition", "medications": "--medication"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_check_asked_by_options_or_by_a_batch_line_gives_the_same_document(meso, data):
+    """Options and a batch line with the same patient, ingredients and limits give one document and one exit code."""
+    fields: dict[str, Any] = {key: data.draw(st.lists(st.sampled_from(terms), max_size=2, unique=True), label=key)
+                              for key, terms in _PATIENT_TERMS.items()}
+    fields["ingredients"] = data.draw(st.lists(st.sampled_from(
+        ["restylane-vital-lidocaine", "biotin-0-5mg-ml", "dexpanthenol", "ha-nonxl-booster"]), max_size=3,
+        unique=True), label="ingredients")
+    age = data.draw(st.none() | st.integers(10, 90), label="age")
+    fail_on = data.draw(st.sampled_from(["caution", "contraindicated"]), label="fail_on")
+    args = [arg for key, option in _OPTION.items() for term in fields[key] for arg in (option, term)]
+    args += [arg for name in fields["ingredients"] for arg in ("--ingredient", name)]
+    args += ["--fail-on", fail_on] + (["--age", str(age)] if age is not None else [])
+    line = {"id": "q", "action": "check", **{k: v for k, v in fields.items() if v}, "fail_on": fail_on}
+    if age is not None:
+        line["age"] = age
+    single = meso("check", *args, "--json")
+    batched = meso("batch", "-", input=json.dumps(line) + "\n")
+    assert single.exit_code == batched.exit_code
+    assert {"id": "q", **single.json()} == batched.json()
