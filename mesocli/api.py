@@ -20,9 +20,11 @@ from mesocli.domain.engine import (
 )
 from mesocli.domain.patient import Patient
 from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
+from mesocli.domain.request import DEFAULT_MAX_PRODUCTS, Request, max_products_of
 from mesocli.errors import InputError
 
 _CACHE: dict[tuple[object, ...], Catalogue] = {}
+_LOADED: list[Catalogue] = []  # the catalogue the running command read, for its error documents
 
 
 def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogue:
@@ -38,10 +40,22 @@ def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogu
     target = config.database_url() if url is None else url
     key = _identity(target)
     if not refresh and key in _CACHE:
-        return _CACHE[key]
-    catalogue = _read_through_snapshot(target, refresh)
-    _CACHE[key] = catalogue
+        catalogue = _CACHE[key]
+    else:
+        catalogue = _CACHE[key] = _read_through_snapshot(target, refresh)
+    _LOADED[:] = [catalogue]
     return catalogue
+
+
+def loaded_catalogue() -> Catalogue | None:
+    """The catalogue :func:`load_catalogue` gave last since :func:`forget_loaded`, if any: the one
+    a command was using when it failed (its error document says which catalogue that was)."""
+    return _LOADED[0] if _LOADED else None
+
+
+def forget_loaded() -> None:
+    """Start a new command: no catalogue has been given to it yet."""
+    _LOADED.clear()
 
 
 def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
@@ -56,21 +70,19 @@ def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
         if found is not None:
             return found  # type: ignore[no-any-return]
     catalogue = _read(url)
+    from mesocli.domain.identity import catalogue_identity
+
+    catalogue_identity(catalogue)  # computed once, and kept with the snapshot
     cache.store(identity, catalogue)
     return catalogue
 
 
 def _identity(url: str | None) -> tuple[object, ...]:
     """What makes two reads of a catalogue the same read."""
-    from pathlib import Path
-
     from mesocli import config
 
-    if url is None:
-        path: Path | None = config.shipped_database()
-    elif url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):].split("?")[0])
-    else:
+    path = config.shipped_database() if url is None else config.sqlite_path(url)
+    if path is None:
         return (url,)
     from mesocli.catalogue import cache
 
@@ -93,7 +105,7 @@ def check(
     indication: str | None = None,
     area: str | None = None,
     treatment_area: str | Mapping[str, Any] | None = None,
-    max_products: int = 3,
+    max_products: int = DEFAULT_MAX_PRODUCTS,
     catalogue: Catalogue | None = None,
 ) -> CheckResult:
     """Check ``patient`` against ``ingredients`` (one syringe) or ``recipe``.
@@ -105,8 +117,7 @@ def check(
     resolved = resolve_patient(cat, patient or Patient())
     if ingredients and recipe is not None:
         raise InputError("give ingredients or a recipe, not both")
-    if max_products < 1:
-        raise InputError("the product limit per syringe must be at least 1")
+    max_products = max_products_of(max_products)
     recipe_input: RecipeInput | None = None
     if recipe is not None:
         recipe_input = recipe if isinstance(recipe, RecipeInput) else recipe_from_mapping(recipe)
@@ -125,6 +136,7 @@ def check(
 
         options.treatment_area = parse_quantity(raw_area, kind="area", what="treatment area")
     if recipe_input is not None:
+        _refuse_foreign_descriptions(cat, recipe_input)
         items = items_from_recipe(cat, recipe_input)
         _recipe_protocol(recipe_input, options)
     elif ingredients:
@@ -132,6 +144,27 @@ def check(
     else:
         items = None
     return check_items(cat, resolved, items, options)
+
+
+def _refuse_foreign_descriptions(cat: Catalogue, recipe: RecipeInput) -> None:
+    """Refuse a product component whose listed 'substances' name one the product does not hold.
+
+    Such a document is ambiguous (a hand mix, or the product?) and answering for the product
+    alone would skip the listed substance: an allergy to it would go unseen.
+    """
+    for number, syringe in enumerate(recipe.syringes, 1):
+        for index, component in enumerate(syringe.components, 1):
+            if component.product is None or not component.described:
+                continue
+            product = cat.products[cat.resolve("product", ("product",), component.product).id]
+            holds = set(product.substance_ids())
+            foreign = sorted({cat.resolve("substance", ("substance",), name).id for name in component.described}
+                             - holds)
+            if foreign:
+                raise InputError(
+                    f"recipe syringe {number} component {index}: product {product.id} does not contain "
+                    f"{', '.join(foreign)}, which its 'substances' list; give 'id' (a catalogue product) or "
+                    "'substances' (a hand mix), not both")
 
 
 # Beyond these a count is a typing error, not a protocol: it would make per-point and
@@ -162,6 +195,18 @@ def _count(value: Any, what: str, most: int) -> int:
     return value
 
 
+def answer(request: Request, catalogue: Catalogue | None = None) -> Any:
+    """Answer one :class:`~mesocli.domain.request.Request`: a :class:`CheckResult` for a check,
+    a recipe for a build (see :func:`check` and :func:`build`)."""
+    if request.action == "check":
+        return check(request.patient, ingredients=request.ingredients, recipe=request.recipe,
+                     indication=request.indication, area=request.area, treatment_area=request.treatment_area,
+                     max_products=request.max_products, catalogue=catalogue)
+    assert request.indication is not None  # a build request always names one
+    return build(request.indication, request.patient, area=request.area, volume=request.volume,
+                 treatment_area=request.treatment_area, max_products=request.max_products, catalogue=catalogue)
+
+
 def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
     """Ranked substances and products matching ``text`` (SQL in the catalogue database)."""
     from mesocli import config
@@ -179,7 +224,7 @@ def build(
     area: str | None = None,
     volume: str | Mapping[str, Any] | None = None,
     treatment_area: str | Mapping[str, Any] | None = None,
-    max_products: int = 3,
+    max_products: int = DEFAULT_MAX_PRODUCTS,
     catalogue: Catalogue | None = None,
 ) -> Any:
     """A dosed recipe for ``indication`` that is safe for ``patient``, or a refusal.
@@ -192,8 +237,7 @@ def build(
 
     cat = catalogue or load_catalogue()
     resolved = resolve_patient(cat, patient or Patient())
-    if max_products < 1:
-        raise InputError("--max-products must be at least 1")
+    max_products = max_products_of(max_products)
     ind = cat.resolve_indication(indication).id
     area_id = cat.resolve_area(area).id if area is not None else None
     request = BuildRequest(

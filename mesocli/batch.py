@@ -21,26 +21,12 @@ from typing import Any, BinaryIO
 
 from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.patient import Patient, merge, patient_from_mapping
-from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError, MesoError, WorkerError
+from mesocli.domain.request import request_from_mapping
+from mesocli.errors import EXIT_FINDINGS, InputError, MesoError, WorkerError
 from mesocli.render.jsontext import encoder_of
 
-ACTIONS = ("build", "check")
 MAX_LINE = 1024 * 1024
 CACHE_SIZE = 256  # recent answers kept per process; repeats in pipelines come close together
-
-# Request fields, with the command-line spelling accepted as an alias of each.
-_ALIASES = {
-    "allergy": "allergies", "condition": "conditions", "medication": "medications",
-    "ingredient": "ingredients", "treatment-area": "treatment_area", "max-products": "max_products",
-    "fail-on": "fail_on",
-}
-_COMMON = {"id", "action", "allergies", "conditions", "medications", "age", "weight", "patient",
-           "indication", "area", "treatment_area", "max_products"}
-_FIELDS = {
-    "check": _COMMON | {"ingredients", "recipe", "fail_on"},
-    "build": _COMMON | {"volume"},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +104,7 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
         from mesocli.render.documents import error_document
 
         return BatchResult(number, exc.exit_code, request_id,
-                           _body(error_document(exc.exit_code, exc.message, line=number)))
+                           _body(error_document(exc.exit_code, exc.message, catalogue=catalogue, line=number)))
 
 
 # JSON may escape half of a UTF-16 surrogate pair on its own ("\ud800"): it decodes to a string
@@ -445,67 +431,13 @@ def _body(document: dict[str, Any]) -> str:
     return _dumps(document)
 
 
-def _normalise(request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    action = request.get("action")
-    if action not in ACTIONS:
-        raise InputError(f"'action' must be 'build' or 'check', not {action!r}")
-    if _ALIASES.keys().isdisjoint(request):
-        fields = dict(request)  # every field under its own name: none can be given twice
-    else:
-        fields = {}
-        for key, value in request.items():
-            name = _ALIASES.get(key, key)
-            if name in fields:
-                raise InputError(f"field {name!r} is given twice")
-            fields[name] = value
-    if not fields.keys() <= _FIELDS[action]:
-        unknown = sorted(set(fields) - _FIELDS[action])
-        raise InputError(f"unknown field(s) for {action}: {', '.join(unknown)}")
-    return action, fields
-
-
-def _patient(fields: Mapping[str, Any]) -> Patient:
-    given = {k: fields[k] for k in ("allergies", "conditions", "medications", "age", "weight") if k in fields}
-    extra = patient_from_mapping(given)
-    if fields.get("patient") is None:
-        return extra  # the same patient merge() would make with an empty base
-    base = patient_from_mapping(fields["patient"])
-    return merge(base, allergies=extra.allergies, conditions=extra.conditions, medications=extra.medications,
-                 age=extra.age, weight=extra.weight)  # type: ignore[arg-type]
-
-
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
     import mesocli.api as api
+    from mesocli.render.documents import answer_document, check_json
 
-    action, fields = _normalise(request)
-    patient = _patient(fields)
-    max_products = fields.get("max_products", 3)
-    if isinstance(max_products, bool) or not isinstance(max_products, int):
-        raise InputError("'max_products' must be a whole number")
-    for key in ("indication", "area"):
-        if fields.get(key) is not None and not isinstance(fields[key], str):
-            raise InputError(f"'{key}' must be text")
-    if action == "check":
-        import mesocli.render.documents as documents
-
-        ingredients = fields.get("ingredients", [])
-        if isinstance(ingredients, str) or not isinstance(ingredients, list):
-            raise InputError("'ingredients' must be a list of names")
-        fail_on = fields.get("fail_on", "contraindicated")
-        if fail_on not in ("caution", "contraindicated"):
-            raise InputError("'fail_on' must be 'caution' or 'contraindicated'")
-        result = api.check(patient, ingredients=ingredients, recipe=fields.get("recipe"),
-                           indication=fields.get("indication"), area=fields.get("area"),
-                           treatment_area=fields.get("treatment_area"), max_products=max_products,
-                           catalogue=catalogue)
-        code = EXIT_FINDINGS if result.reaches(fail_on) else EXIT_OK
-        return code, documents.check_json(result)  # what _body(check_document(result)) gives
-    from mesocli.render.recipe import recipe_document
-
-    if not isinstance(fields.get("indication"), str):
-        raise InputError("a build request needs 'indication'")
-    recipe = api.build(fields["indication"], patient, area=fields.get("area"), volume=fields.get("volume"),
-                       treatment_area=fields.get("treatment_area"), max_products=max_products,
-                       catalogue=catalogue)
-    return (EXIT_FINDINGS if recipe.status == "refused" else EXIT_OK), _body(recipe_document(recipe, catalogue))
+    asked = request_from_mapping(request)
+    answer = api.answer(asked, catalogue)
+    if asked.action == "check":
+        return asked.exit_code(answer), check_json(answer, catalogue)  # what _body(check_document(...)) gives
+    return asked.exit_code(answer), _body(answer_document(asked, answer, catalogue))

@@ -56,3 +56,26 @@ def home_dir(environ: dict[str, str] | None = None) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("meso"))
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (``sqlite:///relative``, ``sqlite:////absolute``, any
+    ``sqlite+driver``, a ``file:`` URI name), or ``None`` for other URLs and in-memory SQLite.
+
+    Read as SQLAlchemy reads the URL's database part (query dropped, %-escapes decoded), without
+    importing SQLAlchemy, so the snapshot path stays free of it.
+    """
+    scheme, found, rest = url.partition("://")
+    if not found or scheme.split("+", 1)[0].lower() != "sqlite":
+        return None
+    _host, slash, database = rest.partition("/")
+    if not slash:
+        return None
+    from urllib.parse import unquote
+
+    name = unquote(database.split("?", 1)[0])
+    if name.startswith("file:"):
+        name = name[len("file:"):]
+    if not name or name == ":memory:":
+        return None
+    return Path(name)

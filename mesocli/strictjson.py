@@ -40,3 +40,57 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 # One decoder for every call (json.loads would build a new one each time it is given options).
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+
+
+def refuse_unknown_keys(data: Any, known: Any, what: str) -> None:
+    """Raise :class:`InputError` when ``data`` has a key not in ``known``, naming each such key
+    and, when one is close (another case, a typing slip), the key that was probably meant.
+
+    A key meso does not read would otherwise be ignored, and a misspelled ``"Volume"`` would let
+    a check pass without the volume it was given.
+    """
+    unknown = [key for key in data if key not in known]
+    if unknown:
+        named = ", ".join(f"{_shown(key)}{_hint(key, known)}" for key in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise InputError(f"{what}: unknown field(s) {named}{more}; "
+                         f"expected one of {', '.join(_listed(known))}")
+
+
+def refuse_both(data: Any, first: str, second: str, what: str) -> None:
+    """Raise :class:`InputError` when ``data`` has both ``first`` and ``second``: an ambiguous shape."""
+    if first in data and second in data:
+        raise InputError(f"{what}: give '{first}' or '{second}', not both (the document is ambiguous)")
+
+
+def likely_key(key: Any, known: Any) -> str | None:
+    """The known key ``key`` was probably meant to be: the same in another case or spelling."""
+    if not isinstance(key, str):
+        return None
+    folded = _fold(key)
+    for candidate in sorted(known):
+        if _fold(candidate) == folded:
+            return str(candidate)
+    import difflib
+
+    close = difflib.get_close_matches(folded, sorted(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _listed(known: Any) -> list[str]:
+    """The known keys in their given order, or sorted when they come as a set."""
+    return sorted(known) if isinstance(known, set | frozenset) else list(known)
+
+
+def _fold(key: str) -> str:
+    return key.casefold().strip().replace("-", "_").replace(" ", "_")
+
+
+def _hint(key: Any, known: Any) -> str:
+    meant = likely_key(key, known)
+    return f" (did you mean {meant!r}?)" if meant else ""
+
+
+def _shown(key: Any) -> str:
+    text = repr(key[:40] if isinstance(key, str) else key)
+    return text.encode("ascii", "backslashreplace").decode("ascii")

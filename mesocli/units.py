@@ -325,17 +325,24 @@ def mass_in_kg(raw: Any, *, what: str) -> float:
     number: it is read without building the registry, so a batch of checks whose patients
     give their weight never loads pint.
     """
-    value, unit_text = _split(raw, what)
+    value, unit_text = _split(raw, what, EXAMPLES["mass"])
     if unit_text != "kg":
         return float(parse_quantity(raw, kind="mass", what=what).to("kg").magnitude)
     _check_value(value, what, allow_zero=False)
     return value
 
 
+# How a hint writes a quantity of each kind: a weight's hint says "70 kg", never "2 mL".
+EXAMPLES = {"mass": "70 kg", "volume": "2 mL", "area": "25 cm^2", "concentration": "20 mg/mL",
+            "length": "4 mm", "time": "14 day", "mass-per-area": "2 mg/cm^2",
+            "mass-per-body-mass": "4.5 mg/kg"}
+
+
 def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
-    value, unit_text = _split(raw, what)
+    example = EXAMPLES.get(kind, "2 mL")
+    value, unit_text = _split(raw, what, example)
     _check_value(value, what, allow_zero)
-    quantity = _to_quantity(value, unit_text, what)
+    quantity = _to_quantity(value, unit_text, what, example)
     check_kind(quantity, kind, what)
     checked = _CHECKED_WORDS.setdefault(kind, set())
     if unit_text not in checked:
@@ -399,7 +406,7 @@ def _dims(quantity: pint.Quantity) -> str:
     return str(dims) if dims else ""
 
 
-def _split(raw: Any, what: str) -> tuple[float, str]:
+def _split(raw: Any, what: str, example: str = "2 mL") -> tuple[float, str]:
     if isinstance(raw, dict):
         if set(raw) - {"value", "unit"} or "value" not in raw or "unit" not in raw:
             raise UnitError(f"{what}: a quantity object needs exactly 'value' and 'unit'")
@@ -416,9 +423,9 @@ def _split(raw: Any, what: str) -> tuple[float, str]:
             raise UnitError(f"{what}: {_printable(str(value)[:20])}... is out of range") from None
         return number, unit.strip()
     if isinstance(raw, bool | int | float):
-        raise UnitError(f"{what}: {raw!r} has no unit; write it with one, e.g. '2 mL'")
+        raise UnitError(f"{what}: {raw!r} has no unit; write it with one, e.g. '{example}'")
     if not isinstance(raw, str):
-        raise UnitError(f"{what}: expected a quantity such as '2 mL', got {type(raw).__name__}")
+        raise UnitError(f"{what}: expected a quantity such as '{example}', got {type(raw).__name__}")
     if len(raw) > _MAX_TEXT:
         raise UnitError(f"{what}: quantity text longer than {_MAX_TEXT} characters")
     match = _QUANTITY_RE.match(raw)
@@ -433,9 +440,9 @@ def _split(raw: Any, what: str) -> tuple[float, str]:
     return value, match.group(2)
 
 
-def _to_quantity(value: float, unit_text: str, what: str) -> pint.Quantity:
+def _to_quantity(value: float, unit_text: str, what: str, example: str = "2 mL") -> pint.Quantity:
     if not unit_text:
-        raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '2 mL'")
+        raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '{example}'")
     if not _UNIT_CHARS_RE.match(unit_text):
         raise UnitError(f"{what}: unit {_printable(unit_text[:30])!r} contains characters meso does not accept")
     percent = _is_percent(unit_text)

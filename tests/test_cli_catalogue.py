@@ -77,12 +77,17 @@ def terminal_like_env(monkeypatch):
 
 @pytest.mark.parametrize(("args", "kind", "title"), LISTINGS, ids=[a[0][0] for a in LISTINGS])
 def test_listing_json_envelope(meso, catalogue, args, kind, title):
-    """Every list command with --json writes {schema_version: 1, kind, items: [...]} with unique ids."""
+    """Every list command with --json writes {schema_version: 1, kind, items: [...]} with unique ids,
+    then which meso and which catalogue answered."""
+    from mesocli.domain.identity import catalogue_identity
+
     outcome = meso(*args, "--json")
     assert outcome.exit_code == 0, outcome.stderr
     doc = outcome.json()
-    assert list(doc) == ["schema_version", "kind", "items"]
+    assert list(doc) == ["schema_version", "kind", "items", "meso_version", "catalogue"]
     assert (doc["schema_version"], doc["kind"]) == (1, kind)
+    assert doc["meso_version"] == __version__
+    assert doc["catalogue"] == catalogue_identity(catalogue)
     ids = [item["id"] for item in doc["items"]]
     assert ids and len(ids) == len(set(ids))
     assert outcome.stderr == ""
@@ -396,7 +401,8 @@ def test_search_underscore_alone_is_an_input_error(meso):
     assert outcome.exit_code == 2
     message = "search text '_' has no letters or digits to search for"
     assert outcome.stderr == f"meso: error: {message}\n"
-    assert outcome.json() == {"schema_version": 1, "kind": "error", "code": 2, "message": message}
+    assert outcome.json() == {"schema_version": 1, "kind": "error", "code": 2, "message": message,
+                              "meso_version": __version__, "catalogue": None}  # refused before it was read
     blank = meso("ingredients", "search", "  ")
     assert blank.exit_code == 2 and blank.stderr == "meso: error: search text is empty\n"
 
@@ -452,8 +458,9 @@ def test_unknown_name_with_json_writes_an_error_document(meso, args, what, sugge
     outcome = meso(*args, "--json")
     assert outcome.exit_code == 2
     doc = outcome.json()
-    assert list(doc) == ["schema_version", "kind", "code", "message"]
+    assert list(doc) == ["schema_version", "kind", "code", "message", "meso_version", "catalogue"]
     assert (doc["schema_version"], doc["kind"], doc["code"]) == (1, "error", 2)
+    assert doc["catalogue"]["content_sha256"]  # the name was looked up in this catalogue
     assert doc["message"] == outcome.stderr.removeprefix("meso: error: ").rstrip("\n")
     assert suggestion in doc["message"]
 

@@ -104,7 +104,7 @@ def test_unknown_format_is_a_usage_error(meso, args):
     outcome = meso(*args, "--format", "xml")
     assert outcome.exit_code == 2
     assert outcome.stdout == ""
-    assert outcome.stderr == "meso: error: --format must be table, json or csv, not 'xml'\n"
+    assert outcome.stderr == "meso: error: --format must be table, json, csv or markdown, not 'xml'\n"
 
 
 def test_an_empty_listing_is_just_the_header(meso):

@@ -70,7 +70,7 @@ def _bash_completions(line: str) -> list[str]:
     ("meso ", ["allergens", "batch", "build", "catalogue", "check", "completion", "conditions", "db", "indications",
                "ingredients", "medications", "products", "schema"]),
     ("meso ingredients ", ["list", "search", "show"]),
-    ("meso products list --format ", ["table", "json", "csv"]),
+    ("meso products list --format ", ["table", "json", "csv", "markdown"]),
     ("meso completion ", ["bash", "zsh", "fish"]),
 ], ids=["command", "all-commands", "subcommand", "format-values", "shells"])
 def test_bash_completion_offers_commands_and_values(line, expected):
@@ -181,12 +181,16 @@ def test_areas_follow_the_indication_already_given(catalogue):
 
 
 @pytest.mark.parametrize(("line", "expected"), [
-    ("meso build --format ", ["table", "json", "markdown", "fhir"]),
-    ("meso check --format ", ["table", "json", "csv", "fhir"]),
+    ("meso build --format ", ["table", "json", "markdown", "fhir", "csv"]),
+    ("meso check --format ", ["table", "json", "csv", "markdown", "fhir"]),
     ("meso build --format m", ["markdown"]),
 ], ids=["build", "check", "prefix"])
 def test_format_values_are_the_commands_own(line, expected):
-    """--format offers exactly the formats the command accepts."""
+    """--format offers exactly the formats the command accepts, in the order its help lists them."""
+    from mesocli.cli.verbs import BUILD_FORMATS, CHECK_FORMATS
+
+    assert {"build": BUILD_FORMATS, "check": CHECK_FORMATS}[line.split()[1]] == tuple(
+        _bash_completions(line.rsplit(" ", 1)[0] + " "))
     assert _bash_completions(line) == expected
 
 
@@ -242,7 +246,7 @@ def _script(tmp_path: Path, shell: str) -> Path:
 
 @pytest.mark.parametrize(("words", "expected"), [
     (["meso", "build", "--indication", "hair"], ["hair-loss"]),
-    (["meso", "check", "--format", ""], ["table", "json", "csv", "fhir"]),
+    (["meso", "check", "--format", ""], ["table", "json", "csv", "markdown", "fhir"]),
     (["meso", "check", "--condition", "preg"], ["pregnancy"]),
 ], ids=["indication", "format", "condition"])
 def test_real_bash_completes_values(tmp_path, words, expected):

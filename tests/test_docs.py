@@ -45,3 +45,16 @@ def test_readme_python_example_runs():
     namespace: dict[str, object] = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["result"].status == "contraindicated"  # type: ignore[attr-defined]
+
+
+def test_readme_request_example_runs():
+    """The README's request example (after the API example, in the same namespace) gives what it shows."""
+    blocks = [b for b in _code_blocks(README.read_text(encoding="utf-8")) if b.startswith("from mesocli")]
+    api_block = next(b for b in blocks if "from mesocli import" in b)
+    request_block = next(b for b in blocks if "request_from_mapping" in b)
+    namespace: dict[str, object] = {}
+    exec(compile(api_block, "README.md", "exec"), namespace)
+    exec(compile(request_block, "README.md", "exec"), namespace)
+    assert namespace["request"].exit_code(namespace["result"]) == 1  # type: ignore[attr-defined]
+    document = namespace["document"]
+    assert document["kind"] == "check" and len(document["catalogue"]["content_sha256"]) == 64  # type: ignore[index]

@@ -251,7 +251,6 @@ def test_shared_findings_and_their_texts_equal_fresh_ones(catalogue):
 
     warm = answers()
     engine._finding.cache_clear()
-    documents._FINDING_JSON.clear()
     assert answers() == warm
 
 

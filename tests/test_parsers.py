@@ -243,13 +243,18 @@ def test_recipe_substances_component():
 
 
 def test_recipe_build_output_component_is_read_as_the_product():
-    """A component with both 'id' and 'substances' (build output) is the product; substances are ignored."""
+    """A component with both 'id' and 'substances' (build output) is the product; the substances
+    only describe it (kept to be checked against the catalogue), and must still be well formed."""
     recipe = recipe_from_mapping({"kind": "recipe", "status": "ok", "syringes": [{"components": [
         {"id": "p", "substances": [{"id": "a", "concentration": "20 mg/mL"}], "volume": "2 mL"},
-        {"id": "q", "substances": "not even a list"},
+        {"id": "q", "substances": []},
     ]}]})
-    assert recipe.syringes[0].components == (ComponentInput(product="p", substances=(), volume="2 mL"),
-                                             ComponentInput(product="q", substances=(), volume=None))
+    assert recipe.syringes[0].components == (
+        ComponentInput(product="p", substances=(), volume="2 mL", described=("a",)),
+        ComponentInput(product="q", substances=(), volume=None))
+    for broken in ("not even a list", [5], [{"name": "no id"}], [{"id": "a", "Concentration": "1 mg/mL"}]):
+        with pytest.raises(InputError):
+            recipe_from_mapping({"components": [{"id": "q", "substances": broken}]})
 
 
 def test_recipe_protocol_fields():

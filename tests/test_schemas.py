@@ -102,7 +102,7 @@ def test_load_returns_a_fresh_dict_for_every_name():
 
 def test_load_rejects_an_unknown_name():
     """An unknown schema name raises ValueError naming the choices."""
-    with pytest.raises(ValueError, match="recipe, check, batch, error"):
+    with pytest.raises(ValueError, match="recipe, check, batch, error, list, show"):
         schemas.load("patient")
 
 
@@ -272,7 +272,8 @@ def test_wrong_envelope_and_bad_values_are_rejected(check_doc, recipe_doc):
     assert problems("recipe", {**recipe_doc, "area": 3})
     recipe_doc["syringes"][0]["components"][0]["substances"][0]["role"] = "filler"
     assert problems("recipe", recipe_doc)
-    error = {"schema_version": 1, "kind": "error", "code": 2, "message": "bad"}
+    error = {"schema_version": 1, "kind": "error", "code": 2, "message": "bad", "meso_version": "0.1.0",
+             "catalogue": None}
     assert problems("error", error) == []
     for broken in ({**error, "code": 0}, {**error, "code": 256}, {**error, "code": "2"},
                    {k: v for k, v in error.items() if k != "message"}, {**error, "line": 0}):
@@ -302,7 +303,8 @@ def test_hand_made_batch_lines_validate(check_doc, recipe_doc):
     lines = [
         {"id": "a", **check_doc},
         {"id": "b", **recipe_doc},
-        {"id": None, "schema_version": 1, "kind": "error", "code": 2, "message": "not valid JSON", "line": 3},
+        {"id": None, "schema_version": 1, "kind": "error", "code": 2, "message": "not valid JSON", "line": 3,
+         "meso_version": "0.1.0", "catalogue": check_doc["catalogue"]},
     ]
     for line in lines:
         assert problems("batch", line) == [], line["kind"]
@@ -310,7 +312,9 @@ def test_hand_made_batch_lines_validate(check_doc, recipe_doc):
 
 def test_broken_batch_lines_are_rejected(check_doc, recipe_doc):
     """Lines without an id, an error line without its line number, or a broken inner document fail."""
-    error_line = {"id": "c", "schema_version": 1, "kind": "error", "code": 2, "message": "m", "line": 1}
+    error_line = {"id": "c", "schema_version": 1, "kind": "error", "code": 2, "message": "m", "line": 1,
+                  "meso_version": "0.1.0", "catalogue": None}
+    assert problems("batch", error_line) == []
     no_findings = {"id": "a", **check_doc}
     del no_findings["findings"]
     for broken in (check_doc, recipe_doc, {**check_doc, "id": ["a"]},
@@ -336,3 +340,62 @@ def test_real_batch_output_validates(meso):
     assert lines[-1]["line"] == 6
     for line in lines:
         assert problems("batch", line) == [], line
+
+
+# ------------------------------------------------------------------------- list and show documents
+LISTS = [("ingredients", "list"), ("products", "list"), ("indications", "list"), ("allergens", "list"),
+         ("conditions", "list"), ("medications", "list"), ("ingredients", "search", "vitamin")]
+
+
+@pytest.mark.parametrize("args", LISTS, ids=[" ".join(a) for a in LISTS])
+def test_real_list_documents_validate(meso, args):
+    """Every list command's --json document satisfies list.json, items included."""
+    outcome = meso(*args, "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    doc = outcome.json()
+    assert doc["items"]
+    assert problems("list", doc) == []
+
+
+def test_every_show_document_of_the_catalogue_validates(meso, catalogue):
+    """The show document of every substance, product, indication and allergen group satisfies show.json."""
+    shown = ([("ingredients", "show", s) for s in sorted(catalogue.substances)]
+             + [("products", "show", p) for p in sorted(catalogue.products)]
+             + [("indications", "show", i) for i in sorted(catalogue.indications)]
+             + [("allergens", "show", g) for g in sorted(catalogue.groups)])
+    failures = {}
+    for args in shown:
+        outcome = meso(*args, "--json")
+        assert outcome.exit_code == 0, (args, outcome.stderr)
+        if found := problems("show", outcome.json()):
+            failures[" ".join(args)] = found
+    assert failures == {}
+
+
+def test_list_and_show_schemas_reject_broken_documents(meso):
+    """A list item missing its id or with a wrongly typed field, and a show document missing its
+    evidence or of an unknown kind, fail their schemas."""
+    listing = meso("products", "list", "--json").json()
+    del listing["items"][0]["id"]
+    assert problems("list", listing)
+    listing = meso("medications", "list", "--json").json()
+    listing["items"][0]["type"] = "drug"
+    assert problems("list", listing)
+    detail = meso("ingredients", "show", "lidocaine", "--json").json()
+    assert problems("show", {k: v for k, v in detail.items() if k != "evidence"})
+    assert problems("show", {**detail, "kind": "recipe"})
+
+
+# ------------------------------------------------------------------------- provenance
+def test_every_schema_requires_the_meso_version_and_the_catalogue_identity():
+    """recipe, check, error, list and show each require meso_version and catalogue; only an error
+    may have a null catalogue (it failed before any catalogue was read)."""
+    for name in ("recipe", "check", "error", "list", "show"):
+        schema = schemas.load(name)
+        assert {"meso_version", "catalogue"} <= set(schema["required"]), name
+    good = {"schema_revision": "0002", "content_sha256": "a" * 64, "clinic_rows": 0}
+    error = {"schema_version": 1, "kind": "error", "code": 3, "message": "no database", "meso_version": "1"}
+    assert problems("error", {**error, "catalogue": None}) == []
+    assert problems("error", {**error, "catalogue": good}) == []
+    assert problems("error", {**error, "catalogue": {**good, "content_sha256": "not hex"}})
+    assert problems("error", {**error, "catalogue": {**good, "clinic_rows": -1}})

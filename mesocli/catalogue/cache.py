@@ -35,14 +35,7 @@ def sqlite_path(url: str | None) -> Path | None:
     """The database file behind ``url`` (``None``: the shipped catalogue), or ``None``."""
     from mesocli import config
 
-    if url is None:
-        return config.shipped_database()
-    if not url.startswith("sqlite:///"):
-        return None
-    name = url[len("sqlite:///"):].split("?")[0]
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return None
-    return Path(name)
+    return config.shipped_database() if url is None else config.sqlite_path(url)
 
 
 def cache_dir() -> Path:

@@ -134,19 +134,7 @@ def reading_session(url: str | None) -> Iterator[tuple[Session, str]]:
 
 def sqlite_file(url: str) -> Path | None:
     """The file behind a ``sqlite:///`` URL, or ``None`` for other URLs and in-memory SQLite."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    database = parsed.database
-    if database.startswith("file:"):
-        database = database[5:].split("?")[0]
-    return Path(database)
+    return config.sqlite_path(url)
 
 
 def check_upgradable(url: str) -> None:

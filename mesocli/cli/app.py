@@ -1,10 +1,7 @@
 """The ``meso`` command: sub-apps per noun, verbs for the main jobs, one error boundary.
 
-Exit codes:
-  0  nothing at or above --fail-on (or the command succeeded)
-  1  a finding at or above --fail-on, or a refused recipe
-  2  usage error or invalid input (unknown name, bad unit, malformed file)
-  3  catalogue or database unavailable
+The exit codes are listed in :data:`HELP` (``meso --help``) and are those of
+:mod:`mesocli.errors`.
 """
 
 from __future__ import annotations
@@ -24,11 +21,27 @@ HELP = """Formulate mesotherapy cocktails and check them for safety, from a sour
 meso is decision support for qualified practitioners: it does not replace clinical judgement.
 
 \b
+Examples:
+  meso build --indication hair-loss --volume "2 mL"
+  meso check --allergy lidocaine --ingredient restylane-vital-lidocaine
+  meso check --patient patient.json --recipe recipe.json --json -o result.json
+  meso batch requests.ndjson > results.ndjson
+  meso ingredients list --class vitamin --format csv
+
+\b
+Output: --format table|json|csv|markdown|fhir where each makes sense (--json is
+--format json), -o FILE to save it (-o - is standard output). Every JSON document
+carries meso_version and the catalogue's identity; 'meso schema NAME' prints its schema.
+
+\b
 Exit codes:
-  0  OK: nothing at or above --fail-on
+  0  OK: nothing at or above --fail-on (or the command succeeded)
   1  findings at or above --fail-on, or a refused recipe
-  2  usage error or invalid input (unknown name, bad unit, malformed file)
-  3  catalogue or database unavailable
+  2  usage error or invalid input (unknown name or key, bad unit, malformed file)
+  3  catalogue or database unavailable (missing, damaged, wrong schema revision)
+  4  a batch worker process stopped (killed, out of memory); results written so far
+     are complete
+  130  interrupted (Ctrl-C)
 """
 
 app = typer.Typer(
@@ -66,7 +79,9 @@ completion.register(app)
 
 def _wants_json(argv: Sequence[str]) -> bool:
     args = list(argv)
-    machine = ("json", "ndjson", "fhir")
+    from mesocli.cli.output import MACHINE
+
+    machine = (*MACHINE, "ndjson")
     if "--json" in args or any(f"--format={m}" in args for m in machine):
         return True
     return any(a == "--format" and i + 1 < len(args) and args[i + 1] in machine for i, a in enumerate(args))
@@ -87,6 +102,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     OutputState.json = _wants_json(args)
     OutputState.ndjson = False
     fhir = _wants_fhir(args)
+    api = sys.modules.get("mesocli.api")  # imported only if an earlier run in this process used it
+    if api is not None:
+        api.forget_loaded()
     try:
         result = app(args=args, prog_name="meso", standalone_mode=False)
     except MesoError as exc:
@@ -133,7 +151,8 @@ def _fail(code: int, message: str, *, fhir: bool = False) -> int:
     elif OutputState.json:
         from mesocli.render.documents import error_document
 
-        write_json(error_document(code, message))
+        api = sys.modules.get("mesocli.api")  # not imported: no catalogue was read
+        write_json(error_document(code, message, catalogue=api.loaded_catalogue() if api is not None else None))
     return code
 
 

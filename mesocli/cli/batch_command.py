@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
 
 def batch(
     source: str = typer.Argument(..., help="NDJSON file of requests, or - for standard input."),
+    output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
+                                      help="Write the results to FILE instead of standard output (- is "
+                                           "standard output); FILE appears whole when the run ends."),
 ) -> int:
     """Run many build/check requests: one JSON object per line in, one result per line out.
 
@@ -33,11 +36,19 @@ def batch(
     Results keep the input order and carry the request's id; a bad line gives an error
     document with its line number and the run goes on; the first bad line is also named on
     stderr. The exit code is the highest of the per-line codes; an input with no request at
-    all (empty, blank or binary) is exit 2.
+    all (empty, blank or binary) is exit 2. With -o FILE the results appear in FILE when the
+    run ends; a run that fails as a whole leaves FILE as it was.
+
+    \b
+    Examples:
+      meso batch requests.ndjson > results.ndjson
+      meso batch requests.ndjson -o results.ndjson
+      echo '{"id": 1, "action": "check", "allergies": ["lidocaine"]}' | meso batch -
     """
     from mesocli.api import load_catalogue
     from mesocli.batch import run_batch_parallel
     from mesocli.cli.io import OutputState
+    from mesocli.cli.output import destination
 
     OutputState.json = OutputState.ndjson = True
     catalogue = load_catalogue()
@@ -46,14 +57,15 @@ def batch(
     answered = worst = failed = 0
     first_failure = None
     sys.stdout.flush()
-    out = sys.stdout.buffer  # the answers come as UTF-8 bytes
     try:
-        with _input(source) as handle:
+        with destination(output) as stream, _input(source) as handle:
+            stream.flush()
+            out = stream.buffer  # the answers come as UTF-8 bytes
             workers = _workers(source)
             if workers > 1:
                 blocks: Iterator[Block] = run_batch_parallel(handle, catalogue, workers)
             else:
-                blocks = _one_by_one(handle, catalogue, flush=_regular_size(source) is None)
+                blocks = _one_by_one(handle, catalogue, out, flush=_regular_size(source) is None)
             for block in blocks:
                 if progress is None and sys.stderr.isatty():
                     # Started once the workers exist: they are forked from a process with no
@@ -68,12 +80,12 @@ def batch(
                 first_failure = first_failure or block.first_failure
                 if progress is not None:
                     progress.advance(block.answered)
+            out.flush()
+            if not answered:
+                raise InputError(f"batch input: {name} has no requests (it is empty or blank)")
     finally:
         if progress is not None:
             progress.stop()
-    out.flush()
-    if not answered:
-        raise InputError(f"batch input: {name} has no requests (it is empty or blank)")
     if first_failure is not None:
         line, message = first_failure
         more = f" ({failed} of {answered} requests failed; see their error documents)" if failed > 1 else ""
@@ -81,7 +93,7 @@ def batch(
     return worst
 
 
-def _one_by_one(handle: BinaryIO, catalogue: Catalogue, *, flush: bool) -> Iterator[Block]:
+def _one_by_one(handle: BinaryIO, catalogue: Catalogue, out: BinaryIO, *, flush: bool) -> Iterator[Block]:
     """Answer in this process, a line at a time; from a pipe, each answer is flushed at once,
     so a client may wait for it before it writes the next request."""
     from collections import OrderedDict
@@ -93,7 +105,7 @@ def _one_by_one(handle: BinaryIO, catalogue: Catalogue, *, flush: bool) -> Itera
         block = answer_block(number, (line,), catalogue, cache)
         yield block
         if flush and block.answered:
-            sys.stdout.buffer.flush()
+            out.flush()
 
 
 WORKERS_ENV = "MESO_BATCH_WORKERS"

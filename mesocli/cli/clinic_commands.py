@@ -7,13 +7,16 @@ from pathlib import Path
 import typer
 
 from mesocli.cli.io import write_json
+from mesocli.cli.output import JSON_OPTION, OUTPUT_OPTION, choose, destination, format_option
+
+REPORT_FORMATS = ("table", "json")
+LOG_FORMATS = ("table", "json", "csv", "markdown")
+LOG_COLUMNS = ("id", "imported_at", "file", "sha256", "substances", "products", "replaced")
 
 catalogue = typer.Typer(
     help="A clinic's own substances and products: import, export, remove, and the import log.",
     no_args_is_help=True,
 )
-
-JSON_OPTION = typer.Option(False, "--json", help="Write JSON to stdout (a stable contract).")
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +40,7 @@ def _clinic_database() -> str:
 def import_command(
     source: str = typer.Argument(..., metavar="FILE", help="TOML file of [[substance]] and [[product]] rows, or -."),
     replace: bool = typer.Option(False, "--replace", help="Replace rows with the same id imported before."),
+    output_format: str = format_option(*REPORT_FORMATS),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add a clinic's substances and products (the format of the catalogue's TOML files).
@@ -48,14 +52,17 @@ def import_command(
     from mesocli.catalogue.importer import import_catalogue
     from mesocli.cli.io import read_text
 
+    as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     url = _clinic_database()
     text = read_text(source, "import file")
     name = "standard input" if source == "-" else Path(source).name
     report = import_catalogue(url, text, name, replace=replace)
     if as_json:
+        from mesocli.cli.output import catalogue_or_none
         from mesocli.render.documents import envelope
 
-        write_json(envelope("catalogue-import", file=report.file_name, sha256=report.sha256,
+        write_json(envelope("catalogue-import", catalogue=catalogue_or_none(), file=report.file_name,
+                            sha256=report.sha256,
                             substances=list(report.substances), products=list(report.products),
                             replaced=list(report.replaced), location=report.location))
         return
@@ -69,7 +76,8 @@ def import_command(
 @catalogue.command("export")
 def export_command(
     everything: bool = typer.Option(False, "--all", help="Also write the shipped substances and products."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
+                                      help="Write to FILE instead of standard output (- is standard output)."),
 ) -> None:
     """Write the clinic's substances and products as TOML that 'meso catalogue import' reads.
 
@@ -86,53 +94,67 @@ def export_command(
     header = (f"meso {__version__} catalogue export: {scope}\n"
               f"{len(substances)} substance(s), {len(products)} product(s), from {cat.location}")
     text = export_toml(substances, products, header=header)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from mesocli.cli.io import write_output
+    from mesocli.cli.output import destination
 
-    write_output(output, text)
+    with destination(output) as stream:
+        stream.write(text)
 
 
 @catalogue.command("remove")
 def remove_command(
     ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids of substances or products the clinic imported."),
+    output_format: str = format_option(*REPORT_FORMATS),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove substances or products the clinic imported (never shipped ones)."""
+    as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     from mesocli.catalogue.db import describe
     from mesocli.catalogue.importer import remove_local
 
     url = _clinic_database()
     removed = remove_local(url, ids)
     if as_json:
+        from mesocli.cli.output import catalogue_or_none
         from mesocli.render.documents import envelope
 
-        write_json(envelope("catalogue-remove", removed=list(removed), location=describe(url)))
+        write_json(envelope("catalogue-remove", catalogue=catalogue_or_none(), removed=list(removed),
+                            location=describe(url)))
         return
     for row_id in removed:
         typer.echo(f"  - {row_id}")
 
 
 @catalogue.command("log")
-def log_command(as_json: bool = JSON_OPTION) -> None:
+def log_command(output_format: str = format_option(*LOG_FORMATS), as_json: bool = JSON_OPTION,
+                output: str | None = OUTPUT_OPTION) -> None:
     """List every import into the clinic's database: when, which file, its SHA-256, what it added."""
     from mesocli.catalogue.importer import import_log
 
+    fmt = choose(output_format, as_json, LOG_FORMATS)
     entries = import_log(_clinic_database())
-    if as_json:
-        from mesocli.render.documents import envelope
+    items = [{"id": e.id, "imported_at": e.imported_at, "file": e.file_name, "sha256": e.sha256,
+              "substances": e.substances, "products": e.products, "replaced": e.replaced}
+             for e in entries]
+    with destination(output) as stream:
+        if fmt == "json":
+            from mesocli.cli.output import catalogue_or_none
+            from mesocli.render.documents import envelope
 
-        items = [{"id": e.id, "imported_at": e.imported_at, "file": e.file_name, "sha256": e.sha256,
-                  "substances": e.substances, "products": e.products, "replaced": e.replaced}
-                 for e in entries]
-        write_json(envelope("catalogue-log", items=items))
-        return
-    from mesocli.render.human import Printer
+            write_json(envelope("catalogue-log", catalogue=catalogue_or_none(), items=items), stream)
+        elif fmt == "csv":
+            from mesocli.render.tabular import items_csv
 
-    Printer().table(
-        ["#", "Imported (UTC)", "File", "SHA-256", "Substances", "Products", "Replaced"],
-        [[str(e.id), e.imported_at, e.file_name, e.sha256[:12], str(e.substances), str(e.products),
-          str(e.replaced)] for e in entries],
-        title=f"Catalogue imports ({len(entries)})",
-    )
+            items_csv(LOG_COLUMNS, items, stream)
+        elif fmt == "markdown":
+            from mesocli.render.tabular import items_markdown
+
+            items_markdown("Catalogue imports", LOG_COLUMNS, items, stream)
+        else:
+            from mesocli.render.human import Printer
+
+            Printer(stream).table(
+                ["#", "Imported (UTC)", "File", "SHA-256", "Substances", "Products", "Replaced"],
+                [[str(e.id), e.imported_at, e.file_name, e.sha256[:12], str(e.substances), str(e.products),
+                  str(e.replaced)] for e in entries],
+                title=f"Catalogue imports ({len(entries)})",
+            )

@@ -7,6 +7,9 @@ from pathlib import Path
 import typer
 
 from mesocli.cli.io import write_json
+from mesocli.cli.output import JSON_OPTION, choose, format_option
+
+REPORT_FORMATS = ("table", "json")
 
 db = typer.Typer(help="Build, upgrade and locate the catalogue database.", no_args_is_help=True)
 
@@ -73,24 +76,28 @@ def db_upgrade() -> None:
 
 
 @db.command("path")
-def db_path(as_json: bool = typer.Option(False, "--json", help="Write JSON.")) -> None:
+def db_path(output_format: str = format_option(*REPORT_FORMATS), as_json: bool = JSON_OPTION) -> None:
     """Print where the catalogue database is."""
+    as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     from mesocli import config
     from mesocli.catalogue.db import describe
 
     url = config.database_url()
     location = describe(url)
     if as_json:
+        from mesocli.cli.output import catalogue_or_none
         from mesocli.render.documents import envelope
 
-        write_json(envelope("db-path", location=location, shipped=url is None, read_only=url is None))
+        write_json(envelope("db-path", catalogue=catalogue_or_none(), location=location, shipped=url is None,
+                            read_only=url is None))
     else:
         typer.echo(location)
 
 
 @db.command("current")
-def db_current(as_json: bool = typer.Option(False, "--json", help="Write JSON.")) -> None:
+def db_current(output_format: str = format_option(*REPORT_FORMATS), as_json: bool = JSON_OPTION) -> None:
     """Print the schema revision of the catalogue database."""
+    as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     from mesocli.api import load_catalogue
     from mesocli.catalogue.db import SCHEMA_HEAD
 
@@ -98,6 +105,7 @@ def db_current(as_json: bool = typer.Option(False, "--json", help="Write JSON.")
     if as_json:
         from mesocli.render.documents import envelope
 
-        write_json(envelope("db-current", revision=cat.revision, head=SCHEMA_HEAD, location=cat.location))
+        write_json(envelope("db-current", catalogue=cat, revision=cat.revision, head=SCHEMA_HEAD,
+                            location=cat.location))
     else:
         typer.echo(f"{cat.revision} (head: {SCHEMA_HEAD})")

@@ -6,11 +6,13 @@ it never goes through rich.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -149,16 +151,25 @@ def show_path(path: str | os.PathLike[str]) -> str:
 
 
 def write_output(path: str | os.PathLike[str], text: str, *, what: str = "--output") -> None:
-    """Write ``text`` to ``path`` whole, or leave what was there untouched.
+    """Write ``text`` to ``path`` whole, or leave what was there untouched (see :func:`destination`)."""
+    with destination(path, what=what) as stream:
+        stream.write(text)
 
-    ``-`` is standard output. Anything else is written to a new temporary file in the same
-    directory, flushed to disk, and renamed over ``path`` in one step: a reader sees the old
-    file or the new one, never half of one; a full disk or any other failure leaves the old
-    file as it was and removes the temporary one. A link at ``path`` is replaced, never written
-    through; a directory or another special file at ``path`` is refused.
+
+@contextlib.contextmanager
+def destination(path: str | os.PathLike[str] | None, *, what: str = "--output") -> Iterator[TextIO]:
+    """Standard output (``None`` or ``-``), or a new file at ``path`` that appears whole when the
+    block ends without an error.
+
+    The text goes to a new temporary file in the same directory (so memory stays flat however
+    much is written), is flushed to disk, and is renamed over ``path`` in one step: a reader sees
+    the old file or the new one, never half of one; a full disk or any other failure leaves the
+    old file as it was and removes the temporary one. A link at ``path`` is replaced, never
+    written through; a directory or another special file at ``path`` is refused. An existing
+    file keeps its mode; a new one gets the user's usual mode.
     """
-    if os.fspath(path) == "-":
-        sys.stdout.write(text)
+    if path is None or os.fspath(path) == "-":
+        yield sys.stdout
         sys.stdout.flush()
         return
     import stat
@@ -177,13 +188,11 @@ def write_output(path: str | os.PathLike[str], text: str, *, what: str = "--outp
     if info is not None and not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
         kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         raise InputError(f"{what}: {shown} is {kind}; give the path of a file to write")
-    folder = target.parent
-    data = text.encode("utf-8")
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=folder)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
             out.flush()
             os.fsync(out.fileno())
         mode = stat.S_IMODE(info.st_mode) if info is not None and stat.S_ISREG(info.st_mode) else _default_mode()

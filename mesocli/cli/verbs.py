@@ -1,13 +1,88 @@
-"""Verbs: ``meso check`` (and, as they land, ``build``, ``batch``, ``schema``)."""
+"""Verbs: ``meso check``, ``meso build`` and ``meso schema``."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import typer
 
 from mesocli.cli import completion as complete
 from mesocli.cli.io import read_document, write_json
+from mesocli.cli.output import JSON_OPTION, OUTPUT_OPTION, choose, destination, format_option
+from mesocli.errors import InputError
 
-FAIL_ON = ("caution", "contraindicated")
+
+# ------------------------------------------------------------------------------- renderers
+# Each command's formats are the keys of its table, so what --format offers and what is written
+# for it cannot drift apart. A renderer writes (stream, request, answer, catalogue) in its format;
+# options only some formats use (--explain) come as keywords the others ignore.
+def _check_table(stream: TextIO, request: Any, result: Any, cat: Any, *, compact: bool = False,
+                 **_options: Any) -> None:
+    from mesocli.render.check_view import patient_line, render_check
+    from mesocli.render.human import Printer
+
+    render_check(Printer(stream), cat, result, patient_line(result), compact=compact)
+
+
+def _check_csv(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.tabular import findings_csv
+
+    findings_csv(result.findings, stream)
+
+
+def _check_markdown(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.tabular import check_markdown
+
+    stream.write(check_markdown(result, cat))
+
+
+def _check_fhir(stream: TextIO, request: Any, result: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.fhir import check_bundle
+
+    write_json(check_bundle(result, cat), stream)
+
+
+def _json(stream: TextIO, request: Any, answer: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.documents import answer_document
+
+    write_json(answer_document(request, answer, cat), stream)
+
+
+def _build_table(stream: TextIO, request: Any, recipe: Any, cat: Any, *, explain: bool = False,
+                 **_options: Any) -> None:
+    from mesocli.render.human import Printer
+    from mesocli.render.recipe import render_recipe
+
+    render_recipe(Printer(stream), recipe, cat, explain=explain)
+
+
+def _build_markdown(stream: TextIO, request: Any, recipe: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.recipe import recipe_markdown
+
+    stream.write(recipe_markdown(recipe, cat))
+
+
+def _build_fhir(stream: TextIO, request: Any, recipe: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.fhir import recipe_bundle
+
+    write_json(recipe_bundle(recipe, cat), stream)
+
+
+def _build_csv(stream: TextIO, request: Any, recipe: Any, cat: Any, **_options: Any) -> None:
+    from mesocli.render.tabular import recipe_csv
+
+    recipe_csv(recipe, cat, stream)
+
+
+CHECK_RENDERERS: dict[str, Callable[..., None]] = {
+    "table": _check_table, "json": _json, "csv": _check_csv, "markdown": _check_markdown, "fhir": _check_fhir,
+}
+BUILD_RENDERERS: dict[str, Callable[..., None]] = {
+    "table": _build_table, "json": _json, "markdown": _build_markdown, "fhir": _build_fhir, "csv": _build_csv,
+}
+CHECK_FORMATS = tuple(CHECK_RENDERERS)
+BUILD_FORMATS = tuple(BUILD_RENDERERS)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,16 +91,28 @@ def register(app: typer.Typer) -> None:
     app.command("schema")(schema)
 
 
-def patient_from_options(patient_file: str | None, allergy: list[str], condition: list[str],
-                         medication: list[str], age: int | None, weight: str | None):  # type: ignore[no-untyped-def]
-    """A patient file (JSON/TOML or '-') plus the command-line options."""
-    from mesocli.domain.patient import Patient, merge, patient_from_mapping
+def _request(action: str, patient_file: str | None, recipe_file: str | None = None, **options: Any) -> Any:
+    """The options of ``meso check`` or ``meso build`` as one request, read as a batch line is.
 
-    base = Patient()
+    Options left unset are not fields; the patient and recipe files are read here, so their
+    errors name the option and the file.
+    """
+    from mesocli.domain.patient import patient_from_mapping
+    from mesocli.domain.request import option_name, request_from_mapping
+
+    if patient_file == "-" and recipe_file == "-":
+        raise InputError("--patient and --recipe cannot both read standard input")
+    fields = {key: list(value) if isinstance(value, list | tuple) else value
+              for key, value in options.items() if value is not None and value != []}
     if patient_file is not None:
-        base = patient_from_mapping(read_document(patient_file, "--patient"), what=_named("--patient", patient_file))
-    return merge(base, allergies=allergy, conditions=condition, medications=medication, age=age,
-                 weight=weight)
+        fields["patient"] = patient_from_mapping(read_document(patient_file, "--patient"),
+                                                 what=_named("--patient", patient_file))
+    if recipe_file is not None:
+        from mesocli.domain.recipe import recipe_from_mapping
+
+        fields["recipe"] = recipe_from_mapping(read_document(recipe_file, "--recipe"),
+                                               what=_named("--recipe", recipe_file))
+    return request_from_mapping(fields, action=action, name=option_name)
 
 
 def _named(option: str, source: str) -> str:
@@ -54,11 +141,13 @@ def check(
     area: str | None = typer.Option(None, "--area", help="Body area, for on-label and per-area rules.",
                                     autocompletion=complete.areas),
     treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
-    max_products: int = typer.Option(3, "--max-products", help="Most products in one syringe."),
-    fail_on: str = typer.Option("contraindicated", "--fail-on", help="caution|contraindicated: what makes exit 1."),
-    output_format: str = typer.Option("table", "--format", help="table|json|csv|fhir.",
-                                      autocompletion=complete.formats("table", "json", "csv", "fhir")),
-    as_json: bool = typer.Option(False, "--json", help="Same as --format json: the JSON contract."),
+    max_products: int | None = typer.Option(None, "--max-products",
+                                            help="Most products in one syringe (default 3)."),
+    fail_on: str | None = typer.Option(None, "--fail-on",
+                                       help="caution|contraindicated: what makes exit 1 (default contraindicated)."),
+    output_format: str = format_option(*CHECK_FORMATS),
+    as_json: bool = JSON_OPTION,
+    output: str | None = OUTPUT_OPTION,
     compact: bool = typer.Option(False, "--compact",
                                  help="Screen as a table, one row and a one-line why per finding."),
 ) -> int:
@@ -72,45 +161,19 @@ def check(
       meso check --allergy lidocaine
       meso check --allergy lidocaine --ingredient restylane-vital-lidocaine
       meso check --condition pregnancy --recipe recipe.json --json
+      meso check --patient patient.json --ingredient dexpanthenol --format csv -o findings.csv
     """
-    from mesocli.api import check as run_check
-    from mesocli.errors import InputError
+    from mesocli.api import answer, load_catalogue
 
-    if fail_on not in FAIL_ON:
-        raise InputError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
-    fmt = "json" if as_json else output_format
-    if fmt not in ("table", "json", "csv", "fhir"):
-        raise InputError(f"--format must be table, json, csv or fhir, not {fmt!r}")
-    if patient == "-" and recipe == "-":
-        raise InputError("--patient and --recipe cannot both read standard input")
-    person = patient_from_options(patient, allergy, condition, medication, age, weight)
-    recipe_doc = None
-    if recipe is not None:
-        from mesocli.domain.recipe import recipe_from_mapping
-
-        recipe_doc = recipe_from_mapping(read_document(recipe, "--recipe"), what=_named("--recipe", recipe))
-    result = run_check(person, ingredients=ingredient, recipe=recipe_doc, indication=indication, area=area,
-                       treatment_area=treatment_area, max_products=max_products)
-    if fmt == "json":
-        from mesocli.render.documents import check_document
-
-        write_json(check_document(result))
-    elif fmt == "fhir":
-        from mesocli.api import load_catalogue
-        from mesocli.render.fhir import check_bundle
-
-        write_json(check_bundle(result, load_catalogue()))
-    elif fmt == "csv":
-        from mesocli.render.tabular import findings_csv
-
-        findings_csv(result.findings)
-    else:
-        from mesocli.api import load_catalogue
-        from mesocli.render.check_view import patient_line, render_check
-        from mesocli.render.human import Printer
-
-        render_check(Printer(), load_catalogue(), result, patient_line(result), compact=compact)
-    return 1 if result.at_or_above(fail_on) else 0
+    fmt = choose(output_format, as_json, CHECK_FORMATS)
+    request = _request("check", patient, recipe, allergies=allergy, conditions=condition, medications=medication,
+                       age=age, weight=weight, ingredients=ingredient, indication=indication, area=area,
+                       treatment_area=treatment_area, max_products=max_products, fail_on=fail_on)
+    cat = load_catalogue()
+    result = answer(request, cat)
+    with destination(output) as stream:
+        CHECK_RENDERERS[fmt](stream, request, result, cat, compact=compact)
+    return request.exit_code(result)
 
 
 def build(
@@ -130,13 +193,13 @@ def build(
                                        help="Patient file (JSON, TOML or a FHIR R4 Bundle), or - for stdin."),
     volume: str | None = typer.Option(None, "--volume", help='Cocktail volume for the session, e.g. "4 mL".'),
     treatment_area: str | None = typer.Option(None, "--treatment-area", help='Treated area, e.g. "25 cm^2".'),
-    max_products: int = typer.Option(3, "--max-products",
-                                     help="Most products in one syringe, and most actives in the recipe."),
-    output_format: str = typer.Option("table", "--format", help="table|json|markdown|fhir.",
-                                      autocompletion=complete.formats("table", "json", "markdown", "fhir")),
-    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    max_products: int | None = typer.Option(None, "--max-products",
+                                            help="Most products in one syringe, and most actives in the recipe "
+                                                 "(default 3)."),
+    output_format: str = format_option(*BUILD_FORMATS),
+    as_json: bool = JSON_OPTION,
     explain: bool = typer.Option(False, "--explain", help="Show the arithmetic behind every amount and cap."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: str | None = OUTPUT_OPTION,
 ) -> int:
     """Print a dosed cocktail for an indication, safe for the patient, or refuse.
 
@@ -146,65 +209,23 @@ def build(
       meso build --indication submental-fat --volume "10 mL" --treatment-area "25 cm^2" --weight "60 kg"
       meso build --indication skin-rejuvenation --allergy lidocaine --format markdown -o card.md
     """
-    from mesocli.api import build as run_build
-    from mesocli.api import load_catalogue
-    from mesocli.errors import InputError
+    from mesocli.api import answer, load_catalogue
 
-    fmt = "json" if as_json else output_format
-    if fmt not in ("table", "json", "markdown", "fhir"):
-        raise InputError(f"--format must be table, json, markdown or fhir, not {fmt!r}")
-    person = patient_from_options(patient, allergy, condition, medication, age, weight)
-    recipe = run_build(indication, person, area=area, volume=volume, treatment_area=treatment_area,
-                       max_products=max_products)
+    fmt = choose(output_format, as_json, BUILD_FORMATS)
+    request = _request("build", patient, allergies=allergy, conditions=condition, medications=medication,
+                       age=age, weight=weight, indication=indication, area=area, volume=volume,
+                       treatment_area=treatment_area, max_products=max_products)
     cat = load_catalogue()
-    with _Destination(output) as stream:
-        if fmt == "json":
-            from mesocli.render.recipe import recipe_document
-
-            write_json(recipe_document(recipe, cat), stream)
-        elif fmt == "fhir":
-            from mesocli.render.fhir import recipe_bundle
-
-            write_json(recipe_bundle(recipe, cat), stream)
-        elif fmt == "markdown":
-            from mesocli.render.recipe import recipe_markdown
-
-            stream.write(recipe_markdown(recipe, cat))
-        else:
-            from mesocli.render.human import Printer
-            from mesocli.render.recipe import render_recipe
-
-            render_recipe(Printer(stream), recipe, cat, explain=explain)
-    return 1 if recipe.status == "refused" else 0
-
-
-class _Destination:
-    """stdout (also for ``-o -``), or a file written whole and atomically (see write_output)."""
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self.buffer = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        import io
-        import sys
-
-        if self.path is None or self.path == "-":
-            return sys.stdout
-        self.buffer = io.StringIO()
-        return self.buffer
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-        if self.path is None or exc_type is not None or self.buffer is None:
-            return
-        from mesocli.cli.io import write_output
-
-        write_output(self.path, self.buffer.getvalue())
+    recipe = answer(request, cat)
+    with destination(output) as stream:
+        BUILD_RENDERERS[fmt](stream, request, recipe, cat, explain=explain)
+    return request.exit_code(recipe)
 
 
 def schema(
-    name: str = typer.Argument(..., metavar="recipe|check|batch|error",
-                               help="Which output contract: recipe, check, batch or error."),
+    name: str = typer.Argument(..., metavar="recipe|check|batch|error|list|show",
+                               help="Which output contract: recipe, check, batch, error, list or show."),
+    output: str | None = OUTPUT_OPTION,
 ) -> int:
     """Print the JSON Schema (draft 2020-12) of an output contract.
 
@@ -212,11 +233,12 @@ def schema(
     Examples:
       meso schema recipe > recipe.schema.json
       meso schema batch
+      meso schema list -o list.schema.json
     """
     from mesocli import schemas
-    from mesocli.errors import InputError
 
     if name not in schemas.NAMES:
         raise InputError(f"unknown schema {name!r}; choose one of {', '.join(schemas.NAMES)}")
-    write_json(schemas.load(name))
+    with destination(output) as stream:
+        write_json(schemas.load(name), stream)
     return 0

@@ -73,9 +73,9 @@ def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError(f"{what}: expected an object with {', '.join(PATIENT_FIELDS)}")
     if not _KNOWN_FIELDS.issuperset(data):
-        unknown = sorted(set(data) - set(PATIENT_FIELDS))
-        raise InputError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))}; "
-                         f"expected {', '.join(PATIENT_FIELDS)}")
+        from mesocli.strictjson import refuse_unknown_keys
+
+        refuse_unknown_keys(data, PATIENT_FIELDS, what)
     return Patient(
         allergies=_names(data, "allergies", what),
         conditions=_names(data, "conditions", what),

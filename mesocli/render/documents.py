@@ -7,11 +7,12 @@ removed, which the contracts forbid; new keys may be added freely.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring
 from typing import Any
 
+from mesocli import __version__
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.engine import FINDINGS_KEPT, CheckResult, Finding
+from mesocli.domain.engine import CheckResult, Finding
+from mesocli.domain.identity import catalogue_identity
 from mesocli.domain.model import (
     AllergenGroup,
     Indication,
@@ -31,12 +32,37 @@ DISCLAIMER = (
 )
 
 
-def envelope(kind: str, **body: Any) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body}
+def envelope(kind: str, *, catalogue: Catalogue | None = None, **body: Any) -> dict[str, Any]:
+    """A JSON document of ``kind``: its body, then which meso and which catalogue answered
+    (``catalogue`` is ``null`` when none was read, e.g. an error before the catalogue opened)."""
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body, **provenance_keys(catalogue)}
 
 
-def error_document(code: int, message: str, **extra: Any) -> dict[str, Any]:
-    return envelope("error", code=code, message=message, **extra)
+def provenance_keys(catalogue: Catalogue | None) -> dict[str, Any]:
+    """``meso_version`` and ``catalogue`` (the identity of :mod:`mesocli.domain.identity`)."""
+    return {"meso_version": __version__,
+            "catalogue": catalogue_identity(catalogue) if catalogue is not None else None}
+
+
+def with_provenance(document: dict[str, Any], catalogue: Catalogue | None) -> dict[str, Any]:
+    """``document`` (built by :func:`envelope`) saying which meso and which catalogue answered."""
+    document.update(provenance_keys(catalogue))
+    return document
+
+
+def error_document(code: int, message: str, *, catalogue: Catalogue | None = None,
+                   **extra: Any) -> dict[str, Any]:
+    return envelope("error", catalogue=catalogue, code=code, message=message, **extra)
+
+
+def answer_document(request: Any, answer: Any, catalogue: Catalogue) -> dict[str, Any]:
+    """The document of one answered :class:`~mesocli.domain.request.Request`: a check document,
+    or a recipe document (what ``meso build --json`` writes)."""
+    if request.action == "check":
+        return check_document(answer, catalogue)
+    from mesocli.render.recipe import recipe_document
+
+    return with_provenance(recipe_document(answer, catalogue), catalogue)
 
 
 def _q(amount: Amount | None) -> dict[str, Any] | None:
@@ -184,11 +210,17 @@ def finding_document(f: Finding) -> dict[str, Any]:
     return doc
 
 
-def check_document(result: CheckResult) -> dict[str, Any]:
+def check_document(result: CheckResult, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """What ``meso check --json`` writes: the one definition of the check document."""
+    return _check_document(result, catalogue, [finding_document(f) for f in result.findings])
+
+
+def _check_document(result: CheckResult, catalogue: Catalogue | None, findings: Any) -> dict[str, Any]:
     return envelope(
         "check",
+        catalogue=catalogue,
         status=result.status,
-        findings=[finding_document(f) for f in result.findings],
+        findings=findings,
         alternatives=_alternatives(result),
         screened=result.screened,
         checked=list(result.subjects) if not result.screened else [],
@@ -202,43 +234,39 @@ def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
 
 
 # Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-_compact = encoder_of(_COMPACT)
-_string = encode_basestring  # a string as _compact writes it, without the call in between
-_DISCLAIMER_JSON = _compact(DISCLAIMER)
+_compact = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+# Stands for the findings while the rest of a check document is encoded. It is the value of the
+# key after "status" (an enum), so its first occurrence in the text is that value.
+_FINDINGS_SLOT = "\x00findings\x00"
+_FINDINGS_SLOT_JSON = _compact(_FINDINGS_SLOT)
 
 
-def check_json(result: CheckResult) -> str:
-    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
+def check_json(result: CheckResult, catalogue: Catalogue | None = None) -> str:
+    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``),
+    as a batch line holds it.
 
-    The same findings come back for patient after patient, so the text of each one is kept
-    and the document is put together around them, key by key as :func:`check_document` has it.
+    The document is :func:`check_document`'s, encoded once with its findings left out and their
+    texts put in their place: the same findings come back for patient after patient, and their
+    texts (long messages and sources) are most of the encoding work.
     """
-    findings = ",".join([_finding_json(f) for f in result.findings])
-    alternatives = _compact(_alternatives(result)) if result.alternatives else "[]"
-    checked = ",".join(map(_string, result.subjects)) if not result.screened else ""
-    return (f'{{"schema_version":{SCHEMA_VERSION},"kind":"check","status":{_string(result.status)},'
-            f'"findings":[{findings}],"alternatives":{alternatives},'
-            f'"screened":{"true" if result.screened else "false"},"checked":[{checked}],'
-            f'"disclaimer":{_DISCLAIMER_JSON}}}')
+    text = _compact(_check_document(result, catalogue, _FINDINGS_SLOT))
+    findings = ",".join([_finding_text(f) for f in result.findings])
+    return text.replace(_FINDINGS_SLOT_JSON, f"[{findings}]", 1)
 
 
-def _finding_json(finding: Finding) -> str:
-    """The compact JSON text of one finding.
-
-    The engine shares equal findings, so the text is kept per finding object and found by
-    identity, without hashing the finding. Each entry holds its finding, so no other object
-    can take that identity while the entry is kept.
-    """
-    entry = _FINDING_JSON.get(id(finding))
-    if entry is not None and entry[0] is finding:
-        return entry[1]
-    text = _compact(finding_document(finding))
-    if len(_FINDING_JSON) >= _FINDING_JSON_LIMIT:
-        _FINDING_JSON.clear()
-    _FINDING_JSON[id(finding)] = (finding, text)
+def _finding_text(finding: Finding) -> str:
+    """The compact JSON text of :func:`finding_document` for ``finding``; recent ones are kept."""
+    text = _FINDING_TEXTS.get(finding)
+    if text is None:
+        text = _compact(finding_document(finding))
+        if len(_FINDING_TEXTS) >= FINDING_TEXTS_KEPT:
+            _FINDING_TEXTS.clear()
+        _FINDING_TEXTS[finding] = text
     return text
 
 
-_FINDING_JSON: dict[int, tuple[Finding, str]] = {}
-_FINDING_JSON_LIMIT = FINDINGS_KEPT  # as many as the engine shares
+# The one memo of the render layer: findings are immutable values, so a finding's text is found
+# by the finding itself. Bounded; the batch benchmark shows it pays (most of a check line's
+# encoding time is its findings' texts).
+FINDING_TEXTS_KEPT = 2048
+_FINDING_TEXTS: dict[Finding, str] = {}

@@ -87,3 +87,94 @@ def _write(text: str, stream: TextIO) -> None:
     stream.flush()
     raw.write(text.encode(getattr(stream, "encoding", None) or "utf-8", getattr(stream, "errors", None) or "strict"))
     raw.flush()
+
+
+# ------------------------------------------------------------------------------- recipes
+RECIPE_COLUMNS = ("syringe", "component", "component_name", "volume", "substance", "substance_name", "role",
+                  "concentration", "final_concentration", "amount")
+
+
+def recipe_csv(recipe: Any, catalogue: Any, stream: TextIO | None = None) -> None:
+    """Write a built recipe as CSV: one row per substance of each syringe's components
+    (a refused recipe has no syringes, so only the header)."""
+    from mesocli.render.recipe import recipe_document
+
+    write_csv(RECIPE_COLUMNS, _recipe_rows(recipe_document(recipe, catalogue)), stream)
+
+
+def _recipe_rows(document: Mapping[str, Any]) -> Iterable[list[Any]]:
+    for number, syringe in enumerate(document.get("syringes") or (), 1):
+        for component in syringe.get("components", ()):
+            for substance in component.get("substances") or ({},):
+                yield [number, component.get("id"), component.get("name"), _quantity(component.get("volume")),
+                       substance.get("id"), substance.get("name"), substance.get("role"),
+                       _quantity(substance.get("concentration")), _quantity(substance.get("final_concentration")),
+                       _quantity(substance.get("amount"))]
+
+
+def _quantity(value: Any) -> str | None:
+    if isinstance(value, Mapping) and "value" in value:
+        return f"{value['value']} {value.get('unit', '')}".strip()
+    return None
+
+
+# ------------------------------------------------------------------------------- Markdown
+# Specials that take effect inside a line (emphasis, code, links, HTML, table cells); a cell
+# or list item never starts a line, so "#", "-" or "1." at a line's start cannot occur.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def markdown_text(value: Any) -> str:
+    """One value as Markdown text that shows literally: specials escaped, line breaks and
+    control characters turned into spaces (a table cell is one line)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", _plain_cell(value)))
+
+
+def _plain_cell(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return SEPARATOR.join(_plain(v) for v in value)
+    return _plain(value)
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table of ``rows`` under ``columns``, every cell escaped."""
+    lines = ["| " + " | ".join(markdown_text(c) for c in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(markdown_text(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def items_markdown(title: str, columns: Sequence[str], items: Iterable[Mapping[str, Any]],
+                   stream: TextIO | None = None) -> None:
+    """Write list items (the dicts a JSON listing holds) as a titled Markdown table."""
+    rows = [[item.get(c) for c in columns] for item in items]
+    (stream or sys.stdout).write(f"# {markdown_text(title)} ({len(rows)})\n\n" + markdown_table(columns, rows))
+
+
+def check_markdown(result: Any, catalogue: Any) -> str:
+    """A check as Markdown: its status, the findings as a table, and the alternatives."""
+    from mesocli import __version__
+    from mesocli.domain.identity import catalogue_identity
+    from mesocli.render.documents import DISCLAIMER
+
+    identity = catalogue_identity(catalogue)
+    checked = "whole catalogue" if result.screened else markdown_text(", ".join(result.subjects))
+    lines = ["# meso check", "",
+             f"- **Status:** {markdown_text(result.status)}",
+             f"- **Checked:** {checked}",
+             f"- **meso** {markdown_text(__version__)}, catalogue {markdown_text(identity['content_sha256'][:12])} "
+             f"(schema {markdown_text(identity['schema_revision'])}, {identity['clinic_rows']} clinic rows)", ""]
+    if result.findings:
+        lines += ["## Findings", "", markdown_table(
+            FINDING_COLUMNS, ([f.severity, f.kind, f.subject, f.trigger, f.message, f.advice, f.evidence,
+                               list(f.sources)] for f in result.findings))]
+    else:
+        lines += ["No findings.", ""]
+    if result.alternatives:
+        lines += ["## Alternatives", ""]
+        lines += [f"- instead of {markdown_text(a.replaces)}: {markdown_text(', '.join(a.use))}"
+                  + (f" ({markdown_text(a.note)})" if a.note else "") for a in result.alternatives]
+        lines.append("")
+    lines += [f"*{markdown_text(DISCLAIMER)}*", ""]
+    return "\n".join(lines)
