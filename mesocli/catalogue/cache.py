@@ -25,7 +25,7 @@ from typing import Any
 
 from mesocli import __version__
 
-FORMAT = 1
+FORMAT = 2
 _PREFIX = "catalogue-"
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.dosing import MASS_KINDS, amount_in, dose_rules_for, mass_limit, rule_applies
+from mesocli.domain.dosing import MASS_KINDS, amount_in, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -219,12 +219,7 @@ def _products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[
     The candidates are the named product, or the products with the fit's substance as an
     active. Single-active generic presentations come first; when the fit records a studied
     final concentration, a stock that can reach it (the weakest such) beats one that cannot.
-    The order depends on the catalogue alone, so it is worked out once per catalogue.
     """
-    return cat.derive(("products-for", fit), lambda: _rank_products_for(cat, fit))
-
-
-def _rank_products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[str, ...]]:
     if fit.target in cat.products:
         return (cat.products[fit.target],), ()  # named outright: excluded with its reason if undosable
     with_target = [cat.products[p] for p in cat.products_by_substance.get(fit.target, ())
@@ -298,18 +293,16 @@ def _passed_over(target: str, ids: Sequence[str], named: int = 3) -> str:
 
 
 def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
-    """The indication's fits, principal before complementary, then by evidence grade and target
-    (worked out once per catalogue)."""
-    return cat.derive(("fits-in-order", indication_id), lambda: tuple(sorted(
+    """The indication's fits, principal before complementary, then by evidence grade and target."""
+    return tuple(sorted(
         cat.indications[indication_id].fits,
-        key=lambda f: (0 if f.fit == "principal" else 1, EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target))))
+        key=lambda f: (0 if f.fit == "principal" else 1, EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target)))
 
 
 def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], tuple[str, str] | None]:
     """A product's active substances, and why it cannot be dosed (reason and trigger), or
-    ``None`` when it can: worked out once per catalogue."""
-    return cat.derive(("active-facts", product.id),
-                      lambda: (frozenset(c.substance for c in product.actives()), _undosable(product)))
+    ``None`` when it can."""
+    return cat.product_active_ids[product.id], _undosable(product)
 
 
 UNSOURCED_PRODUCT = ("its record has no published source, so its strength is not known from a source "
@@ -337,9 +330,9 @@ def _undosable(product: Product) -> tuple[str, str] | None:
 def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, str]:
     cat = plan.cat
     for rule in cat.rules_by_kind.get("purpose_conflict", ()):
-        conflicts = (rule.indication == plan.request.indication or
-                     (rule.target_class is not None and any(
-                         cat.substances[c.substance].cls == rule.target_class
+        conflicts = (rule.params.indication == plan.request.indication or
+                     (rule.params.target_class is not None and any(
+                         cat.substances[c.substance].cls == rule.params.target_class
                          for p in actives for c in p.actives())))
         if conflicts and rule.scope.kind == "class" and rule.scope.ref == "local-anaesthetic":
             return False, f"No local anaesthetic: {rule.message}"
@@ -367,11 +360,7 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
     """The plain anaesthetics with a published source that cannot be dosed (a concentration is
     unknown), in catalogue order; the others in order of preference: fewest excipients,
     single-dose, amide, weakest; and the ids of those passed over for having no published
-    source, as :func:`_products_for` passes them over (worked out once per catalogue)."""
-    return cat.derive("anaesthetic-candidates", lambda: _sort_anaesthetics(cat))
-
-
-def _sort_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...], tuple[str, ...]]:
+    source, as :func:`_products_for` passes them over."""
     group = cat.groups.get("amide-local-anaesthetics")
     amides = group.members if group is not None else frozenset()
     undosable = []
@@ -396,13 +385,9 @@ def _sort_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Produ
 
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
     """Products whose actives are all local anaesthetics, without a vasoconstrictor, in catalogue
-    order (found once per catalogue, through the products of each local anaesthetic)."""
-    return cat.derive("plain-anaesthetics", lambda: _find_plain_anaesthetics(cat))
-
-
-def _find_plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
-    reach = {pid for s in cat.substances.values() if s.cls == "local-anaesthetic"
-             for pid in cat.products_by_substance.get(s.id, ())}
+    order (found through the products of each local anaesthetic)."""
+    reach = {pid for sid in cat.class_members.get("local-anaesthetic", ())
+             for pid in cat.products_by_substance.get(sid, ())}
     return tuple(
         product for product in cat.products.values()
         if product.id in reach
@@ -644,11 +629,10 @@ def _at_most(stock: Amount, value: float, unit: Any) -> bool:
 
 
 def _anaesthetic_final_concentration(cat: Catalogue, text: str) -> Any:
-    """The catalogue default anaesthetic-final-concentration as a quantity, read once per catalogue."""
+    """The catalogue default anaesthetic-final-concentration as a quantity."""
     from mesocli.units import parse_quantity
 
-    return cat.derive(("anaesthetic-final-concentration", text), lambda: parse_quantity(
-        text, kind="concentration", what="anaesthetic-final-concentration"))
+    return parse_quantity(text, kind="concentration", what="anaesthetic-final-concentration")
 
 
 def _why(fit: Fit, how: str) -> str:
@@ -666,8 +650,8 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
             companions.setdefault(sid, []).append(members)
     for sid in sorted(present):
         substance = cat.substances[sid]
-        for rule in dose_rules_for(cat, substance):
-            if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
+        for rule in cat.dose_rules_for(substance):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
             total: float = 0  # mg
             for parts in syringes:

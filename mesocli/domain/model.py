@@ -8,7 +8,7 @@ SQLAlchemy, pint, typer or rich.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 from mesocli.units import Amount
 
@@ -200,31 +200,17 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One catalogue rule. ``kind`` selects which of the optional fields are meaningful."""
+    """One catalogue rule: what every kind shares, and ``params``, the kind's own typed parameters
+    (a frozen dataclass defined by the kind's module in :mod:`mesocli.domain.rules`)."""
 
     id: int
-    kind: str  # contraindication | age_limit | incompatibility | dose_limit | vehicle_rule | purpose_conflict
+    kind: str  # a name in mesocli.domain.rules.RULE_KINDS
     severity: str
     message: str
     provenance: Provenance
+    params: Any
     scope: Scope = field(default_factory=lambda: Scope("procedure"))
     advice: str | None = None
-    condition: str | None = None
-    medication: str | None = None
-    medication_class: str | None = None
-    indication: str | None = None
-    min_age: int | None = None
-    max_age: int | None = None
-    a: str | None = None
-    b: str | None = None
-    dose_kind: str | None = None
-    amount: Amount | None = None
-    cap: Amount | None = None
-    count: int | None = None
-    unless_with: str | None = None
-    only_with: str | None = None
-    vehicle: str | None = None
-    target_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

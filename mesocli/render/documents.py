@@ -11,7 +11,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.engine import FINDINGS_KEPT, CheckResult, Finding
+from mesocli.domain.engine import CheckResult, Finding
 from mesocli.domain.model import (
     AllergenGroup,
     Indication,
@@ -79,16 +79,18 @@ def product_detail(cat: Catalogue, p: Product) -> dict[str, Any]:
 def rule_document(rule: Rule) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": rule.id, "kind": rule.kind, "severity": rule.severity,
                            "scope": str(rule.scope), "message": rule.message}
+    params = rule.params
     for key in ("condition", "medication", "medication_class", "indication", "min_age", "max_age",
-                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class",
-                "advice"):
-        value = getattr(rule, key)
+                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class"):
+        value = getattr(params, key, None)
         if value is not None:
             doc[key] = value
-    if rule.amount is not None:
-        doc["amount"] = to_json(rule.amount)
-    if rule.cap is not None:
-        doc["cap"] = to_json(rule.cap)
+    if rule.advice is not None:
+        doc["advice"] = rule.advice
+    for key in ("amount", "cap"):  # the kind's quantities, after its other parameters
+        value = getattr(params, key, None)
+        if value is not None:
+            doc[key] = to_json(value)
     doc.update(provenance(rule.provenance))
     return doc
 
@@ -111,7 +113,7 @@ def rules_concerning(cat: Catalogue, ids: set[str], classes: set[str]) -> list[R
         if rule.scope.kind == "class" and rule.scope.ref in classes:
             return True
         return any(ref and (ref in ids or (ref.startswith("class:") and ref[6:] in classes))
-                   for ref in (rule.a, rule.b))
+                   for ref in (getattr(rule.params, "a", None), getattr(rule.params, "b", None)))
 
     return [r for r in cat.rules if concerns(r)]
 
@@ -209,11 +211,8 @@ _DISCLAIMER_JSON = _compact(DISCLAIMER)
 
 
 def check_json(result: CheckResult) -> str:
-    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``).
-
-    The same findings come back for patient after patient, so the text of each one is kept
-    and the document is put together around them, key by key as :func:`check_document` has it.
-    """
+    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``),
+    put together key by key as :func:`check_document` has it."""
     findings = ",".join([_finding_json(f) for f in result.findings])
     alternatives = _compact(_alternatives(result)) if result.alternatives else "[]"
     checked = ",".join(map(_string, result.subjects)) if not result.screened else ""
@@ -224,21 +223,5 @@ def check_json(result: CheckResult) -> str:
 
 
 def _finding_json(finding: Finding) -> str:
-    """The compact JSON text of one finding.
-
-    The engine shares equal findings, so the text is kept per finding object and found by
-    identity, without hashing the finding. Each entry holds its finding, so no other object
-    can take that identity while the entry is kept.
-    """
-    entry = _FINDING_JSON.get(id(finding))
-    if entry is not None and entry[0] is finding:
-        return entry[1]
-    text = _compact(finding_document(finding))
-    if len(_FINDING_JSON) >= _FINDING_JSON_LIMIT:
-        _FINDING_JSON.clear()
-    _FINDING_JSON[id(finding)] = (finding, text)
-    return text
-
-
-_FINDING_JSON: dict[int, tuple[Finding, str]] = {}
-_FINDING_JSON_LIMIT = FINDINGS_KEPT  # as many as the engine shares
+    """The compact JSON text of one finding."""
+    return _compact(finding_document(finding))
