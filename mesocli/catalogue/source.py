@@ -50,6 +50,7 @@ FILES = (
     "indications.toml",
     "protocols.toml",
     "rules.toml",
+    "clinical.toml",
 )
 
 SUBSTANCE_CLASSES = frozenset(
@@ -587,6 +588,18 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
         for fit in indication.fits:
             need(fit.target in substances or fit.target in products,
                  f"indication {indication.id!r}: fit names unknown ingredient {fit.target!r}")
+    # The formulation defaults the code relies on name catalogue entries (data/clinical.toml).
+    for default in data.defaults:
+        where = f"formulation default {default.key!r}"
+        if default.key == "diluent":
+            need(default.value in products, f"{where}: unknown product {default.value!r}")
+        elif default.key == "amide-anaesthetic-group":
+            need(default.value in groups, f"{where}: unknown allergen group {default.value!r}")
+        elif default.key == "vasoconstrictor-class":
+            need(default.value in classes, f"{where}: unknown class {default.value!r}")
+        elif default.key == "evidence-order":
+            need(sorted(default.value.split()) == sorted(EVIDENCE_GRADES),
+                 f"{where}: must list each evidence grade once ({', '.join(EVIDENCE_GRADES)})")
     for protocol in data.protocols:
         need(protocol.indication in indications,
              f"protocol: unknown indication {protocol.indication!r}")

@@ -250,6 +250,18 @@ class Catalogue:
     def default(self, key: str) -> FormulationDefault | None:
         return self.defaults.get(key)
 
+    def setting(self, key: str) -> str:
+        """The value of the formulation default ``key`` the code relies on (data/clinical.toml).
+
+        A catalogue without it was built by another version of meso: nothing is guessed."""
+        found = self.defaults.get(key)
+        if found is None:
+            from mesocli.errors import DatabaseError
+
+            raise DatabaseError(f"the catalogue has no formulation default {key!r}; it was built by another "
+                                "version of meso: run 'meso db upgrade'")
+        return found.value
+
 
 def _shared_parts(products: dict[str, Product]) -> dict[str, Product]:
     """The same products, with equal components, amounts and provenances as one object each.

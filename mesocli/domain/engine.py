@@ -31,11 +31,11 @@ from mesocli.domain.rules.base import (
     Item,
     has_quantities,
 )
-from mesocli.domain.rules.fit import ADJUNCT_CLASSES, item_fits
+from mesocli.domain.rules.fit import item_fits
 from mesocli.errors import InputError
 
 __all__ = [
-    "ADJUNCT_CLASSES", "DEFAULT_MAX_PRODUCTS", "FINDING_KINDS", "PROCEDURE", "Alternative", "CheckOptions",
+    "DEFAULT_MAX_PRODUCTS", "FINDING_KINDS", "PROCEDURE", "Alternative", "CheckOptions",
     "CheckResult", "Exposure", "Finding", "Item", "allergy_exposures", "check_items", "has_quantities",
     "item_allergy_findings", "item_fits", "items_from_names", "items_from_recipe", "resolve_patient",
     "suggest_alternatives",
@@ -201,6 +201,7 @@ def _run(ctx: Context) -> None:
     """Every registered check whose stage applies, in the registry's order."""
     for check in CHECKS:
         if check.runs(ctx):
+            assert check.evaluate is not None
             for finding in check.evaluate(ctx):
                 ctx.add(finding)
 

@@ -32,8 +32,10 @@ from mesocli.domain.engine import (
     Item,
     check_items,
 )
-from mesocli.domain.model import Fit, Product, Protocol, Provenance
+from mesocli.domain.model import Component, Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
+from mesocli.domain.rules import purpose_conflict
+from mesocli.domain.rules.base import Context
 from mesocli.units import (
     Amount,
     as_quantity,
@@ -47,8 +49,6 @@ from mesocli.units import (
     units_of,
 )
 
-EVIDENCE_ORDER = {"label": 0, "peer-reviewed": 1, "reference": 2, "expert": 3, "vendor": 4, "unsourced": 5}
-DILUENT_ID = "sodium-chloride-0-9pct"
 MAX_REBUILDS = 10
 
 
@@ -293,10 +293,12 @@ def _passed_over(target: str, ids: Sequence[str], named: int = 3) -> str:
 
 
 def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
-    """The indication's fits, principal before complementary, then by evidence grade and target."""
+    """The indication's fits, principal before complementary, then by evidence grade (in the
+    catalogue's one order of grades, strongest first) and target."""
+    rank = {grade: number for number, grade in enumerate(cat.setting("evidence-order").split())}
     return tuple(sorted(
         cat.indications[indication_id].fits,
-        key=lambda f: (0 if f.fit == "principal" else 1, EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target)))
+        key=lambda f: (0 if f.fit == "principal" else 1, rank.get(f.provenance.evidence, len(rank)), f.target)))
 
 
 def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], tuple[str, str] | None]:
@@ -328,13 +330,19 @@ def _undosable(product: Product) -> tuple[str, str] | None:
 
 # ----------------------------------------------------------------------------- anaesthesia
 def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, str]:
+    """Whether to add a local anaesthetic: not when a purpose-conflict rule would concern one
+    mixed with these actives for this indication, matched as the engine matches it."""
     cat = plan.cat
+    probe = next((Item(sid, None, (Component(sid, "active"),), syringe=1)
+                  for sid in cat.class_members.get("local-anaesthetic", ())), None)
+    if probe is None:
+        return True, ""
+    items = [*(Item(p.id, p, p.components, syringe=1) for p in actives), probe]
+    ctx = Context(cat, plan.patient, items, CheckOptions(indication=plan.request.indication), screened=False)
     for rule in cat.rules_by_kind.get("purpose_conflict", ()):
-        conflicts = (rule.params.indication == plan.request.indication or
-                     (rule.params.target_class is not None and any(
-                         cat.substances[c.substance].cls == rule.params.target_class
-                         for p in actives for c in p.actives())))
-        if conflicts and rule.scope.kind == "class" and rule.scope.ref == "local-anaesthetic":
+        if rule.params.indication not in (None, plan.request.indication):
+            continue
+        if any(subject == probe.subject for subject, _ in purpose_conflict.conflicts(ctx, rule, items)):
             return False, f"No local anaesthetic: {rule.message}"
     return True, ""
 
@@ -361,7 +369,7 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
     unknown), in catalogue order; the others in order of preference: fewest excipients,
     single-dose, amide, weakest; and the ids of those passed over for having no published
     source, as :func:`_products_for` passes them over."""
-    group = cat.groups.get("amide-local-anaesthetics")
+    group = cat.groups.get(cat.setting("amide-anaesthetic-group"))
     amides = group.members if group is not None else frozenset()
     undosable = []
     candidates = []
@@ -386,13 +394,14 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
     """Products whose actives are all local anaesthetics, without a vasoconstrictor, in catalogue
     order (found through the products of each local anaesthetic)."""
+    vasoconstrictor = cat.setting("vasoconstrictor-class")
     reach = {pid for sid in cat.class_members.get("local-anaesthetic", ())
              for pid in cat.products_by_substance.get(sid, ())}
     return tuple(
         product for product in cat.products.values()
         if product.id in reach
         and {cat.substances[c.substance].cls for c in product.actives()} == {"local-anaesthetic"}
-        and not any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components)
+        and not any(cat.substances[c.substance].cls == vasoconstrictor for c in product.components)
     )
 
 
@@ -559,7 +568,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     limit = plan.request.max_products
     diluent = None
     if mixable and not supplied:
-        diluent = cat.products.get(DILUENT_ID)
+        diluent = cat.products.get(cat.setting("diluent"))
         if diluent is not None and diluent.id in plan.banned:
             diluent = None
         elif diluent is not None:
@@ -607,7 +616,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     elif mixable and remaining > VOLUME_STEP / 2:
         if diluent is not None:
             parts.append((diluent, _floor_volume(remaining), "diluent", "diluent q.s. to the syringe volume"))
-            plan.explain.append(f"Syringe {number}: {DILUENT_ID} q.s. = {_ml(share)} - "
+            plan.explain.append(f"Syringe {number}: {diluent.id} q.s. = {_ml(share)} - "
                                 f"{_ml(used)} = {_ml(remaining)}.")
         else:
             plan.reasons.append(f"Syringe {number} holds {_ml(used)} rather than "

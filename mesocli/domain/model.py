@@ -15,12 +15,14 @@ from mesocli.units import Amount
 Severity = Literal["contraindicated", "caution", "info"]
 SEVERITIES: tuple[str, ...] = ("contraindicated", "caution", "info")
 SEVERITY_RANK = {"info": 1, "caution": 2, "contraindicated": 3}
+# The evidence grades, strongest first. The catalogue's "evidence-order" default (data/clinical.toml)
+# is the order the formulator ranks by; it must list these same grades.
 EVIDENCE_GRADES: tuple[str, ...] = (
     "label",
     "peer-reviewed",
     "reference",
-    "vendor",
     "expert",
+    "vendor",
     "unsourced",
 )
 ROLES = ("active", "excipient", "vehicle")

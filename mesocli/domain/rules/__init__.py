@@ -1,9 +1,10 @@
-"""The registry of checks: one module per kind, one line per kind in :data:`CHECKS`.
+"""The registry of checks: one module per kind, one line per kind in :data:`REGISTRY`.
 
-The engine runs the checks in this order (each when its stage allows: see
+The engine runs the checks with an evaluator in this order (each when its stage allows: see
 :data:`mesocli.domain.rules.base.STAGES`). A kind that reads rules from the catalogue
-(``[[<name>]]`` tables in ``data/rules.toml``) is also in :data:`RULE_KINDS`, which the
-catalogue reader, writer and snapshot use to read, store and load its parameters.
+(``[[<name>]]`` tables in ``data/rules.toml`` and ``data/clinical.toml``) is also in
+:data:`RULE_KINDS`, which the catalogue reader, writer and snapshot use to read, store and
+load its parameters.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from mesocli.domain.rules import (
 )
 from mesocli.domain.rules.base import Check
 
-CHECKS: tuple[Check, ...] = (
+REGISTRY: tuple[Check, ...] = (
     allergy.CHECK,  # the patient's allergies, directly, by group, origin and cross-reaction
     contraindication.CHECK,  # [[contraindication]]: conditions and medications
     age_limit.CHECK,  # [[age_limit]]
     regulatory.CHECK,  # market status, unknown vehicle, off-label area
+    *regulatory.WORDING,  # [[status_withdrawn]] ... [[off_label]]: how those findings are worded
     vehicle_rule.CHECK,  # [[vehicle_rule]]
     fit.CHECK,  # fit for the indication
+    fit.ADJUNCT,  # [[adjunct_class]]: classes that need no recorded fit
     purpose_conflict.CHECK,  # [[purpose_conflict]]
     syringe.CHECK,  # products per syringe, do-not-admix
     incompatibility.CHECK,  # [[incompatibility]]
@@ -37,4 +40,7 @@ CHECKS: tuple[Check, ...] = (
     protocol.CHECK,  # the catalogue protocol for the indication and area
 )
 
-RULE_KINDS: dict[str, Check] = {check.name: check for check in CHECKS if check.read is not None}
+# What the engine walks, in order: the kinds with an evaluator.
+CHECKS: tuple[Check, ...] = tuple(check for check in REGISTRY if check.evaluate is not None)
+# What the catalogue reads, stores and loads: the kinds with rules in the data.
+RULE_KINDS: dict[str, Check] = {check.name: check for check in REGISTRY if check.read is not None}

@@ -151,6 +151,29 @@ class Context:
         return item.product.name if item.product else self.cat.substances[item.subject].name
 
 
+@dataclass(frozen=True, slots=True)
+class NoParams:
+    """The parameters of a rule kind that has none beyond what every rule has."""
+
+
+def no_params(row: Any) -> NoParams:
+    return NoParams()
+
+
+def wording(catalogue: Catalogue, kind: str) -> Rule:
+    """The one rule of ``kind`` that words a finding (severity, message template, advice).
+
+    A catalogue without it was built before the rule existed: nothing is guessed in its place.
+    """
+    rules = catalogue.rules_by_kind.get(kind, ())
+    if len(rules) != 1:
+        from mesocli.errors import DatabaseError
+
+        raise DatabaseError(f"the catalogue has {len(rules)} [[{kind}]] rules instead of one; it was built by "
+                            "another version of meso: run 'meso db upgrade'")
+    return rules[0]
+
+
 # When a check runs: for every patient (also in a screen); for the ingredients' market status
 # (in a screen only when asked); for a request (ingredients or a recipe, never a screen); for a
 # request with something to dose.
@@ -161,7 +184,8 @@ STAGES = ("patient", "status", "request", "quantities")
 class Check:
     """One kind of check, as registered in :data:`mesocli.domain.rules.CHECKS`.
 
-    ``evaluate`` gives the findings of this kind for one check in progress. A kind read from the
+    ``evaluate`` gives the findings of this kind for one check in progress (``None`` for a kind
+    of rule that another check consults, such as the wording of a market-status finding). A kind read from the
     catalogue's rules also has ``params`` (its frozen parameters dataclass), ``read`` (one TOML
     table to parameters), ``scoped`` (whether a rule names its scope: procedure, class, substance
     or product), ``columns`` (each parameter's column in the rule table; an
@@ -172,8 +196,8 @@ class Check:
     """
 
     name: str
-    stage: str
-    evaluate: Callable[[Context], Iterable[Finding]]
+    stage: str | None  # None: a kind of rule other checks consult, with no evaluator of its own
+    evaluate: Callable[[Context], Iterable[Finding]] | None
     params: type | None = None
     read: Callable[[Any], Any] | None = None
     scoped: bool = False
@@ -182,6 +206,8 @@ class Check:
     triggers: Callable[[Rule], Iterable[tuple[str, str | None]]] | None = None
 
     def runs(self, ctx: Context) -> bool:
+        if self.evaluate is None:
+            return False
         if self.stage == "patient":
             return True
         if self.stage == "status":

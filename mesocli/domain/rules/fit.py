@@ -1,15 +1,19 @@
 """Fit for the indication: each ingredient is a recorded principal or complementary ingredient
-for it, an adjunct (anaesthetic, vehicle, buffer...), or has no recorded reason to be there."""
+for it, an adjunct (a class the catalogue's [[adjunct_class]] rules name: anaesthetic, vehicle,
+buffer...), or has no recorded reason to be there."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from mesocli.domain.model import Fit
-from mesocli.domain.rules.base import Check, Context, Finding, Item, cited
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, cited, no_params
 
-ADJUNCT_CLASSES = frozenset({"local-anaesthetic", "vehicle", "buffer", "preservative",
-                             "antioxidant-excipient", "chelating-agent", "stabiliser"})
+
+def adjunct_classes(catalogue) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    """The classes the catalogue's [[adjunct_class]] rules name (data/clinical.toml)."""
+    return frozenset(rule.scope.ref for rule in catalogue.rules_by_kind.get("adjunct_class", ())
+                     if rule.scope.ref is not None)
 
 
 def item_fits(catalogue, indication_id: str, item: Item) -> list[Fit]:  # type: ignore[no-untyped-def]
@@ -21,8 +25,12 @@ def item_fits(catalogue, indication_id: str, item: Item) -> list[Fit]:  # type: 
 
 
 def is_adjunct(ctx: Context, item: Item) -> bool:
+    """Whether the item's actives (or, with none, its components) are all adjuncts."""
+    adjuncts = ctx.state.get("adjunct-classes")
+    if adjuncts is None:
+        adjuncts = ctx.state["adjunct-classes"] = adjunct_classes(ctx.cat)
     actives = [c for c in item.components if c.role == "active"] or list(item.components)
-    return all(ctx.cat.substances[c.substance].cls in ADJUNCT_CLASSES for c in actives)
+    return all(ctx.cat.substances[c.substance].cls in adjuncts for c in actives)
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
@@ -46,3 +54,5 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
 
 
 CHECK = Check("fit", "request", evaluate)
+# [[adjunct_class]]: an ingredient whose actives all belong to the class needs no recorded fit.
+ADJUNCT = Check("adjunct_class", None, None, params=NoParams, read=no_params, scoped=True)

@@ -1,13 +1,14 @@
 """Market status and labelling: withdrawn, cosmetic-only or unapproved ingredients; a product
 whose vehicle is not recorded; a product used outside the areas it is labelled for. The same
-for every patient, so a screen reports it only when asked."""
+for every patient, so a screen reports it only when asked. The severity, message and advice of
+each come from one rule of its own kind in the catalogue (data/clinical.toml)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from mesocli.domain.model import Product, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, Item, cited
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, cited, no_params, wording
 
 FLAGGED = ("withdrawn", "cosmetic-only", "unapproved")
 
@@ -27,44 +28,41 @@ def statuses(cat, item: Item) -> list[tuple[str, Substance | Product]]:  # type:
     return found
 
 
-def _status_finding(item: Item, status: str, entry: Substance | Product) -> Finding:
-    texts = {
-        "withdrawn": ("contraindicated", f"{entry.name} has been withdrawn from the market.",
-                      "Do not use; pick a current product in the same role."),
-        "cosmetic-only": ("contraindicated",
-                          f"{entry.name} has no injectable form; it is for topical cosmetic use only.",
-                          "Do not inject topical or cosmetic-grade products."),
-        "unapproved": ("caution", f"{entry.name} has no approved injectable product.",
-                       "Use only a sterile product with instructions for injection."),
-    }
-    severity, message, advice = texts[status]
+# status -> the rule kind that words its finding (data/clinical.toml)
+STATUS_KINDS = {"withdrawn": "status_withdrawn", "cosmetic-only": "status_cosmetic_only",
+                "unapproved": "status_unapproved"}
+
+
+def _status_finding(cat, item: Item, status: str, entry: Substance | Product) -> Finding:  # type: ignore[no-untyped-def]
+    rule = wording(cat, STATUS_KINDS[status])
+    message = rule.message.format(name=entry.name)
     if entry.notes:
         message += f" {entry.notes}"
-    return Finding(severity, "regulatory", item.subject, status, message,
-                   cited(entry.provenance), entry.provenance.evidence, advice)
+    return Finding(rule.severity, "regulatory", item.subject, status, message,
+                   cited(entry.provenance), entry.provenance.evidence, rule.advice)
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
     area = ctx.options.area
     for item in ctx.items:
         for status, entry in statuses(ctx.cat, item):
-            yield _status_finding(item, status, entry)
+            yield _status_finding(ctx.cat, item, status, entry)
         product = item.product
         if product is None:
             continue
         if product.vehicle == "unknown":
-            yield Finding(
-                "caution", "vehicle", item.subject, "unknown-vehicle",
-                f"The vehicle of {product.name} is not recorded in the catalogue; an oily or "
-                "alcoholic vehicle must not be injected.",
-                cited(product.provenance), product.provenance.evidence,
-                "Confirm from the label that it is an aqueous solution before injecting it.")
+            rule = wording(ctx.cat, "vehicle_unknown")
+            yield Finding(rule.severity, "vehicle", item.subject, "unknown-vehicle",
+                          rule.message.format(name=product.name),
+                          cited(product.provenance), product.provenance.evidence, rule.advice)
         if area and product.areas and area not in product.areas:
-            yield Finding(
-                "caution", "regulatory", item.subject, area,
-                f"{product.name} is labelled for {', '.join(product.areas)} only; use in the {area} area is off-label.",
-                cited(product.provenance), product.provenance.evidence,
-                "Use an ingredient labelled for this area, or document the off-label use.")
+            rule = wording(ctx.cat, "off_label")
+            yield Finding(rule.severity, "regulatory", item.subject, area,
+                          rule.message.format(name=product.name, areas=", ".join(product.areas), area=area),
+                          cited(product.provenance), product.provenance.evidence, rule.advice)
 
 
 CHECK = Check("regulatory", "status", evaluate)
+# The rules that word these findings: one of each, with a message template and no other parameters.
+WORDING = tuple(Check(kind, None, None, params=NoParams, read=no_params)
+                for kind in (*STATUS_KINDS.values(), "vehicle_unknown", "off_label"))
