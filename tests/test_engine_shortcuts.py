@@ -261,13 +261,19 @@ def test_a_group_and_a_substance_of_the_same_id_give_one_finding_per_item(catalo
     """Were a clinic to add an allergen group with a substance's id, an allergy to both still gives
     one finding per ingredient for that id, the worse of the two."""
     import dataclasses
-    import pickle
 
+    from mesocli.domain.catalogue import Catalogue
     from mesocli.domain.engine import check_items, items_from_names
 
-    cat = pickle.loads(pickle.dumps(catalogue))
-    group = next(iter(cat.groups.values()))
-    cat.groups["lidocaine"] = dataclasses.replace(group, id="lidocaine", members=("lidocaine",), origins=())
+    group = next(iter(catalogue.groups.values()))
+    extra = dataclasses.replace(group, id="lidocaine", members=frozenset({"lidocaine"}), origins=frozenset())
+    cat = Catalogue(
+        substances=catalogue.substances.values(), products=catalogue.products.values(),
+        groups=[*catalogue.groups.values(), extra], crosses=catalogue.crosses,
+        conditions=catalogue.conditions.values(), medication_classes=catalogue.medication_classes.values(),
+        medications=catalogue.medications.values(), areas=catalogue.areas.values(),
+        indications=catalogue.indications.values(), protocols=catalogue.protocols, rules=catalogue.rules,
+        defaults=catalogue.defaults.values())
     both = ResolvedPatient(allergies=(("group", "lidocaine"), ("substance", "lidocaine")))
     result = check_items(cat, both, items_from_names(cat, ["lidocaine", "lidocaine-1pct-sd"]))
     allergy = [(f.subject, f.trigger) for f in result.findings if f.kind == "allergy"]

@@ -116,6 +116,14 @@ class Catalogue:
         self.rules_by_trigger: dict[tuple[str, str, str | None], tuple[Rule, ...]] = _rules_by_trigger(self.rules)
         self._dose_rules = _dose_rules(self.rules_by_kind.get("dose_limit", ()))
         self._index_candidates()
+        self._index_rules()
+        # Products whose actives are all local anaesthetics, without a vasoconstrictor (the
+        # formulator's anaesthetic candidates), in catalogue order.
+        vasoconstrictor = self.defaults.get("vasoconstrictor-class")
+        self.plain_anaesthetics: tuple[str, ...] = tuple(
+            pid for pid in self.products
+            if self.product_active_classes[pid] == {"local-anaesthetic"}
+            and (vasoconstrictor is None or vasoconstrictor.value not in self.product_classes[pid]))
 
     def _index_candidates(self) -> None:
         """Every product in the order alternatives are offered (fewest components first, then
@@ -135,6 +143,23 @@ class Catalogue:
         self.substances_by_role: dict[str, tuple[str, ...]] = _invert(
             (s.id, (s.cls,)) for s in sorted(self.substances.values(), key=lambda s: s.id)
             if s.injectable and s.status not in ("withdrawn", "cosmetic-only"))
+
+    def _index_rules(self) -> None:
+        """What the patient-independent checks need per product: the refs an incompatibility
+        can name, the incompatibility rules it is the ``a`` of, its flagged market statuses; and
+        each allergen's reach (for every group and substance: which substances it reaches, how)."""
+        from mesocli.domain.rules import allergy, incompatibility, regulatory
+
+        self.product_refs: dict[str, frozenset[str]] = {
+            p.id: incompatibility.refs_of(p.id, p.substance_ids(), self.product_classes[p.id])
+            for p in self.products.values()}
+        self.product_incompatible_as_a: dict[str, tuple[Rule, ...]] = {
+            pid: incompatibility.as_a(self, refs) for pid, refs in self.product_refs.items()}
+        self.product_statuses = {p.id: tuple(regulatory.statuses_of(self, p, p.components))
+                                 for p in self.products.values()}
+        self.allergy_reach: dict[tuple[str, str], dict[str, tuple[allergy.Exposure, ...]]] = {
+            key: {sid: tuple(found) for sid, found in allergy.exposures(self, [key]).items()}
+            for key in [*(("group", g) for g in self.groups), *(("substance", s) for s in self.substances)]}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)

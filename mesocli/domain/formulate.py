@@ -126,6 +126,9 @@ class _Plan:
     explain: list[str] = field(default_factory=list)
     banned: set[str] = field(default_factory=set)
     alone: dict[str, list[Finding]] = field(default_factory=dict)  # findings per product checked alone
+    # What the build's checks work out from the patient alone (an allergy's reach, the rules the
+    # patient's conditions fire): the same for every check of this build, so worked out once.
+    patient_state: dict[str, Any] = field(default_factory=dict)
 
     def exclude(self, entry_id: str, reason: str, trigger: str) -> None:
         if all(e.id != entry_id for e in self.excluded):
@@ -142,7 +145,7 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
     protocol = cat.protocol_for(indication.id, area)
 
     # 1. Procedure-wide contraindications refuse the whole build.
-    procedure = check_items(cat, patient, [], options)
+    procedure = check_items(cat, patient, [], options, patient_state=plan.patient_state)
     blocking = [f for f in procedure.findings if f.severity == "contraindicated"]
     if blocking:
         return _refuse(plan, protocol, [f"{f.message} (triggered by {f.trigger})" for f in blocking],
@@ -200,7 +203,7 @@ def _alone(plan: _Plan, product: Product) -> list[Finding]:
     found = plan.alone.get(product.id)
     if found is None:
         item = Item(product.id, product, product.components, syringe=1)
-        result = check_items(plan.cat, plan.patient, [item], plan.options)
+        result = check_items(plan.cat, plan.patient, [item], plan.options, patient_state=plan.patient_state)
         found = [f for f in result.findings if f.subject != PROCEDURE]
         plan.alone[product.id] = found
     return found
@@ -393,23 +396,16 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
 
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
     """Products whose actives are all local anaesthetics, without a vasoconstrictor, in catalogue
-    order (found through the products of each local anaesthetic)."""
-    vasoconstrictor = cat.setting("vasoconstrictor-class")
-    reach = {pid for sid in cat.class_members.get("local-anaesthetic", ())
-             for pid in cat.products_by_substance.get(sid, ())}
-    return tuple(
-        product for product in cat.products.values()
-        if product.id in reach
-        and {cat.substances[c.substance].cls for c in product.actives()} == {"local-anaesthetic"}
-        and not any(cat.substances[c.substance].cls == vasoconstrictor for c in product.components)
-    )
+    order (from the catalogue index)."""
+    cat.setting("vasoconstrictor-class")  # refuses a catalogue that cannot say what is plain
+    return tuple(cat.products[pid] for pid in cat.plain_anaesthetics)
 
 
 # ----------------------------------------------------------------------------- syringes
 def _incompatible(plan: _Plan, members: Sequence[Product], candidate: Product) -> bool:
     items = [Item(p.id, p, p.components, syringe=1) for p in [*members, candidate]]
     options = replace(plan.options, max_products=100)
-    result = check_items(plan.cat, plan.patient, items, options)
+    result = check_items(plan.cat, plan.patient, items, options, patient_state=plan.patient_state)
     return any(f.kind == "incompatibility" and f.severity == "contraindicated" for f in result.findings)
 
 
@@ -746,5 +742,5 @@ def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | 
         options.sessions = protocol.sessions_max
         if protocol.interval_min is not None:
             options.interval = as_quantity(protocol.interval_min.value, protocol.interval_min.unit)
-    result = check_items(plan.cat, plan.patient, items, options)
+    result = check_items(plan.cat, plan.patient, items, options, patient_state=plan.patient_state)
     return result

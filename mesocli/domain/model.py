@@ -47,6 +47,11 @@ class Provenance:
 
     evidence: str
     sources: tuple[Source, ...] = ()
+    # The sources as findings cite them, worked out once with the fact (facts are long-lived).
+    citations: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citations", tuple(self.cited()))
 
     def cited(self) -> list[str]:
         if not self.sources:

@@ -5,7 +5,7 @@ any of its components is."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from mesocli.domain.model import SEVERITY_RANK, Component, Provenance
@@ -84,13 +84,16 @@ def _short(exposure: Exposure) -> str:
     }.get(exposure.path, exposure.path)
 
 
-def item_findings(cat, item: Item, reach: dict[str, Sequence[Exposure]]) -> list[Finding]:  # type: ignore[no-untyped-def]
-    """The allergy findings on ``item`` of the allergies whose reach is ``reach``: for each
-    trigger, the worst way it reaches one of the item's components."""
+def item_findings(cat, item: Item,  # type: ignore[no-untyped-def]
+                  reaches: Sequence[Mapping[str, Sequence[Exposure]]]) -> list[Finding]:
+    """The allergy findings on ``item`` of the allergies whose reaches are ``reaches`` (each
+    allergy's, in the patient's order): for each trigger, the worst way it reaches one of the
+    item's components."""
     by_trigger: dict[str, list[tuple[Component, Exposure]]] = {}
     for component in item.components:
-        for exposure in reach.get(component.substance, ()):
-            by_trigger.setdefault(exposure.trigger, []).append((component, exposure))
+        for reach in reaches:
+            for exposure in reach.get(component.substance, ()):
+                by_trigger.setdefault(exposure.trigger, []).append((component, exposure))
     findings = []
     for trigger, hits in by_trigger.items():
         component, worst = max(hits, key=lambda h: SEVERITY_RANK[h[1].severity])
@@ -124,11 +127,9 @@ def item_findings(cat, item: Item, reach: dict[str, Sequence[Exposure]]) -> list
 def evaluate(ctx: Context) -> Iterator[Finding]:
     if not ctx.patient.allergies:
         return
-    reach = ctx.state.get("allergy-reach")
-    if reach is None:  # worked out once per check, and shared with the alternatives' candidates
-        reach = ctx.state["allergy-reach"] = exposures(ctx.cat, ctx.patient.allergies)
+    reaches = [ctx.cat.allergy_reach[allergy] for allergy in ctx.patient.allergies]  # from the index
     for item in ctx.items:
-        yield from item_findings(ctx.cat, item, reach)
+        yield from item_findings(ctx.cat, item, reaches)
 
 
 CHECK = Check("allergy", "patient", evaluate)

@@ -44,7 +44,7 @@ class Finding:
 
 def cited(provenance: Provenance) -> tuple[str, ...]:
     """The sources of a fact as findings cite them."""
-    return tuple(provenance.cited())
+    return provenance.citations
 
 
 def finding_of(rule: Rule, kind: str, subject: str, trigger: str,
@@ -117,6 +117,12 @@ class Context:
         if old is None or SEVERITY_RANK[finding.severity] > SEVERITY_RANK[old.severity]:
             self.findings[key] = finding
 
+    def stages(self) -> frozenset[str]:
+        """The stages whose checks run for this check (see :data:`STAGES`)."""
+        if self.screened:
+            return _SCREEN_STAGES[self.options.screen_regulatory]
+        return _REQUEST_STAGES[has_quantities(self.items, self.options)]
+
     def rules(self, kind: str) -> tuple[Rule, ...]:
         return self.cat.rules_by_kind.get(kind, ())
 
@@ -178,6 +184,8 @@ def wording(catalogue: Catalogue, kind: str) -> Rule:
 # (in a screen only when asked); for a request (ingredients or a recipe, never a screen); for a
 # request with something to dose.
 STAGES = ("patient", "status", "request", "quantities")
+_SCREEN_STAGES = {False: frozenset({"patient"}), True: frozenset({"patient", "status"})}
+_REQUEST_STAGES = {False: frozenset({"patient", "status", "request"}), True: frozenset(STAGES)}
 
 
 @dataclass(frozen=True)
@@ -206,15 +214,8 @@ class Check:
     triggers: Callable[[Rule], Iterable[tuple[str, str | None]]] | None = None
 
     def runs(self, ctx: Context) -> bool:
-        if self.evaluate is None:
-            return False
-        if self.stage == "patient":
-            return True
-        if self.stage == "status":
-            return not ctx.screened or ctx.options.screen_regulatory
-        if ctx.screened:
-            return False
-        return self.stage == "request" or has_quantities(ctx.items, ctx.options)
+        """Whether this check runs for the check in progress ``ctx``."""
+        return self.evaluate is not None and self.stage in ctx.stages()
 
     # --------------------------------------------------------------- storage of the parameters
     def to_columns(self, params: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,29 +32,46 @@ def triggers(rule: Rule) -> Iterator[tuple[str, str | None]]:
     yield "a", rule.params.a
 
 
-def refs(ctx: Context, item: Item) -> frozenset[str]:
-    """What an incompatibility can name in ``item``: its product, substances and their classes."""
-    found = set(item.sids) | {f"class:{c}" for c in ctx.classes(item)}
-    if item.product is not None:
-        found.add(item.product.id)
+def refs_of(product_id: str | None, sids: Iterable[str], classes: Iterable[str]) -> frozenset[str]:
+    """What an incompatibility can name in an item: its product, substances and their classes."""
+    found = set(sids) | {f"class:{c}" for c in classes}
+    if product_id is not None:
+        found.add(product_id)
     return frozenset(found)
 
 
+def as_a(catalogue, refs: frozenset[str]) -> tuple[Rule, ...]:  # type: ignore[no-untyped-def]
+    """The incompatibility rules whose ``a`` is one of ``refs``, in catalogue order."""
+    by_a = catalogue.rules_by_trigger
+    return tuple(rule for _, rule in sorted({rule.id: rule for ref in refs
+                                             for rule in by_a.get(("incompatibility", "a", ref), ())}.items()))
+
+
+def _refs(ctx: Context, item: Item) -> frozenset[str]:
+    if item.product is not None and item.components is item.product.components:
+        return ctx.cat.product_refs[item.product.id]  # type: ignore[no-any-return]
+    return refs_of(item.product.id if item.product is not None else None, item.sids, ctx.classes(item))
+
+
+def _as_a(ctx: Context, item: Item, refs: frozenset[str]) -> tuple[Rule, ...]:
+    if item.product is not None and item.components is item.product.components:
+        return ctx.cat.product_incompatible_as_a[item.product.id]  # type: ignore[no-any-return]
+    return as_a(ctx.cat, refs)
+
+
 def evaluate(ctx: Context) -> Iterator[Finding]:
-    by_a = ctx.cat.rules_by_trigger
     for members in syringes(ctx.items):
         if len(members) == 1:
             continue
-        named = [(item, refs(ctx, item)) for item in members]
+        named = [(item, _refs(ctx, item)) for item in members]
         for item, mine in named:
-            as_a = sorted({rule.id: rule for ref in mine
-                           for rule in by_a.get(("incompatibility", "a", ref), ())}.items())
-            if not as_a:
+            rules = _as_a(ctx, item, mine)
+            if not rules:
                 continue
             for other, theirs in named:
                 if other is item or other.subject == item.subject:
                     continue
-                for _, rule in as_a:
+                for rule in rules:
                     if rule.params.b == "*" or rule.params.b in theirs:
                         yield finding_of(rule, "incompatibility", item.subject, other.subject)
 

@@ -5,20 +5,27 @@ each come from one rule of its own kind in the catalogue (data/clinical.toml).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from mesocli.domain.model import Product, Substance
+from mesocli.domain.model import Component, Product, Substance
 from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, cited, no_params, wording
 
 FLAGGED = ("withdrawn", "cosmetic-only", "unapproved")
 
 
-def statuses(cat, item: Item) -> list[tuple[str, Substance | Product]]:  # type: ignore[no-untyped-def]
+def statuses(cat, item: Item) -> tuple[tuple[str, Substance | Product], ...]:  # type: ignore[no-untyped-def]
     """The item's flagged statuses, each with the product or substance it belongs to, once each."""
+    if item.product is not None and item.components is item.product.components:
+        return cat.product_statuses[item.product.id]  # type: ignore[no-any-return]
+    return tuple(statuses_of(cat, item.product, item.components))
+
+
+def statuses_of(cat, product: Product | None,  # type: ignore[no-untyped-def]
+                components: Iterable[Component]) -> list[tuple[str, Substance | Product]]:
     found: list[tuple[str, Substance | Product]] = []
-    if item.product is not None and item.product.status in FLAGGED:
-        found.append((item.product.status, item.product))
-    for component in item.components:
+    if product is not None and product.status in FLAGGED:
+        found.append((product.status, product))
+    for component in components:
         substance = cat.substances[component.substance]
         status = substance.status
         if status not in FLAGGED:
