@@ -9,6 +9,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from mesocli.domain.model import (
     AllergenGroup,
@@ -124,6 +125,9 @@ class Catalogue:
             pid for pid in self.products
             if self.product_active_classes[pid] == {"local-anaesthetic"}
             and (vasoconstrictor is None or vasoconstrictor.value not in self.product_classes[pid]))
+        from mesocli.domain import formulate  # the formulator's ranked candidates
+
+        self.formulation: dict[str, Any] = formulate.index(self)
 
     def _index_candidates(self) -> None:
         """Every product in the order alternatives are offered (fewest components first, then

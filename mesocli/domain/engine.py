@@ -13,9 +13,8 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.model import SEVERITY_RANK, Component, Product, Substance
 from mesocli.domain.patient import Patient, ResolvedPatient
 from mesocli.domain.recipe import RecipeInput
@@ -34,6 +33,9 @@ from mesocli.domain.rules.base import (
 )
 from mesocli.domain.rules.fit import item_fits
 from mesocli.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.domain.catalogue import Catalogue
 
 __all__ = [
     "DEFAULT_MAX_PRODUCTS", "FINDING_KINDS", "PROCEDURE", "Alternative", "CheckOptions",
@@ -309,7 +311,7 @@ class _Safety:
 # varied checks runs about 1.5x as fast with it (benchmarks/run.py --only batch); each entry is
 # a few short strings and a bool, and the store is emptied when it holds this many.
 VERDICTS_KEPT = 65_536
-_VERDICTS: weakref.WeakKeyDictionary[Catalogue, dict[tuple[Any, ...], bool]] = weakref.WeakKeyDictionary()
+_VERDICTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], bool]] = weakref.WeakKeyDictionary()
 
 
 def _verdicts(catalogue: Catalogue) -> dict[tuple[Any, ...], bool]:

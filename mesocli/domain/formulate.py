@@ -21,9 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.dosing import MASS_KINDS, amount_in, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
@@ -48,6 +47,9 @@ from mesocli.units import (
     times,
     units_of,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.domain.catalogue import Catalogue
 
 MAX_REBUILDS = 10
 
@@ -222,7 +224,16 @@ def _products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[
     The candidates are the named product, or the products with the fit's substance as an
     active. Single-active generic presentations come first; when the fit records a studied
     final concentration, a stock that can reach it (the weakest such) beats one that cannot.
+    The order depends on the catalogue alone: it is part of the catalogue index (see :func:`index`).
     """
+    found = cat.formulation["products-for"].get(fit)
+    if found is not None:
+        ranked, passed_over = found
+        return tuple(cat.products[pid] for pid in ranked), passed_over
+    return _rank_products_for(cat, fit)
+
+
+def _rank_products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[str, ...]]:
     if fit.target in cat.products:
         return (cat.products[fit.target],), ()  # named outright: excluded with its reason if undosable
     with_target = [cat.products[p] for p in cat.products_by_substance.get(fit.target, ())
@@ -238,6 +249,21 @@ def _products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[
 
     ranked = sorted(found, key=lambda p: (len(p.actives()), not p.generic, reach(p), len(p.components), p.id))
     return tuple(ranked), tuple(p.id for p in with_target if _unsourced(p))
+
+
+def index(cat: Catalogue) -> dict[str, Any]:
+    """The formulator's part of the catalogue index, built when a catalogue is loaded: each
+    fit's products in order of preference (product ids) and the ranked anaesthetic candidates.
+    Plain ids and catalogue facts only, so the snapshot reads back without this module."""
+    out: dict[str, Any] = {"products-for": {}}
+    for indication in cat.indications.values():
+        for fit in indication.fits:
+            ranked, passed_over = _rank_products_for(cat, fit)
+            out["products-for"][fit] = (tuple(p.id for p in ranked), passed_over)
+    if "amide-anaesthetic-group" in cat.defaults and "vasoconstrictor-class" in cat.defaults:
+        undosable, ranked, unsourced = _rank_anaesthetics(cat)
+        out["anaesthetics"] = (tuple(p.id for p in undosable), tuple(p.id for p in ranked), unsourced)
+    return out
 
 
 def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
@@ -371,7 +397,15 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
     """The plain anaesthetics with a published source that cannot be dosed (a concentration is
     unknown), in catalogue order; the others in order of preference: fewest excipients,
     single-dose, amide, weakest; and the ids of those passed over for having no published
-    source, as :func:`_products_for` passes them over."""
+    source, as :func:`_products_for` passes them over (from the catalogue index)."""
+    found = cat.formulation.get("anaesthetics")
+    if found is None:
+        return _rank_anaesthetics(cat)
+    undosable, ranked, unsourced = found
+    return tuple(cat.products[p] for p in undosable), tuple(cat.products[p] for p in ranked), unsourced
+
+
+def _rank_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...], tuple[str, ...]]:
     group = cat.groups.get(cat.setting("amide-anaesthetic-group"))
     amides = group.members if group is not None else frozenset()
     undosable = []
