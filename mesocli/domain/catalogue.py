@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -33,7 +32,6 @@ _ALLERGY_WORDS = re.compile(r"\b(allergy|allergies|allergic(\s+to)?|hypersensiti
                             re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=8192)
 def normalise(term: str) -> str:
     """Fold a name for matching: Unicode NFKC, case-folded, separators unified to '-'."""
     folded = unicodedata.normalize("NFKC", term).casefold().strip()
@@ -200,8 +198,12 @@ class Catalogue:
         index("area", ((a.id, a.name, a.aliases) for a in self.areas.values()))
 
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
-        """Find ``term`` among ``kinds`` (first match wins), or ``None``."""
-        key = normalise(term)
+        """Find ``term`` among ``kinds`` (first match wins), or ``None``.
+
+        The names index holds folded names, and folding a folded name changes nothing, so a term
+        found as it is (an id, usually) is the entry its folded form would find.
+        """
+        key = term if any(term in self._names.get(kind, {}) for kind in kinds) else normalise(term)
         for kind in kinds:
             found = self._names.get(kind, {}).get(key)
             if found is not None:
