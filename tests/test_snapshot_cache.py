@@ -241,3 +241,26 @@ def test_catalogue_objects_read_back_from_a_snapshot_equal_the_originals() -> No
         for field in dataclasses.fields(original):
             assert getattr(copy, field.name) == getattr(original, field.name)
     assert pickle.loads(pickle.dumps(catalogue)).products == catalogue.products
+
+
+def test_a_snapshot_of_another_shape_is_read_afresh(env: dict[str, str], home: Path) -> None:
+    """A snapshot pickled by a meso whose catalogue had another shape costs one database read,
+    then a snapshot of this shape replaces it."""
+    _run(LOAD_AND_REPORT, env)
+    [snapshot] = _snapshots(home)
+    _run(RESHAPE.format(path=str(snapshot)), env)
+    assert _run(LOAD_AND_REPORT, env).endswith("True")
+    assert _run(LOAD_AND_REPORT, env).endswith("False")
+
+
+# Re-pickle a snapshot as a catalogue of the previous shape would have been written.
+RESHAPE = """
+import pickle
+from mesocli.domain.catalogue import Catalogue
+path = {path!r}
+with open(path, "rb") as handle:
+    key, catalogue = pickle.load(handle)
+Catalogue.SNAPSHOT_SHAPE -= 1
+with open(path, "wb") as handle:
+    pickle.dump((key, catalogue), handle)
+"""

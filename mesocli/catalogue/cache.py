@@ -25,7 +25,7 @@ from typing import Any
 
 from mesocli import __version__
 
-FORMAT = 2
+FORMAT = 1
 _PREFIX = "catalogue-"
 
 

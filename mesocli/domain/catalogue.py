@@ -163,12 +163,19 @@ class Catalogue:
             key: {sid: tuple(found) for sid, found in allergy.exposures(self, [key]).items()}
             for key in [*(("group", g) for g in self.groups), *(("substance", s) for s in self.substances)]}
 
+    # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
+    # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
+    SNAPSHOT_SHAPE = 3
+
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["products"] = _shared_parts(self.products)
+        state["snapshot_shape"] = self.SNAPSHOT_SHAPE
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
+        if state.pop("snapshot_shape", None) != self.SNAPSHOT_SHAPE:
+            raise ValueError("a catalogue snapshot of another shape")
         self.__dict__.update(state)
 
     def dose_rules_for(self, substance: Substance) -> tuple[Rule, ...]:
