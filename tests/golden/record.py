@@ -10,7 +10,8 @@ generator, so the matrix is the same on every machine:
 - ``checks``: generated patients against one to three ingredients, some for an indication and area;
 - ``recipe-checks``: built recipes checked again for other patients, with a schedule (points,
   volume per point, sessions, interval) and a treated area, so the dose and protocol rules run;
-- ``screens``: generated patients screened against the whole catalogue.
+- ``screens``: generated patients screened against the whole catalogue;
+- ``fhir``: the builds with a volume and the first checks again, as FHIR bundles (JSON only).
 
 Each family is one ``.ndjson`` file (the JSON documents) and one ``.txt`` file (what a person
 reads, with ``--explain`` for builds). A case that the core refuses records the error instead.
@@ -184,12 +185,39 @@ def _run_screen(cat: Any, case: Case) -> tuple[Any, str]:
     return _check_outputs(cat, case)
 
 
+FHIR_TIME = "2026-01-01T00:00:00Z"
+
+
+def _fhir_cases(cat: Any, rng: random.Random) -> Iterator[Case]:
+    """A slice of the other families, written as FHIR bundles."""
+    builds = list(_builds(cat, random.Random(f"{SEED}-builds")))
+    checks = list(_checks(cat, random.Random(f"{SEED}-checks")))
+    for case in builds[1::2]:  # the builds with a volume
+        yield {"build": case}
+    for case in checks[:80]:
+        yield {"check": case}
+
+
+def _run_fhir(cat: Any, case: Case) -> tuple[Any, str]:
+    from mesocli.api import check
+    from mesocli.render.fhir import check_bundle, recipe_bundle
+
+    if "build" in case:
+        return recipe_bundle(_build(cat, case["build"]), cat, timestamp=FHIR_TIME), ""
+    request = case["check"]
+    result = check(_patient(request), catalogue=cat, ingredients=request["ingredients"],
+                   indication=request.get("indication"), area=request.get("area"),
+                   max_products=request.get("max_products", 3))
+    return check_bundle(result, cat, timestamp=FHIR_TIME), ""
+
+
 FAMILIES: dict[str, tuple[Callable[[Any, random.Random], Iterator[Case]], Callable[[Any, Case], tuple[Any, str]]]] = {
     "builds": (_builds, _recipe_outputs),
     "patient-builds": (_patient_builds, _recipe_outputs),
     "checks": (_checks, _run_check),
     "recipe-checks": (_recipe_checks, _run_recipe_check),
     "screens": (_screens, _run_screen),
+    "fhir": (_fhir_cases, _run_fhir),
 }
 
 
