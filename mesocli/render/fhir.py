@@ -35,7 +35,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -220,9 +220,17 @@ def _finding_code(finding: Finding) -> dict[str, Any]:
     return {"coding": coding, "text": finding.kind}
 
 
-def _first_url(sources: Iterable[str]) -> str | None:
-    """The first source that is, or ends with, an http(s) URL; titles alone are not URIs."""
-    for source in sources:
+def _first_url(finding: Finding) -> str | None:
+    """The URL of the finding's first source that has an http(s) one; titles alone are not URIs.
+
+    The engine's findings carry their sources as records; a finding made without them (by
+    hand) is read from its text, "Title <URL>" or a bare URL."""
+    for record in finding.references:
+        if record.url and _BARE_URL.match(record.url):
+            return record.url
+    if finding.references:
+        return None
+    for source in finding.sources:
         match = _URL_IN_SOURCE.search(source) or _BARE_URL.match(source.strip())
         if match:
             return match.group(1)
@@ -448,7 +456,7 @@ def _detected_issue(number: int, finding: Finding, implicated: Sequence[str]) ->
     if implicated:
         issue["implicated"] = [{"reference": ref} for ref in implicated]
     issue["detail"] = detail
-    url = _first_url(finding.sources)
+    url = _first_url(finding)
     if url is not None:
         issue["reference"] = url
     if finding.advice:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from mesocli.domain.model import SEVERITY_RANK, Component, Provenance
-from mesocli.domain.rules.base import Check, Context, Finding, Item, cited
+from mesocli.domain.rules.base import Check, Context, Finding, Item, sourced
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,7 @@ def item_findings(cat, item: Item,  # type: ignore[no-untyped-def]
                   if worst.severity == "contraindicated"
                   else "Use only after confirming tolerance with the patient's allergist.")
         findings.append(Finding(worst.severity, "allergy", item.subject, trigger, message,
-                                cited(worst.provenance), worst.provenance.evidence, advice, path, summary))
+                                **sourced(worst.provenance), advice=advice, path=path, summary=summary))
     return findings
 
 

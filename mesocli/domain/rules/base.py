@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.model import SEVERITY_RANK, Component, Product, Provenance, Rule, Scope
+from mesocli.domain.model import SEVERITY_RANK, Component, Product, Provenance, Rule, Scope, Source
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +37,9 @@ class Finding:
     advice: str | None = None
     path: str | None = None  # how an allergy was reached: direct, group, excipient, origin, cross
     summary: str | None = None  # a short reason for tables, e.g. "contains lidocaine (excipient)"
+    # The sources as records (title, URL), for writers that need them apart (FHIR); ``sources``
+    # is their text as the JSON contract has it.
+    references: tuple[Source, ...] = field(default=(), compare=False, repr=False)
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
@@ -47,11 +50,16 @@ def cited(provenance: Provenance) -> tuple[str, ...]:
     return provenance.citations
 
 
+def sourced(provenance: Provenance) -> dict[str, Any]:
+    """A finding's ``sources``, ``evidence`` and ``references``, from the fact it rests on."""
+    return {"sources": provenance.citations, "evidence": provenance.evidence, "references": provenance.sources}
+
+
 def finding_of(rule: Rule, kind: str, subject: str, trigger: str,
                message: str | None = None, severity: str | None = None) -> Finding:
     """The finding ``rule`` gives on ``subject``, with its own message and severity unless overridden."""
     return Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                   cited(rule.provenance), rule.provenance.evidence, rule.advice)
+                   **sourced(rule.provenance), advice=rule.advice)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from mesocli.domain.dosing import (
     session_amounts,
 )
 from mesocli.domain.model import Rule, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, cited
+from mesocli.domain.rules.base import Check, Context, Finding, sourced
 from mesocli.units import Amount, format_quantity, format_value, has_dimension, units_of
 
 
@@ -88,7 +88,7 @@ class _Dose:
                 advice: str | None = None) -> Finding:
         provenance = self.rule.provenance
         return Finding(severity or self.rule.severity, kind, self.subject, self.substance.id, message,
-                       cited(provenance), provenance.evidence, advice)
+                       **sourced(provenance), advice=advice)
 
 
 def _mass(dose: _Dose) -> Iterator[Finding]:

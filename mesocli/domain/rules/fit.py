@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mesocli.domain.model import Fit
-from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, cited, no_params
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, no_params, sourced
 
 
 def adjunct_classes(catalogue) -> frozenset[str]:  # type: ignore[no-untyped-def]
@@ -45,12 +45,11 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             yield Finding("info", "fit", item.subject, indication_id,
                           f"{ctx.name(item)}: {best.fit} ingredient for {indication.name} "
                           f"(evidence: {best.provenance.evidence}).",
-                          cited(best.provenance), best.provenance.evidence)
+                          **sourced(best.provenance))
         elif not is_adjunct(ctx, item):
             yield Finding("caution", "fit", item.subject, indication_id,
                           f"{ctx.name(item)} has no recorded fit for {indication.name}.",
-                          cited(indication.provenance), indication.provenance.evidence,
-                          "Leave it out, or record why it is used.")
+                          **sourced(indication.provenance), advice="Leave it out, or record why it is used.")
 
 
 CHECK = Check("fit", "request", evaluate)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from mesocli.domain.model import Component, Product, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, cited, no_params, wording
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, no_params, sourced, wording
 
 FLAGGED = ("withdrawn", "cosmetic-only", "unapproved")
 
@@ -46,7 +46,7 @@ def _status_finding(cat, item: Item, status: str, entry: Substance | Product) ->
     if entry.notes:
         message += f" {entry.notes}"
     return Finding(rule.severity, "regulatory", item.subject, status, message,
-                   cited(entry.provenance), entry.provenance.evidence, rule.advice)
+                   **sourced(entry.provenance), advice=rule.advice)
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
@@ -61,12 +61,12 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             rule = wording(ctx.cat, "vehicle_unknown")
             yield Finding(rule.severity, "vehicle", item.subject, "unknown-vehicle",
                           rule.message.format(name=product.name),
-                          cited(product.provenance), product.provenance.evidence, rule.advice)
+                          **sourced(product.provenance), advice=rule.advice)
         if area and product.areas and area not in product.areas:
             rule = wording(ctx.cat, "off_label")
             yield Finding(rule.severity, "regulatory", item.subject, area,
                           rule.message.format(name=product.name, areas=", ".join(product.areas), area=area),
-                          cited(product.provenance), product.provenance.evidence, rule.advice)
+                          **sourced(product.provenance), advice=rule.advice)
 
 
 CHECK = Check("regulatory", "status", evaluate)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mesocli.domain.model import Provenance
-from mesocli.domain.rules.base import Check, Context, Finding, cited
+from mesocli.domain.rules.base import Check, Context, Finding, sourced
 from mesocli.domain.rules.purpose_conflict import syringes
 
 
@@ -20,8 +20,7 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             yield Finding(
                 "caution", "incompatibility", distinct[limit], "max-products-per-syringe",
                 f"{len(distinct)} ingredients in one syringe exceeds the limit of {limit}.",
-                cited(prov), prov.evidence,
-                "Split the cocktail across syringes, or raise the limit deliberately.")
+                **sourced(prov), advice="Split the cocktail across syringes, or raise the limit deliberately.")
         for item in members:
             if item.product is None or not item.product.do_not_admix:
                 continue
@@ -31,8 +30,7 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
                     "contraindicated", "incompatibility", item.subject, others[0].subject,
                     f"{item.product.name} must not be mixed with other products "
                     f"(here: {', '.join(o.subject for o in others)}).",
-                    cited(item.product.provenance), item.product.provenance.evidence,
-                    "Give it from its own syringe.")
+                    **sourced(item.product.provenance), advice="Give it from its own syringe.")
 
 
 CHECK = Check("syringe", "request", evaluate)
