@@ -105,13 +105,20 @@ class Catalogue:
         substances = self.substances
         self.groups_by_origin: dict[str, tuple[str, ...]] = _invert((g.id, g.origins) for g in self.groups.values())
         self.class_members: dict[str, tuple[str, ...]] = _invert((s.id, (s.cls,)) for s in substances.values())
-        # product id -> the classes of all its substances / of its actives, and its active ids
+        # product id -> the classes of all its substances / of its actives, and its active ids;
+        # equal sets are one object (many products share them), which keeps the snapshot small
+        pool: dict[frozenset[str], frozenset[str]] = {}
+
+        def shared(values: Iterable[str]) -> frozenset[str]:
+            found = frozenset(values)
+            return pool.setdefault(found, found)
+
         self.product_classes: dict[str, frozenset[str]] = {
-            p.id: frozenset([substances[c.substance].cls for c in p.components]) for p in self.products.values()}
+            p.id: shared([substances[c.substance].cls for c in p.components]) for p in self.products.values()}
         self.product_active_ids: dict[str, frozenset[str]] = {
-            p.id: frozenset([c.substance for c in p.actives()]) for p in self.products.values()}
+            p.id: shared([c.substance for c in p.actives()]) for p in self.products.values()}
         self.product_active_classes: dict[str, frozenset[str]] = {
-            pid: frozenset([substances[s].cls for s in ids]) for pid, ids in self.product_active_ids.items()}
+            pid: shared([substances[s].cls for s in ids]) for pid, ids in self.product_active_ids.items()}
         self.rules_by_trigger: dict[tuple[str, str, str | None], tuple[Rule, ...]] = _rules_by_trigger(self.rules)
         self._dose_rules = _dose_rules(self.rules_by_kind.get("dose_limit", ()))
         self._index_candidates()
@@ -147,18 +154,16 @@ class Catalogue:
             if s.injectable and s.status not in ("withdrawn", "cosmetic-only"))
 
     def _index_rules(self) -> None:
-        """What the patient-independent checks need per product: the refs an incompatibility
-        can name, the incompatibility rules it is the ``a`` of, its flagged market statuses; and
-        each allergen's reach (for every group and substance: which substances it reaches, how)."""
+        """What the patient-independent checks need per product: the incompatibility rules it is
+        the ``a`` of, its flagged market statuses; and each allergen's reach (for every group and
+        substance: which substances it reaches, and how)."""
         from mesocli.domain.rules import allergy, incompatibility, regulatory
 
-        self.product_refs: dict[str, frozenset[str]] = {
-            p.id: incompatibility.refs_of(p.id, p.substance_ids(), self.product_classes[p.id])
-            for p in self.products.values()}
-        self.product_incompatible_as_a: dict[str, tuple[Rule, ...]] = {
-            pid: incompatibility.as_a(self, refs) for pid, refs in self.product_refs.items()}
-        self.product_statuses = {p.id: tuple(regulatory.statuses_of(self, p, p.components))
-                                 for p in self.products.values()}
+        # only the products that have some (the others: none)
+        as_a = {p.id: incompatibility.as_a(self, self.product_refs(p.id)) for p in self.products.values()}
+        self.product_incompatible_as_a: dict[str, tuple[Rule, ...]] = {pid: r for pid, r in as_a.items() if r}
+        statuses = {p.id: tuple(regulatory.statuses_of(self, p, p.components)) for p in self.products.values()}
+        self.product_statuses = {pid: found for pid, found in statuses.items() if found}
         self.allergy_reach: dict[tuple[str, str], dict[str, tuple[allergy.Exposure, ...]]] = {
             key: {sid: tuple(found) for sid, found in allergy.exposures(self, [key]).items()}
             for key in [*(("group", g) for g in self.groups), *(("substance", s) for s in self.substances)]}
@@ -177,6 +182,12 @@ class Catalogue:
         if state.pop("snapshot_shape", None) != self.SNAPSHOT_SHAPE:
             raise ValueError("a catalogue snapshot of another shape")
         self.__dict__.update(state)
+
+    def product_refs(self, product_id: str) -> frozenset[str]:
+        """What an incompatibility rule can name in a product: it, its substances, their classes."""
+        from mesocli.domain.rules.incompatibility import refs_of
+
+        return refs_of(product_id, self.products[product_id].substance_ids(), self.product_classes[product_id])
 
     def dose_rules_for(self, substance: Substance) -> tuple[Rule, ...]:
         """The dose rules whose scope can concern ``substance``, in catalogue order."""

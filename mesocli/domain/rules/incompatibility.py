@@ -49,13 +49,13 @@ def as_a(catalogue, refs: frozenset[str]) -> tuple[Rule, ...]:  # type: ignore[n
 
 def _refs(ctx: Context, item: Item) -> frozenset[str]:
     if item.product is not None and item.components is item.product.components:
-        return ctx.cat.product_refs[item.product.id]  # type: ignore[no-any-return]
+        return ctx.cat.product_refs(item.product.id)  # type: ignore[no-any-return]
     return refs_of(item.product.id if item.product is not None else None, item.sids, ctx.classes(item))
 
 
 def _as_a(ctx: Context, item: Item, refs: frozenset[str]) -> tuple[Rule, ...]:
     if item.product is not None and item.components is item.product.components:
-        return ctx.cat.product_incompatible_as_a[item.product.id]  # type: ignore[no-any-return]
+        return ctx.cat.product_incompatible_as_a.get(item.product.id, ())  # type: ignore[no-any-return]
     return as_a(ctx.cat, refs)
 
 

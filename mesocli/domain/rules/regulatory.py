@@ -16,7 +16,7 @@ FLAGGED = ("withdrawn", "cosmetic-only", "unapproved")
 def statuses(cat, item: Item) -> tuple[tuple[str, Substance | Product], ...]:  # type: ignore[no-untyped-def]
     """The item's flagged statuses, each with the product or substance it belongs to, once each."""
     if item.product is not None and item.components is item.product.components:
-        return cat.product_statuses[item.product.id]  # type: ignore[no-any-return]
+        return cat.product_statuses.get(item.product.id, ())  # type: ignore[no-any-return]
     return tuple(statuses_of(cat, item.product, item.components))
 
 
