@@ -282,3 +282,18 @@ def test_a_group_and_a_substance_of_the_same_id_give_one_finding_per_item(catalo
     assert all(f.severity == "contraindicated" for f in result.findings if f.kind == "allergy")
 
 
+
+
+def test_alternatives_do_not_depend_on_what_the_verdict_memo_holds(catalogue, monkeypatch):
+    """With the engine's one memo emptied at every verdict, alternatives are the same as with
+    it warm, and both equal the full comparison."""
+    from mesocli.domain import engine
+
+    patients = list(_random_patients(catalogue, 40, seed=29))
+    findings = [Finding("contraindicated", "allergy", s, "t", "m", (), "expert")
+                for s in sorted(catalogue.products)[::5] + sorted(catalogue.substances)[::6]]
+    warm = [suggest_alternatives(catalogue, patient, findings) for patient in patients]
+    monkeypatch.setattr(engine, "VERDICTS_KEPT", 1)
+    cold = [suggest_alternatives(catalogue, patient, findings) for patient in patients]
+    assert cold == warm
+    assert warm[:10] == [_alternatives_the_long_way(catalogue, patient, findings) for patient in patients[:10]]
