@@ -170,7 +170,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 3
+    SNAPSHOT_SHAPE = 4
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -218,14 +218,21 @@ class Catalogue:
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
         """Find ``term`` among ``kinds`` (first match wins), or ``None``.
 
-        The names index holds folded names, and folding a folded name changes nothing, so a term
-        found as it is (an id, usually) is the entry its folded form would find.
+        The names index holds folded names, and folding a folded name changes nothing: a term
+        found as it is (an id, usually) is what its folded form finds, so only other spellings
+        are folded.
         """
-        key = term if any(term in self._names.get(kind, {}) for kind in kinds) else normalise(term)
+        names = self._names
         for kind in kinds:
-            found = self._names.get(kind, {}).get(key)
+            found = names.get(kind, {}).get(term)
             if found is not None:
                 return Resolved(kind, found)
+        key = normalise(term)
+        if key != term:
+            for kind in kinds:
+                found = names.get(kind, {}).get(key)
+                if found is not None:
+                    return Resolved(kind, found)
         return None
 
     def resolve(self, what: str, kinds: Sequence[str], term: object) -> Resolved:
@@ -260,6 +267,10 @@ class Catalogue:
     def resolve_allergy(self, term: object) -> Resolved:
         # A group wins over a substance of the same name: it is the broader, safer reading.
         kinds = ("group", "substance")
+        if isinstance(term, str) and len(term) <= MAX_TERM_LENGTH and term.strip():
+            found = self.lookup(kinds, term)
+            if found is not None:
+                return found
         if isinstance(term, str) and self.lookup(kinds, term) is None:
             # "paraben allergy", "allergic to lidocaine": the words around the name add nothing.
             bare = _ALLERGY_WORDS.sub(" ", term).strip()

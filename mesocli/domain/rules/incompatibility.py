@@ -53,22 +53,24 @@ def _refs(ctx: Context, item: Item) -> frozenset[str]:
     return refs_of(item.product.id if item.product is not None else None, item.sids, ctx.classes(item))
 
 
-def _as_a(ctx: Context, item: Item, refs: frozenset[str]) -> tuple[Rule, ...]:
+def _as_a(ctx: Context, item: Item) -> tuple[Rule, ...]:
     if item.product is not None and item.components is item.product.components:
         return ctx.cat.product_incompatible_as_a.get(item.product.id, ())  # type: ignore[no-any-return]
-    return as_a(ctx.cat, refs)
+    return as_a(ctx.cat, _refs(ctx, item))
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
     for members in syringes(ctx.items):
         if len(members) == 1:
             continue
-        named = [(item, _refs(ctx, item)) for item in members]
-        for item, mine in named:
-            rules = _as_a(ctx, item, mine)
+        ruled = [(item, _as_a(ctx, item)) for item in members]
+        if not any(rules for _, rules in ruled):
+            continue  # nothing in this syringe is the ``a`` of a rule
+        refs = [_refs(ctx, item) for item in members]
+        for item, rules in ruled:
             if not rules:
                 continue
-            for other, theirs in named:
+            for other, theirs in zip(members, refs, strict=True):
                 if other is item or other.subject == item.subject:
                     continue
                 for rule in rules:
