@@ -7,6 +7,7 @@ The source text (``data/*.toml``) is read with the same validator ``meso db buil
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,34 +334,34 @@ def test_rule_kind_is_present(catalogue, kind):
 @pytest.mark.parametrize("dose_kind", ["per-session", "per-kg", "per-area", "points", "sessions", "interval"])
 def test_dose_limit_kind_is_present(catalogue, dose_kind):
     """Dose limits of every required kind exist."""
-    assert [r for r in catalogue.rules if r.kind == "dose_limit" and r.dose_kind == dose_kind]
+    assert [r for r in catalogue.rules_by_kind["dose_limit"] if r.params.dose_kind == dose_kind]
 
 
 def test_per_kg_dose_limits_all_have_a_cap(catalogue):
     """Every per-kg dose limit has both a per-kg amount and an absolute cap."""
-    per_kg = [r for r in catalogue.rules if r.dose_kind == "per-kg"]
+    per_kg = [r for r in catalogue.rules_by_kind["dose_limit"] if r.params.dose_kind == "per-kg"]
     assert per_kg
     for rule in per_kg:
-        assert rule.amount is not None and rule.amount.unit == "mg/kg", rule.id
-        assert rule.cap is not None and rule.cap.unit == "mg", rule.id
+        assert rule.params.amount is not None and rule.params.amount.unit == "mg/kg", rule.id
+        assert rule.params.cap is not None and rule.params.cap.unit == "mg", rule.id
 
 
 def test_plain_lidocaine_per_kg_limit_is_4_5_mg_per_kg_capped_at_300_mg(catalogue):
     """Plain lidocaine is limited to 4.5 mg/kg with a 300 mg ceiling."""
     rules = [
         r
-        for r in catalogue.rules
-        if r.dose_kind == "per-kg" and r.scope.ref == "lidocaine" and r.only_with is None
+        for r in catalogue.rules_by_kind["dose_limit"]
+        if r.params.dose_kind == "per-kg" and r.scope.ref == "lidocaine" and r.params.only_with is None
     ]
-    assert [(r.amount, r.cap) for r in rules] == [(Amount(4.5, "mg/kg"), Amount(300, "mg"))]
+    assert [(r.params.amount, r.params.cap) for r in rules] == [(Amount(4.5, "mg/kg"), Amount(300, "mg"))]
 
 
 def test_contraindications_cover_conditions_medications_and_classes(catalogue):
     """Contraindications are triggered by conditions, by named medications and by medication classes."""
     rules = catalogue.rules_by_kind["contraindication"]
-    assert any(r.condition for r in rules)
-    assert any(r.medication for r in rules)
-    assert any(r.medication_class for r in rules)
+    assert any(r.params.condition for r in rules)
+    assert any(r.params.medication for r in rules)
+    assert any(r.params.medication_class for r in rules)
 
 
 def test_pregnancy_contraindicates_the_procedure(catalogue):
@@ -368,13 +369,13 @@ def test_pregnancy_contraindicates_the_procedure(catalogue):
     assert [
         r
         for r in catalogue.rules_by_kind["contraindication"]
-        if r.condition == "pregnancy" and r.scope.kind == "procedure"
+        if r.params.condition == "pregnancy" and r.scope.kind == "procedure"
     ]
 
 
 def test_anticoagulants_are_flagged(catalogue):
     """The anticoagulant class triggers at least one rule."""
-    assert [r for r in catalogue.rules_by_kind["contraindication"] if r.medication_class == "anticoagulant"]
+    assert [r for r in catalogue.rules_by_kind["contraindication"] if r.params.medication_class == "anticoagulant"]
 
 
 def test_rule_references_resolve(catalogue):
@@ -388,11 +389,12 @@ def test_rule_references_resolve(catalogue):
             assert rule.scope.ref in catalogue.products, rule.id
         if rule.scope.kind == "class":
             assert rule.scope.ref in classes, rule.id
-        assert rule.condition is None or rule.condition in catalogue.conditions, rule.id
-        assert rule.medication is None or rule.medication in catalogue.medications, rule.id
-        assert rule.medication_class is None or rule.medication_class in catalogue.medication_classes
-        assert rule.indication is None or rule.indication in catalogue.indications, rule.id
-        for ref in (rule.a, rule.b):
+        params = dataclasses.asdict(rule.params)
+        assert params.get("condition") is None or params.get("condition") in catalogue.conditions, rule.id
+        assert params.get("medication") is None or params.get("medication") in catalogue.medications, rule.id
+        assert params.get("medication_class") is None or params.get("medication_class") in catalogue.medication_classes
+        assert params.get("indication") is None or params.get("indication") in catalogue.indications, rule.id
+        for ref in (params.get("a"), params.get("b")):
             if ref and ref != "*":
                 assert ref[6:] in classes if ref.startswith("class:") else ref in ingredient_ids, rule.id
 

@@ -77,3 +77,12 @@ def test_a_text_like_the_findings_slot_stays_text(catalogue):
     finding = Finding("info", "fit", slot, slot, slot, (slot,), "expert", slot, slot, slot)
     result = CheckResult("ok", (finding, finding), (Alternative(slot, (slot,), slot),), False, None, (slot,))
     assert check_json(result, catalogue) == _compact(check_document(result, catalogue))
+
+
+def test_finding_texts_stay_their_own():
+    """Many distinct findings, one after another, each serialise as themselves."""
+    for number in range(500):
+        finding = Finding("info", "fit", f"subject {number}", "t", "m", (), "expert")
+        result = CheckResult("ok", (finding,))
+        assert check_json(result) == _compact(check_document(result))
+        assert json.loads(check_json(result))["findings"][0]["subject"] == f"subject {number}"

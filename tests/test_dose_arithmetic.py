@@ -19,6 +19,7 @@ from mesocli import units
 from mesocli.domain import dosing, formulate
 from mesocli.domain.model import UNSOURCED, Rule, Scope, Substance
 from mesocli.domain.patient import ResolvedPatient
+from mesocli.domain.rules import dose_limit
 from mesocli.units import Q_, Amount, format_number, format_quantity, parse_quantity
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None,
@@ -143,8 +144,8 @@ def test_session_totals_agree_with_pint(volumes, concentration):
 
 # ----------------------------------------------------------------------------- limits
 def _rule(dose_kind: str, amount: Amount | None, cap: Amount | None) -> Rule:
-    return Rule(1, "dose_limit", "contraindicated", "A test limit.", UNSOURCED, Scope("procedure"),
-                dose_kind=dose_kind, amount=amount, cap=cap)
+    return Rule(1, "dose_limit", "contraindicated", "A test limit.", UNSOURCED,
+                dose_limit.Params(dose_kind, amount=amount, cap=cap), Scope("procedure"))
 
 
 @PROPERTY

@@ -204,11 +204,18 @@ def test_the_same_error_as_json_keeps_meso_error_document(meso, extra):
 
 def test_source_url_takes_the_first_url_of_a_finding(allergy_check):
     """The DetectedIssue reference is the first source that is, or ends with, an http(s) URL."""
+    from mesocli.domain.model import Source
+
     finding = allergy_check.findings[0]
-    titled = dataclasses.replace(finding, sources=("A title only", "Label <https://example.org/a>",
-                                                   "https://example.org/b"))
+    assert finding.references, "the engine's findings carry their sources as records"
+    records = (Source("A title only"), Source("Label", "https://example.org/a"), Source(None, "https://example.org/b"))
+    assert source_url(dataclasses.replace(finding, references=records)) == "https://example.org/a"
+    assert source_url(dataclasses.replace(finding, references=(Source("No link here"),))) is None
+    # A finding made by hand, without records, is read from its text.
+    titled = dataclasses.replace(finding, references=(), sources=(
+        "A title only", "Label <https://example.org/a>", "https://example.org/b"))
     assert source_url(titled) == "https://example.org/a"
-    assert source_url(dataclasses.replace(finding, sources=("No link here",))) is None
+    assert source_url(dataclasses.replace(finding, references=(), sources=("No link here",))) is None
 
 
 def test_every_reference_resolves_inside_the_bundle(hair_loss, submental, allergy_check, catalogue):

@@ -187,14 +187,20 @@ def test_server_databases_are_never_snapshotted() -> None:
     assert cache.sqlite_path(None) == config.shipped_database()
 
 
-def test_a_pickled_catalogue_starts_without_derived_results(catalogue) -> None:
-    """Memoised per-process results are not written into the snapshot."""
+def test_a_pickled_catalogue_keeps_its_index_and_answers_alike(catalogue) -> None:
+    """The snapshot carries the catalogue index: a catalogue read back gives the same check."""
     import pickle
 
-    catalogue.remember(("test", 1), "value")
+    from mesocli import api
+    from mesocli.domain.patient import Patient
+
     copy = pickle.loads(pickle.dumps(catalogue))
-    assert copy.memo == {} and copy.derived == {}
     assert sorted(copy.products) == sorted(catalogue.products)
+    assert copy.rules_by_trigger.keys() == catalogue.rules_by_trigger.keys()
+    assert copy.products_by_role == catalogue.products_by_role
+    patient = Patient(allergies=["lidocaine"], conditions=["pregnancy"])
+    assert (api.check(patient, ingredients=["lidocaine"], catalogue=copy)
+            == api.check(patient, ingredients=["lidocaine"], catalogue=catalogue))
 
 
 def test_a_snapshot_that_cannot_be_written_is_not_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -235,3 +241,26 @@ def test_catalogue_objects_read_back_from_a_snapshot_equal_the_originals() -> No
         for field in dataclasses.fields(original):
             assert getattr(copy, field.name) == getattr(original, field.name)
     assert pickle.loads(pickle.dumps(catalogue)).products == catalogue.products
+
+
+def test_a_snapshot_of_another_shape_is_read_afresh(env: dict[str, str], home: Path) -> None:
+    """A snapshot pickled by a meso whose catalogue had another shape costs one database read,
+    then a snapshot of this shape replaces it."""
+    _run(LOAD_AND_REPORT, env)
+    [snapshot] = _snapshots(home)
+    _run(RESHAPE.format(path=str(snapshot)), env)
+    assert _run(LOAD_AND_REPORT, env).endswith("True")
+    assert _run(LOAD_AND_REPORT, env).endswith("False")
+
+
+# Re-pickle a snapshot as a catalogue of the previous shape would have been written.
+RESHAPE = """
+import pickle
+from mesocli.domain.catalogue import Catalogue
+path = {path!r}
+with open(path, "rb") as handle:
+    key, catalogue = pickle.load(handle)
+Catalogue.SNAPSHOT_SHAPE -= 1
+with open(path, "wb") as handle:
+    pickle.dump((key, catalogue), handle)
+"""

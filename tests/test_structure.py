@@ -85,8 +85,14 @@ def test_public_api_matches_the_documented_names():
         "Recipe", "UnknownTermError", "UnitError", "__version__", "build", "check", "load_catalogue",
     }
     assert set(mesocli.__all__) == documented
+    from importlib.metadata import version
+
     for name in mesocli.__all__:
-        assert getattr(mesocli, name) is not None
+        value = getattr(mesocli, name)
+        if name == "__version__":
+            assert value == version("meso")
+        else:  # the class or function of that name, not some other object
+            assert value.__name__ == name and value.__module__.startswith("mesocli."), name
 
 
 def test_errors_carry_their_exit_codes():
@@ -127,11 +133,71 @@ def test_a_check_without_quantities_needs_neither_pint_nor_sqlalchemy(tmp_path):
     assert heavy(*check, "--weight", "154 lb") == "pint"
 
 
+PROCESS_MODULES = {"multiprocessing", "subprocess", "concurrent"}
+PROCESS_CALLS = {"fork", "forkpty", "posix_spawn", "posix_spawnp", "spawnv", "spawnve", "spawnl", "spawnle",
+                 "system", "popen", "execv", "execve"}
+
+
+def _starts_processes(path: Path) -> bool:
+    """Whether a module imports a process module or calls ``os.fork`` (or another ``os`` call
+    that starts a process)."""
+    if _imports(path) & PROCESS_MODULES:
+        return True
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.Attribute) and node.attr in PROCESS_CALLS
+               and isinstance(node.value, ast.Name) and node.value.id == "os" for node in ast.walk(tree))
+
+
 def test_the_batch_worker_pool_is_in_the_batch_module_only():
-    """Only mesocli/batch.py starts processes (the batch worker pool)."""
-    offenders = [
-        str(path.relative_to(PACKAGE))
-        for path in PACKAGE.rglob("*.py")
-        if "multiprocessing" in path.read_text(encoding="utf-8") and path.name != "batch.py"
-    ]
+    """Only mesocli/batch.py starts processes (the batch worker pool forks with os.fork)."""
+    offenders = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if _starts_processes(path) and path.name != "batch.py"]
     assert offenders == []
+    assert _starts_processes(PACKAGE / "batch.py")  # the check sees the pool it allows
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The mesocli modules ``path`` imports at run time: at module level or inside functions,
+    but not under ``if TYPE_CHECKING``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    typing_only = {id(inner) for node in ast.walk(tree)
+                   if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+                   for inner in ast.walk(node)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mesocli"):
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("mesocli"))
+    return found
+
+
+def test_the_domain_has_no_import_circles():
+    """No module of the domain layer imports, directly or through others, a module that imports it
+    (imports inside functions count: deferring an import does not remove the circle)."""
+    modules = {}
+    for path in (PACKAGE / "domain").rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph = {name: {m for m in _runtime_imports(path) if m in modules and m != name}
+             for name, path in modules.items()}
+    graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}
+
+    def reaches(start: str, target: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            current = todo.pop()
+            if current == target:
+                return True
+            if current not in seen:
+                seen.add(current)
+                todo.extend(graph.get(current, ()))
+        return False
+
+    circles = sorted(name for name in graph if reaches(name, name))
+    assert circles == []
+    assert "mesocli.domain.rules.dose_limit" in graph["mesocli.domain.rules"]  # the walk sees the registry

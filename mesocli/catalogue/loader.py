@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from mesocli.catalogue import models as m
 from mesocli.domain.catalogue import normalise
 from mesocli.domain.model import Provenance
+from mesocli.domain.rules import RULE_KINDS
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -147,15 +148,9 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
         w.cite(f"protocol:{row.id}", p.provenance)
     for offset, r in enumerate(data.rules):
         rule_id = first_rule_id + offset
-        amount, cap = _split(r.amount), _split(r.cap)
         add(m.RuleRow(id=rule_id, kind=r.kind, severity=r.severity, scope_kind=r.scope.kind,
-                      scope_ref=r.scope.ref, condition_id=r.condition, medication_id=r.medication,
-                      medication_class_id=r.medication_class, indication_id=r.indication,
-                      min_age=r.min_age, max_age=r.max_age, a_ref=r.a, b_ref=r.b,
-                      dose_kind=r.dose_kind, amount_value=amount[0], amount_unit=amount[1],
-                      cap_value=cap[0], cap_unit=cap[1], count=r.count, unless_with=r.unless_with,
-                      only_with=r.only_with, vehicle=r.vehicle, target_class=r.target_class,
-                      message=r.message, advice=r.advice, evidence=r.provenance.evidence))
+                      scope_ref=r.scope.ref, message=r.message, advice=r.advice, evidence=r.provenance.evidence,
+                      **RULE_KINDS[r.kind].to_columns(r.params)))
         w.cite(f"rule:{rule_id}", r.provenance)
     for d in data.defaults:
         add(m.FormulationDefaultRow(key=d.key, value=d.value, notes=d.notes,

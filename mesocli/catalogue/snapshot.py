@@ -24,6 +24,7 @@ from mesocli.domain.model import (
     Substance,
     Term,
 )
+from mesocli.domain.rules import RULE_KINDS
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,11 +151,7 @@ def read_catalogue(session: Session, *, revision: str | None = None,
         Rule(
             id=r.id, kind=r.kind, severity=r.severity, message=r.message, advice=r.advice,
             provenance=prov(f"rule:{r.id}", r.evidence), scope=Scope(r.scope_kind, r.scope_ref),
-            condition=r.condition_id, medication=r.medication_id, medication_class=r.medication_class_id,
-            indication=r.indication_id, min_age=r.min_age, max_age=r.max_age, a=r.a_ref, b=r.b_ref,
-            dose_kind=r.dose_kind, amount=_amount(r.amount_value, r.amount_unit),
-            cap=_amount(r.cap_value, r.cap_unit), count=r.count, unless_with=r.unless_with,
-            only_with=r.only_with, vehicle=r.vehicle, target_class=r.target_class,
+            params=RULE_KINDS[r.kind].from_columns(r),
         )
         for r in sorted(rows(m.RuleRow), key=lambda r: r.id)
     ]

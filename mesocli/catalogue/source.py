@@ -34,6 +34,7 @@ from mesocli.domain.model import (
     Substance,
     Term,
 )
+from mesocli.domain.rules import RULE_KINDS as _RULE_KINDS
 from mesocli.errors import CatalogueDataError, UnitError
 from mesocli.units import Amount, parse_amount
 
@@ -49,6 +50,7 @@ FILES = (
     "indications.toml",
     "protocols.toml",
     "rules.toml",
+    "clinical.toml",
 )
 
 SUBSTANCE_CLASSES = frozenset(
@@ -72,17 +74,8 @@ VEHICLES = frozenset(["aqueous", "oily", "alcoholic", "gel", "unknown"])
 TECHNIQUES = frozenset(
     ["papule", "nappage", "point-by-point", "micro-depot", "linear-retrograde", "deep-subcutaneous"]
 )
-RULE_KINDS = (
-    "contraindication",
-    "age_limit",
-    "incompatibility",
-    "dose_limit",
-    "vehicle_rule",
-    "purpose_conflict",
-)
-DOSE_KINDS = frozenset(
-    ["per-session", "per-kg", "per-area", "per-point-volume", "points", "sessions", "interval"]
-)
+# The rule kinds: each table name in rules.toml is a kind registered in mesocli.domain.rules.
+RULE_KINDS = _RULE_KINDS
 
 
 @dataclass
@@ -148,6 +141,10 @@ class _Row:
         if value not in allowed:
             raise self.fail(f"'{key}' = {value!r} is not one of: {', '.join(allowed)}")
         return str(value)
+
+    def ref(self, key: str, *, allow_any: bool = False) -> str:
+        """An ingredient reference: an id, ``class:<class>``, or ``*`` where ``allow_any``."""
+        return _ref(self, key, allow_any=allow_any)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
@@ -464,42 +461,20 @@ def _scope(row: _Row) -> Scope:
 
 
 def _rule(row: _Row, kind: str, rule_id: int) -> Rule:
-    fields: dict[str, Any] = {}
-    needs_scope = kind in ("contraindication", "age_limit", "dose_limit", "purpose_conflict")
-    if kind == "contraindication":
-        triggers = [k for k in ("condition", "medication", "medication_class") if row.data.get(k)]
-        if len(triggers) != 1:
-            raise row.fail("a contraindication needs exactly one of condition, medication, medication_class")
-        fields[triggers[0]] = row.slug(triggers[0])
-    elif kind == "age_limit":
-        fields["min_age"] = row.integer("min_age")
-        fields["max_age"] = row.integer("max_age")
-        if fields["min_age"] is None and fields["max_age"] is None:
-            raise row.fail("an age limit needs min_age and/or max_age")
-    elif kind == "incompatibility":
-        fields["a"] = _ref(row, "a")
-        fields["b"] = _ref(row, "b", allow_any=True)
-    elif kind == "dose_limit":
-        fields.update(_dose_fields(row))
-    elif kind == "vehicle_rule":
-        fields["vehicle"] = row.choice("vehicle", VEHICLES - {"aqueous", "unknown"})
-    elif kind == "purpose_conflict":
-        if row.data.get("indication"):
-            fields["indication"] = row.slug("indication")
-        elif row.data.get("target_class"):
-            fields["target_class"] = row.slug("target_class")
-        else:
-            raise row.fail("a purpose conflict needs 'indication' or 'target_class'")
-    scope = _scope(row) if needs_scope else Scope("procedure")
+    """One ``[[<kind>]]`` table: what every rule has, and the kind's own parameters, read by
+    the kind's module (see :mod:`mesocli.domain.rules`)."""
+    check = RULE_KINDS[kind]
+    assert check.read is not None
+    params = check.read(row)
     rule = Rule(
         id=rule_id,
         kind=kind,
         severity=row.choice("severity", SEVERITIES),
         message=row.text("message"),  # type: ignore[arg-type]
         advice=row.text("advice", required=False),
-        scope=scope,
+        scope=_scope(row) if check.scoped else Scope("procedure"),
         provenance=row.provenance(),
-        **fields,
+        params=params,
     )
     row.text("notes", required=False)
     row.finish()
@@ -516,35 +491,6 @@ def _ref(row: _Row, key: str, *, allow_any: bool = False) -> str:
     if not SLUG.match(value):
         raise row.fail(f"'{key}' must be an id, 'class:<class>'" + (" or '*'" if allow_any else ""))
     return value
-
-
-def _dose_fields(row: _Row) -> dict[str, Any]:
-    dose_kind = row.choice("kind", DOSE_KINDS)
-    out: dict[str, Any] = {"dose_kind": dose_kind}
-    if dose_kind == "per-session":
-        out["cap"] = row.amount("cap", "mass", required=True)
-    elif dose_kind == "per-kg":
-        out["amount"] = row.amount("per_kg", "mass-per-body-mass", required=True)
-        out["cap"] = row.amount("cap", "mass", required=True)
-    elif dose_kind == "per-area":
-        out["amount"] = row.amount("per_area", "mass-per-area", required=True)
-        out["cap"] = row.amount("cap", "mass")
-    elif dose_kind == "per-point-volume":
-        out["amount"] = row.amount("max_volume_per_point", "volume", required=True)
-    elif dose_kind == "points":
-        out["count"] = row.integer("max_points", minimum=1)
-        if out["count"] is None:
-            raise row.fail("'max_points' is required")
-    elif dose_kind == "sessions":
-        out["count"] = row.integer("max_sessions", minimum=1)
-        if out["count"] is None:
-            raise row.fail("'max_sessions' is required")
-    elif dose_kind == "interval":
-        out["amount"] = row.amount("min_interval", "time", required=True)
-    for key in ("unless_with", "only_with"):
-        if row.data.get(key) is not None:
-            out[key] = row.slug(key)
-    return out
 
 
 def validate_references(data: CatalogueData, known: CatalogueData | None = None) -> None:
@@ -642,6 +588,18 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
         for fit in indication.fits:
             need(fit.target in substances or fit.target in products,
                  f"indication {indication.id!r}: fit names unknown ingredient {fit.target!r}")
+    # The formulation defaults the code relies on name catalogue entries (data/clinical.toml).
+    for default in data.defaults:
+        where = f"formulation default {default.key!r}"
+        if default.key == "diluent":
+            need(default.value in products, f"{where}: unknown product {default.value!r}")
+        elif default.key == "amide-anaesthetic-group":
+            need(default.value in groups, f"{where}: unknown allergen group {default.value!r}")
+        elif default.key == "vasoconstrictor-class":
+            need(default.value in classes, f"{where}: unknown class {default.value!r}")
+        elif default.key == "evidence-order":
+            need(sorted(default.value.split()) == sorted(EVIDENCE_GRADES),
+                 f"{where}: must list each evidence grade once ({', '.join(EVIDENCE_GRADES)})")
     for protocol in data.protocols:
         need(protocol.indication in indications,
              f"protocol: unknown indication {protocol.indication!r}")
@@ -664,15 +622,12 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
             need(scope.ref in substances, f"{rule.kind} rule #{rule.id}: unknown substance {scope.ref!r}")
         elif scope.kind == "product":
             need(scope.ref in products, f"{rule.kind} rule #{rule.id}: unknown product {scope.ref!r}")
-        need(rule.condition is None or rule.condition in conditions,
-             f"{rule.kind} rule #{rule.id}: unknown condition {rule.condition!r}")
-        need(rule.medication is None or rule.medication in medications,
-             f"{rule.kind} rule #{rule.id}: unknown medication {rule.medication!r}")
-        need(rule.medication_class is None or rule.medication_class in med_classes,
-             f"{rule.kind} rule #{rule.id}: unknown medication class {rule.medication_class!r}")
-        need(rule.indication is None or rule.indication in indications,
-             f"{rule.kind} rule #{rule.id}: unknown indication {rule.indication!r}")
-        ingredient_ref(rule.a, rule)
-        ingredient_ref(rule.b, rule)
-        for ref in (rule.unless_with, rule.only_with):
-            need(ref is None or ref in substances, f"{rule.kind} rule #{rule.id}: unknown substance {ref!r}")
+        references = RULE_KINDS[rule.kind].references
+        for what, ref in references(rule.params) if references is not None else ():
+            if what == "ingredient":
+                ingredient_ref(ref, rule)
+                continue
+            known_ids = {"condition": conditions, "medication": medications, "medication_class": med_classes,
+                         "indication": indications, "substance": substances}[what]
+            label = what.replace("_", " ")
+            need(ref in known_ids, f"{rule.kind} rule #{rule.id}: unknown {label} {ref!r}")

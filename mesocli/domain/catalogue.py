@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any
 
 from mesocli.domain.model import (
     AllergenGroup,
@@ -27,15 +26,12 @@ from mesocli.domain.model import (
 )
 from mesocli.errors import InputError, UnknownTermError
 
-T = TypeVar("T")
-
 _SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015]+")
 MAX_TERM_LENGTH = 200
 _ALLERGY_WORDS = re.compile(r"\b(allergy|allergies|allergic(\s+to)?|hypersensitivity(\s+to)?|sensitivity)\b",
                             re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=8192)
 def normalise(term: str) -> str:
     """Fold a name for matching: Unicode NFKC, case-folded, separators unified to '-'."""
     folded = unicodedata.normalize("NFKC", term).casefold().strip()
@@ -101,56 +97,103 @@ class Catalogue:
         self.rules_by_kind: dict[str, tuple[Rule, ...]] = _group_by(self.rules, lambda r: r.kind)
         self._names: dict[str, dict[str, str]] = {}
         self._index_names()
-        self.memo: dict[object, object] = {}
-        # Static facts the engine derives from the catalogue alone (per product, per rule
-        # index); bounded by the size of the catalogue, so never evicted.
-        self.derived: dict[object, object] = {}
-        # Facts about one ingredient and one patient term or request (what an allergy finds in
-        # a product, which findings a rule gives on it): products times terms can be many in a
-        # large catalogue, so these are kept up to a limit.
-        self.pairs: dict[object, object] = {}
+        self._index()
 
-    MEMO_LIMIT = 2048
-    PAIRS_LIMIT = 4096
+    def _index(self) -> None:
+        """What can be known before any patient arrives, worked out once per catalogue and kept
+        with the snapshot; the engine and the formulator only look things up here."""
+        substances = self.substances
+        self.groups_by_origin: dict[str, tuple[str, ...]] = _invert((g.id, g.origins) for g in self.groups.values())
+        self.class_members: dict[str, tuple[str, ...]] = _invert((s.id, (s.cls,)) for s in substances.values())
+        # product id -> the classes of all its substances / of its actives, and its active ids;
+        # equal sets are one object (many products share them), which keeps the snapshot small
+        pool: dict[frozenset[str], frozenset[str]] = {}
+
+        def shared(values: Iterable[str]) -> frozenset[str]:
+            found = frozenset(values)
+            return pool.setdefault(found, found)
+
+        self.product_classes: dict[str, frozenset[str]] = {
+            p.id: shared([substances[c.substance].cls for c in p.components]) for p in self.products.values()}
+        self.product_active_ids: dict[str, frozenset[str]] = {
+            p.id: shared([c.substance for c in p.actives()]) for p in self.products.values()}
+        self.product_active_classes: dict[str, frozenset[str]] = {
+            pid: shared([substances[s].cls for s in ids]) for pid, ids in self.product_active_ids.items()}
+        self.rules_by_trigger: dict[tuple[str, str, str | None], tuple[Rule, ...]] = _rules_by_trigger(self.rules)
+        self._dose_rules = _dose_rules(self.rules_by_kind.get("dose_limit", ()))
+        self._index_candidates()
+        self._index_rules()
+        # Products whose actives are all local anaesthetics, without a vasoconstrictor (the
+        # formulator's anaesthetic candidates), in catalogue order.
+        vasoconstrictor = self.defaults.get("vasoconstrictor-class")
+        self.plain_anaesthetics: tuple[str, ...] = tuple(
+            pid for pid in self.products
+            if self.product_active_classes[pid] == {"local-anaesthetic"}
+            and (vasoconstrictor is None or vasoconstrictor.value not in self.product_classes[pid]))
+        from mesocli.domain import formulate  # the formulator's ranked candidates
+
+        self.formulation: dict[str, Any] = formulate.index(self)
+
+    def _index_candidates(self) -> None:
+        """Every product in the order alternatives are offered (fewest components first, then
+        id), grouped by the classes of its actives (its role) and by the actives themselves; and
+        the injectable, marketed substances of each class, by id."""
+        self.candidate_products: tuple[str, ...] = tuple(
+            p.id for p in sorted(self.products.values(), key=lambda p: (len(p.components), p.id)))
+        same_role: dict[frozenset[str], list[str]] = defaultdict(list)
+        same_actives: dict[tuple[frozenset[str], frozenset[str]], list[str]] = defaultdict(list)
+        for pid in self.candidate_products:
+            role = self.product_active_classes[pid]
+            same_role[role].append(pid)
+            same_actives[(role, self.product_active_ids[pid])].append(pid)
+        self.products_by_role: dict[frozenset[str], tuple[str, ...]] = {k: tuple(v) for k, v in same_role.items()}
+        self.products_by_actives: dict[tuple[frozenset[str], frozenset[str]], tuple[str, ...]] = {
+            k: tuple(v) for k, v in same_actives.items()}
+        self.substances_by_role: dict[str, tuple[str, ...]] = _invert(
+            (s.id, (s.cls,)) for s in sorted(self.substances.values(), key=lambda s: s.id)
+            if s.injectable and s.status not in ("withdrawn", "cosmetic-only"))
+
+    def _index_rules(self) -> None:
+        """What the patient-independent checks need per product: the incompatibility rules it is
+        the ``a`` of, its flagged market statuses; and each allergen's reach (for every group and
+        substance: which substances it reaches, and how)."""
+        from mesocli.domain.rules import allergy, incompatibility, regulatory
+
+        # only the products that have some (the others: none)
+        as_a = {p.id: incompatibility.as_a(self, self.product_refs(p.id)) for p in self.products.values()}
+        self.product_incompatible_as_a: dict[str, tuple[Rule, ...]] = {pid: r for pid, r in as_a.items() if r}
+        statuses = {p.id: tuple(regulatory.statuses_of(self, p, p.components)) for p in self.products.values()}
+        self.product_statuses = {pid: found for pid, found in statuses.items() if found}
+        self.allergy_reach: dict[tuple[str, str], dict[str, tuple[allergy.Exposure, ...]]] = {
+            key: {sid: tuple(found) for sid, found in allergy.exposures(self, [key]).items()}
+            for key in [*(("group", g) for g in self.groups), *(("substance", s) for s in self.substances)]}
+
+    # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
+    # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
+    SNAPSHOT_SHAPE = 4
 
     def __getstate__(self) -> dict[str, object]:
-        # Derived results are per process; a pickled catalogue (the snapshot cache) starts empty.
-        state = {k: v for k, v in self.__dict__.items() if k not in ("memo", "derived", "pairs")}
+        state = dict(self.__dict__)
         state["products"] = _shared_parts(self.products)
+        state["snapshot_shape"] = self.SNAPSHOT_SHAPE
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
+        if state.pop("snapshot_shape", None) != self.SNAPSHOT_SHAPE:
+            raise ValueError("a catalogue snapshot of another shape")
         self.__dict__.update(state)
-        self.memo = {}
-        self.derived = {}
-        self.pairs = {}
 
-    def derive(self, key: object, make: Callable[[], T]) -> T:
-        """``make()``, worked out once per catalogue and kept under ``key`` (for facts that
-        depend on the catalogue alone, which never changes once loaded)."""
-        found = self.derived.get(key)
-        if found is None:
-            found = make()
-            self.derived[key] = found
-        return found  # type: ignore[return-value]
+    def product_refs(self, product_id: str) -> frozenset[str]:
+        """What an incompatibility rule can name in a product: it, its substances, their classes."""
+        from mesocli.domain.rules.incompatibility import refs_of
 
-    def derive_pair(self, key: object, make: Callable[..., T], *args: object) -> T:
-        """``make(*args)``, kept under ``key`` like :meth:`derive`, for facts that also depend on
-        a patient term or on a request: kept until ``PAIRS_LIMIT`` of them are, then all
-        dropped at once and worked out again as needed (cheaper than tracking the oldest)."""
-        found = self.pairs.get(key)
-        if found is None:
-            if len(self.pairs) >= self.PAIRS_LIMIT:
-                self.pairs.clear()
-            found = make(*args)
-            self.pairs[key] = found
-        return found  # type: ignore[return-value]
+        return refs_of(product_id, self.products[product_id].substance_ids(), self.product_classes[product_id])
 
-    def remember(self, key: object, value: object) -> None:
-        """Keep a derived, deterministic result (bounded, oldest dropped first)."""
-        if len(self.memo) >= self.MEMO_LIMIT:
-            self.memo.pop(next(iter(self.memo)))
-        self.memo[key] = value
+    def dose_rules_for(self, substance: Substance) -> tuple[Rule, ...]:
+        """The dose rules whose scope can concern ``substance``, in catalogue order."""
+        rules = (*self._dose_rules.get(("procedure", None), ()), *self._dose_rules.get(("substance", substance.id), ()),
+                 *self._dose_rules.get(("class", substance.cls), ()))
+        return tuple(sorted(rules, key=lambda r: r.id)) if len(rules) > 1 else rules
 
     # ----------------------------------------------------------------- name resolution
     def _index_names(self) -> None:
@@ -173,26 +216,29 @@ class Catalogue:
         index("area", ((a.id, a.name, a.aliases) for a in self.areas.values()))
 
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
-        """Find ``term`` among ``kinds`` (first match wins), or ``None``."""
-        key = normalise(term)
+        """Find ``term`` among ``kinds`` (first match wins), or ``None``.
+
+        The names index holds folded names, and folding a folded name changes nothing: a term
+        found as it is (an id, usually) is what its folded form finds, so only other spellings
+        are folded.
+        """
+        names = self._names
         for kind in kinds:
-            found = self._names.get(kind, {}).get(key)
+            found = names.get(kind, {}).get(term)
             if found is not None:
                 return Resolved(kind, found)
+        key = normalise(term)
+        if key != term:
+            for kind in kinds:
+                found = names.get(kind, {}).get(key)
+                if found is not None:
+                    return Resolved(kind, found)
         return None
 
     def resolve(self, what: str, kinds: Sequence[str], term: object) -> Resolved:
-        """Resolve ``term`` or raise :class:`UnknownTermError` naming the closest matches.
-
-        A name once resolved is remembered: the catalogue does not change, so the same name
-        always resolves to the same entry. A name that fails is tried afresh each time.
-        """
+        """Resolve ``term`` or raise :class:`UnknownTermError` naming the closest matches."""
         if not isinstance(term, str):
             raise InputError(f"{what}: expected a name, got {type(term).__name__}")
-        memo_key = ("resolve", tuple(kinds), term)
-        remembered = self.memo.get(memo_key)
-        if remembered is not None:
-            return remembered  # type: ignore[return-value]
         if len(term) > MAX_TERM_LENGTH:
             raise InputError(f"{what}: name longer than {MAX_TERM_LENGTH} characters")
         if not term.strip():
@@ -200,7 +246,6 @@ class Catalogue:
         found = self.lookup(kinds, term)
         if found is None:
             raise UnknownTermError(what, term, self.suggest(kinds, term))
-        self.remember(memo_key, found)
         return found
 
     def suggest(self, kinds: Sequence[str], term: str, limit: int = 3) -> list[str]:
@@ -220,19 +265,12 @@ class Catalogue:
         return suggestions[:limit]
 
     def resolve_allergy(self, term: object) -> Resolved:
-        if not isinstance(term, str):
-            return self._resolve_allergy(term)  # raises
-        memo_key = ("resolve-allergy", term)
-        remembered = self.memo.get(memo_key)
-        if remembered is not None:
-            return remembered  # type: ignore[return-value]
-        found = self._resolve_allergy(term)
-        self.remember(memo_key, found)
-        return found
-
-    def _resolve_allergy(self, term: object) -> Resolved:
         # A group wins over a substance of the same name: it is the broader, safer reading.
         kinds = ("group", "substance")
+        if isinstance(term, str) and len(term) <= MAX_TERM_LENGTH and term.strip():
+            found = self.lookup(kinds, term)
+            if found is not None:
+                return found
         if isinstance(term, str) and self.lookup(kinds, term) is None:
             # "paraben allergy", "allergic to lidocaine": the words around the name add nothing.
             bare = _ALLERGY_WORDS.sub(" ", term).strip()
@@ -272,6 +310,18 @@ class Catalogue:
     def default(self, key: str) -> FormulationDefault | None:
         return self.defaults.get(key)
 
+    def setting(self, key: str) -> str:
+        """The value of the formulation default ``key`` the code relies on (data/clinical.toml).
+
+        A catalogue without it was built by another version of meso: nothing is guessed."""
+        found = self.defaults.get(key)
+        if found is None:
+            from mesocli.errors import DatabaseError
+
+            raise DatabaseError(f"the catalogue has no formulation default {key!r}; it was built by another "
+                                "version of meso: run 'meso db upgrade'")
+        return found.value
+
 
 def _shared_parts(products: dict[str, Product]) -> dict[str, Product]:
     """The same products, with equal components, amounts and provenances as one object each.
@@ -292,6 +342,23 @@ def _shared_parts(products: dict[str, Product]) -> dict[str, Product]:
         out[pid] = replace(product, components=components, provenance=provenance,
                            container_volume=one(product.container_volume))
     return out
+
+
+def _rules_by_trigger(rules: Iterable[Rule]) -> dict[tuple[str, str, str | None], tuple[Rule, ...]]:
+    """Rules by what brings them into play, in catalogue order: (kind, what, id), the keys each
+    rule kind's ``triggers`` gives."""
+    from mesocli.domain.rules import RULE_KINDS
+
+    out: dict[tuple[str, str, str | None], list[Rule]] = defaultdict(list)
+    for rule in rules:
+        triggers = RULE_KINDS[rule.kind].triggers
+        for what, ref in triggers(rule) if triggers is not None else ():
+            out[(rule.kind, what, ref)].append(rule)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _dose_rules(rules: Iterable[Rule]) -> dict[tuple[str, str | None], tuple[Rule, ...]]:
+    return _group_by(rules, lambda r: (r.scope.kind, r.scope.ref))
 
 
 def _invert(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, tuple[str, ...]]:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.model import Rule, Substance
 from mesocli.domain.patient import ResolvedPatient
 from mesocli.units import (
@@ -37,7 +36,8 @@ from mesocli.units import (
 if TYPE_CHECKING:  # pragma: no cover
     import pint
 
-    from mesocli.domain.engine import CheckOptions, Finding, Item
+    from mesocli.domain.catalogue import Catalogue
+    from mesocli.domain.rules.base import Item
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,18 +145,10 @@ def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]
     if rule.scope.kind == "product":
         return False
     groups = list(companions) or [set()]
-    if rule.unless_with is not None and all(rule.unless_with in group for group in groups):
+    unless_with, only_with = rule.params.unless_with, rule.params.only_with
+    if unless_with is not None and all(unless_with in group for group in groups):
         return False
-    return not (rule.only_with is not None and not any(rule.only_with in group for group in groups))
-
-
-def dose_rules_for(catalogue: Catalogue, substance: Substance) -> tuple[Rule, ...]:
-    """The dose rules whose scope can concern ``substance``, in catalogue order (kept per catalogue)."""
-    return catalogue.derive(("dose-rules", substance.id), lambda: tuple(
-        rule for rule in catalogue.rules_by_kind.get("dose_limit", ())
-        if rule.scope.kind == "procedure"
-        or (rule.scope.kind == "substance" and rule.scope.ref == substance.id)
-        or (rule.scope.kind == "class" and rule.scope.ref == substance.cls)))
+    return not (only_with is not None and not any(only_with in group for group in groups))
 
 
 def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> dict[str, list[set[str]]]:
@@ -191,16 +183,13 @@ COMPANION_MINIMUM = "companion-minimum-"
 
 def companion_minimum(catalogue: Catalogue, sid: str) -> float | None:
     """The minimum concentration (mg/mL) for ``sid`` to count as a companion, if the catalogue sets one."""
-    def work() -> tuple[float | None]:
-        from mesocli.units import parse_quantity
+    default = catalogue.default(COMPANION_MINIMUM + sid)
+    if default is None:  # only a few substances have one (epinephrine): the rest cost a dict look-up
+        return None
+    from mesocli.units import parse_amount
 
-        default = catalogue.default(COMPANION_MINIMUM + sid)
-        if default is None:
-            return (None,)
-        quantity = parse_quantity(default.value, kind="concentration", what=f"default {default.key}")
-        return (float(quantity.to("mg/mL").magnitude),)
-
-    return catalogue.derive(("companion-minimum", sid), work)[0]
+    amount = parse_amount(default.value, kind="concentration", what=f"default {default.key}")
+    return amount.value * factor(amount.unit, "mg/mL")
 
 
 def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], float | None]]) -> set[str]:
@@ -250,177 +239,56 @@ def _millilitres(volume: Any) -> float | None:
 
 def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Any) -> Limit:
     """The mass a per-session, per-kg or per-area rule allows for this patient."""
-    cap = rule.cap.value * factor(rule.cap.unit, "mg") if rule.cap else None
-    if rule.dose_kind == "per-session":
-        return Limit(rule, cap, f"per-session cap {_mg(cap)}")
-    if rule.dose_kind == "per-kg":
-        assert rule.amount is not None and cap is not None
-        per_kg = rule.amount
-        if patient.weight_kg is None:
-            return Limit(rule, cap, f"absolute cap {_mg(cap)} (weight not given, so the "
-                         f"{format_quantity(per_kg)} limit could not be applied)", missing="weight")
-        by_weight = per_kg.value * patient.weight_kg * factor(times(per_kg.unit, "kg"), "mg")
-        lower = min(by_weight, cap)
-        return Limit(rule, lower,
-                     f"{format_quantity(per_kg)} x {patient.weight_kg:g} kg = {_mg(by_weight)}; "
-                     f"absolute cap {_mg(cap)}; the lower, {_mg(lower)}, applies")
-    if rule.dose_kind == "per-area":
-        assert rule.amount is not None
-        per_area = rule.amount
-        if treatment_area is None:
-            return Limit(rule, cap, f"{format_quantity(per_area)} (treatment area not given)",
-                         missing="treatment area")
-        area_unit = units_of(treatment_area)
-        by_area = per_area.value * treatment_area.magnitude * factor(times(per_area.unit, area_unit), "mg")
-        lower = by_area if cap is None else min(by_area, cap)
-        working = (f"{format_quantity(per_area)} x {format_quantity(treatment_area)} = "
-                   f"{_mg(by_area)}")
-        if cap is not None:
-            working += f"; cap {_mg(cap)}; the lower, {_mg(lower)}, applies"
-        return Limit(rule, lower, working)
-    raise ValueError(rule.dose_kind)
+    params = rule.params
+    cap = params.cap.value * factor(params.cap.unit, "mg") if params.cap else None
+    return MASS_LIMITS[params.dose_kind](rule, cap, patient, treatment_area)
 
 
-def _mg(value: float | None) -> str:
+def _per_session(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment_area: Any) -> Limit:
+    return Limit(rule, cap, f"per-session cap {mg_text(cap)}")
+
+
+def _per_kg(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment_area: Any) -> Limit:
+    per_kg = rule.params.amount
+    assert per_kg is not None and cap is not None
+    if patient.weight_kg is None:
+        return Limit(rule, cap, f"absolute cap {mg_text(cap)} (weight not given, so the "
+                     f"{format_quantity(per_kg)} limit could not be applied)", missing="weight")
+    by_weight = per_kg.value * patient.weight_kg * factor(times(per_kg.unit, "kg"), "mg")
+    lower = min(by_weight, cap)
+    return Limit(rule, lower,
+                 f"{format_quantity(per_kg)} x {patient.weight_kg:g} kg = {mg_text(by_weight)}; "
+                 f"absolute cap {mg_text(cap)}; the lower, {mg_text(lower)}, applies")
+
+
+def _per_area(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment_area: Any) -> Limit:
+    per_area = rule.params.amount
+    assert per_area is not None
+    if treatment_area is None:
+        return Limit(rule, cap, f"{format_quantity(per_area)} (treatment area not given)",
+                     missing="treatment area")
+    area_unit = units_of(treatment_area)
+    by_area = per_area.value * treatment_area.magnitude * factor(times(per_area.unit, area_unit), "mg")
+    lower = by_area if cap is None else min(by_area, cap)
+    working = (f"{format_quantity(per_area)} x {format_quantity(treatment_area)} = "
+               f"{mg_text(by_area)}")
+    if cap is not None:
+        working += f"; cap {mg_text(cap)}; the lower, {mg_text(lower)}, applies"
+    return Limit(rule, lower, working)
+
+
+# dose kind -> the mass a rule of that kind allows (the mass kinds only)
+MASS_LIMITS = {"per-session": _per_session, "per-kg": _per_kg, "per-area": _per_area}
+MASS_KINDS = tuple(MASS_LIMITS)
+
+
+def mg_text(value: float | None) -> str:
     assert value is not None
     return format_value(value, "mg")
 
 
-MASS_KINDS = ("per-session", "per-kg", "per-area")
 
-
-def _exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool:
+def exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool:
     """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as pint compares quantities."""
     left, right = comparable(value, unit, limit, limit_unit)
     return left > right
-
-
-def check_doses(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[Item],
-                options: CheckOptions) -> list[Finding]:
-    if (options.volume_per_point is None and options.points is None and options.sessions is None
-            and options.interval is None and all(item.volume is None for item in items)):
-        return []  # every dose rule needs a volume or one of these to compare with
-    from mesocli.domain.engine import Finding
-
-    findings: list[Finding] = []
-    totals, unknown = session_amounts(catalogue, items)
-    present = {s for item in items for s in item.substance_ids()}
-    subject_of: dict[str, str] = {}
-    for item in items:
-        for sid in item.substance_ids():
-            subject_of.setdefault(sid, item.subject)
-    companions = companions_of(items, catalogue)
-    for sid in sorted(present):
-        substance = catalogue.substances[sid]
-        for rule in dose_rules_for(catalogue, substance):
-            if not rule_applies(rule, substance, companions.get(sid, [])):
-                continue
-            subject = subject_of[sid]
-            cited = tuple(rule.provenance.cited())
-            if rule.dose_kind in MASS_KINDS:
-                if sid not in totals:
-                    if sid in unknown:
-                        findings.append(Finding(
-                            "caution", "dose", subject, sid,
-                            f"The amount of {substance.name} cannot be worked out (concentration unknown), "
-                            f"so its limit could not be checked. {rule.message}",
-                            cited, rule.provenance.evidence, "Record the concentration of the product used."))
-                    continue
-                if sid in unknown:
-                    findings.append(Finding(
-                        "caution", "dose", subject, sid,
-                        f"Part of the amount of {substance.name} cannot be worked out (a concentration is "
-                        f"unknown), so its limit could not be fully checked. {rule.message}",
-                        cited, rule.provenance.evidence, "Record the concentration of every product used."))
-                limit = mass_limit(rule, patient, options.treatment_area)
-                total, unit = totals[sid]
-                if not has_dimension(unit, "[mass]"):
-                    continue
-                if limit.mg is not None and _exceeds(total, unit, limit.mg * (1 + 1e-9), "mg"):
-                    findings.append(Finding(
-                        rule.severity, "dose", subject, sid,
-                        f"{substance.name} {format_value(total, unit)} exceeds the limit "
-                        f"{_mg(limit.mg)} ({limit.working}). {rule.message}",
-                        cited, rule.provenance.evidence, rule.advice or "Reduce the volume."))
-                elif limit.missing:
-                    findings.append(Finding(
-                        "caution" if rule.dose_kind == "per-area" else "info", "dose", subject, sid,
-                        f"{substance.name} {format_value(total, unit)}: give the patient's {limit.missing} to "
-                        f"check the {rule.dose_kind} limit ({limit.working}).",
-                        cited, rule.provenance.evidence))
-            elif rule.dose_kind == "per-point-volume" and options.volume_per_point is not None:
-                assert rule.amount is not None
-                cap = rule.amount
-                volume_per_point = options.volume_per_point
-                if _exceeds(volume_per_point.magnitude, units_of(volume_per_point),
-                            cap.value * (1 + 1e-9), cap.unit):
-                    findings.append(Finding(
-                        rule.severity, "dose", subject, sid,
-                        f"{format_quantity(volume_per_point)} per point exceeds "
-                        f"{format_quantity(cap)} for {substance.name}. {rule.message}",
-                        cited, rule.provenance.evidence, rule.advice))
-            elif rule.dose_kind == "points" and options.points is not None:
-                assert rule.count is not None
-                if options.points > rule.count:
-                    findings.append(Finding(
-                        rule.severity, "dose", subject, sid,
-                        f"{options.points} injection points exceed {rule.count} per session for "
-                        f"{substance.name}. {rule.message}", cited, rule.provenance.evidence, rule.advice))
-            elif rule.dose_kind == "sessions" and options.sessions is not None:
-                assert rule.count is not None
-                if options.sessions > rule.count:
-                    findings.append(Finding(
-                        rule.severity, "protocol", subject, sid,
-                        f"{options.sessions} sessions exceed {rule.count} for {substance.name}. {rule.message}",
-                        cited, rule.provenance.evidence, rule.advice))
-            elif rule.dose_kind == "interval" and options.interval is not None:
-                assert rule.amount is not None
-                minimum = rule.amount
-                if _exceeds(minimum.value * (1 - 1e-9), minimum.unit,
-                            options.interval.magnitude, units_of(options.interval)):
-                    findings.append(Finding(
-                        rule.severity, "protocol", subject, sid,
-                        f"An interval of {format_quantity(options.interval)} is shorter than "
-                        f"{format_quantity(minimum)} for {substance.name}. {rule.message}",
-                        cited, rule.provenance.evidence, rule.advice))
-    return findings
-
-
-def check_protocol(catalogue: Catalogue, items: Sequence[Item], options: CheckOptions) -> list[Finding]:
-    """Compare the recipe's schedule and technique with the catalogue protocol, when both exist."""
-    from mesocli.domain.engine import PROCEDURE, Finding
-
-    if options.indication is None or (options.sessions is None and options.interval is None
-                                      and options.volume_per_point is None and options.points is None):
-        return []  # nothing of the recipe's schedule or technique to compare
-    protocol = catalogue.protocol_for(options.indication, options.area)
-    if protocol is None:
-        return []
-    findings = []
-    cited = tuple(protocol.provenance.cited())
-    where = f"the {options.indication} protocol for the {protocol.area}"
-    if options.sessions is not None and protocol.sessions_max is not None and options.sessions > protocol.sessions_max:
-        findings.append(Finding("caution", "protocol", PROCEDURE, "sessions",
-                                f"{options.sessions} sessions exceed {protocol.sessions_max} in {where}.",
-                                cited, protocol.provenance.evidence))
-    if options.interval is not None and protocol.interval_min is not None:
-        minimum = protocol.interval_min
-        if _exceeds(minimum.value * (1 - 1e-9), minimum.unit,
-                    options.interval.magnitude, units_of(options.interval)):
-            findings.append(Finding("caution", "protocol", PROCEDURE, "interval",
-                                    f"An interval of {format_quantity(options.interval)} is shorter than "
-                                    f"{format_quantity(minimum)} in {where}.", cited, protocol.provenance.evidence))
-    if options.volume_per_point is not None and protocol.max_volume_per_point is not None:
-        cap = protocol.max_volume_per_point
-        volume_per_point = options.volume_per_point
-        if _exceeds(volume_per_point.magnitude, units_of(volume_per_point), cap.value * (1 + 1e-9), cap.unit):
-            findings.append(Finding("caution", "protocol", PROCEDURE, "volume-per-point",
-                                    f"{format_quantity(options.volume_per_point)} per point exceeds "
-                                    f"{format_quantity(cap)} in {where}.", cited, protocol.provenance.evidence))
-    if options.points is not None and protocol.max_points is not None and options.points > protocol.max_points:
-        findings.append(Finding("caution", "protocol", PROCEDURE, "points",
-                                f"{options.points} points exceed {protocol.max_points} in {where}.",
-                                cited, protocol.provenance.evidence))
-    return findings
-
-

@@ -21,10 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.catalogue import Catalogue
-from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, dose_rules_for, mass_limit, rule_applies
+from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, mass_limit, rule_applies
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -32,8 +31,10 @@ from mesocli.domain.engine import (
     Item,
     check_items,
 )
-from mesocli.domain.model import Fit, Product, Protocol, Provenance
+from mesocli.domain.model import Component, Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
+from mesocli.domain.rules import purpose_conflict
+from mesocli.domain.rules.base import Context
 from mesocli.units import (
     Amount,
     as_quantity,
@@ -47,8 +48,9 @@ from mesocli.units import (
     units_of,
 )
 
-EVIDENCE_ORDER = {"label": 0, "peer-reviewed": 1, "reference": 2, "expert": 3, "vendor": 4, "unsourced": 5}
-DILUENT_ID = "sodium-chloride-0-9pct"
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.domain.catalogue import Catalogue
+
 MAX_REBUILDS = 10
 
 
@@ -126,6 +128,9 @@ class _Plan:
     explain: list[str] = field(default_factory=list)
     banned: set[str] = field(default_factory=set)
     alone: dict[str, list[Finding]] = field(default_factory=dict)  # findings per product checked alone
+    # What the build's checks work out from the patient alone (an allergy's reach, the rules the
+    # patient's conditions fire): the same for every check of this build, so worked out once.
+    patient_state: dict[str, Any] = field(default_factory=dict)
 
     def exclude(self, entry_id: str, reason: str, trigger: str) -> None:
         if all(e.id != entry_id for e in self.excluded):
@@ -142,7 +147,7 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
     protocol = cat.protocol_for(indication.id, area)
 
     # 1. Procedure-wide contraindications refuse the whole build.
-    procedure = check_items(cat, patient, [], options)
+    procedure = check_items(cat, patient, [], options, patient_state=plan.patient_state)
     blocking = [f for f in procedure.findings if f.severity == "contraindicated"]
     if blocking:
         return _refuse(plan, protocol, [f"{f.message} (triggered by {f.trigger})" for f in blocking],
@@ -200,7 +205,7 @@ def _alone(plan: _Plan, product: Product) -> list[Finding]:
     found = plan.alone.get(product.id)
     if found is None:
         item = Item(product.id, product, product.components, syringe=1)
-        result = check_items(plan.cat, plan.patient, [item], plan.options)
+        result = check_items(plan.cat, plan.patient, [item], plan.options, patient_state=plan.patient_state)
         found = [f for f in result.findings if f.subject != PROCEDURE]
         plan.alone[product.id] = found
     return found
@@ -219,9 +224,13 @@ def _products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[
     The candidates are the named product, or the products with the fit's substance as an
     active. Single-active generic presentations come first; when the fit records a studied
     final concentration, a stock that can reach it (the weakest such) beats one that cannot.
-    The order depends on the catalogue alone, so it is worked out once per catalogue.
+    The order depends on the catalogue alone: it is part of the catalogue index (see :func:`index`).
     """
-    return cat.derive(("products-for", fit), lambda: _rank_products_for(cat, fit))
+    found = cat.formulation["products-for"].get(fit)
+    if found is not None:
+        ranked, passed_over = found
+        return tuple(cat.products[pid] for pid in ranked), passed_over
+    return _rank_products_for(cat, fit)
 
 
 def _rank_products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], tuple[str, ...]]:
@@ -240,6 +249,21 @@ def _rank_products_for(cat: Catalogue, fit: Fit) -> tuple[tuple[Product, ...], t
 
     ranked = sorted(found, key=lambda p: (len(p.actives()), not p.generic, reach(p), len(p.components), p.id))
     return tuple(ranked), tuple(p.id for p in with_target if _unsourced(p))
+
+
+def index(cat: Catalogue) -> dict[str, Any]:
+    """The formulator's part of the catalogue index, built when a catalogue is loaded: each
+    fit's products in order of preference (product ids) and the ranked anaesthetic candidates.
+    Plain ids and catalogue facts only, so the snapshot reads back without this module."""
+    out: dict[str, Any] = {"products-for": {}}
+    for indication in cat.indications.values():
+        for fit in indication.fits:
+            ranked, passed_over = _rank_products_for(cat, fit)
+            out["products-for"][fit] = (tuple(p.id for p in ranked), passed_over)
+    if "amide-anaesthetic-group" in cat.defaults and "vasoconstrictor-class" in cat.defaults:
+        undosable, ranked, unsourced = _rank_anaesthetics(cat)
+        out["anaesthetics"] = (tuple(p.id for p in undosable), tuple(p.id for p in ranked), unsourced)
+    return out
 
 
 def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
@@ -298,18 +322,18 @@ def _passed_over(target: str, ids: Sequence[str], named: int = 3) -> str:
 
 
 def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:
-    """The indication's fits, principal before complementary, then by evidence grade and target
-    (worked out once per catalogue)."""
-    return cat.derive(("fits-in-order", indication_id), lambda: tuple(sorted(
+    """The indication's fits, principal before complementary, then by evidence grade (in the
+    catalogue's one order of grades, strongest first) and target."""
+    rank = {grade: number for number, grade in enumerate(cat.setting("evidence-order").split())}
+    return tuple(sorted(
         cat.indications[indication_id].fits,
-        key=lambda f: (0 if f.fit == "principal" else 1, EVIDENCE_ORDER.get(f.provenance.evidence, 9), f.target))))
+        key=lambda f: (0 if f.fit == "principal" else 1, rank.get(f.provenance.evidence, len(rank)), f.target)))
 
 
 def _active_facts(cat: Catalogue, product: Product) -> tuple[frozenset[str], tuple[str, str] | None]:
     """A product's active substances, and why it cannot be dosed (reason and trigger), or
-    ``None`` when it can: worked out once per catalogue."""
-    return cat.derive(("active-facts", product.id),
-                      lambda: (frozenset(c.substance for c in product.actives()), _undosable(product)))
+    ``None`` when it can."""
+    return cat.product_active_ids[product.id], _undosable(product)
 
 
 UNSOURCED_PRODUCT = ("its record has no published source, so its strength is not known from a source "
@@ -335,13 +359,19 @@ def _undosable(product: Product) -> tuple[str, str] | None:
 
 # ----------------------------------------------------------------------------- anaesthesia
 def _anaesthetic_needed(plan: _Plan, actives: Sequence[Product]) -> tuple[bool, str]:
+    """Whether to add a local anaesthetic: not when a purpose-conflict rule would concern one
+    mixed with these actives for this indication, matched as the engine matches it."""
     cat = plan.cat
+    probe = next((Item(sid, None, (Component(sid, "active"),), syringe=1)
+                  for sid in cat.class_members.get("local-anaesthetic", ())), None)
+    if probe is None:
+        return True, ""
+    items = [*(Item(p.id, p, p.components, syringe=1) for p in actives), probe]
+    ctx = Context(cat, plan.patient, items, CheckOptions(indication=plan.request.indication), screened=False)
     for rule in cat.rules_by_kind.get("purpose_conflict", ()):
-        conflicts = (rule.indication == plan.request.indication or
-                     (rule.target_class is not None and any(
-                         cat.substances[c.substance].cls == rule.target_class
-                         for p in actives for c in p.actives())))
-        if conflicts and rule.scope.kind == "class" and rule.scope.ref == "local-anaesthetic":
+        if rule.params.indication not in (None, plan.request.indication):
+            continue
+        if any(subject == probe.subject for subject, _ in purpose_conflict.conflicts(ctx, rule, items)):
             return False, f"No local anaesthetic: {rule.message}"
     return True, ""
 
@@ -367,12 +397,16 @@ def _anaesthetic_candidates(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[
     """The plain anaesthetics with a published source that cannot be dosed (a concentration is
     unknown), in catalogue order; the others in order of preference: fewest excipients,
     single-dose, amide, weakest; and the ids of those passed over for having no published
-    source, as :func:`_products_for` passes them over (worked out once per catalogue)."""
-    return cat.derive("anaesthetic-candidates", lambda: _sort_anaesthetics(cat))
+    source, as :func:`_products_for` passes them over (from the catalogue index)."""
+    found = cat.formulation.get("anaesthetics")
+    if found is None:
+        return _rank_anaesthetics(cat)
+    undosable, ranked, unsourced = found
+    return tuple(cat.products[p] for p in undosable), tuple(cat.products[p] for p in ranked), unsourced
 
 
-def _sort_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...], tuple[str, ...]]:
-    group = cat.groups.get("amide-local-anaesthetics")
+def _rank_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Product, ...], tuple[str, ...]]:
+    group = cat.groups.get(cat.setting("amide-anaesthetic-group"))
     amides = group.members if group is not None else frozenset()
     undosable = []
     candidates = []
@@ -396,26 +430,16 @@ def _sort_anaesthetics(cat: Catalogue) -> tuple[tuple[Product, ...], tuple[Produ
 
 def _plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
     """Products whose actives are all local anaesthetics, without a vasoconstrictor, in catalogue
-    order (found once per catalogue, through the products of each local anaesthetic)."""
-    return cat.derive("plain-anaesthetics", lambda: _find_plain_anaesthetics(cat))
-
-
-def _find_plain_anaesthetics(cat: Catalogue) -> tuple[Product, ...]:
-    reach = {pid for s in cat.substances.values() if s.cls == "local-anaesthetic"
-             for pid in cat.products_by_substance.get(s.id, ())}
-    return tuple(
-        product for product in cat.products.values()
-        if product.id in reach
-        and {cat.substances[c.substance].cls for c in product.actives()} == {"local-anaesthetic"}
-        and not any(cat.substances[c.substance].cls == "vasoconstrictor" for c in product.components)
-    )
+    order (from the catalogue index)."""
+    cat.setting("vasoconstrictor-class")  # refuses a catalogue that cannot say what is plain
+    return tuple(cat.products[pid] for pid in cat.plain_anaesthetics)
 
 
 # ----------------------------------------------------------------------------- syringes
 def _incompatible(plan: _Plan, members: Sequence[Product], candidate: Product) -> bool:
     items = [Item(p.id, p, p.components, syringe=1) for p in [*members, candidate]]
     options = replace(plan.options, max_products=100)
-    result = check_items(plan.cat, plan.patient, items, options)
+    result = check_items(plan.cat, plan.patient, items, options, patient_state=plan.patient_state)
     return any(f.kind == "incompatibility" and f.severity == "contraindicated" for f in result.findings)
 
 
@@ -574,7 +598,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     limit = plan.request.max_products
     diluent = None
     if mixable and not supplied:
-        diluent = cat.products.get(DILUENT_ID)
+        diluent = cat.products.get(cat.setting("diluent"))
         if diluent is not None and diluent.id in plan.banned:
             diluent = None
         elif diluent is not None:
@@ -622,7 +646,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     elif mixable and remaining > VOLUME_STEP / 2:
         if diluent is not None:
             parts.append((diluent, _floor_volume(remaining), "diluent", "diluent q.s. to the syringe volume"))
-            plan.explain.append(f"Syringe {number}: {DILUENT_ID} q.s. = {_ml(share)} - "
+            plan.explain.append(f"Syringe {number}: {diluent.id} q.s. = {_ml(share)} - "
                                 f"{_ml(used)} = {_ml(remaining)}.")
         else:
             plan.reasons.append(f"Syringe {number} holds {_ml(used)} rather than "
@@ -644,11 +668,10 @@ def _at_most(stock: Amount, value: float, unit: Any) -> bool:
 
 
 def _anaesthetic_final_concentration(cat: Catalogue, text: str) -> Any:
-    """The catalogue default anaesthetic-final-concentration as a quantity, read once per catalogue."""
+    """The catalogue default anaesthetic-final-concentration as a quantity."""
     from mesocli.units import parse_quantity
 
-    return cat.derive(("anaesthetic-final-concentration", text), lambda: parse_quantity(
-        text, kind="concentration", what="anaesthetic-final-concentration"))
+    return parse_quantity(text, kind="concentration", what="anaesthetic-final-concentration")
 
 
 def _why(fit: Fit, how: str) -> str:
@@ -667,8 +690,8 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
             companions.setdefault(sid, []).append(counted)
     for sid in sorted(present):
         substance = cat.substances[sid]
-        for rule in dose_rules_for(cat, substance):
-            if rule.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
+        for rule in cat.dose_rules_for(substance):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
                 continue
             total: float = 0  # mg
             for parts in syringes:
@@ -754,5 +777,5 @@ def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | 
         options.sessions = protocol.sessions_max
         if protocol.interval_min is not None:
             options.interval = as_quantity(protocol.interval_min.value, protocol.interval_min.unit)
-    result = check_items(plan.cat, plan.patient, items, options)
+    result = check_items(plan.cat, plan.patient, items, options, patient_state=plan.patient_state)
     return result

@@ -8,19 +8,21 @@ SQLAlchemy, pint, typer or rich.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 from mesocli.units import Amount
 
 Severity = Literal["contraindicated", "caution", "info"]
 SEVERITIES: tuple[str, ...] = ("contraindicated", "caution", "info")
 SEVERITY_RANK = {"info": 1, "caution": 2, "contraindicated": 3}
+# The evidence grades, strongest first. The catalogue's "evidence-order" default (data/clinical.toml)
+# is the order the formulator ranks by; it must list these same grades.
 EVIDENCE_GRADES: tuple[str, ...] = (
     "label",
     "peer-reviewed",
     "reference",
-    "vendor",
     "expert",
+    "vendor",
     "unsourced",
 )
 ROLES = ("active", "excipient", "vehicle")
@@ -45,6 +47,11 @@ class Provenance:
 
     evidence: str
     sources: tuple[Source, ...] = ()
+    # The sources as findings cite them, worked out once with the fact (facts are long-lived).
+    citations: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citations", tuple(self.cited()))
 
     def cited(self) -> list[str]:
         if not self.sources:
@@ -200,31 +207,17 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One catalogue rule. ``kind`` selects which of the optional fields are meaningful."""
+    """One catalogue rule: what every kind shares, and ``params``, the kind's own typed parameters
+    (a frozen dataclass defined by the kind's module in :mod:`mesocli.domain.rules`)."""
 
     id: int
-    kind: str  # contraindication | age_limit | incompatibility | dose_limit | vehicle_rule | purpose_conflict
+    kind: str  # a name in mesocli.domain.rules.RULE_KINDS
     severity: str
     message: str
     provenance: Provenance
+    params: Any
     scope: Scope = field(default_factory=lambda: Scope("procedure"))
     advice: str | None = None
-    condition: str | None = None
-    medication: str | None = None
-    medication_class: str | None = None
-    indication: str | None = None
-    min_age: int | None = None
-    max_age: int | None = None
-    a: str | None = None
-    b: str | None = None
-    dose_kind: str | None = None
-    amount: Amount | None = None
-    cap: Amount | None = None
-    count: int | None = None
-    unless_with: str | None = None
-    only_with: str | None = None
-    vehicle: str | None = None
-    target_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Listing queries over the loaded catalogue."""
+"""Listing queries over the loaded catalogue, answered from its index."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def list_substances(cat: Catalogue, *, cls: str | None = None, indication: str |
             from difflib import get_close_matches
 
             raise UnknownTermError("class", cls, get_close_matches(cls, classes, n=3))
-        items = [s for s in items if s.cls == cls]
+        members = set(cat.class_members.get(cls, ()))
+        items = [s for s in items if s.id in members]
     if indication is not None:
         ind = cat.indications[cat.resolve_indication(indication).id]
         targets = {f.target for f in ind.fits}
@@ -27,8 +28,7 @@ def list_substances(cat: Catalogue, *, cls: str | None = None, indication: str |
 
 
 def list_products(cat: Catalogue, *, substance: str | None = None) -> list[Product]:
-    items = sorted(cat.products.values(), key=lambda p: p.id)
-    if substance is not None:
-        sid = cat.resolve("substance", ("substance",), substance).id
-        items = [p for p in items if sid in p.substance_ids()]
-    return items
+    if substance is None:
+        return sorted(cat.products.values(), key=lambda p: p.id)
+    sid = cat.resolve("substance", ("substance",), substance).id
+    return [cat.products[pid] for pid in sorted(cat.products_by_substance.get(sid, ()))]

@@ -105,16 +105,18 @@ def product_detail(cat: Catalogue, p: Product) -> dict[str, Any]:
 def rule_document(rule: Rule) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": rule.id, "kind": rule.kind, "severity": rule.severity,
                            "scope": str(rule.scope), "message": rule.message}
+    params = rule.params
     for key in ("condition", "medication", "medication_class", "indication", "min_age", "max_age",
-                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class",
-                "advice"):
-        value = getattr(rule, key)
+                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class"):
+        value = getattr(params, key, None)
         if value is not None:
             doc[key] = value
-    if rule.amount is not None:
-        doc["amount"] = to_json(rule.amount)
-    if rule.cap is not None:
-        doc["cap"] = to_json(rule.cap)
+    if rule.advice is not None:
+        doc["advice"] = rule.advice
+    for key in ("amount", "cap"):  # the kind's quantities, after its other parameters
+        value = getattr(params, key, None)
+        if value is not None:
+            doc[key] = to_json(value)
     doc.update(provenance(rule.provenance))
     return doc
 
@@ -137,7 +139,7 @@ def rules_concerning(cat: Catalogue, ids: set[str], classes: set[str]) -> list[R
         if rule.scope.kind == "class" and rule.scope.ref in classes:
             return True
         return any(ref and (ref in ids or (ref.startswith("class:") and ref[6:] in classes))
-                   for ref in (rule.a, rule.b))
+                   for ref in (getattr(rule.params, "a", None), getattr(rule.params, "b", None)))
 
     return [r for r in cat.rules if concerns(r)]
 

@@ -253,11 +253,16 @@ def _finding_code(finding: Finding) -> dict[str, Any]:
 
 
 def source_url(finding: Finding) -> str | None:
-    """The URL a DetectedIssue.reference cites for ``finding``, or None.
+    """The URL a DetectedIssue.reference cites for ``finding``, or None: the URL of the finding's
+    first source that has an http(s) one; titles alone are not URIs.
 
-    The only place that reads a finding's sources: the first source that is, or ends with, an
-    http(s) URL; titles alone are not URIs.
-    """
+    The engine's findings carry their sources as records; a finding made without them (by
+    hand) is read from its text, "Title <URL>" or a bare URL."""
+    for record in finding.references:
+        if record.url and _BARE_URL.match(record.url):
+            return record.url
+    if finding.references:
+        return None
     for source in finding.sources:
         match = _URL_IN_SOURCE.search(source) or _BARE_URL.match(source.strip())
         if match:

@@ -1,0 +1,184 @@
+"""Dose limits. One rule kind, several dose kinds, each one line in :data:`DOSE_KINDS`: how it
+is read from the catalogue and how a request is held against it.
+
+Mass limits (per session, per kg with an absolute cap, per area) are compared with the amount
+of the substance across every syringe of the session; the others with the request's points,
+volume per point, sessions or interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mesocli.domain.dosing import (
+    companions_of,
+    exceeds,
+    mass_limit,
+    mg_text,
+    rule_applies,
+    session_amounts,
+)
+from mesocli.domain.model import Rule, Substance
+from mesocli.domain.rules.base import Check, Context, Finding, sourced
+from mesocli.units import Amount, format_quantity, format_value, has_dimension, units_of
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    dose_kind: str
+    amount: Amount | None = None  # per kg, per area, volume per point or minimum interval
+    cap: Amount | None = None  # the absolute mass cap
+    count: int | None = None  # points or sessions
+    unless_with: str | None = None  # the limit does not apply when mixed with this substance
+    only_with: str | None = None  # the limit applies only when mixed with this substance
+
+
+# ------------------------------------------------------------------------------- reading
+def _count(row: Any, key: str) -> int:
+    count = row.integer(key, minimum=1)
+    if count is None:
+        raise row.fail(f"'{key}' is required")
+    return count  # type: ignore[no-any-return]
+
+
+# dose kind -> the parameters of its TOML table (as keyword arguments of Params)
+READERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "per-session": lambda row: {"cap": row.amount("cap", "mass", required=True)},
+    "per-kg": lambda row: {"amount": row.amount("per_kg", "mass-per-body-mass", required=True),
+                           "cap": row.amount("cap", "mass", required=True)},
+    "per-area": lambda row: {"amount": row.amount("per_area", "mass-per-area", required=True),
+                             "cap": row.amount("cap", "mass")},
+    "per-point-volume": lambda row: {"amount": row.amount("max_volume_per_point", "volume", required=True)},
+    "points": lambda row: {"count": _count(row, "max_points")},
+    "sessions": lambda row: {"count": _count(row, "max_sessions")},
+    "interval": lambda row: {"amount": row.amount("min_interval", "time", required=True)},
+}
+
+
+def read(row: Any) -> Params:
+    dose_kind = row.choice("kind", READERS)
+    values = READERS[dose_kind](row)
+    for key in ("unless_with", "only_with"):
+        if row.data.get(key) is not None:
+            values[key] = row.slug(key)
+    return Params(dose_kind, **values)
+
+
+def references(params: Params) -> Iterator[tuple[str, str]]:
+    for ref in (params.unless_with, params.only_with):
+        if ref is not None:
+            yield "substance", ref
+
+
+# ------------------------------------------------------------------------------- evaluating
+@dataclass(frozen=True, slots=True)
+class _Dose:
+    """One dose rule held against one substance of the request."""
+
+    ctx: Context
+    rule: Rule
+    substance: Substance
+    subject: str
+    totals: dict[str, Any]
+    unknown: set[str]
+
+    def finding(self, message: str, *, kind: str = "dose", severity: str | None = None,
+                advice: str | None = None) -> Finding:
+        provenance = self.rule.provenance
+        return Finding(severity or self.rule.severity, kind, self.subject, self.substance.id, message,
+                       **sourced(provenance), advice=advice)
+
+
+def _mass(dose: _Dose) -> Iterator[Finding]:
+    rule, substance, sid = dose.rule, dose.substance, dose.substance.id
+    if sid not in dose.totals:
+        if sid in dose.unknown:
+            yield dose.finding(f"The amount of {substance.name} cannot be worked out (concentration unknown), "
+                               f"so its limit could not be checked. {rule.message}", severity="caution",
+                               advice="Record the concentration of the product used.")
+        return
+    if sid in dose.unknown:
+        yield dose.finding(f"Part of the amount of {substance.name} cannot be worked out (a concentration is "
+                           f"unknown), so its limit could not be fully checked. {rule.message}", severity="caution",
+                           advice="Record the concentration of every product used.")
+    limit = mass_limit(rule, dose.ctx.patient, dose.ctx.options.treatment_area)
+    total, unit = dose.totals[sid]
+    if not has_dimension(unit, "[mass]"):
+        return
+    if limit.mg is not None and exceeds(total, unit, limit.mg * (1 + 1e-9), "mg"):
+        yield dose.finding(f"{substance.name} {format_value(total, unit)} exceeds the limit "
+                           f"{mg_text(limit.mg)} ({limit.working}). {rule.message}",
+                           advice=rule.advice or "Reduce the volume.")
+    elif limit.missing:
+        yield dose.finding(f"{substance.name} {format_value(total, unit)}: give the patient's {limit.missing} to "
+                           f"check the {rule.params.dose_kind} limit ({limit.working}).",
+                           severity="caution" if rule.params.dose_kind == "per-area" else "info")
+
+
+def _per_point_volume(dose: _Dose) -> Iterator[Finding]:
+    volume_per_point = dose.ctx.options.volume_per_point
+    cap = dose.rule.params.amount
+    if volume_per_point is not None and exceeds(volume_per_point.magnitude, units_of(volume_per_point),
+                                                cap.value * (1 + 1e-9), cap.unit):
+        yield dose.finding(f"{format_quantity(volume_per_point)} per point exceeds "
+                           f"{format_quantity(cap)} for {dose.substance.name}. {dose.rule.message}",
+                           advice=dose.rule.advice)
+
+
+def _points(dose: _Dose) -> Iterator[Finding]:
+    points, most = dose.ctx.options.points, dose.rule.params.count
+    if points is not None and points > most:
+        yield dose.finding(f"{points} injection points exceed {most} per session for "
+                           f"{dose.substance.name}. {dose.rule.message}", advice=dose.rule.advice)
+
+
+def _sessions(dose: _Dose) -> Iterator[Finding]:
+    sessions, most = dose.ctx.options.sessions, dose.rule.params.count
+    if sessions is not None and sessions > most:
+        yield dose.finding(f"{sessions} sessions exceed {most} for {dose.substance.name}. {dose.rule.message}",
+                           kind="protocol", advice=dose.rule.advice)
+
+
+def _interval(dose: _Dose) -> Iterator[Finding]:
+    interval, minimum = dose.ctx.options.interval, dose.rule.params.amount
+    if interval is not None and exceeds(minimum.value * (1 - 1e-9), minimum.unit,
+                                        interval.magnitude, units_of(interval)):
+        yield dose.finding(f"An interval of {format_quantity(interval)} is shorter than "
+                           f"{format_quantity(minimum)} for {dose.substance.name}. {dose.rule.message}",
+                           kind="protocol", advice=dose.rule.advice)
+
+
+# dose kind -> how a request is held against a rule of that kind
+EVALUATORS: dict[str, Callable[[_Dose], Iterator[Finding]]] = {
+    "per-session": _mass,
+    "per-kg": _mass,
+    "per-area": _mass,
+    "per-point-volume": _per_point_volume,
+    "points": _points,
+    "sessions": _sessions,
+    "interval": _interval,
+}
+
+
+def evaluate(ctx: Context) -> Iterator[Finding]:
+    cat, items = ctx.cat, ctx.items
+    totals, unknown = session_amounts(cat, items)
+    subject_of: dict[str, str] = {}
+    for item in items:
+        for sid in item.sids:
+            subject_of.setdefault(sid, item.subject)
+    companions = companions_of(items, cat)
+    for sid in sorted(subject_of):
+        substance = cat.substances[sid]
+        for rule in cat.dose_rules_for(substance):
+            if rule_applies(rule, substance, companions.get(sid, [])):
+                dose = _Dose(ctx, rule, substance, subject_of[sid], totals, unknown)
+                yield from EVALUATORS[rule.params.dose_kind](dose)
+
+
+CHECK = Check("dose_limit", "quantities", evaluate, params=Params, read=read, scoped=True,
+              columns={"dose_kind": "dose_kind", "amount": "amount", "cap": "cap", "count": "count",
+                       "unless_with": "unless_with", "only_with": "only_with"},
+              references=references)
