@@ -43,6 +43,7 @@ CAPS = [
     Cap("minoxidil", "contraindicated", 100, _mixed("minoxidil", "20 mg/mL"), 20),
     Cap("dutasteride", "caution", 0.5, _product("dutasteride-0-05pct"), 0.5),
     Cap("tranexamic-acid", "caution", 100, _product("tranexamic-acid-100mg-ml"), 100),
+    Cap("tranexamic-acid", "contraindicated", 1000, _product("tranexamic-acid-100mg-ml"), 100),
     Cap("aminophylline", "contraindicated", 500, _product("aminophylline-25mg-ml"), 25),
     Cap("phosphatidylcholine", "caution", 2500, _product("pc-dc-injection"), 50),
     Cap("procaine", "caution", 350, _mixed("procaine", "20 mg/mL"), 20),
