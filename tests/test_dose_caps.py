@@ -45,6 +45,8 @@ CAPS = [
     Cap("tranexamic-acid", "caution", 100, _product("tranexamic-acid-100mg-ml"), 100),
     Cap("tranexamic-acid", "contraindicated", 1000, _product("tranexamic-acid-100mg-ml"), 100),
     Cap("aminophylline", "contraindicated", 500, _product("aminophylline-25mg-ml"), 25),
+    Cap("caffeine", "caution", 250, _mixed("caffeine", "125 mg/mL"), 125),
+    Cap("caffeine", "contraindicated", 500, _mixed("caffeine", "125 mg/mL"), 125),
     Cap("phosphatidylcholine", "caution", 2500, _product("pc-dc-injection"), 50),
     Cap("procaine", "caution", 350, _mixed("procaine", "20 mg/mL"), 20),
     Cap("procaine", "contraindicated", 600, _mixed("procaine", "20 mg/mL"), 20),
