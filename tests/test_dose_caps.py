@@ -138,3 +138,17 @@ def test_amounts_add_up_across_syringes(meso) -> None:
 def test_a_cap_fires_exactly_when_the_session_exceeds_it(meso, cap: Cap, factor: float) -> None:
     hits = _cap_findings(_check(meso, _volume(cap, factor), cap), cap)
     assert bool(hits) == (factor > 1)
+
+
+def test_a_capped_substance_of_unknown_strength_is_a_caution_not_ok(meso) -> None:
+    """The catalogue's caffeine injection has no sourced concentration: its amount cannot be
+    checked against the caffeine caps, and the check says so instead of passing it."""
+    recipe = {"syringes": [{"components": [{"id": "caffeine-injection", "volume": "2 mL"}]}]}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "recipe.json"
+        path.write_text(json.dumps(recipe), encoding="utf-8")
+        doc = meso("check", "--json", "--recipe", str(path)).json()
+    hits = [f for f in doc["findings"] if f["kind"] == "dose" and f["trigger"] == "caffeine"]
+    assert hits and all(f["severity"] == "caution" for f in hits)
+    assert all("cannot be worked out" in f["message"] for f in hits)
+    assert doc["status"] != "ok"
