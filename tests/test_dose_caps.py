@@ -44,6 +44,7 @@ CAPS = [
     Cap("dutasteride", "caution", 0.5, _product("dutasteride-0-05pct"), 0.5),
     Cap("tranexamic-acid", "caution", 100, _product("tranexamic-acid-100mg-ml"), 100),
     Cap("tranexamic-acid", "contraindicated", 1000, _product("tranexamic-acid-100mg-ml"), 100),
+    Cap("aminophylline", "caution", 250, _product("aminophylline-25mg-ml"), 25),
     Cap("aminophylline", "contraindicated", 500, _product("aminophylline-25mg-ml"), 25),
     Cap("caffeine", "caution", 250, _mixed("caffeine", "125 mg/mL"), 125),
     Cap("caffeine", "contraindicated", 500, _mixed("caffeine", "125 mg/mL"), 125),
@@ -110,7 +111,7 @@ def test_just_below_the_cap_does_not_fire(meso, cap: Cap) -> None:
 
 
 def test_contraindicated_cap_sets_the_status_and_exit_code(meso) -> None:
-    cap = next(c for c in CAPS if c.substance == "aminophylline")
+    cap = next(c for c in CAPS if c.substance == "aminophylline" and c.severity == "contraindicated")
     recipe = {"syringes": [{"components": [{**cap.component, "volume": "24 mL"}]}]}  # 600 mg
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "recipe.json"
