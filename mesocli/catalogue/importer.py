@@ -261,22 +261,19 @@ def class_safety(current: Catalogue, cls: str) -> list[str]:
     allergen groups that reach every shipped substance of the class (a new one would not be
     in them), and the dose limits set for its members one by one (a new one would have none).
     Empty when the class carries no such rule (its class-wide rules reach a new member anyway)."""
-    def work() -> list[str]:
-        members = [s.id for s in current.substances.values() if s.cls == cls and not s.local]
-        if not members:
-            return []
-        reasons = []
-        reach = [set(current.groups_by_substance.get(member, ())) for member in members]
-        if all(reach):
-            groups = sorted(set().union(*reach))
-            reasons.append(f"every shipped {cls} is in an allergen group ({', '.join(groups)})")
-        dosed = sorted({rule.scope.ref for rule in current.rules_by_kind.get("dose_limit", ())
-                        if rule.scope.kind == "substance" and rule.scope.ref in members})
-        if dosed:
-            reasons.append(f"dose limits are set substance by substance ({', '.join(dosed)})")
-        return reasons
-
-    return list(current.derive(("class-safety", cls), work))
+    members = [sid for sid in current.class_members.get(cls, ()) if not current.substances[sid].local]
+    if not members:
+        return []
+    reasons = []
+    reach = [set(current.groups_by_substance.get(member, ())) for member in members]
+    if all(reach):
+        groups = sorted(set().union(*reach))
+        reasons.append(f"every shipped {cls} is in an allergen group ({', '.join(groups)})")
+    dosed = sorted({rule.scope.ref for rule in current.rules_by_kind.get("dose_limit", ())
+                    if rule.scope.kind == "substance" and rule.scope.ref in members})
+    if dosed:
+        reasons.append(f"dose limits are set substance by substance ({', '.join(dosed)})")
+    return reasons
 
 
 def _is_shipped(current: Catalogue, row_id: str) -> bool:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import hashlib
 import os
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
@@ -239,56 +236,19 @@ def card_date() -> datetime.date:
     return datetime.date.today()
 
 
-def catalogue_identity(cat: Catalogue) -> dict[str, str | None]:
-    """Which catalogue answered: its schema revision and a hash of its content (the same facts
-    give the same hash, whichever database or order they were read from)."""
-    return {"revision": cat.revision, "sha256": cat.derive(("content-sha256",), lambda: _content_hash(cat))}
-
-
-def _content_hash(cat: Catalogue) -> str:
-    digest = hashlib.sha256()
-    parts: Mapping[str, Any] = {
-        "substances": cat.substances, "products": cat.products, "groups": cat.groups,
-        "crosses": cat.crosses, "conditions": cat.conditions, "medication_classes": cat.medication_classes,
-        "medications": cat.medications, "areas": cat.areas, "indications": cat.indications,
-        "protocols": cat.protocols, "rules": cat.rules, "defaults": cat.defaults,
-    }
-    for name, part in parts.items():
-        items = [part[key] for key in sorted(part)] if isinstance(part, Mapping) else sorted(part, key=repr)
-        digest.update(name.encode("utf-8") + b"\0")
-        for item in items:
-            digest.update(repr(_canonical(item)).encode("utf-8", "surrogateescape") + b"\0")
-    return digest.hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    """A value with every set sorted and every dataclass as its named fields, so that repr() of it
-    is the same in every process (a frozenset's own order follows the process's hash seed)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__,
-                tuple((f.name, _canonical(getattr(value, f.name))) for f in dataclasses.fields(value)))
-    if isinstance(value, Mapping):
-        return tuple(sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
-    if isinstance(value, set | frozenset):
-        return tuple(sorted((_canonical(v) for v in value), key=repr))
-    if isinstance(value, list | tuple):
-        return tuple(_canonical(v) for v in value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
-
-
 def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
     """A printable recipe card a clinic can file: dated, naming the meso and the catalogue that
     made it; every name and title escaped, so none can break the card's Markdown."""
     from mesocli import __version__
 
     indication = cat.indications[recipe.indication]
+    from mesocli.domain.identity import catalogue_identity
+
     identity = catalogue_identity(cat)
     lines = [f"# Mesotherapy recipe card: {md(indication.name)}", ""]
     lines += [f"- **Date:** {card_date().isoformat()}",
-              f"- **Made by:** meso {md(__version__)}, catalogue revision {md(identity['revision'] or 'unknown')}, "
-              f"content sha256 `{identity['sha256']}`",
+              f"- **Made by:** meso {md(__version__)}, catalogue revision "
+              f"{md(identity['schema_revision'] or 'unknown')}, content sha256 `{identity['content_sha256']}`",
               f"- **Indication:** {md(indication.name)} ({md_code(recipe.indication)})",
               f"- **Area:** {md(recipe.area or 'not given')}",
               f"- **{md(_patient(recipe))}**", f"- **Status:** {md(recipe.status)}", ""]
