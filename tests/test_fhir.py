@@ -165,6 +165,20 @@ def test_bundle_and_every_resource_declare_fhir_r4(hair_loss, refused, screen, c
             assert entry["resource"]["meta"]["profile"] == [f"http://hl7.org/fhir/4.0/StructureDefinition/{kind}"]
 
 
+def test_a_bundle_says_which_meso_and_which_catalogue_answered(meso, hair_loss, allergy_check, catalogue):
+    """Bundle.meta.tag carries the meso version and the catalogue identity, the same values the
+    JSON contracts carry as meso_version and catalogue."""
+    from mesocli.render.fhir import PROVENANCE_SYSTEMS
+
+    build_json = json.loads(meso("build", "--indication", "hair-loss", "--json").stdout)
+    expected = {"meso_version": build_json["meso_version"], **build_json["catalogue"]}
+    for bundle in (recipe_bundle(hair_loss, catalogue), check_bundle(allergy_check, catalogue)):
+        tags = {tag["system"]: tag["code"] for tag in bundle["meta"]["tag"]}
+        assert tags == {system: str(expected[key]) for key, system in PROVENANCE_SYSTEMS.items()}
+    fhir = json.loads(meso("build", "--indication", "hair-loss", "--format", "fhir").stdout)
+    assert fhir["meta"]["tag"] == recipe_bundle(hair_loss, catalogue)["meta"]["tag"]
+
+
 @pytest.mark.parametrize("exit_code, issue_code", [(2, "invalid"), (3, "exception"), (4, "transient")])
 def test_operation_outcome_is_valid_r4_with_the_message(exit_code, issue_code):
     """An error becomes one error issue: the message as diagnostics, the exit code in details."""

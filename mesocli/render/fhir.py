@@ -68,6 +68,14 @@ INDICATION_SYSTEM = f"{LOCAL_BASE}/indication"
 AREA_SYSTEM = f"{LOCAL_BASE}/area"
 FINDING_KIND_SYSTEM = f"{LOCAL_BASE}/finding-kind"
 EXIT_CODE_SYSTEM = f"{LOCAL_BASE}/exit-code"
+# Which meso and which catalogue answered, as tags on the Bundle (the JSON contracts carry the
+# same as meso_version and catalogue): each a Coding of its own local system.
+PROVENANCE_SYSTEMS = {
+    "meso_version": f"{LOCAL_BASE}/meso-version",
+    "schema_revision": f"{LOCAL_BASE}/catalogue-schema-revision",
+    "content_sha256": f"{LOCAL_BASE}/catalogue-content-sha256",
+    "clinic_rows": f"{LOCAL_BASE}/catalogue-clinic-rows",
+}
 
 # OperationOutcome.issue.code (R4 value set issue-type) for each of meso's failing exit codes.
 _OUTCOME_CODES = {2: "invalid", 3: "exception", 4: "transient"}
@@ -150,7 +158,7 @@ def recipe_bundle(recipe: Recipe, catalogue: Catalogue, *,
     resources = [*medications, *requests, *issues]
     if recipe.status == "refused":
         resources.append(_refusal(recipe, catalogue))
-    return _bundle("recipe", resources, timestamp)
+    return _bundle("recipe", resources, timestamp, catalogue)
 
 
 def check_bundle(result: CheckResult, catalogue: Catalogue, *,
@@ -170,7 +178,7 @@ def check_bundle(result: CheckResult, catalogue: Catalogue, *,
             text += f" ({alternative.note})." if alternative.note else "."
             issue.setdefault("mitigation", []).append({"action": {"text": text}})
         resources.append(issue)
-    return _bundle("check", resources, timestamp)
+    return _bundle("check", resources, timestamp, catalogue)
 
 
 def operation_outcome(exit_code: int, message: str) -> dict[str, Any]:
@@ -497,7 +505,8 @@ def _detected_issue(number: int, finding: Finding, implicated: Sequence[str]) ->
     return issue
 
 
-def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetime | None) -> dict[str, Any]:
+def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetime | None,
+            catalogue: Catalogue) -> dict[str, Any]:
     """Wrap ``resources`` in a collection Bundle with content-derived urn:uuid fullUrls.
 
     References are written as "Type/id" while the resources are built. They are rewritten here
@@ -520,7 +529,7 @@ def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetim
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": bundle_id,
-        "meta": {"profile": [VERSION_PROFILE.format(type="Bundle")]},
+        "meta": {"profile": [VERSION_PROFILE.format(type="Bundle")], "tag": provenance_tags(catalogue)},
         "identifier": {"system": RFC3986_SYSTEM, "value": f"urn:uuid:{bundle_id}"},
         "type": "collection",
     }
@@ -528,6 +537,17 @@ def _bundle(kind: str, resources: list[dict[str, Any]], timestamp: str | datetim
         bundle["timestamp"] = _instant(timestamp)
     bundle["entry"] = entries
     return bundle
+
+
+def provenance_tags(catalogue: Catalogue) -> list[dict[str, str]]:
+    """Bundle.meta.tag: the meso version and the catalogue's identity (schema revision, content
+    hash, clinic rows), one Coding each; a value the catalogue does not have is left out."""
+    from mesocli import __version__
+    from mesocli.domain.identity import catalogue_identity
+
+    values = {"meso_version": __version__, **catalogue_identity(catalogue)}
+    return [{"system": system, "code": str(values[key])}
+            for key, system in PROVENANCE_SYSTEMS.items() if values.get(key) is not None]
 
 
 def _versioned(resource: dict[str, Any]) -> dict[str, Any]:
