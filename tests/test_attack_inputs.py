@@ -19,12 +19,13 @@ LIMIT = cli_io.MAX_INPUT_BYTES
 
 
 def test_the_documented_limit_is_the_one_enforced():
-    """The README states the limit meso enforces (1 MiB), for documents and import files alike."""
+    """The README states the limits meso enforces: 1 MiB for a document, 32 MiB for an import file."""
     from mesocli.config import data_dir
 
     readme = (data_dir().parent / "README.md").read_text(encoding="utf-8")
-    assert LIMIT == importer.MAX_IMPORT_BYTES == 1024 * 1024
+    assert LIMIT == 1024 * 1024 and importer.MAX_IMPORT_BYTES == 32 * 1024 * 1024
     assert "1 MiB" in readme and "1,048,576" in readme
+    assert "32 MiB" in readme and "33,554,432" in readme
 
 
 def _padded_json(size: int) -> bytes:
@@ -88,13 +89,26 @@ def test_a_document_of_exactly_the_limit_is_read(tmp_path, make):
                                   ("catalogue", "import", "{f}")])
 @pytest.mark.parametrize("name", ["big.json", "big.toml"])
 def test_every_command_refuses_a_file_over_the_limit_with_exit_2(meso, tmp_path, args, name, clinic_database):
-    """Each command reading a document refuses one just over the limit (exit 2), naming the limit."""
+    """Each command reading a document refuses one just over its limit (exit 2), naming the limit."""
     path = tmp_path / name
-    path.write_bytes((_padded_json if name.endswith("json") else _padded_toml)(LIMIT + 1))
+    limit = importer.MAX_IMPORT_BYTES if args[0] == "catalogue" else LIMIT
+    path.write_bytes((_padded_json if name.endswith("json") else _padded_toml)(limit + 1))
     outcome = meso(*(a.replace("{f}", str(path)) for a in args), "--json") if args[0] != "catalogue" else \
         meso(*(a.replace("{f}", str(path)) for a in args))
     assert outcome.exit_code == 2, outcome.stderr
-    assert "1 MiB) limit" in outcome.stderr
+    assert ("32 MiB) limit" if args[0] == "catalogue" else "1 MiB) limit") in outcome.stderr
+
+
+def test_an_import_file_larger_than_a_document_is_read(meso, tmp_path, clinic_database):
+    """A clinic import file over the 1 MiB document limit (and within its own) is imported."""
+    rows = "".join(f'[[substance]]\nid = "clinic-extract-{n}"\nname = "Clinic extract {n}"\nclass = "plant-extract"\n'
+                   f'role = "active"\nevidence = "unsourced"\nsources = []\n\n' for n in range(9000))
+    path = tmp_path / "big-import.toml"
+    path.write_text(rows, encoding="utf-8")
+    assert LIMIT < path.stat().st_size < importer.MAX_IMPORT_BYTES
+    outcome = meso("catalogue", "import", str(path), "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert len(json.loads(outcome.stdout)["substances"]) == 9000
 
 
 def test_standard_input_over_the_limit_is_refused(meso):
@@ -107,10 +121,10 @@ def test_standard_input_over_the_limit_is_refused(meso):
 def test_an_import_over_the_limit_is_refused_through_the_python_api():
     """parse_import refuses text over the limit before TOML parsing, naming the limit."""
     text = _padded_toml(importer.MAX_IMPORT_BYTES + 1).decode()
-    with pytest.raises(CatalogueDataError, match="1 MiB"):
+    with pytest.raises(CatalogueDataError, match="32 MiB"):
         importer.parse_import(text, "clinic.toml")
     multibyte = "é" * (importer.MAX_IMPORT_BYTES // 2 + 1)  # few characters, many bytes
-    with pytest.raises(CatalogueDataError, match="1 MiB"):
+    with pytest.raises(CatalogueDataError, match="32 MiB"):
         importer.parse_import(f'pad = "{multibyte}"\n', "clinic.toml")
 
 
@@ -128,12 +142,13 @@ def _import_peak(path, url: str) -> tuple[str, int, str]:
     return code, int(peak), done.stderr
 
 
-def test_a_30_mb_toml_file_is_refused_with_bounded_memory(tmp_path, clinic_database):
-    """A 30 MB TOML file (the size that once took half a minute to refuse) is refused by a real
-    process that uses no more memory than for a file just over the limit."""
+def test_a_huge_toml_file_is_refused_with_bounded_memory(tmp_path, clinic_database):
+    """A 96 MB TOML import file (a 30 MB one once took half a minute to refuse) is refused by a
+    real process that uses no more memory than for a file just over the limit."""
     pytest.importorskip("resource")
     row = b'[[substance]]\nid = "x"\nname = "x"\n'
-    sizes = {"warm-up": LIMIT + len(row), "small": LIMIT + len(row), "huge": 30 * 1024 * 1024}
+    over = importer.MAX_IMPORT_BYTES + len(row)
+    sizes = {"warm-up": over, "small": over, "huge": 96 * 1024 * 1024}
     peaks = {}
     for label, size in sizes.items():  # the first run may build caches: it is not compared
         path = tmp_path / f"{label}.toml"
@@ -141,7 +156,7 @@ def test_a_30_mb_toml_file_is_refused_with_bounded_memory(tmp_path, clinic_datab
             for _ in range(size // len(row) // 1000 + 1):
                 out.write(row * 1000)
         code, peaks[label], stderr = _import_peak(path, clinic_database)
-        assert code == "2" and "1 MiB) limit" in stderr
+        assert code == "2" and "32 MiB) limit" in stderr
     assert peaks["huge"] - peaks["small"] < 8 * 1024  # KiB: the 30 MB are never held
 
 

@@ -31,7 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
 
 IMPORTABLE = ("substance", "product")
-MAX_IMPORT_BYTES = 1024 * 1024  # as for every document meso reads (mesocli.cli.io.MAX_INPUT_BYTES)
+# The largest clinic import file (32 MiB: about 40,000 products). Larger catalogues are imported
+# in several files. A larger file is refused before it is parsed.
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ def parse_import(text: str, name: str) -> CatalogueData:
     from mesocli.catalogue.source import parse_documents
 
     if len(text) > MAX_IMPORT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_IMPORT_BYTES:
-        raise CatalogueDataError(f"{name}: larger than the {MAX_IMPORT_BYTES:,}-byte (1 MiB) limit for an "
+        raise CatalogueDataError(f"{name}: larger than the {MAX_IMPORT_BYTES:,}-byte (32 MiB) limit for an "
                                  "import file; split it into several imports")
     try:
         document = tomllib.loads(text)

@@ -49,12 +49,12 @@ def import_command(
     file changes nothing and the error names the row and the reason. Imported rows are marked
     local and are kept by 'meso db upgrade'.
     """
-    from mesocli.catalogue.importer import import_catalogue
+    from mesocli.catalogue.importer import MAX_IMPORT_BYTES, import_catalogue
     from mesocli.cli.io import read_text
 
     as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     url = _clinic_database()
-    text = read_text(source, "import file")
+    text = read_text(source, "import file", limit=MAX_IMPORT_BYTES)
     name = "standard input" if source == "-" else Path(source).name
     report = import_catalogue(url, text, name, replace=replace)
     if as_json:

@@ -19,10 +19,10 @@ from typing import Any, BinaryIO, TextIO
 from mesocli import strictjson
 from mesocli.errors import InputError
 
-# The largest patient, recipe, FHIR or clinic import document read (1 MiB: thousands of
-# catalogue rows). A larger one is refused after reading at most this many bytes, before any
-# parsing, so time and memory stay bounded; batch input is limited per line instead
-# (mesocli.batch.MAX_LINE).
+# The largest patient, recipe or FHIR document read (1 MiB). A larger one is refused after
+# reading at most this many bytes, before any parsing, so time and memory stay bounded; a
+# clinic import file has its own, larger limit (mesocli.catalogue.importer.MAX_IMPORT_BYTES),
+# and batch input is limited per line instead (mesocli.batch.MAX_LINE).
 MAX_INPUT_BYTES = 1024 * 1024
 
 
@@ -61,22 +61,23 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def read_text(source: str, what: str) -> str:
-    """Read a file path, or stdin for ``-``, as UTF-8 text; every failure is an InputError."""
+def read_text(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """Read a file path, or stdin for ``-``, as UTF-8 text of at most ``limit`` bytes; every
+    failure is an InputError."""
     if source == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        data = sys.stdin.buffer.read(limit + 1)
         name = "standard input"
     else:
         name = show_path(source)
         with open_binary(source, what) as handle:
             try:
-                data = handle.read(MAX_INPUT_BYTES + 1)
+                data = handle.read(limit + 1)
             except OSError as exc:
                 raise InputError(f"{what}: {name}: cannot read ({exc.strerror})") from None
     if b"\x00" in data:
         raise InputError(f"{what}: {name} is binary, not text")
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{what}: {name} is larger than the {_size(MAX_INPUT_BYTES)} limit for a document")
+    if len(data) > limit:
+        raise InputError(f"{what}: {name} is larger than the {_size(limit)} limit for a document")
     if not data.strip():
         raise InputError(f"{what}: {name} is empty")
     try:
