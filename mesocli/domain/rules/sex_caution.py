@@ -22,6 +22,10 @@ class Params:
 
 
 def read(row: Any) -> Params:
+    # Only a caution: the screen judges alternatives term by term (allergy, condition, ...,
+    # age) and the sex is not one of its terms, so a sex rule must never contraindicate.
+    if row.data.get("severity") != "caution":
+        raise row.fail("a sex_caution rule must have severity = \"caution\"")
     return Params(row.choice("unless_sex", SEXES))
 
 
@@ -30,8 +34,11 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     for rule in ctx.rules("sex_caution"):
         if sex == rule.params.unless_sex:
             continue
-        recorded = "not recorded" if sex is None else f"recorded as {sex}"
-        message = f"Patient sex {recorded}, not {rule.params.unless_sex}. {rule.message}"
+        if sex is None:
+            said = f"Sex not recorded, so the patient is not known to be {rule.params.unless_sex}."
+        else:
+            said = f"Patient recorded as {sex}, not {rule.params.unless_sex}."
+        message = f"{said} {rule.message}"
         yield from ctx.scoped(rule, "sex", sex or "sex-unknown", message)
 
 
