@@ -190,3 +190,32 @@ def test_a_build_for_a_woman_not_pregnant_carries_the_caution(meso) -> None:
     assert _sex_findings(female) == [("caution", pid, "female") for pid in dutasteride]
     male = meso("build", "--indication", "hair-loss", "--sex", "male", "--json").json()
     assert _sex_findings(male) == []
+
+
+# ------------------------------------------------------------------------------ the rule kind's data
+def _sex_caution(**override: Any) -> dict[str, Any]:
+    row = {"substance": "dutasteride", "unless_sex": "male", "severity": "caution", "message": "m",
+           "evidence": "label", "sources": [{"title": "A label", "url": "https://example.org/label"}], **override}
+    return {"rules.toml": {"sex_caution": [{k: v for k, v in row.items() if v is not None}]}}
+
+
+def test_a_sex_caution_row_is_read_through_the_registry() -> None:
+    """A [[sex_caution]] row parses into a rule of that kind with its typed parameter."""
+    from mesocli.catalogue.source import parse_documents
+
+    (rule,) = parse_documents(_sex_caution()).rules
+    assert rule.kind == "sex_caution" and rule.params.unless_sex == "male"
+
+
+@pytest.mark.parametrize(("override", "problem"), [
+    ({"severity": "contraindicated"}, "caution"),
+    ({"unless_sex": "other"}, "unless_sex"),
+    ({"unless_sex": None}, "unless_sex"),
+])
+def test_a_sex_caution_row_must_be_a_caution_about_female_or_male(override, problem) -> None:
+    """A sex rule that would contraindicate, or names another sex, is refused when the data is read."""
+    from mesocli.catalogue.source import parse_documents
+    from mesocli.errors import CatalogueDataError
+
+    with pytest.raises(CatalogueDataError, match=problem):
+        parse_documents(_sex_caution(**override))
