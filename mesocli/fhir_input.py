@@ -227,6 +227,7 @@ class _Reader:
         self.subject: str | None = None  # the first entry's patient reference, when no Patient is bundled
         self.lists: dict[str, list[str]] = {kind: [] for kind in KINDS}
         self.left_out: list[tuple[str, str]] = []
+        self.sex: str | None = None  # from the Patient's gender: female | male, else unknown
         self.observed: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}  # reads -> (when, label, resource)
 
     def fail(self, message: str) -> InputError:
@@ -247,7 +248,6 @@ class _Reader:
         for _label, resource, full_url in entries:
             for key in _keys(resource, full_url):
                 self.index.setdefault(key, resource)
-        self.sex: str | None = None
         age = self._patient([(label, r, url) for label, r, url in entries if r["resourceType"] == "Patient"])
         for label, resource, _ in entries:
             self._entry(label, resource)
