@@ -219,3 +219,14 @@ def test_a_sex_caution_row_must_be_a_caution_about_female_or_male(override, prob
 
     with pytest.raises(CatalogueDataError, match=problem):
         parse_documents(_sex_caution(**override))
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("meso check --sex ", ["female", "male"]),
+    ("meso build --sex f", ["female"]),
+])
+def test_the_shell_completes_the_sex(line, expected) -> None:
+    """--sex completes to the sexes meso records, on check and build."""
+    from tests.test_completion import _bash_completions
+
+    assert _bash_completions(line) == expected
