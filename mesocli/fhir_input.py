@@ -10,7 +10,8 @@ What is read:
 * **Patient**: ``birthDate`` gives the age in whole years on ``today`` (the date the check is
   made). A partial birth date ("1980" or "1980-06") gives an age only when every day it allows
   gives the same age; otherwise the age stays unknown, as if none had been given. ``gender``
-  is checked but not used: meso's patient has no sex field.
+  ``male`` or ``female`` gives the patient's sex; ``other`` and ``unknown`` leave it unknown
+  (and are listed among what is left out).
 * **AllergyIntolerance** (``code`` and every ``reaction.substance``), **Condition** (``code``),
   **MedicationStatement** and **MedicationRequest** (``medicationCodeableConcept``, or the
   Medication that ``medicationReference`` points to, contained or in the bundle).
@@ -66,7 +67,7 @@ from datetime import date
 from typing import Any
 
 from mesocli.domain.model import EVIDENCE_GRADES
-from mesocli.domain.patient import Patient
+from mesocli.domain.patient import SEXES, Patient
 from mesocli.errors import CatalogueDataError, InputError
 
 BUNDLE_TYPES = ("collection", "searchset", "document")
@@ -226,6 +227,7 @@ class _Reader:
         self.subject: str | None = None  # the first entry's patient reference, when no Patient is bundled
         self.lists: dict[str, list[str]] = {kind: [] for kind in KINDS}
         self.left_out: list[tuple[str, str]] = []
+        self.sex: str | None = None  # from the Patient's gender: female | male, else unknown
         self.observed: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}  # reads -> (when, label, resource)
 
     def fail(self, message: str) -> InputError:
@@ -253,7 +255,7 @@ class _Reader:
         return Patient(allergies=tuple(_unique(self.lists["allergy"])),
                        conditions=tuple(_unique(self.lists["condition"])),
                        medications=tuple(_unique(self.lists["medication"])),
-                       age=age, weight=weight)
+                       age=age, weight=weight, sex=self.sex)
 
     def _entries(self, bundle: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
         entries = bundle.get("entry", [])
@@ -325,6 +327,11 @@ class _Reader:
         gender = resource.get("gender")
         if gender is not None and _text(gender) not in _GENDERS:
             raise self.fail(f"{label}: gender must be one of {', '.join(sorted(_GENDERS))}, not {gender!r}")
+        if gender is not None:
+            if _text(gender) in SEXES:
+                self.sex = _text(gender)
+            else:  # administrative gender other/unknown says nothing meso can use: sex stays unknown
+                self.left_out.append((label, f"gender {gender}: sex left unknown"))
         born = resource.get("birthDate")
         return None if born is None else self._age(label, born)
 

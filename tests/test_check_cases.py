@@ -68,6 +68,7 @@ class Case:
     medications: tuple[str, ...] = ()
     age: int | None = None
     weight: str | None = None
+    sex: str | None = None
     ingredients: tuple[str, ...] = ()
     recipe: dict[str, Any] | None = None
     indication: str | None = None
@@ -665,6 +666,38 @@ CASES: list[Case] = [
         ingredients=("deoxycholic-acid-10mg-ml",),
         must_not=(want(kind="age"),),
     ),
+    # ------------------------------------------------------------------ sex
+    Case(
+        "sex-female-dutasteride-caution",
+        "Avodart label: not for women, not to be handled by anyone who is or may become pregnant; "
+        "a woman who is not pregnant gets a caution, not a contraindication.",
+        sex="female",
+        ingredients=("dutasteride-0-01pct",),
+        must=(want(CAUTION, "sex", "dutasteride-0-01pct", "female"),),
+        must_not=(want(CONTRA),),
+    ),
+    Case(
+        "sex-unknown-dutasteride-caution",
+        "An unknown sex is not male: the same caution as for a woman.",
+        ingredients=("dutasteride-0-01pct",),
+        must=(want(CAUTION, "sex", "dutasteride-0-01pct", "sex-unknown"),),
+    ),
+    Case(
+        "sex-male-dutasteride-no-caution",
+        "A patient recorded as male gets no sex caution for dutasteride.",
+        sex="male",
+        ingredients=("dutasteride-0-01pct",),
+        must_not=(want(kind="sex"),),
+    ),
+    Case(
+        "breastfeeding-dutasteride",
+        "Avodart label: contraindicated in women, nursing women included.",
+        sex="female",
+        conditions=("breastfeeding",),
+        ingredients=("dutasteride-0-01pct",),
+        must=(want(CONTRA, "condition", "dutasteride-0-01pct", "breastfeeding"),),
+        status=CONTRA,
+    ),
     # ------------------------------------------------------------------ fit for the indication
     Case(
         "fit-minoxidil-hair-loss-principal",
@@ -1099,6 +1132,7 @@ def _args(case: Case, tmp_path) -> list[str]:
     for flag, value in (
         ("--age", case.age),
         ("--weight", case.weight),
+        ("--sex", case.sex),
         ("--indication", case.indication),
         ("--area", case.area),
         ("--treatment-area", case.treatment_area),

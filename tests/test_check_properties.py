@@ -225,10 +225,21 @@ def test_patient_without_data_gets_no_patient_findings(catalogue, data) -> None:
 
 
 def test_screen_of_nobody_is_empty(catalogue) -> None:
-    result = check(Patient(), catalogue=catalogue)
+    """A screen of a man with nothing recorded finds nothing."""
+    result = check(Patient(sex="male"), catalogue=catalogue)
     assert result.screened
     assert result.findings == ()
     assert result.status == "ok"
+
+
+def test_screen_of_nobody_of_unknown_sex_has_only_the_sex_cautions(catalogue) -> None:
+    """With nothing recorded, not even the sex, the only findings are the cautions for a patient
+    not recorded as male (an unknown sex is not assumed male)."""
+    result = check(Patient(), catalogue=catalogue)
+    assert result.screened
+    assert result.findings
+    assert {(f.kind, f.severity, f.trigger) for f in result.findings} == {("sex", "caution", "sex-unknown")}
+    assert result.status == "caution"
 
 
 # ------------------------------------------------------------------------------ status and exit

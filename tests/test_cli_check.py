@@ -24,6 +24,7 @@ FINDING_KINDS = {
     "dose",
     "vehicle",
     "protocol",
+    "sex",
 }
 SEVERITIES = {"info", "caution", "contraindicated"}
 STATUSES = {"ok", "caution", "contraindicated"}
@@ -195,6 +196,7 @@ def test_every_finding_kind_can_be_produced_through_the_cli(meso, catalogue, tmp
         "dose": ["--recipe", recipe, "--treatment-area", "25 cm^2"],
         "vehicle": ["--ingredient", "vitamin-a-oily"],
         "protocol": ["--recipe", recipe, "--treatment-area", "25 cm^2"],
+        "sex": ["--sex", "female", "--ingredient", "dutasteride-0-01pct"],
     }
     assert set(runs) == FINDING_KINDS
     for kind, args in runs.items():

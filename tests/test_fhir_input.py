@@ -56,10 +56,10 @@ def test_ips_document_maps_codes_and_leaves_out_refuted_and_resolved_entries():
     """The IPS document gives the coded lidocaine allergy, pregnancy and warfarin (through a
     bundled Medication); the refuted penicillin allergy and the resolved diabetes are left out;
     the Composition and Practitioner are skipped; the age comes from birthDate and the weight
-    from the body weight Observation."""
+    from the body weight Observation, the sex from gender."""
     patient = _read(_fixture("ips-document"))
     assert patient == Patient(allergies=("lidocaine",), conditions=("pregnancy",), medications=("warfarin",),
-                              age=34, weight={"value": 64.5, "unit": "kg"})
+                              age=34, weight={"value": 64.5, "unit": "kg"}, sex="female")
 
 
 def test_what_is_left_out_is_said_with_its_reason():
@@ -87,9 +87,9 @@ def test_searchset_reads_contained_and_display_only_medications():
 def test_text_mapped_codes_and_absent_codes():
     """A coding with only a display is read by its display; a mapped code wins over the text;
     IPS "no known ..." codes add nothing; an unconfirmed allergy is used; a birth month that
-    allows one age only gives that age."""
+    allows one age only gives that age; gender male gives the sex."""
     patient = _read(_fixture("collection-text-and-absent"))
-    assert patient == Patient(allergies=("Parabens",), conditions=("hypertension",), age=56)
+    assert patient == Patient(allergies=("Parabens",), conditions=("hypertension",), age=56, sex="male")
 
 
 IPS_ABSENT = "http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips"

@@ -31,7 +31,7 @@ def batch(
     """Run many build/check requests: one JSON object per line in, one result per line out.
 
     Each request is {"id": ..., "action": "build" | "check", ...} with the same fields as the
-    options and the patient file (allergies, conditions, medications, age, weight, patient,
+    options and the patient file (allergies, conditions, medications, age, weight, sex, patient,
     ingredients, recipe, indication, area, treatment_area, volume, max_products, fail_on).
     Results keep the input order and carry the request's id; a bad line gives an error
     document with its line number and the run goes on; the first bad line is also named on

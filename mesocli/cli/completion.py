@@ -78,6 +78,13 @@ ingredients = _catalogue_terms(lambda cat, _: [*cat.substances, *cat.products])
 products = _catalogue_terms(lambda cat, _: cat.products)
 
 
+def sexes(incomplete: str) -> list[str]:
+    """A completion callback for ``--sex``: the sexes a patient can be recorded as."""
+    from mesocli.domain.patient import SEXES
+
+    return [sex for sex in SEXES if sex.startswith(incomplete)]
+
+
 def completion(
     ctx: typer.Context,
     shell: Shell = typer.Argument(..., help="bash, zsh or fish.", case_sensitive=False),

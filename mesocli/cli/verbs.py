@@ -130,6 +130,9 @@ def check(
                                          autocompletion=complete.medications),
     age: int | None = typer.Option(None, "--age", help="Age in whole years."),
     weight: str | None = typer.Option(None, "--weight", help='Body weight, e.g. "70 kg".'),
+    sex: str | None = typer.Option(None, "--sex", metavar="female|male",
+                                   help="The patient's sex (default: unknown).",
+                                   autocompletion=complete.sexes),
     patient: str | None = typer.Option(None, "--patient",
                                        help="Patient file (JSON, TOML or a FHIR R4 Bundle), or - for stdin."),
     ingredient: list[str] = typer.Option([], "--ingredient", "-i",
@@ -167,7 +170,7 @@ def check(
 
     fmt = choose(output_format, as_json, CHECK_FORMATS)
     request = _request("check", patient, recipe, allergies=allergy, conditions=condition, medications=medication,
-                       age=age, weight=weight, ingredients=ingredient, indication=indication, area=area,
+                       age=age, weight=weight, sex=sex, ingredients=ingredient, indication=indication, area=area,
                        treatment_area=treatment_area, max_products=max_products, fail_on=fail_on)
     cat = load_catalogue()
     result = answer(request, cat)
@@ -189,6 +192,9 @@ def build(
                                          autocompletion=complete.medications),
     age: int | None = typer.Option(None, "--age", help="Age in whole years."),
     weight: str | None = typer.Option(None, "--weight", help='Body weight, e.g. "70 kg".'),
+    sex: str | None = typer.Option(None, "--sex", metavar="female|male",
+                                   help="The patient's sex (default: unknown).",
+                                   autocompletion=complete.sexes),
     patient: str | None = typer.Option(None, "--patient",
                                        help="Patient file (JSON, TOML or a FHIR R4 Bundle), or - for stdin."),
     volume: str | None = typer.Option(None, "--volume", help='Cocktail volume for the session, e.g. "4 mL".'),
@@ -213,7 +219,7 @@ def build(
 
     fmt = choose(output_format, as_json, BUILD_FORMATS)
     request = _request("build", patient, allergies=allergy, conditions=condition, medications=medication,
-                       age=age, weight=weight, indication=indication, area=area, volume=volume,
+                       age=age, weight=weight, sex=sex, indication=indication, area=area, volume=volume,
                        treatment_area=treatment_area, max_products=max_products)
     cat = load_catalogue()
     recipe = answer(request, cat)

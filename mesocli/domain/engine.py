@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 FINDING_KINDS = ("allergy", "condition", "medication", "age", "fit", "regulatory",
-                 "incompatibility", "dose", "vehicle", "protocol")
+                 "incompatibility", "dose", "vehicle", "protocol", "sex")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,7 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
         medication_classes=_unique(classes) if classes else (),
         age=patient.age,
         weight_kg=weight_kg,
+        sex=patient.sex,
         raw=patient,
     )
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from mesocli.errors import InputError
 
-PATIENT_FIELDS = ("allergies", "conditions", "medications", "age", "weight")
+PATIENT_FIELDS = ("allergies", "conditions", "medications", "age", "weight", "sex")
+# The sexes a patient can be recorded as; absent means unknown (never assumed).
+SEXES = ("female", "male")
 _KNOWN_FIELDS = frozenset(PATIENT_FIELDS)
 MAX_TERMS = 100
 
@@ -18,7 +20,8 @@ MAX_TERMS = 100
 class Patient:
     """A patient as given by the user: names are resolved against the catalogue later.
 
-    ``weight`` is text such as ``"70 kg"`` or a ``{"value", "unit"}`` mapping.
+    ``weight`` is text such as ``"70 kg"`` or a ``{"value", "unit"}`` mapping; ``sex`` is one
+    of :data:`SEXES` or ``None`` (unknown).
     """
 
     allergies: tuple[str, ...] = ()
@@ -26,6 +29,7 @@ class Patient:
     medications: tuple[str, ...] = ()
     age: int | None = None
     weight: str | Mapping[str, Any] | None = None
+    sex: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("allergies", "conditions", "medications"):
@@ -55,6 +59,9 @@ class Patient:
         weight = self.weight
         if weight is not None and not isinstance(weight, str) and not isinstance(weight, Mapping):
             raise InputError("patient weight: expected a quantity such as '70 kg'")
+        if self.sex is not None and (type(self.sex) is not str or self.sex not in SEXES):
+            raise InputError(f"patient sex: must be one of {', '.join(SEXES)} (or left out when unknown), "
+                             f"not {self.sex!r}")
 
     @property
     def is_empty(self) -> bool:
@@ -82,6 +89,7 @@ def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
         medications=_names(data, "medications", what),
         age=data.get("age"),
         weight=data.get("weight"),
+        sex=data.get("sex"),
     )
 
 
@@ -96,7 +104,7 @@ def _names(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
 
 def merge(base: Patient, *, allergies: Sequence[str] = (), conditions: Sequence[str] = (),
           medications: Sequence[str] = (), age: int | None = None,
-          weight: str | None = None) -> Patient:
+          weight: str | None = None, sex: str | None = None) -> Patient:
     """A patient file plus command-line options (options add to lists and override scalars)."""
     return Patient(
         allergies=(*base.allergies, *allergies),
@@ -104,6 +112,7 @@ def merge(base: Patient, *, allergies: Sequence[str] = (), conditions: Sequence[
         medications=(*base.medications, *medications),
         age=base.age if age is None else age,
         weight=base.weight if weight is None else weight,
+        sex=base.sex if sex is None else sex,
     )
 
 
@@ -117,4 +126,5 @@ class ResolvedPatient:
     medication_classes: tuple[str, ...] = ()  # classes reached through medications or named directly
     age: int | None = None
     weight_kg: float | None = None
+    sex: str | None = None  # female | male | None (unknown)
     raw: Patient = field(default_factory=Patient)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesocli.domain.engine import DEFAULT_MAX_PRODUCTS
-from mesocli.domain.patient import PATIENT_FIELDS, Patient, merge, patient_from_mapping
+from mesocli.domain.patient import PATIENT_FIELDS, SEXES, Patient, merge, patient_from_mapping
 from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
 from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from mesocli.strictjson import refuse_unknown_keys
@@ -39,7 +39,7 @@ FIELDS = {
 # How the command line names a field in its messages; a batch line names it as it is written.
 OPTION_NAMES = {"max_products": "--max-products", "fail_on": "--fail-on", "indication": "--indication",
                 "area": "--area", "ingredients": "--ingredient", "volume": "--volume",
-                "treatment_area": "--treatment-area"}
+                "treatment_area": "--treatment-area", "sex": "--sex"}
 
 
 def field_name(name: str) -> str:
@@ -101,6 +101,9 @@ def request_from_mapping(data: Any, *, action: str | None = None,
     max_products = get("max_products", DEFAULT_MAX_PRODUCTS)
     if type(max_products) is not int or max_products < 1:
         max_products_of(max_products, name("max_products"))  # raises, saying why
+    sex = get("sex")
+    if sex is not None and (type(sex) is not str or sex not in SEXES):
+        raise InputError(f"{name('sex')} must be one of {', '.join(SEXES)} (or left out when unknown), not {sex!r}")
     patient = _patient(fields)
     if action == "build":
         if indication is None:
@@ -150,7 +153,7 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
     if not isinstance(base, Patient):
         base = patient_from_mapping(base)
     return merge(base, allergies=extra.allergies, conditions=extra.conditions, medications=extra.medications,
-                 age=extra.age, weight=extra.weight)  # type: ignore[arg-type]
+                 age=extra.age, weight=extra.weight, sex=extra.sex)  # type: ignore[arg-type]
 
 
 def max_products_of(value: Any, what: str = "the product limit per syringe") -> int:

@@ -152,4 +152,6 @@ def patient_line(result: CheckResult) -> str:
         parts.append(f"age {patient.age}")
     if patient.weight_kg is not None:
         parts.append(f"weight {patient.weight_kg:g} kg")
+    if patient.sex is not None:
+        parts.append(f"sex {patient.sex}")
     return "Patient: " + ("; ".join(parts) if parts else "no allergies, conditions or medications given")

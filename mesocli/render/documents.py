@@ -107,7 +107,7 @@ def rule_document(rule: Rule) -> dict[str, Any]:
                            "scope": str(rule.scope), "message": rule.message}
     params = rule.params
     for key in ("condition", "medication", "medication_class", "indication", "min_age", "max_age",
-                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class"):
+                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class", "unless_sex"):
         value = getattr(params, key, None)
         if value is not None:
             doc[key] = value

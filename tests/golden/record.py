@@ -6,7 +6,7 @@ generator, so the matrix is the same on every machine:
 
 - ``builds``: every indication x area for a patient with nothing to declare;
 - ``patient-builds``: builds for generated patients (allergies, conditions, medications, age,
-  weight), some with a session volume and a treated area;
+  weight, sex), some with a session volume and a treated area;
 - ``checks``: generated patients against one to three ingredients, some for an indication and area;
 - ``recipe-checks``: built recipes checked again for other patients, with a schedule (points,
   volume per point, sessions, interval) and a treated area, so the dose and protocol rules run;
@@ -45,7 +45,7 @@ def _patient(case: Case) -> Any:
 
     return Patient(allergies=list(case.get("allergies", ())), conditions=list(case.get("conditions", ())),
                    medications=list(case.get("medications", ())), age=case.get("age"),
-                   weight=case.get("weight"))
+                   weight=case.get("weight"), sex=case.get("sex"))
 
 
 def _generated_patient(rng: random.Random, cat: Any) -> Case:
@@ -63,6 +63,11 @@ def _generated_patient(rng: random.Random, cat: Any) -> Case:
     weight = rng.choice([None, None, "45 kg", "70 kg", "120 kg"])
     if weight is not None:
         case["weight"] = weight
+    # The sex is picked from the case itself, not drawn from ``rng``, so every other field of
+    # every case stays what the seeded sequence gave before patients had a sex.
+    sex = (None, "female", "male")[len(json.dumps(case, sort_keys=True)) % 3]
+    if sex is not None:
+        case["sex"] = sex
     return case
 
 

@@ -19,6 +19,7 @@ from mesocli.domain.rules import (
     protocol,
     purpose_conflict,
     regulatory,
+    sex_caution,
     syringe,
     vehicle_rule,
 )
@@ -28,6 +29,7 @@ REGISTRY: tuple[Check, ...] = (
     allergy.CHECK,  # the patient's allergies, directly, by group, origin and cross-reaction
     contraindication.CHECK,  # [[contraindication]]: conditions and medications
     age_limit.CHECK,  # [[age_limit]]
+    sex_caution.CHECK,  # [[sex_caution]]
     regulatory.CHECK,  # market status, unknown vehicle, off-label area
     *regulatory.WORDING,  # [[status_withdrawn]] ... [[off_label]]: how those findings are worded
     vehicle_rule.CHECK,  # [[vehicle_rule]]
