@@ -656,3 +656,19 @@ def test_shipped_source_directory_is_the_checkout_data():
     from mesocli.catalogue.source import FILES
 
     assert sorted(p.name for p in DATA.glob("*.toml")) == sorted(FILES)
+
+
+def test_activity_strengths_follow_the_rule_of_recipes_and_imports(catalogue):
+    """The shipped catalogue states an IU strength only for a substance with a mass per IU, and
+    USP units only for an enzyme: the rule a recipe and a clinic import are held to, so that
+    every strength the catalogue holds can be checked against a dose limit."""
+    wrong = []
+    for product in catalogue.products.values():
+        for component in product.components:
+            if component.concentration is None:
+                continue
+            substance = catalogue.substances[component.substance]
+            unit = component.concentration.unit
+            if ("IU" in unit and substance.iu_mass is None) or ("USP" in unit and substance.cls != "enzyme"):
+                wrong.append((product.id, substance.id, unit))
+    assert wrong == []
