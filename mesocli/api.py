@@ -83,10 +83,27 @@ def _identity(url: str | None) -> tuple[object, ...]:
 
     path = config.shipped_database() if url is None else config.sqlite_path(url)
     if path is None:
-        return (url,)
+        return (url, _server_state(url))
     from mesocli.catalogue import cache
 
     return (url, str(path), cache.key(path))  # changes with every commit, WAL commits included
+
+
+def _server_state(url: str | None) -> tuple[object, ...]:
+    """What changes in a catalogue on a database server (PostgreSQL) whenever its content does:
+    the schema revision (``meso db upgrade``), the import log (every import) and the number of
+    clinic rows (every removal). One small query, so a long-running process sees another
+    process's import or removal without reading the whole catalogue again."""
+    from sqlalchemy import func, select
+
+    from mesocli.catalogue import models as m
+    from mesocli.catalogue.db import reading_session
+
+    with reading_session(url) as (session, revision):
+        imports = session.execute(select(func.max(m.ImportRow.id), func.count(m.ImportRow.id))).one()
+        substances = session.scalar(select(func.count()).select_from(m.SubstanceRow).where(m.SubstanceRow.is_local))
+        products = session.scalar(select(func.count()).select_from(m.ProductRow).where(m.ProductRow.is_local))
+        return (revision, tuple(imports), substances, products)
 
 
 def _read(url: str | None) -> Catalogue:

@@ -145,3 +145,24 @@ def test_an_import_changes_the_identity_and_counts_the_clinic_rows(meso, clinic_
     assert after["content_sha256"] != before["content_sha256"]
     assert after["schema_revision"] == before["schema_revision"]
     assert imported.json()["catalogue"] == after
+
+
+def test_a_long_running_process_sees_another_process_import_and_removal(clinic_database, tmp_path):
+    """The Python API, kept running, reads the catalogue again after another process imports
+    into it or removes from it (SQLite and PostgreSQL alike), and not before."""
+    from mesocli import api
+
+    def run_meso(*args: str, url: str) -> subprocess.CompletedProcess[str]:  # another process
+        return subprocess.run([sys.executable, "-m", "mesocli", *args], capture_output=True, text=True,
+                              env={**os.environ, "MESO_DATABASE_URL": url}, timeout=300, check=False)
+
+    first = api.load_catalogue(clinic_database)
+    assert api.load_catalogue(clinic_database) is first  # nothing changed: the same catalogue
+    assert "clinic-ha-vial" not in first.products
+    path = tmp_path / "clinic.toml"
+    path.write_text(CLINIC_FILE, encoding="utf-8")
+    assert run_meso("catalogue", "import", str(path), url=clinic_database).returncode == 0
+    imported = api.load_catalogue(clinic_database)
+    assert "clinic-ha-vial" in imported.products
+    assert run_meso("catalogue", "remove", "clinic-ha-vial", url=clinic_database).returncode == 0
+    assert "clinic-ha-vial" not in api.load_catalogue(clinic_database).products
