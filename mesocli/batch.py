@@ -23,7 +23,7 @@ from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.request import request_from_mapping
 from mesocli.errors import EXIT_FINDINGS, InputError, MesoError, WorkerError
-from mesocli.render.jsontext import encoder_of
+from mesocli.render.jsontext import encoder_of, printable
 
 MAX_LINE = 1024 * 1024
 CACHE_SIZE = 256  # recent answers kept per process; repeats in pipelines come close together
@@ -49,7 +49,14 @@ class BatchResult:
 
 # Built once: json.dumps would build a new encoder on every call that passes options, and
 # JSONEncoder.encode a new C encoder on every call (parsed JSON and our documents have no cycles).
-_dumps = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+_dumps_raw = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+
+
+def _dumps(document: Any) -> str:
+    """Compact JSON text, with the characters a terminal would act on escaped (see printable)."""
+    return printable(_dumps_raw(document))
+
+
 _dumps_sorted = encoder_of(json.JSONEncoder(sort_keys=True, check_circular=False))
 
 

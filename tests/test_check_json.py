@@ -11,12 +11,14 @@ from mesocli import api
 from mesocli.domain.engine import Alternative, CheckResult, Finding
 from mesocli.domain.patient import Patient
 from mesocli.render.documents import check_document, check_json
+from mesocli.render.jsontext import printable
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _compact(document: object) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    # json.dumps leaves DEL, C1 controls and invisible format characters raw; meso escapes them
+    return printable(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
 
 
 _text = st.text(max_size=12)
@@ -37,6 +39,7 @@ _results = st.builds(
 def test_any_result_reads_as_its_document(result):
     """Any text (quotes, control characters, non-ASCII) comes out as the serialised document has it."""
     assert check_json(result) == _compact(check_document(result))
+    assert json.loads(check_json(result)) == json.loads(json.dumps(check_document(result)))
 
 
 @PROPERTY

@@ -188,7 +188,8 @@ def test_findings_csv_joins_sources_and_defuses_formulas():
     ("-x", "'-x"),
     ("@SUM(A1)", "'@SUM(A1)"),
     ("\t=1", "'\t=1"),
-    ("\r=1", "'\r=1"),
+    ("\r=1", "\\x0d=1"),  # a carriage return is written visibly, so the cell no longer starts a formula
+    ("a\x1b[2J\x85\u202eb", "a\\x1b[2J\\x85\\u202eb"),  # nothing a terminal would act on stays raw
     ("-inf", "'-inf"),
     ("- 1", "'- 1"),
     ("-5", "-5"),

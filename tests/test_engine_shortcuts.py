@@ -147,9 +147,12 @@ def test_alternatives_fall_back_to_products_doing_part_of_the_job(catalogue):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_without_quantities_the_dose_and_protocol_checks_find_nothing(catalogue, data):
-    """With no volume and no protocol figures the engine skips the dose and protocol checks; run
-    anyway on the same request, their evaluators find nothing, so skipping them loses nothing."""
+def test_without_quantities_the_dose_check_only_says_which_limits_it_could_not_apply(catalogue, data):
+    """With no volume and no protocol figures the engine skips the protocol check (run anyway on
+    the same request, it finds nothing, so skipping it loses nothing). The dose check runs: it
+    gives one info finding per substance with mass limits, saying they could not be applied, and
+    nothing else."""
+    from mesocli.domain.dosing import companions_of, rule_applies
     from mesocli.domain.engine import _item
     from mesocli.domain.rules import dose_limit, protocol
     from mesocli.domain.rules.base import Context, has_quantities
@@ -172,9 +175,19 @@ def test_without_quantities_the_dose_and_protocol_checks_find_nothing(catalogue,
                               weight_kg=data.draw(st.none() | st.floats(0.5, 500)))
     assert not has_quantities(items, options)
     ctx = Context(catalogue, patient, items, options, screened=False)
-    assert not dose_limit.CHECK.runs(ctx) and not protocol.CHECK.runs(ctx)
-    assert list(dose_limit.evaluate(ctx)) == []
+    assert dose_limit.CHECK.runs(ctx) and not protocol.CHECK.runs(ctx)
     assert list(protocol.evaluate(ctx)) == []
+    companions = companions_of(items, catalogue)
+    limited = {sid for item in items for sid in item.sids
+               if any(rule.params.dose_kind in ("per-session", "per-kg", "per-area")
+                      and rule_applies(rule, catalogue.substances[sid], companions.get(sid, []))
+                      for rule in catalogue.dose_rules_for(catalogue.substances[sid]))}
+    findings = list(dose_limit.evaluate(ctx))
+    assert sorted(f.trigger for f in findings) == sorted(limited)  # one per substance with mass limits
+    for f in findings:
+        assert (f.severity, f.kind) == ("info", "dose")
+        assert "no volume given, so its dose limit" in f.message and "could not be applied" in f.message
+        assert f.sources and f.evidence
 
 
 def test_the_dose_check_runs_as_soon_as_there_is_a_volume(catalogue):

@@ -89,7 +89,9 @@ def batch(
     if first_failure is not None:
         line, message = first_failure
         more = f" ({failed} of {answered} requests failed; see their error documents)" if failed > 1 else ""
-        sys.stderr.write(f"meso: error: batch input: {name} line {line}: {message}{more}\n")
+        from mesocli.cli.io import show_path, show_text
+
+        sys.stderr.write(f"meso: error: batch input: {show_path(name)} line {line}: {show_text(message)}{more}\n")
     return worst
 
 

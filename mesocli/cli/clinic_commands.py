@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mesocli.cli.io import write_json
+from mesocli.cli.io import show_text, write_json
 from mesocli.cli.output import JSON_OPTION, OUTPUT_OPTION, choose, destination, format_option
 
 REPORT_FORMATS = ("table", "json")
@@ -66,11 +66,11 @@ def import_command(
                             substances=list(report.substances), products=list(report.products),
                             replaced=list(report.replaced), location=report.location))
         return
-    typer.echo(f"{report.location}: imported {len(report.substances)} substance(s) and "
-               f"{len(report.products)} product(s) from {report.file_name}"
-               + (f", replacing {', '.join(report.replaced)}" if report.replaced else ""))
+    typer.echo(f"{show_text(report.location)}: imported {len(report.substances)} substance(s) and "
+               f"{len(report.products)} product(s) from {show_text(report.file_name)}"
+               + (f", replacing {', '.join(map(show_text, report.replaced))}" if report.replaced else ""))
     for row_id in (*report.substances, *report.products):
-        typer.echo(f"  + {row_id} (local)")
+        typer.echo(f"  + {show_text(row_id)} (local)")
 
 
 @catalogue.command("export")
@@ -121,7 +121,7 @@ def remove_command(
                             location=describe(url)))
         return
     for row_id in removed:
-        typer.echo(f"  - {row_id}")
+        typer.echo(f"  - {show_text(row_id)}")
 
 
 @catalogue.command("log")

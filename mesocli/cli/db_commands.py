@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mesocli.cli.io import write_json
+from mesocli.cli.io import show_text, write_json
 from mesocli.cli.output import JSON_OPTION, choose, format_option
 
 REPORT_FORMATS = ("table", "json")
@@ -43,7 +43,7 @@ def db_build(
     except OSError as exc:
         raise DatabaseError(f"cannot write the catalogue database to {target} ({exc.strerror or exc}); "
                             "choose a writable location with --output") from None
-    typer.echo(f"built {built}")
+    typer.echo(f"built {show_text(built)}")
 
 
 @db.command("upgrade")
@@ -70,9 +70,9 @@ def db_upgrade() -> None:
         before, after, backup = upgrade_database(url)
     except OSError as exc:
         raise DatabaseError(f"cannot upgrade the database at {describe(url)} ({backup_failure(exc)})") from None
-    typer.echo(f"{describe(url)}: {before or 'empty'} -> {after}")
+    typer.echo(f"{show_text(describe(url))}: {before or 'empty'} -> {after}")
     if backup is not None:
-        typer.echo(f"backup: {backup}")
+        typer.echo(f"backup: {show_text(backup)}")
 
 
 @db.command("path")
@@ -91,7 +91,7 @@ def db_path(output_format: str = format_option(*REPORT_FORMATS), as_json: bool =
         write_json(envelope("db-path", catalogue=catalogue_or_none(), location=location, shipped=url is None,
                             read_only=url is None))
     else:
-        typer.echo(location)
+        typer.echo(show_text(location))
 
 
 @db.command("current")
@@ -108,4 +108,4 @@ def db_current(output_format: str = format_option(*REPORT_FORMATS), as_json: boo
         write_json(envelope("db-current", catalogue=cat, revision=cat.revision, head=SCHEMA_HEAD,
                             location=cat.location))
     else:
-        typer.echo(f"{cat.revision} (head: {SCHEMA_HEAD})")
+        typer.echo(f"{show_text(cat.revision)} (head: {SCHEMA_HEAD})")

@@ -44,9 +44,13 @@ def write_json(document: Any, stream: TextIO | None = None) -> None:
 
 
 def _dumps(document: Any) -> str:
+    """The JSON text of ``document``: non-ASCII characters as they are, but the ones a terminal
+    would act on rather than show (C1 controls, bidirectional overrides, ...) as ``\\uXXXX``."""
+    from mesocli.render.jsontext import printable
+
     if OutputState.ndjson:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(document, ensure_ascii=False, indent=2)
+        return printable(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+    return printable(json.dumps(document, ensure_ascii=False, indent=2))
 
 
 def _escaped(value: Any) -> Any:
@@ -147,8 +151,19 @@ def show_path(path: str | os.PathLike[str]) -> str:
     """A file name for a message: bytes that are not UTF-8 (and control characters) are shown
     as escapes such as ``\\xff``, never written raw and never a UnicodeEncodeError."""
     text = os.fspath(path)
-    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown)
+    with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate no file name gives: escaped below
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return show_text(text)
+
+
+def show_text(text: str) -> str:
+    """``text`` (an id, a name, a location) for a line of a message or report: every character
+    that is not printable (controls, line breaks, bidirectional overrides, invisible format
+    characters, lone surrogates) shown as an escape such as ``\\x85`` or ``\\u202e``."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def write_output(path: str | os.PathLike[str], text: str, *, what: str = "--output") -> None:

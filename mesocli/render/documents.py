@@ -22,7 +22,7 @@ from mesocli.domain.model import (
     Rule,
     Substance,
 )
-from mesocli.render.jsontext import encoder_of
+from mesocli.render.jsontext import encoder_of, printable
 from mesocli.units import Amount, to_json
 
 SCHEMA_VERSION = 1
@@ -235,8 +235,16 @@ def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
             for a in result.alternatives]
 
 
-# Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are.
-_compact = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+# Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are, but those a
+# terminal would act on rather than show escaped (see printable).
+_compact_raw = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+
+
+def _compact(document: Any) -> str:
+    return printable(_compact_raw(document))
+
+
+
 # Stands for the findings while the rest of a check document is encoded. It is the value of the
 # key after "status" (an enum), so its first occurrence in the text is that value.
 _FINDINGS_SLOT = "\x00findings\x00"
@@ -244,8 +252,8 @@ _FINDINGS_SLOT_JSON = _compact(_FINDINGS_SLOT)
 
 
 def check_json(result: CheckResult, catalogue: Catalogue | None = None) -> str:
-    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``),
-    as a batch line holds it.
+    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``,
+    invisible characters escaped by :func:`~mesocli.render.jsontext.printable`), as a batch line holds it.
 
     The document is :func:`check_document`'s, encoded once with its findings left out and their
     texts put in their place: the same findings come back for patient after patient, and their

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
+from mesocli.render.jsontext import INVISIBLE
+
 SEVERITY_STYLE = {"contraindicated": "bold red", "caution": "yellow", "info": "cyan", "ok": "green"}
 SEVERITY_LABEL = {"contraindicated": "CONTRAINDICATED", "caution": "CAUTION", "info": "INFO"}
 DEFAULT_WIDTH = 100  # when the output is not a terminal and COLUMNS is not set
@@ -28,10 +30,11 @@ MIN_WIDTH = 40
 GAP = "  "  # between table columns
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
-# C0 controls but newline and tab, DEL, C1 controls, bidirectional marks, embeddings, overrides
-# and isolates, line and paragraph separators, and lone surrogates (which no encoder can write).
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-                        "\u2066-\u2069\ud800-\udfff]")
+# C0 controls but newline and tab, DEL, C1 controls, every invisible format character
+# (bidirectional marks, embeddings, overrides and isolates, zero-width characters, line and
+# paragraph separators, tag characters: mesocli.render.jsontext.INVISIBLE), and lone surrogates
+# (which no encoder can write).
+_INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f{INVISIBLE}\ud800-\udfff]")
 _NUMBER = re.compile(r"[<>~≤≥±]?\d[\d.,]*(?:[-–]\d[\d.,]*)?")
 _UNIT = re.compile(r"(?:[%°µμ]|[A-Za-z])[\w/²³^.*%µμ·-]{0,15}[,;:.)\]]*")
 _LEAD = re.compile(r"( *)((?:[-*•] )?)((?:[A-Za-z][\w ()/'-]{0,30}?: (?=\S))?)")
@@ -45,7 +48,7 @@ def visible(text: Any) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def use_colour(stream: TextIO) -> bool:

@@ -1,4 +1,5 @@
-"""JSON text from a :class:`json.JSONEncoder`'s configuration, by its C encoder built once.
+"""JSON text from a :class:`json.JSONEncoder`'s configuration, by its C encoder built once, and
+JSON text that a terminal shows rather than acts on.
 
 ``JSONEncoder.encode`` builds a new C encoder on every call that is not a plain string, which
 costs as much as encoding a short document. Hot paths (batch answers, finding texts, the keys
@@ -8,6 +9,7 @@ of remembered answers) encode thousands of small documents, so they build theirs
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,3 +38,79 @@ def encoder_of(template: json.JSONEncoder) -> Callable[[Any], str]:
         return "".join(encode(document, 0))
 
     return encoded
+
+
+# What ``json.dumps(..., ensure_ascii=False)`` leaves raw although a terminal acts on it or
+# shows nothing for it: DEL and the C1 controls, and every invisible format character (Unicode
+# categories Cc but C0, which JSON escapes itself, Cf, Zl and Zp): soft hyphen, bidirectional
+# marks, embeddings, overrides and isolates, zero-width characters, the byte-order mark, line
+# and paragraph separators, interlinear annotations and the tag characters.
+_BMP = ("\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
+        "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb")
+_ASTRAL = ("\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+           "\U000e0020-\U000e007f")
+INVISIBLE = _BMP + _ASTRAL
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+# Searched apart: a class holding characters beyond the BMP is several times slower to search
+# with, and most text has no such character (which an encoding to UTF-16 finds out at once).
+_INVISIBLE_BMP = re.compile(f"[{_BMP}]")
+_INVISIBLE_ASTRAL = re.compile(f"[{_ASTRAL}]")
+_SHOWN_RAW = re.compile(f"[\x00-\x08\x0b-\x1f{INVISIBLE}]")  # also the C0 controls but tab and newline
+
+
+def _json_escape(code: int) -> str:
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a UTF-16 surrogate pair, as JSON writes a character beyond the BMP
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _codes(pattern: str) -> list[int]:
+    """Every code point of the character class text ``pattern`` (ranges as ``a-b``)."""
+    codes, chars = [], list(pattern)
+    while chars:
+        first = ord(chars.pop(0))
+        if len(chars) >= 2 and chars[0] == "-":
+            last = ord(chars[1])
+            del chars[:2]
+        else:
+            last = first
+        codes.extend(range(first, last + 1))
+    return codes
+
+
+_JSON_ESCAPES = {code: _json_escape(code) for code in _codes(INVISIBLE)}
+
+
+def printable(text: str) -> str:
+    """JSON text ``text`` with every :data:`INVISIBLE` character written as a ``\\uXXXX`` escape.
+
+    Such characters only occur inside JSON strings, so the text parses to the same value. The
+    check costs a scan or two in C, and nearly nothing for ASCII text; only text that holds one
+    is rewritten.
+    """
+    if text.isascii():
+        if "\x7f" not in text:
+            return text
+    elif _INVISIBLE_BMP.search(text) is None and (
+            len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text) or _INVISIBLE_ASTRAL.search(text) is None):
+        return text
+    return _INVISIBLE.sub(_json_escaped, text)
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    return _JSON_ESCAPES[ord(match.group())]
+
+
+def shown(text: str) -> str:
+    """``text`` with every C0 control but tab and newline, and every :data:`INVISIBLE`
+    character, written visibly as ``\\xNN`` or ``\\uNNNN`` (``\\UNNNNNNNN`` beyond the BMP), for
+    text that is not JSON (CSV cells)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _SHOWN_RAW.sub(_visibly, text)
+
+
+def _visibly(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

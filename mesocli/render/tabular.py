@@ -5,6 +5,9 @@ ends), a header row, one row per entry. Cells are made spreadsheet-safe:
 
 - missing values are empty cells, booleans are ``true``/``false``;
 - several values in one field are joined with ``"; "``;
+- control characters but tab and newline, and invisible format characters (bidirectional
+  overrides, zero-width characters, line separators, ...) are written visibly as ``\\xNN`` or
+  ``\\uNNNN``, so that a cell shown on a terminal cannot act on it;
 - text that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
   a tab or a carriage return, and is not a number) is prefixed with ``'``.
 """
@@ -19,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from mesocli.domain.engine import Finding
+from mesocli.render.jsontext import shown
 
 FINDING_COLUMNS = ("severity", "kind", "subject", "trigger", "message", "advice", "evidence", "sources")
 SEPARATOR = "; "
@@ -39,7 +43,7 @@ def cell(value: Any) -> str:
         text = SEPARATOR.join(_plain(v) for v in items)
     else:
         text = str(value)
-    return _defused(text)
+    return _defused(shown(text))
 
 
 def _plain(value: Any) -> str:
@@ -127,8 +131,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 def markdown_text(value: Any) -> str:
     """One value as Markdown text that shows literally: specials escaped, line breaks and
-    control characters turned into spaces (a table cell is one line)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", _plain_cell(value)))
+    control characters turned into spaces (a table cell is one line), invisible format
+    characters written visibly (``\\u202e``)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", shown(_CONTROL.sub(" ", _plain_cell(value))))
 
 
 def _plain_cell(value: Any) -> str:

@@ -3,7 +3,9 @@ is read from the catalogue and how a request is held against it.
 
 Mass limits (per session, per kg with an absolute cap, per area) are compared with the amount
 of the substance across every syringe of the session; the others with the request's points,
-volume per point, sessions or interval.
+volume per point, sessions or interval. A substance with mass limits in an item without a
+volume gets one finding saying which of its limits could not be applied (fail closed: a check
+without volumes is never a silent pass of the dose limits).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mesocli.domain.dosing import (
     rule_applies,
     session_amounts,
 )
-from mesocli.domain.model import Rule, Substance
+from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
 from mesocli.domain.rules.base import Check, Context, Finding, sourced
 from mesocli.units import Amount, format_quantity, format_value, has_dimension, units_of
 
@@ -166,19 +168,73 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     cat, items = ctx.cat, ctx.items
     totals, unknown = session_amounts(cat, items)
     subject_of: dict[str, str] = {}
+    without_volume: dict[str, set[str]] = {}  # substance -> the subjects that hold it and have no volume
     for item in items:
         for sid in item.sids:
             subject_of.setdefault(sid, item.subject)
+            if item.volume is None:
+                without_volume.setdefault(sid, set()).add(item.subject)
     companions = companions_of(items, cat)
     for sid in sorted(subject_of):
         substance = cat.substances[sid]
+        not_applied: list[Rule] = []
         for rule in cat.dose_rules_for(substance):
             if rule_applies(rule, substance, companions.get(sid, [])):
+                if rule.params.dose_kind in _MASS_KINDS and without_volume.get(sid):
+                    not_applied.append(rule)
+                    if sid not in totals and sid not in unknown:
+                        continue  # no amount at all: the one finding below says so
                 dose = _Dose(ctx, rule, substance, subject_of[sid], totals, unknown)
                 yield from EVALUATORS[rule.params.dose_kind](dose)
+        if not_applied:
+            subjects = sorted(without_volume[sid])  # the first, whatever the order of the items
+            yield _without_volume(ctx, substance, subjects[0], not_applied, subjects,
+                                  partly=sid in totals or sid in unknown)
 
 
-CHECK = Check("dose_limit", "quantities", evaluate, params=Params, read=read, scoped=True,
+_MASS_KINDS = frozenset({"per-session", "per-kg", "per-area"})
+
+
+def _without_volume(ctx: Context, substance: Substance, subject: str, rules: list[Rule], subjects: list[str],
+                    *, partly: bool) -> Finding:
+    """The one finding on ``substance``: its mass limits (``rules``) could not be applied, or
+    (``partly``) were applied to only part of its amount, because ``subjects`` have no volume."""
+    texts = [_limit_text(ctx, rule) for rule in rules]
+    if len({rule.severity for rule in rules}) > 1:  # e.g. caution above one, contraindicated above the other
+        texts = [f"{text}, {rule.severity} above" for text, rule in zip(texts, rules, strict=True)]
+    limits = "; ".join(texts)
+    plural = "s" if len(rules) > 1 else ""
+    citations = tuple(dict.fromkeys(c for rule in rules for c in rule.provenance.citations))
+    references = tuple(dict.fromkeys(r for rule in rules for r in rule.provenance.sources))
+    evidence = max((rule.provenance.evidence for rule in rules), key=EVIDENCE_GRADES.index)  # the weakest
+    if partly:
+        where = ", ".join(subjects)
+        return Finding("caution", "dose", subject, substance.id,
+                       f"{substance.name}: no volume given for {where}, so its dose limit{plural} ({limits}) "
+                       "could be applied only to the part of its amount with a volume.",
+                       citations, evidence, advice="Give the volume of every item.", references=references)
+    return Finding("info", "dose", subject, substance.id,
+                   f"{substance.name}: no volume given, so its dose limit{plural} ({limits}) could not be applied.",
+                   citations, evidence, advice="Give the volume to check the dose limits.", references=references)
+
+
+def _limit_text(ctx: Context, rule: Rule) -> str:
+    """A mass limit in a few words, e.g. ``4.5 mg/kg up to 300 mg per session without epinephrine``."""
+    params = rule.params
+    cap = format_quantity(params.cap) if params.cap else None
+    if params.dose_kind == "per-session":
+        text = f"{cap} per session"
+    else:
+        text = format_quantity(params.amount) + (f" up to {cap}" if cap else "") + " per session"
+    for word, ref in (("with", params.only_with), ("without", params.unless_with)):
+        if ref is not None:
+            other = ctx.cat.substances.get(ref)
+            text += f" {word} {other.name if other is not None else ref}"
+    return text
+
+
+# "request": also without any quantity, so that limits a missing volume leaves unapplied are named.
+CHECK = Check("dose_limit", "request", evaluate, params=Params, read=read, scoped=True,
               columns={"dose_kind": "dose_kind", "amount": "amount", "cap": "cap", "count": "count",
                        "unless_with": "unless_with", "only_with": "only_with"},
               references=references)
