@@ -121,6 +121,9 @@ class Catalogue:
             pid: shared([substances[s].cls for s in ids]) for pid, ids in self.product_active_ids.items()}
         self.rules_by_trigger: dict[tuple[str, str, str | None], tuple[Rule, ...]] = _rules_by_trigger(self.rules)
         self._dose_rules = _dose_rules(self.rules_by_kind.get("dose_limit", ()))
+        from mesocli.domain.rules import dose_limit
+
+        self.limit_texts: dict[int, str] = dose_limit.limit_texts(self)  # rule id -> the limit in words
         self._index_candidates()
         self._index_rules()
         # Products whose actives are all local anaesthetics, without a vasoconstrictor (the
@@ -170,7 +173,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 4
+    SNAPSHOT_SHAPE = 5
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)

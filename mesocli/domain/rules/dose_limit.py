@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mesocli.domain.dosing import (
     companions_of,
@@ -25,6 +25,9 @@ from mesocli.domain.dosing import (
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
 from mesocli.domain.rules.base import Check, Context, Finding, sourced
 from mesocli.units import Amount, format_quantity, format_value, has_dimension, units_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.domain.catalogue import Catalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +202,7 @@ def _without_volume(ctx: Context, substance: Substance, subject: str, rules: lis
                     *, partly: bool) -> Finding:
     """The one finding on ``substance``: its mass limits (``rules``) could not be applied, or
     (``partly``) were applied to only part of its amount, because ``subjects`` have no volume."""
-    texts = [_limit_text(ctx, rule) for rule in rules]
+    texts = [ctx.cat.limit_texts[rule.id] for rule in rules]
     if len({rule.severity for rule in rules}) > 1:  # e.g. caution above one, contraindicated above the other
         texts = [f"{text}, {rule.severity} above" for text, rule in zip(texts, rules, strict=True)]
     limits = "; ".join(texts)
@@ -218,7 +221,14 @@ def _without_volume(ctx: Context, substance: Substance, subject: str, rules: lis
                    citations, evidence, advice="Give the volume to check the dose limits.", references=references)
 
 
-def _limit_text(ctx: Context, rule: Rule) -> str:
+def limit_texts(catalogue: Catalogue) -> dict[int, str]:
+    """Each mass limit in a few words, by rule id: worked out with pint when the catalogue is
+    indexed and kept with it, so a check that names a limit it could not apply needs no pint."""
+    return {rule.id: limit_text(catalogue, rule) for rule in catalogue.rules_by_kind.get("dose_limit", ())
+            if rule.params.dose_kind in _MASS_KINDS}
+
+
+def limit_text(catalogue: Catalogue, rule: Rule) -> str:
     """A mass limit in a few words, e.g. ``4.5 mg/kg up to 300 mg per session without epinephrine``."""
     params = rule.params
     cap = format_quantity(params.cap) if params.cap else None
@@ -228,7 +238,7 @@ def _limit_text(ctx: Context, rule: Rule) -> str:
         text = format_quantity(params.amount) + (f" up to {cap}" if cap else "") + " per session"
     for word, ref in (("with", params.only_with), ("without", params.unless_with)):
         if ref is not None:
-            other = ctx.cat.substances.get(ref)
+            other = catalogue.substances.get(ref)
             text += f" {word} {other.name if other is not None else ref}"
     return text
 
