@@ -65,9 +65,11 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def read_text(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> str:
-    """Read a file path, or stdin for ``-``, as UTF-8 text of at most ``limit`` bytes; every
-    failure is an InputError."""
+def read_text(source: str, what: str, limit: int | None = None) -> str:
+    """Read a file path, or stdin for ``-``, as UTF-8 text of at most ``limit`` bytes (by
+    default :data:`MAX_INPUT_BYTES`, a document's); every failure is an InputError."""
+    if limit is None:
+        limit = MAX_INPUT_BYTES
     if source == "-":
         data = sys.stdin.buffer.read(limit + 1)
         name = "standard input"
