@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _findings import matches, show
 
 SEVERITIES = ("info", "caution", "contraindicated")
 RANK = {"ok": 0, "info": 1, "caution": 2, "contraindicated": 3}
@@ -1147,27 +1148,6 @@ def _args(case: Case, tmp_path) -> list[str]:
     return args
 
 
-def _matches(finding: dict[str, Any], pattern: dict[str, Any]) -> bool:
-    for key, value in pattern.items():
-        if key == "in_message":
-            if value not in finding["message"]:
-                return False
-        elif finding.get(key) != value:
-            return False
-    return True
-
-
-def _show(findings: list[dict[str, Any]]) -> str:
-    return (
-        "\n".join(
-            f"  {f['severity']:<15} {f['kind']:<15} {f['subject']:<35} {f['trigger']:<30} "
-            f"{f.get('path') or ''}"
-            for f in findings
-        )
-        or "  (no findings)"
-    )
-
-
 @pytest.mark.parametrize("case", _params())
 def test_clinical_case(case: Case, meso, tmp_path) -> None:
     result = meso(*_args(case, tmp_path))
@@ -1176,17 +1156,17 @@ def test_clinical_case(case: Case, meso, tmp_path) -> None:
     doc = result.json()
     findings = doc["findings"]
     for pattern in case.must:
-        assert any(_matches(f, pattern) for f in findings), (
+        assert any(matches(f, pattern) for f in findings), (
             f"{case.id}: expected a finding {pattern}\nbecause: {case.fact}\n"
-            f"actual findings:\n{_show(findings)}"
+            f"actual findings:\n{show(findings)}"
         )
     for pattern in case.must_not:
-        hits = [f for f in findings if _matches(f, pattern)]
+        hits = [f for f in findings if matches(f, pattern)]
         assert not hits, (
-            f"{case.id}: no finding may match {pattern}\nbecause: {case.fact}\noffending:\n{_show(hits)}"
+            f"{case.id}: no finding may match {pattern}\nbecause: {case.fact}\noffending:\n{show(hits)}"
         )
     if case.status is not None:
-        assert doc["status"] == case.status, f"{case.id}: status {doc['status']}\n{_show(findings)}"
+        assert doc["status"] == case.status, f"{case.id}: status {doc['status']}\n{show(findings)}"
     # The status is the worst severity, and the default --fail-on is contraindicated.
     worst = max((RANK[f["severity"]] for f in findings), default=0)
     assert doc["status"] == {3: "contraindicated", 2: "caution"}.get(worst, "ok")

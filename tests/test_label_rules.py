@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _findings import matches, show
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -813,23 +814,6 @@ def _args(case: Case, tmp_path: Path) -> list[str]:
     return args
 
 
-def _matches(finding: dict[str, Any], pattern: dict[str, Any]) -> bool:
-    for key, value in pattern.items():
-        if key == "in_message":
-            if value not in finding["message"]:
-                return False
-        elif finding.get(key) != value:
-            return False
-    return True
-
-
-def _show(findings: list[dict[str, Any]]) -> str:
-    return (
-        "\n".join(f"  {f['severity']:<15} {f['kind']:<15} {f['subject']:<32} {f['trigger']}" for f in findings)
-        or "  (no findings)"
-    )
-
-
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_label_rule_case(case: Case, meso, tmp_path: Path) -> None:
     result = meso(*_args(case, tmp_path))
@@ -837,14 +821,14 @@ def test_label_rule_case(case: Case, meso, tmp_path: Path) -> None:
     doc = result.json()
     findings = doc["findings"]
     for pattern in case.must:
-        assert any(_matches(f, pattern) for f in findings), (
-            f"{case.id}: expected {pattern}\nbecause: {case.fact}\nactual:\n{_show(findings)}"
+        assert any(matches(f, pattern) for f in findings), (
+            f"{case.id}: expected {pattern}\nbecause: {case.fact}\nactual:\n{show(findings)}"
         )
     for pattern in case.must_not:
-        hits = [f for f in findings if _matches(f, pattern)]
-        assert not hits, f"{case.id}: no finding may match {pattern}\nbecause: {case.fact}\n{_show(hits)}"
+        hits = [f for f in findings if matches(f, pattern)]
+        assert not hits, f"{case.id}: no finding may match {pattern}\nbecause: {case.fact}\n{show(hits)}"
     if case.status is not None:
-        assert doc["status"] == case.status, f"{case.id}: status {doc['status']}\n{_show(findings)}"
+        assert doc["status"] == case.status, f"{case.id}: status {doc['status']}\n{show(findings)}"
     worst = max((RANK[f["severity"]] for f in findings), default=0)
     assert doc["status"] == {3: CONTRA, 2: CAUTION, 1: "ok", 0: "ok"}[worst]
     assert result.exit_code == (1 if doc["status"] == CONTRA else 0)
