@@ -110,14 +110,16 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-# Runs a command in a child it forks itself, and writes the child's peak resident set size
-# (the largest of the command and the processes it waited for) to the file named first.
-# Measured from this small process, not from the runner: a child the runner starts inherits
-# the runner's own high-water mark (vfork, then exec, keeps the larger of the two), so the
-# runner's size, not the command's, would be reported.
-_PEAK_LAUNCHER = """
-import os, sys
+# Runs a command in a child it forks itself, and writes the child's wall time and peak resident
+# set size (the largest of the command and the processes it waited for) to the file named
+# first. Timed here, so the launcher's own start-up is not counted; and measured from this small
+# process, not from the runner: a child the runner starts inherits the runner's own high-water
+# mark (vfork, then exec, keeps the larger of the two), so the runner's size, not the
+# command's, would be reported. scale.py uses it too.
+LAUNCHER = """
+import os, sys, time
 report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     try:
@@ -125,8 +127,9 @@ if pid == 0:
     finally:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - start
 with open(report, "w") as out:
-    out.write(str(usage.ru_maxrss))
+    out.write(f"{elapsed} {usage.ru_maxrss}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -136,7 +139,7 @@ def run_sampled(argv: Sequence[str], env: dict[str, str], stdout: Path) -> tuple
     or of any process it started, whichever was largest), and the largest sum of the
     proportional set sizes of all of them, sampled every 20 ms."""
     report = stdout.with_suffix(".peak")
-    launcher = [sys.executable, "-I", "-S", "-c", _PEAK_LAUNCHER, str(report), *argv]
+    launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *argv]
     with stdout.open("wb") as out:
         start = time.perf_counter()
         process = subprocess.Popen(launcher, stdout=out, stderr=subprocess.DEVNULL, env=env)
@@ -148,7 +151,7 @@ def run_sampled(argv: Sequence[str], env: dict[str, str], stdout: Path) -> tuple
         elapsed = time.perf_counter() - start
     if process.returncode not in (0, 1, 2):
         raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}")
-    return Run(elapsed, int(report.read_text())), peak_tree
+    return Run(elapsed, int(report.read_text().split()[1])), peak_tree
 
 
 def median_pair(first: Sequence[str], second: Sequence[str], env_first: dict[str, str],

@@ -43,7 +43,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
-from run import executable, machine  # noqa: E402
+from run import LAUNCHER, executable, machine  # noqa: E402
 
 ALLERGY = "lidocaine"
 CONTRAINDICATED_PRODUCT = "lidocaine-2pct-md-methylparaben"  # lidocaine 2 % with methylparaben
@@ -69,26 +69,6 @@ TARGETS: list[tuple[str, str | None, float, tuple[int, ...]]] = [
     ("contraindicated check", "plain check", 1.2, (10_000, 100_000)),
 ]
 
-# Runs a command in a child it forks itself and writes the child's wall time and peak resident
-# set size. Timed here, not in the runner, so this launcher's own start-up is not counted; and
-# measured from this small process, because a child the runner starts inherits the runner's
-# high-water mark (see run.py).
-_LAUNCHER = """
-import os, sys, time
-report, argv = sys.argv[1], sys.argv[2:]
-start = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execv(argv[0], argv)
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-elapsed = time.perf_counter() - start
-with open(report, "w") as out:
-    out.write(f"{elapsed} {usage.ru_maxrss}")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
 
 # The phases, through the public Python API only. argv: "database" (read the database, as a
 # first run does, and write the snapshot) or "snapshot" (load it, then each call twice), then
@@ -163,7 +143,7 @@ def measured(argv: Sequence[str], env: dict[str, str], work: Path, stdout: Path 
     report = work / "launcher.report"
     target = stdout if stdout is not None else work / "discarded.out"
     with target.open("wb") as out:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *argv],
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *argv],
                               stdout=out, stderr=subprocess.PIPE, env=env)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: "
