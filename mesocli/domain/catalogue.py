@@ -124,6 +124,9 @@ class Catalogue:
         from mesocli.domain.rules import dose_limit
 
         self.limit_texts: dict[int, str] = dose_limit.limit_texts(self)  # rule id -> the limit in words
+        from mesocli.domain.dosing import companion_minimums
+
+        self.companion_minimums: dict[str, float] = companion_minimums(self)  # substance -> mg/mL
         self._index_candidates()
         self._index_rules()
         # Products whose actives are all local anaesthetics, without a vasoconstrictor (the
@@ -173,7 +176,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 5
+    SNAPSHOT_SHAPE = 6
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)

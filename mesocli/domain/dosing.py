@@ -181,15 +181,22 @@ def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> d
 COMPANION_MINIMUM = "companion-minimum-"
 
 
-def companion_minimum(catalogue: Catalogue, sid: str) -> float | None:
-    """The minimum concentration (mg/mL) for ``sid`` to count as a companion, if the catalogue sets one."""
-    default = catalogue.default(COMPANION_MINIMUM + sid)
-    if default is None:  # only a few substances have one (epinephrine): the rest cost a dict look-up
-        return None
+def companion_minimums(catalogue: Catalogue) -> dict[str, float]:
+    """Each substance's minimum concentration (mg/mL) to count as a companion, for those the
+    catalogue sets one for (epinephrine): read with pint when the catalogue is indexed."""
     from mesocli.units import parse_amount
 
-    amount = parse_amount(default.value, kind="concentration", what=f"default {default.key}")
-    return amount.value * factor(amount.unit, "mg/mL")
+    found = {}
+    for key, default in catalogue.defaults.items():
+        if key.startswith(COMPANION_MINIMUM):
+            amount = parse_amount(default.value, kind="concentration", what=f"default {key}")
+            found[key[len(COMPANION_MINIMUM):]] = amount.value * factor(amount.unit, "mg/mL")
+    return found
+
+
+def companion_minimum(catalogue: Catalogue, sid: str) -> float | None:
+    """The minimum concentration (mg/mL) for ``sid`` to count as a companion, if the catalogue sets one."""
+    return catalogue.companion_minimums.get(sid)
 
 
 def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], float | None]]) -> set[str]:
