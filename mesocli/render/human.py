@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from mesocli.render.jsontext import INVISIBLE
+from mesocli.render.jsontext import shown
 
 SEVERITY_STYLE = {"contraindicated": "bold red", "caution": "yellow", "info": "cyan", "ok": "green"}
 SEVERITY_LABEL = {"contraindicated": "CONTRAINDICATED", "caution": "CAUTION", "info": "INFO"}
@@ -30,11 +30,6 @@ MIN_WIDTH = 40
 GAP = "  "  # between table columns
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
-# C0 controls but newline and tab, DEL, C1 controls, every invisible format character
-# (bidirectional marks, embeddings, overrides and isolates, zero-width characters, line and
-# paragraph separators, tag characters: mesocli.render.jsontext.INVISIBLE), and lone surrogates
-# (which no encoder can write).
-_INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f{INVISIBLE}\ud800-\udfff]")
 _NUMBER = re.compile(r"[<>~≤≥±]?\d[\d.,]*(?:[-–]\d[\d.,]*)?")
 _UNIT = re.compile(r"(?:[%°µμ]|[A-Za-z])[\w/²³^.*%µμ·-]{0,15}[,;:.)\]]*")
 _LEAD = re.compile(r"( *)((?:[-*•] )?)((?:[A-Za-z][\w ()/'-]{0,30}?: (?=\S))?)")
@@ -42,13 +37,8 @@ _LEAD = re.compile(r"( *)((?:[-*•] )?)((?:[A-Za-z][\w ()/'-]{0,30}?: (?=\S))?)
 
 def visible(text: Any) -> str:
     """``text`` with every character a terminal would act on, rather than show, escaped as
-    ``\\xNN`` or ``\\uNNNN`` (newline and tab are kept)."""
-    return _INVISIBLE.sub(_escape, str(text))
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    ``\\xNN`` or ``\\uNNNN`` (newline and tab are kept): :func:`jsontext.shown`."""
+    return shown(str(text))
 
 
 def use_colour(stream: TextIO) -> bool:

@@ -55,7 +55,8 @@ _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 # with, and most text has no such character (which an encoding to UTF-16 finds out at once).
 _INVISIBLE_BMP = re.compile(f"[{_BMP}]")
 _INVISIBLE_ASTRAL = re.compile(f"[{_ASTRAL}]")
-_SHOWN_RAW = re.compile(f"[\x00-\x08\x0b-\x1f{INVISIBLE}]")  # also the C0 controls but tab and newline
+# also the C0 controls but tab and newline, and lone surrogates (no terminal or file can take them)
+_SHOWN_RAW = re.compile(f"[\x00-\x08\x0b-\x1f{INVISIBLE}\ud800-\udfff]")
 
 
 def _json_escape(code: int) -> str:
@@ -103,9 +104,9 @@ def _json_escaped(match: re.Match[str]) -> str:
 
 
 def shown(text: str) -> str:
-    """``text`` with every C0 control but tab and newline, and every :data:`INVISIBLE`
-    character, written visibly as ``\\xNN`` or ``\\uNNNN`` (``\\UNNNNNNNN`` beyond the BMP), for
-    text that is not JSON (CSV cells)."""
+    """``text`` with every C0 control but tab and newline, every :data:`INVISIBLE` character and
+    every lone surrogate written visibly as ``\\xNN`` or ``\\uNNNN`` (``\\UNNNNNNNN`` beyond the
+    BMP), for text that is not JSON: CSV cells, and everything the human renderer prints."""
     if text.isascii() and text.isprintable():
         return text
     return _SHOWN_RAW.sub(_visibly, text)
