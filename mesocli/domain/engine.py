@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.model import SEVERITY_RANK, Component, Product, Substance
+from mesocli.domain.model import SEVERITY_RANK, Component, Substance
 from mesocli.domain.patient import Patient, ResolvedPatient
 from mesocli.domain.recipe import RecipeInput
 from mesocli.domain.rules import CHECKS
@@ -256,15 +256,17 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
     if not subjects:
         return ()
     safe = _Safety(catalogue, patient)
+    walks = _Walks(catalogue, safe)
     out = []
     for subject in subjects:
         if subject in catalogue.products:
             role = catalogue.product_active_classes[subject]
-            use = _product_alternatives(catalogue, catalogue.products[subject], safe)
+            use = walks.product(subject)
             note = "or no anaesthetic at all" if "local-anaesthetic" in role else None
         elif subject in catalogue.substances:
             substance = catalogue.substances[subject]
-            use = _first(catalogue.substances_by_role.get(substance.cls, ()), safe.substance, subject)
+            use = walks.first(("class", substance.cls), catalogue.substances_by_role.get(substance.cls, ()),
+                              safe.substance, subject)
             note = "or no anaesthetic at all" if substance.cls == "local-anaesthetic" else None
         else:
             continue
@@ -352,6 +354,45 @@ def _judge(catalogue: Catalogue, kind: str, entry_id: str, term: Term) -> bool:
     return not any(f.severity == "contraindicated" and f.subject == entry_id for f in ctx.findings.values())
 
 
+class _Walks:
+    """The walks of one :func:`suggest_alternatives` call, each done once.
+
+    Contraindicated ingredients of one role share their candidates: a full screen may find
+    thousands of products with the same actives contraindicated, and walking the role once for
+    each of them, past the same blocked products, would grow with their number times the role's
+    size. A walk keeps one more safe entry than it shows, so that the ingredient itself can be
+    left out of its own list.
+    """
+
+    def __init__(self, catalogue: Catalogue, safe: _Safety) -> None:
+        self.cat = catalogue
+        self.safe = safe
+        self.walked: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    def first(self, key: tuple[Any, ...], ordered: Iterable[str], safe: Any, subject: str,
+              limit: int = ALTERNATIVES_SHOWN) -> tuple[str, ...]:
+        """The first ``limit`` entries of ``ordered``, other than ``subject``, that ``safe`` accepts
+        (``key`` names ``ordered``: the same key, the same entries in the same order)."""
+        walked = self.walked.get((key, limit))
+        if walked is None:
+            walked = self.walked[(key, limit)] = _first(ordered, safe, "", limit + 1)
+        return tuple(entry_id for entry_id in walked if entry_id != subject)[:limit]
+
+    def product(self, product_id: str) -> tuple[str, ...]:
+        """Safe products in the role of ``product_id``: its very actives first, then the rest of
+        its role; when there are none, products that do part of its job."""
+        cat, safe = self.cat, self.safe.product
+        role = cat.product_active_classes[product_id]
+        mine = cat.product_active_ids[product_id]
+        use = self.first(("actives", role, mine), cat.products_by_actives.get((role, mine), ()), safe, product_id)
+        if len(use) < ALTERNATIVES_SHOWN:
+            others = (pid for pid in cat.products_by_role.get(role, ()) if cat.product_active_ids[pid] != mine)
+            use += self.first(("others", role, mine), others, safe, product_id, ALTERNATIVES_SHOWN - len(use))
+        if not use:
+            use = self.first(("part", role), _partial_role(cat, role), safe, product_id)
+        return use
+
+
 def _first(ordered: Iterable[str], safe: Any, subject: str, limit: int = ALTERNATIVES_SHOWN) -> tuple[str, ...]:
     """The first ``limit`` entries of ``ordered``, other than ``subject``, that ``safe`` accepts."""
     use: list[str] = []
@@ -362,19 +403,6 @@ def _first(ordered: Iterable[str], safe: Any, subject: str, limit: int = ALTERNA
                 if len(use) == limit:
                     break
     return tuple(use)
-
-
-def _product_alternatives(catalogue: Catalogue, product: Product, safe: _Safety) -> tuple[str, ...]:
-    role = catalogue.product_active_classes[product.id]
-    mine = catalogue.product_active_ids[product.id]
-    use = _first(catalogue.products_by_actives.get((role, mine), ()), safe.product, product.id)
-    if len(use) < ALTERNATIVES_SHOWN:
-        others = (pid for pid in catalogue.products_by_role.get(role, ())
-                  if catalogue.product_active_ids[pid] != mine)
-        use += _first(others, safe.product, product.id, ALTERNATIVES_SHOWN - len(use))
-    if not use:
-        use = _first(_partial_role(catalogue, role), safe.product, product.id)
-    return use
 
 
 def _partial_role(catalogue: Catalogue, role: frozenset[str]) -> Iterator[str]:
