@@ -540,7 +540,22 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
                                     f"(the session volume is too small to share).")
             continue
         kept.append(measurable)
-    return [_points(plan, s, protocol) for s in kept]
+    built = [_points(plan, s, protocol) for s in kept]
+    for number, syringe in enumerate(built, 1):
+        _explain_final_concentrations(plan, number, syringe)
+    return built
+
+
+def _explain_final_concentrations(plan: _Plan, number: int, syringe: Syringe) -> None:
+    """The final concentration of each substance in the mixed syringe: its amount over the
+    syringe's total volume."""
+    total = format_quantity(syringe.total_volume)
+    for component in syringe.components:
+        for s in component.substances:
+            if s.final_concentration is not None:
+                final = format_quantity(s.final_concentration)
+                plan.explain.append(f"Syringe {number}: {s.id} from {component.product.id}, final concentration = "
+                                    f"{format_quantity(s.amount)} / {total} = {final}.")
 
 
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
