@@ -3,10 +3,10 @@ than the final concentration its sources studied.
 
 The strength studied is the fit's ``final_concentration`` (data/indications.toml: set only where
 a source gives the concentration injected). Mixing dilutes every product in a syringe, so a stock
-already at that strength is below it as soon as anything else is drawn up with it; the sources
-say nothing about whether a weaker solution works. The formulator avoids it (see
-``formulate._keep_studied_strength``); this check says so wherever it still happens, in a build
-or in a recipe given to ``meso check``.
+already at that strength is below it as soon as anything else is drawn up with it, and a weaker
+solution is outside the evidence the catalogue records for that use. The formulator avoids it
+(see ``formulate._keep_studied_strength``); this check says so wherever it still happens, in a
+build or in a recipe given to ``meso check``.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def message(catalogue: Catalogue, indication_id: str, sid: str, strength: float,
     studied = fit.final_concentration
     assert studied is not None
     return (f"{catalogue.substances[sid].name} ends at {format_value(strength, studied.unit)} in syringe {number}, "
-            f"below the {format_quantity(studied)} studied for {catalogue.indications[indication_id].name}; "
-            "the sources do not show that a weaker solution works.")
+            f"below the {format_quantity(studied)} studied for {catalogue.indications[indication_id].name}: "
+            "the strength at which the catalogue's sources injected it.")
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
