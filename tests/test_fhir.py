@@ -55,7 +55,7 @@ SEVERITIES = {"contraindicated": "high", "caution": "moderate", "info": "low"}
 # ----------------------------------------------------------------------------- helpers
 @pytest.fixture(scope="module")
 def hair_loss(catalogue):
-    """The default hair-loss build: two syringes."""
+    """The default hair-loss build: three syringes (minoxidil and dutasteride each alone)."""
     return api.build("hair-loss", catalogue=catalogue)
 
 
@@ -347,14 +347,17 @@ def test_same_substance_in_two_products_is_one_summed_ingredient(catalogue):
     import dataclasses
 
     recipe = api.build("hair-loss", catalogue=catalogue)
-    syringe = recipe.syringes[0]
+    number = next(n for n, s in enumerate(recipe.syringes) if any(c.purpose == "anaesthetic" for c in s.components))
+    syringe = recipe.syringes[number]
     lidocaine = next(c for c in syringe.components if c.purpose == "anaesthetic")
     doubled = dataclasses.replace(syringe, components=(*syringe.components, lidocaine),
                                   total_volume=syringe.total_volume + lidocaine.volume)
-    recipe = dataclasses.replace(recipe, syringes=(doubled, *recipe.syringes[1:]))
+    syringes = list(recipe.syringes)
+    syringes[number] = doubled
+    recipe = dataclasses.replace(recipe, syringes=tuple(syringes))
     parts = [d.amount for c in doubled.components for d in c.substances if d.id == "lidocaine"]
     assert len(parts) == 2
-    medication = _resources(recipe_bundle(recipe, catalogue), "Medication")[0]
+    medication = _resources(recipe_bundle(recipe, catalogue), "Medication")[number]
     found = [i for i in medication["ingredient"]
              if _codes(i["itemCodeableConcept"], SUBSTANCE_SYSTEM) == ["lidocaine"]]
     assert len(found) == 1
@@ -379,7 +382,7 @@ def test_unii_coding_appears_only_for_substances_that_have_one(hair_loss, catalo
     lidocaine_with_unii = dataclasses.replace(catalogue.substances["lidocaine"], unii="98PI200987")
     with_unii.substances = {**catalogue.substances, "lidocaine": lidocaine_with_unii}
     doc = recipe_bundle(hair_loss, with_unii)
-    lidocaine = next(i for i in _resources(doc, "Medication")[0]["ingredient"]
+    lidocaine = next(i for medication in _resources(doc, "Medication") for i in medication["ingredient"]
                      if _codes(i["itemCodeableConcept"], SUBSTANCE_SYSTEM) == ["lidocaine"])
     assert _codes(lidocaine["itemCodeableConcept"], UNII_SYSTEM) == ["98PI200987"]
     Bundle.model_validate(doc)
@@ -421,10 +424,10 @@ def test_session_range_becomes_timing_count_and_period_range(hair_loss, catalogu
 
 
 def test_syringes_of_one_recipe_share_a_group_identifier(hair_loss, catalogue):
-    """Both syringe requests of one session carry the same groupIdentifier."""
+    """Every syringe request of one session carries the same groupIdentifier."""
     requests = _resources(recipe_bundle(hair_loss, catalogue), "MedicationRequest")
-    assert len(requests) == 2
-    assert requests[0]["groupIdentifier"] == requests[1]["groupIdentifier"]
+    assert len(requests) == len(hair_loss.syringes) > 1
+    assert len({json.dumps(r["groupIdentifier"], sort_keys=True) for r in requests}) == 1
 
 
 # ----------------------------------------------------------------------------- issues
@@ -454,14 +457,16 @@ def test_issue_implicates_the_syringe_holding_its_subject(hair_loss, catalogue):
 
 
 def test_procedure_wide_medication_finding_implicates_every_syringe(catalogue):
-    """A warfarin caution concerns the whole procedure: DRG code, implicating both Medications."""
+    """A warfarin caution concerns the whole procedure: DRG code, implicating every Medication."""
     recipe = api.build("hair-loss", Patient(medications=("warfarin",)), catalogue=catalogue)
     doc = recipe_bundle(recipe, catalogue)
     urls = _by_url(doc)
     position = next(i for i, f in enumerate(recipe.findings) if f.kind == "medication")
     issue = _resources(doc, "DetectedIssue")[position]
     assert _codes(issue["code"], ACT_CODE_SYSTEM) == ["DRG"]
-    assert sorted(urls[r["reference"]]["id"] for r in issue["implicated"]) == ["medication-1", "medication-2"]
+    assert sorted(urls[r["reference"]]["id"] for r in issue["implicated"]) == [
+        f"medication-{n}" for n in range(1, len(recipe.syringes) + 1)]
+    assert len(recipe.syringes) > 1
     for request in _resources(doc, "MedicationRequest"):
         assert {"reference": next(e["fullUrl"] for e in doc["entry"] if e["resource"] is issue)} \
             in request["detectedIssue"]

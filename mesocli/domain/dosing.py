@@ -165,7 +165,7 @@ def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> d
         members = {sid for item in syringe for sid in item.substance_ids()}
         counted = members
         if catalogue is not None:
-            counted = members - below_minimum(catalogue, _parts(syringe))
+            counted = members - below_minimum(catalogue, syringe_parts(syringe))
         for sid in members:
             out.setdefault(sid, []).append(counted)
     return out
@@ -227,7 +227,7 @@ def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], flo
     return weak
 
 
-def _parts(syringe: Sequence[Any]) -> list[tuple[list[Any], float | None]]:
+def syringe_parts(syringe: Sequence[Any]) -> list[tuple[list[Any], float | None]]:
     """The components and volume (mL) of each part of a syringe. The items made from one recipe
     component (several substances in one volume) share that component's volume object, so they
     are one part: its volume is counted once."""
@@ -236,6 +236,24 @@ def _parts(syringe: Sequence[Any]) -> list[tuple[list[Any], float | None]]:
         key = id(item.volume) if item.volume is not None else -1 - index
         parts.setdefault(key, ([], _millilitres(item.volume)))[0].extend(item.components)
     return list(parts.values())
+
+
+def strength_in(parts: Sequence[tuple[Iterable[Any], float | None]], sid: str, unit: Units) -> float | None:
+    """The concentration of ``sid`` in one mixed syringe (its ``parts``: components and volume
+    in mL), in ``unit``: every part's amount of it over the syringe's volume. ``None`` when it
+    cannot be worked out: a volume or a concentration of it unknown, or not in ``unit``'s dimension."""
+    volume = amount = 0.0
+    for components, millilitres in parts:
+        if millilitres is None:
+            return None
+        volume += millilitres
+        for c in components:
+            if c.substance != sid:
+                continue
+            if c.concentration is None or not compatible(c.concentration.unit, unit):
+                return None
+            amount += c.concentration.value * factor(c.concentration.unit, unit) * millilitres
+    return amount / volume if volume > 0 else None
 
 
 def _millilitres(volume: Any) -> float | None:

@@ -23,7 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, mass_limit, rule_applies
+from mesocli.domain.dosing import (
+    MASS_KINDS,
+    amount_in,
+    below_minimum,
+    mass_limit,
+    rule_applies,
+    strength_in,
+)
 from mesocli.domain.engine import (
     PROCEDURE,
     CheckOptions,
@@ -33,7 +40,7 @@ from mesocli.domain.engine import (
 )
 from mesocli.domain.model import Component, Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
-from mesocli.domain.rules import purpose_conflict
+from mesocli.domain.rules import purpose_conflict, studied_strength
 from mesocli.domain.rules.base import Context
 from mesocli.units import (
     Amount,
@@ -447,14 +454,24 @@ def _assign(plan: _Plan, actives: list[tuple[Product, Fit]], anaesthetic: Produc
     limit = plan.request.max_products
     syringes: list[list[Product]] = []
     fits = {p.id: f for p, f in actives}
-    for product, _fit in actives:
+
+    def closed(members: list[Product]) -> bool:
+        """Whether a syringe takes nothing more: do-not-admix, or a product kept at its studied strength."""
+        return members[0].do_not_admix or _undilutable(plan.cat, members[0], fits[members[0].id]) is not None
+
+    for product, fit in actives:
         if product.do_not_admix:
             syringes.append([product])
             plan.reasons.append(f"{product.id} is labelled do-not-admix, so it has a syringe of its own.")
             continue
+        at_strength = _undilutable(plan.cat, product, fit)
+        if at_strength is not None:
+            syringes.append([product])
+            plan.reasons.append(_own_syringe_reason(product, *at_strength))
+            continue
         placed = False
         for members in syringes:
-            if members[0].do_not_admix:
+            if closed(members):
                 continue
             needs = _slots_needed(plan, [*members, product], anaesthetic, fits)
             if needs > limit:
@@ -467,11 +484,32 @@ def _assign(plan: _Plan, actives: list[tuple[Product, Fit]], anaesthetic: Produc
             placed = True
             break
         if not placed:
-            if syringes and not all(m[0].do_not_admix for m in syringes):
+            if syringes and not all(closed(m) for m in syringes):
                 plan.reasons.append(f"{product.id} goes in syringe {len(syringes) + 1}: it cannot join the others "
                                     f"within the limit of {limit} products per syringe or the mixing rules.")
             syringes.append([product])
     return syringes
+
+
+def _undilutable(cat: Catalogue, product: Product, fit: Fit) -> tuple[Amount, Amount] | None:
+    """(stock, studied strength) when ``product`` delivers a principal active whose stock is
+    no stronger than the final concentration its sources studied: anything drawn up with it
+    would dilute it below that strength, so it is used alone. ``None`` otherwise."""
+    if not studied_strength.holds_to_strength(cat, fit):
+        return None
+    stock = next((c.concentration for c in product.components
+                  if c.substance == fit.target and c.role == "active" and c.concentration is not None), None)
+    studied = fit.final_concentration
+    if stock is None or studied is None or not compatible(stock.unit, studied.unit):
+        return None
+    return (stock, studied) if _at_most(stock, studied.value * (1 + 1e-9), studied.unit) else None
+
+
+def _own_syringe_reason(product: Product, stock: Amount, studied: Amount) -> str:
+    strength = "already at" if _at_most(studied, stock.value * (1 + 1e-9), stock.unit) else "weaker than"
+    return (f"{product.id} is {strength} the strength its sources studied as supplied (stock "
+            f"{format_quantity(stock)}, studied {format_quantity(studied)}), so it has a syringe of its own: "
+            "an anaesthetic or another product drawn up with it would dilute it.")
 
 
 def _slots_needed(plan: _Plan, members: Sequence[Product], anaesthetic: Product | None,
@@ -529,6 +567,7 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
     for number, members in enumerate(groups, 1):
         syringes.append(_dose_syringe(plan, number, members, fits, anaesthetic, share, protocol))
     syringes = _apply_caps(plan, syringes)
+    syringes = [_keep_studied_strength(plan, number, parts) for number, parts in enumerate(syringes, 1)]
     kept = []
     for number, parts in enumerate(syringes, 1):
         measurable = [part for part in parts if part[1] >= VOLUME_STEP / 2]
@@ -540,7 +579,22 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
                                     f"(the session volume is too small to share).")
             continue
         kept.append(measurable)
-    return [_points(plan, s, protocol) for s in kept]
+    built = [_points(plan, s, protocol) for s in kept]
+    for number, syringe in enumerate(built, 1):
+        _explain_final_concentrations(plan, number, syringe)
+    return built
+
+
+def _explain_final_concentrations(plan: _Plan, number: int, syringe: Syringe) -> None:
+    """The final concentration of each substance in the mixed syringe: its amount over the
+    syringe's total volume."""
+    total = format_quantity(syringe.total_volume)
+    for component in syringe.components:
+        for s in component.substances:
+            if s.final_concentration is not None:
+                final = format_quantity(s.final_concentration)
+                plan.explain.append(f"Syringe {number}: {s.id} from {component.product.id}, final concentration = "
+                                    f"{format_quantity(s.amount)} / {total} = {final}.")
 
 
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
@@ -573,7 +627,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     volume. Every volume is rounded down to 0.01 mL.
     """
     cat = plan.cat
-    mixable = not members[0].do_not_admix
+    mixable = not members[0].do_not_admix and _undilutable(cat, members[0], fits[members[0].id]) is None
     fixed: list[Part] = []
     supplied: list[tuple[Product, str]] = []
     for product in members:
@@ -719,6 +773,54 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
                         parts[index] = (product, _floor_volume(vol * scale), purpose,
                                         why + "; volume reduced by a dose cap")
     return syringes
+
+
+def _keep_studied_strength(plan: _Plan, number: int, parts: list[Part]) -> list[Part]:
+    """The syringe's parts with every principal active at least at the strength its sources
+    studied, where taking volume from the other parts can get it there.
+
+    Shares, rounding to the syringe graduation and dose caps can leave a principal active
+    weaker than studied. The parts that hold no such active give up volume, the diluent first,
+    then the others (anaesthetic, co-actives) in proportion; no amount rises, so no dose cap is
+    crossed. Where even that cannot reach the studied strength the parts are left as they are,
+    and the final check says so (rules/studied_strength.py).
+    """
+    cat = plan.cat
+    studied = studied_strength.studied_strengths(cat, plan.request.indication)
+    for sid, fit in sorted(studied.items()):
+        target = fit.final_concentration
+        assert target is not None
+        carries = [any(c.substance in studied for c in p.components) for p, _, _, _ in parts]
+        if not any(any(c.substance == sid for c in p.components) for p, _, _, _ in parts):
+            continue
+        strength = strength_in([(p.components, volume) for p, volume, _, _ in parts], sid, target.unit)
+        if strength is None or not studied_strength.below_studied(strength, fit):
+            continue
+        total = sum(volume for _, volume, _, _ in parts)
+        most = strength * total / target.value  # the largest syringe volume at the studied strength
+        excess = total - most
+        free = [index for index, carrying in enumerate(parts) if not carries[index]]
+        if sum(parts[index][1] for index in free) < excess:
+            continue  # out of reach: the final check gives both strengths
+        plan.explain.append(f"Syringe {number}: {cat.substances[sid].name} would end at "
+                            f"{format_value(strength, target.unit)}, below the studied {format_quantity(target)}; "
+                            f"the syringe is brought to at most {_ml(total)} x {format_value(strength, target.unit)} / "
+                            f"{format_quantity(target)} = {_ml(most)} by taking volume from the other products.")
+        diluents = [index for index in free if parts[index][2] == "diluent"]
+        others = [index for index in free if parts[index][2] != "diluent"]
+        for index in diluents:
+            product, volume, purpose, why = parts[index]
+            taken = min(volume, excess)
+            parts[index] = (product, _floor_volume(volume - taken), purpose, why)
+            excess -= taken
+        if excess > 0 and others:
+            pool = sum(parts[index][1] for index in others)
+            keep = (pool - excess) / pool
+            for index in others:
+                product, volume, purpose, why = parts[index]
+                parts[index] = (product, _floor_volume(volume * keep), purpose,
+                                why + f"; volume reduced to keep {sid} at its studied strength")
+    return parts
 
 
 def _mg(value: float) -> str:

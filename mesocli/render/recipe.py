@@ -93,16 +93,13 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
     for number, syringe in enumerate(recipe.syringes, 1):
         rows = []
         for c in syringe.components:
-            subs = "; ".join(
-                f"{s.name} {format_quantity(s.concentration)} -> {format_quantity(s.amount)}"
-                if s.amount is not None else f"{s.name} (concentration unknown)"
-                for s in c.substances if s.role == "active")
+            subs = "; ".join(_active_text(s) for s in c.substances if s.role == "active")
             rows.append([c.product.id + (" (local)" if c.product.local else ""), format_quantity(c.volume),
                          c.purpose, subs])
         title = f"Syringe {number}: {format_quantity(syringe.total_volume)}"
         if syringe.points:
             title += f", {syringe.points} points x {format_quantity(syringe.volume_per_point)}"
-        p.table(["Product", "Volume", "Purpose", "Actives (stock -> amount)"], rows, title=title)
+        p.table(["Product", "Volume", "Purpose", "Actives (stock -> amount, final)"], rows, title=title)
         for c in syringe.components:
             p.line(f"  {c.product.id}: {c.reason}")
         p.line()
@@ -128,6 +125,19 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
             p.line(f"  {line}")
     p.line()
     p.note(DISCLAIMER)
+
+
+def _active_text(s: Any) -> str:
+    """One active of a component for the table: its stock, the amount drawn up, and its final
+    concentration in the mixed syringe."""
+    if s.amount is None:
+        return f"{s.name} (concentration unknown)"
+    text = f"{s.name} {format_quantity(s.concentration)} -> {format_quantity(s.amount)}"
+    return text + (f", final {format_quantity(s.final_concentration)}" if s.final_concentration is not None else "")
+
+
+def _known(quantity: Any) -> str:
+    return format_quantity(quantity) if quantity is not None else "unknown"
 
 
 def depth_text(pr: Any) -> str | None:
@@ -256,13 +266,12 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
         lines += ["## Refused", ""] + [f"- {md(r)}" for r in recipe.reasons] + [""]
     for number, syringe in enumerate(recipe.syringes, 1):
         lines += [f"## Syringe {number} ({format_quantity(syringe.total_volume)})", "",
-                  "| Product | Volume | Substance | Role | Stock | Amount |",
-                  "|---|---|---|---|---|---|"]
+                  "| Product | Volume | Substance | Role | Stock | Amount | Final in syringe |",
+                  "|---|---|---|---|---|---|---|"]
         for c in syringe.components:
             for s in c.substances:
                 lines.append(f"| {md(c.product.name)} | {format_quantity(c.volume)} | {md(s.name)} | {md(s.role)} | "
-                             f"{format_quantity(s.concentration) if s.concentration is not None else 'unknown'} | "
-                             f"{format_quantity(s.amount) if s.amount is not None else 'unknown'} |")
+                             f"{_known(s.concentration)} | {_known(s.amount)} | {_known(s.final_concentration)} |")
         if syringe.points:
             lines += ["", f"Points: {syringe.points} x {format_quantity(syringe.volume_per_point)}"]
         lines.append("")

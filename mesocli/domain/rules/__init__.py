@@ -20,6 +20,7 @@ from mesocli.domain.rules import (
     purpose_conflict,
     regulatory,
     sex_caution,
+    studied_strength,
     syringe,
     vehicle_rule,
 )
@@ -39,6 +40,7 @@ REGISTRY: tuple[Check, ...] = (
     syringe.CHECK,  # products per syringe, do-not-admix
     incompatibility.CHECK,  # [[incompatibility]]
     dose_limit.CHECK,  # [[dose_limit]]
+    studied_strength.CHECK,  # principal actives at the final concentration their sources studied
     protocol.CHECK,  # the catalogue protocol for the indication and area
 )
 
