@@ -115,3 +115,17 @@ def test_the_melasma_cocktail_doses_glutathione_to_the_studied_two_percent(meso)
     assert len(found) == 1, doc["syringes"]
     final = found[0]["final_concentration"]
     assert final["unit"] == "mg/mL" and abs(final["value"] - 20) < 0.5, final
+
+
+# The substances the catalogue once listed without any sourced strength, each now dosable from a
+# label (zinc sulfate, niacinamide, dexpanthenol and the B complex, caffeine and sodium benzoate,
+# Novocain, Placentex, Gluthion).
+NOW_DOSABLE = ("zinc-sulfate", "nicotinamide", "dexpanthenol", "caffeine", "procaine", "pdrn", "glutathione")
+
+
+@pytest.mark.parametrize("substance", NOW_DOSABLE)
+def test_a_once_undosable_substance_has_a_sourced_strength(catalogue, substance: str) -> None:
+    """At least one sourced product holds the substance as an active with a strength."""
+    holders = [p for p in catalogue.products.values()
+               if any(c.substance == substance and c.role == "active" for c in p.components)]
+    assert any(_dosable(catalogue, p.id) for p in holders), (substance, [p.id for p in holders])
