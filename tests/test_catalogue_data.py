@@ -176,9 +176,10 @@ def test_required_allergen_groups_exist_and_reach_something(catalogue):
 
 
 def test_peanut_allergy_reaches_soy_by_cross_reaction(catalogue):
-    """The memberless peanut-legumes group works through its cross-reaction to soy."""
+    """The memberless peanut-legumes group works through its cross-reaction to soy (and to
+    phospholipids whose source, soy or egg, is not declared)."""
     targets = {c.target_group: c.severity for c in catalogue.crosses_from["peanut-legumes"]}
-    assert targets == {"soy": "contraindicated"}
+    assert targets == {"soy": "contraindicated", "phospholipids-undeclared-origin": "contraindicated"}
 
 
 def test_allergen_group_members_are_known_substances(catalogue):

@@ -344,6 +344,31 @@ CASES: list[Case] = [
         status=CONTRA,
     ),
     Case(
+        "egg-allergy-pc-of-undeclared-source",
+        "Injectable phosphatidylcholine comes from soy or egg yolk, and egg-phospholipid products are "
+        "contraindicated in egg hypersensitivity: a product that does not declare its PC source "
+        "(Dermaheal LL) is excluded until the source is confirmed.",
+        allergies=("egg",),
+        ingredients=("dermaheal-ll",),
+        must=(want(CONTRA, "allergy", "dermaheal-ll", "egg", in_message="does not declare"),),
+        status=CONTRA,
+    ),
+    Case(
+        "soy-allergy-pc-of-undeclared-source",
+        "The same undeclared source may be soy: a soy allergy excludes it too.",
+        allergies=("soya",),
+        ingredients=("dermaheal-ll",),
+        must=(want(CONTRA, "allergy", "dermaheal-ll", "soy", in_message="does not declare"),),
+        status=CONTRA,
+    ),
+    Case(
+        "paraben-allergy-pc-of-undeclared-source",
+        "An allergy that reaches neither soy nor egg (parabens) says nothing about the PC source.",
+        allergies=("parabens",),
+        ingredients=("dermaheal-ll",),
+        must_not=(want(kind="allergy"),),
+    ),
+    Case(
         "egg-allergy-soy-pc-is-not-flagged",
         "Soy phosphatidylcholine is not egg-derived.",
         allergies=("egg",),
@@ -698,6 +723,27 @@ CASES: list[Case] = [
         ingredients=("dutasteride-0-01pct",),
         must=(want(CONTRA, "condition", "dutasteride-0-01pct", "breastfeeding"),),
         status=CONTRA,
+    ),
+    # ------------------------------------------------------------------ advisories
+    Case(
+        "biotin-advisory-laboratory-tests",
+        "Biotin makes biotin-streptavidin immunoassays read falsely high or low (FDA safety "
+        "communication): a standing note whenever biotin is used, whoever the patient is.",
+        ingredients=("biotin-0-5mg-ml",),
+        must=(want(INFO, "advisory", "biotin-0-5mg-ml", "biotin", in_message="immunoassays"),),
+        status="ok",
+    ),
+    Case(
+        "biotin-advisory-reaches-a-vitamin-mix",
+        "The note follows biotin into a multi-vitamin product that holds it.",
+        ingredients=("infuvite-adult-vial-2",),
+        must=(want(INFO, "advisory", "infuvite-adult-vial-2", "biotin"),),
+    ),
+    Case(
+        "no-advisory-without-biotin",
+        "Another B vitamin (thiamine) carries no laboratory-test note.",
+        ingredients=("thiamine-100mg-ml",),
+        must_not=(want(kind="advisory"),),
     ),
     # ------------------------------------------------------------------ fit for the indication
     Case(

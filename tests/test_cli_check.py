@@ -25,6 +25,7 @@ FINDING_KINDS = {
     "vehicle",
     "protocol",
     "sex",
+    "advisory",
 }
 SEVERITIES = {"info", "caution", "contraindicated"}
 STATUSES = {"ok", "caution", "contraindicated"}
@@ -197,6 +198,7 @@ def test_every_finding_kind_can_be_produced_through_the_cli(meso, catalogue, tmp
         "vehicle": ["--ingredient", "vitamin-a-oily"],
         "protocol": ["--recipe", recipe, "--treatment-area", "25 cm^2"],
         "sex": ["--sex", "female", "--ingredient", "dutasteride-0-01pct"],
+        "advisory": ["--ingredient", "biotin-0-5mg-ml"],
     }
     assert set(runs) == FINDING_KINDS
     for kind, args in runs.items():

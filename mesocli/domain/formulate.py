@@ -282,8 +282,7 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         if fit.target in covered:
             continue
         if fit.provenance.evidence == "unsourced":
-            plan.exclude(fit.target, "its fit for this indication has no published source; meso does not "
-                         "build on unsourced fits", plan.request.indication)
+            plan.exclude(fit.target, UNSOURCED_FIT, plan.request.indication)
             continue
         picked = None
         redundant = False
@@ -308,6 +307,8 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         if picked is None:
             if passed_over and not redundant:
                 plan.reasons.append(_passed_over(fit.target, passed_over))
+            elif not candidates:
+                plan.reasons.append(f"{fit.target}: {NO_PRODUCT}.")
             continue
         if len(chosen) >= limit:
             plan.reasons.append(f"{picked.id} ({fit.fit}) was not added: the recipe already has {limit} "
@@ -326,6 +327,29 @@ def _passed_over(target: str, ids: Sequence[str], named: int = 3) -> str:
     what = "product has" if len(ids) == 1 else "products have"
     return (f"{target}: {len(ids)} {what} no published source and cannot be dosed from sourced data "
             f"({shown}).")
+
+
+UNSOURCED_FIT = "its fit for this indication has no published source; meso does not build on unsourced fits"
+NO_PRODUCT = "no product in the catalogue holds it, so it cannot be dosed"
+
+
+def fit_dosability(cat: Catalogue, fit: Fit) -> tuple[tuple[str, ...], str | None]:
+    """The products a build could dose for ``fit`` (in the formulator's order of preference),
+    and, when there is none, why: an unsourced fit, no product holding the target, or products
+    whose strength is not known from a source. Before any patient: a patient may still rule a
+    dosable product out."""
+    if fit.provenance.evidence == "unsourced":
+        return (), UNSOURCED_FIT
+    candidates, passed_over = _products_for(cat, fit)
+    dosable = tuple(p.id for p in candidates if _undosable(p) is None)
+    if dosable:
+        return dosable, None
+    undosable = [p.id for p in candidates] + list(passed_over)
+    if not undosable:
+        return (), NO_PRODUCT
+    shown = ", ".join(undosable[:3]) + (f" and {len(undosable) - 3} more" if len(undosable) > 3 else "")
+    what = "its one product has no" if len(undosable) == 1 else "none of its products has a"
+    return (), f"{what} strength known from a source ({shown}), so it cannot be dosed"
 
 
 def _fits_in_order(cat: Catalogue, indication_id: str) -> tuple[Fit, ...]:

@@ -12,9 +12,11 @@ from typing import Any
 from mesocli import __version__
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.engine import CheckResult, Finding
+from mesocli.domain.formulate import fit_dosability
 from mesocli.domain.identity import catalogue_identity
 from mesocli.domain.model import (
     AllergenGroup,
+    Fit,
     Indication,
     Product,
     Protocol,
@@ -189,12 +191,18 @@ def group_detail(cat: Catalogue, g: AllergenGroup) -> dict[str, Any]:
     }
 
 
+def _fit_document(cat: Catalogue, f: Fit) -> dict[str, Any]:
+    dosable, why_not = fit_dosability(cat, f)
+    return {"target": f.target, "fit": f.fit, "final_concentration": _q(f.final_concentration),
+            "notes": f.notes, **provenance(f.provenance), "dosable_products": list(dosable),
+            "not_dosable_because": why_not}
+
+
 def indication_detail(cat: Catalogue, ind: Indication) -> dict[str, Any]:
     return {
         "id": ind.id, "name": ind.name, "aliases": list(ind.aliases), "areas": list(ind.areas),
         "notes": ind.notes,
-        "fits": [{"target": f.target, "fit": f.fit, "final_concentration": _q(f.final_concentration),
-                  "notes": f.notes, **provenance(f.provenance)} for f in ind.fits],
+        "fits": [_fit_document(cat, f) for f in ind.fits],
         "protocols": [protocol_document(p) for p in cat.protocols if p.indication == ind.id],
         **provenance(ind.provenance),
     }

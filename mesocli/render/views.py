@@ -131,6 +131,11 @@ def indication(p: Printer, doc: dict[str, Any]) -> None:
     p.table(["Ingredient", "Fit", "Final concentration", "Evidence"],
             [[f["target"], f["fit"], q(f["final_concentration"]) if f["final_concentration"] else "as supplied",
               f["evidence"]] for f in doc["fits"]], title="Ingredients")
+    undosable = [f for f in doc["fits"] if f.get("not_dosable_because")]
+    if undosable:
+        p.line()
+        p.table(["Ingredient", "Why a build cannot dose it"],
+                [[f["target"], f["not_dosable_because"]] for f in undosable], title="Not dosable")
     if doc["protocols"]:
         p.line()
         protocols(p, doc["protocols"])

@@ -10,6 +10,7 @@ load its parameters.
 from __future__ import annotations
 
 from mesocli.domain.rules import (
+    advisory,
     age_limit,
     allergy,
     contraindication,
@@ -37,6 +38,7 @@ REGISTRY: tuple[Check, ...] = (
     fit.CHECK,  # fit for the indication
     fit.ADJUNCT,  # [[adjunct_class]]: classes that need no recorded fit
     purpose_conflict.CHECK,  # [[purpose_conflict]]
+    advisory.CHECK,  # [[advisory]]: a standing note whenever an ingredient is used
     syringe.CHECK,  # products per syringe, do-not-admix
     incompatibility.CHECK,  # [[incompatibility]]
     dose_limit.CHECK,  # [[dose_limit]]
