@@ -46,6 +46,10 @@ FORMULA_SYRINGE = 1.0  # mL: the volume a formula is written for when no source 
 BASES = ("requested-volume", "treatment-area", "protocol-session-volume", "one-syringe")
 BOUNDS = ("protocol-session-volume", "protocol-points", "treatment-area", "presentation", "dose-cap")
 EPSILON = 1e-9
+# mL: the most meso accepts as one session, however it is asked for (--volume, or a treated area
+# at the protocol's spacing and volume per point). An input limit, not a clinical dose: the
+# sourced bounds below are what plan a session.
+MAX_SESSION_ML = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +186,12 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
                      tuple(working), tuple(notes))
     if area_points is not None and per_point is not None:
         ml = area_points * _in_ml(per_point)
+        if ml > MAX_SESSION_ML * (1 + EPSILON):
+            from mesocli.errors import InputError
+
+            raise InputError(f"--treatment-area: {format_quantity(treatment_area)} at {format_quantity(spacing)} "
+                             f"spacing is {area_points} points of {format_quantity(per_point)}, {_ml(ml)}: more "
+                             f"than the {_ml(MAX_SESSION_ML)} meso accepts for one session")
         working.append(f"Session volume = {area_points} points x {format_quantity(per_point)} per point "
                        f"({where}) = {_ml(ml)}.")
         return Start("treatment-area", ml, treatment_area, spacing, area_points, tuple(bounds),
