@@ -10,7 +10,10 @@ Steps, each recorded so the output can say why:
    product already contains one, otherwise the first safe plain local anaesthetic.
 4. Syringes: do-not-admix products alone, incompatible pairs apart, never more products in
    one syringe than the limit.
-5. Doses: volumes from the studied final concentrations, the rest shared; then every dose
+5. The session plan (:mod:`mesocli.domain.session_plan`): the session volume and points, held
+   to every bound of the protocol, the treated area, the presentation and the patient's dose
+   caps; a bound that truncates the plan is a caution finding.
+   Doses: volumes from the studied final concentrations, the rest shared; then every dose
    limit (per session, per kg with its absolute cap, per area) may truncate a volume.
 6. The safety engine checks the finished recipe; a contraindicated finding removes the
    offending product and the recipe is rebuilt, or the build is refused.
