@@ -273,3 +273,39 @@ def test_cli_treated_surface_beyond_the_session_limit_is_exit_2(meso):
     out = _run(meso, "--indication", "skin-rejuvenation", "--area", "neck", "--treatment-area", "20000 cm^2")
     assert out.exit_code == 2
     assert "100 mL" in out.stderr
+
+
+# ----------------------------------------------------------------------------- the bounds one by one
+def test_a_prefilled_syringe_bounds_the_session_to_one_syringe(catalogue):
+    """A pre-filled single-dose gel (Restylane Vital Lidocaine, 1 mL) alone in its syringe: 4 mL
+    asked for is planned at 1 mL, and the presentation is the bound that decides."""
+    from mesocli.domain import session_plan
+    from mesocli.units import parse_quantity as pq
+
+    product = catalogue.products["restylane-vital-lidocaine"]
+    assert session_plan.prefilled(product)
+    first = session_plan.start(catalogue.protocol_for("skin-rejuvenation", "face"),
+                               pq("4 mL", kind="volume", what="v"), None, [[product]])
+    volume, decided = session_plan.decide(first.ml, first.bounds)
+    assert decided is not None and decided.name == "presentation" and decided.subject == product.id
+    assert volume == pytest.approx(1.0)
+    caution = session_plan.capped_finding(first, decided, volume)
+    assert caution.severity == "caution" and "1 mL" in caution.message and "4 mL" in caution.message
+
+
+def test_one_standard_syringe_is_the_container_of_a_product_used_as_supplied(catalogue):
+    from mesocli.domain import session_plan
+
+    vial = catalogue.products["deoxycholic-acid-10mg-ml"]
+    assert session_plan.standard_syringe([vial])[0] == pytest.approx(2.0)
+    mixed = [catalogue.products["ha-nonxl-booster"], catalogue.products["lidocaine-1pct-sd"]]
+    assert session_plan.standard_syringe(mixed)[0] == session_plan.FORMULA_SYRINGE
+
+
+def test_equal_bounds_name_the_dose_cap():
+    """Of two bounds of the same volume the dose cap decides, so the caution names the patient's limit."""
+    from mesocli.domain.session_plan import Bound, decide
+
+    volume, decided = decide(20.0, [Bound("protocol-points", 10.0, "points"), Bound("dose-cap", 10.0, "cap")])
+    assert volume == 10.0 and decided is not None and decided.name == "dose-cap"
+    assert decide(5.0, [Bound("dose-cap", 10.0, "cap")]) == (5.0, None)

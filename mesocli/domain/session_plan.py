@@ -170,6 +170,10 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
                             f"at most {protocol.max_points} points x {format_quantity(largest_point)} per "
                             f"point in {where} = {_ml(limit)}", provenance=protocol.provenance))
     for group in groups:
+        if len(group) == 1 and group[0].dose == "single" and group[0].vehicle == "gel" \
+                and group[0].container_volume is None:
+            notes.append(f"{group[0].id} is a single-dose gel whose syringe volume is not recorded from a "
+                         "source, so the plan could not be held to its presentation.")
         if len(group) == 1 and prefilled(group[0]):
             container = group[0].container_volume
             assert container is not None

@@ -140,7 +140,9 @@ def plan_lines(recipe: Recipe) -> list[tuple[str, str]]:
             ("Session volume", format_quantity(plan.session_volume)),
             ("Decided by", plan.decided_by
              + (f" (capped from {format_quantity(plan.planned)})" if plan.capped else "")),
-            ("Largest session volume", f"{format_quantity(plan.max_session_volume)} ({plan.max_bound})"
+            ("Largest session volume", f"{format_quantity(plan.max_session_volume)} ({plan.max_bound}"
+             + ("; only dose caps bound this session: no protocol, area or presentation bound is recorded)"
+                if all(b.name == "dose-cap" for b in plan.bounds) else ")")
              if plan.max_session_volume is not None else "no sourced bound for this indication and area")]
     return rows
 
