@@ -77,11 +77,12 @@ def assert_checks_clean(doc: dict, patient: Patient, cat) -> None:
 
 
 # ----------------------------------------------------------------------------- every indication x area
+@pytest.mark.parametrize("patient", [Patient(), Patient(age=40, weight="70 kg")], ids=["nothing-said", "adult"])
 @pytest.mark.parametrize(("indication", "area"), PAIRS)
-def test_every_indication_and_area_builds_with_defaults(catalogue, indication, area):
-    """``meso build --indication X [--area Y]`` and nothing else: a planned recipe that passes
-    ``meso check``, or a refusal for missing evidence (never one blamed on the patient)."""
-    patient = Patient()
+def test_every_indication_and_area_builds_with_defaults(catalogue, indication, area, patient):
+    """``meso build --indication X [--area Y]`` and nothing else (or a healthy adult's age and
+    weight): a planned recipe that passes ``meso check``, or a refusal for missing evidence
+    (never one blamed on the patient)."""
     recipe = api.build(indication, patient, area=area, catalogue=catalogue)
     doc = _doc(recipe, catalogue)
     if recipe.status == "refused":
@@ -256,6 +257,13 @@ def test_cli_plan_arithmetic_under_explain(meso):
     assert "Points the treated area holds = 100 cm² / (1 cm)^2 = 100." in out.stdout
     assert "Bound (protocol-points)" in out.stdout
     assert "Largest session volume for this patient under every bound: 10 mL" in out.stdout
+
+
+@pytest.mark.usefixtures("backend")
+def test_cli_refusal_kind_on_the_card(meso):
+    out = _run(meso, "--indication", "rosacea", "--format", "markdown")
+    assert "Kind of reason: evidence" in out.stdout
+    assert "Missing evidence" in out.stdout
 
 
 @pytest.mark.usefixtures("backend")

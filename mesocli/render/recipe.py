@@ -342,7 +342,8 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
               f"- **Area:** {md(recipe.area or 'not given')}",
               f"- **{md(_patient(recipe))}**", f"- **Status:** {md(recipe.status)}", ""]
     if recipe.status == "refused":
-        lines += ["## Refused", ""] + [f"- {md(r)}" for r in recipe.reasons] + [""]
+        lines += ["## Refused", "", f"- Kind of reason: {md(recipe.refusal_kind or 'patient')}"]
+        lines += [f"- {md(r)}" for r in recipe.reasons] + [""]
     for number, syringe in enumerate(recipe.syringes, 1):
         lines += [f"## Syringe {number} ({format_quantity(syringe.total_volume)})", "",
                   "| Product | Volume | Substance | Role | Stock | Amount |",
