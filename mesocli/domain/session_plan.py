@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, mass_limit, rule_applies
 from mesocli.domain.model import Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
-from mesocli.units import as_quantity, factor, format_quantity, format_value, units_of
+from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, units_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -264,10 +264,9 @@ def _total_mg(cat: Catalogue, sid: str, syringes: Iterable[Iterable[tuple[Produc
             for c in product.components:
                 if c.substance == sid and c.concentration is not None:
                     amount, unit = amount_in(substance, c.concentration, vol, ML)
-                    try:
-                        total += amount * factor(unit, "mg")
-                    except Exception:  # an activity without a mass factor: no mass limit applies
-                        return None
+                    if not compatible(unit, "mg"):
+                        return None  # an activity without a mass factor: no mass limit applies
+                    total += amount * factor(unit, "mg")
     return total
 
 
