@@ -250,6 +250,7 @@ def build(
     ``"refused"`` (then ``recipe.reasons`` says why and there are no syringes).
     """
     from mesocli.domain.formulate import BuildRequest, formulate
+    from mesocli.domain.session_plan import MAX_SESSION_ML
     from mesocli.units import parse_quantity
 
     cat = catalogue or load_catalogue()
@@ -265,6 +266,6 @@ def build(
                         if treatment_area is not None else None),
         max_products=max_products,
     )
-    if request.volume is not None and request.volume.to("mL").magnitude > 100:
-        raise InputError("--volume: more than 100 mL is not a mesotherapy session")
+    if request.volume is not None and request.volume.to("mL").magnitude > MAX_SESSION_ML:
+        raise InputError(f"--volume: more than {MAX_SESSION_ML:g} mL is not a mesotherapy session")
     return formulate(cat, resolved, request)

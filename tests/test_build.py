@@ -133,14 +133,16 @@ def test_lidocaine_per_kg_cap_60kg(catalogue, indication):
 
 
 def test_lidocaine_cap_truncation_is_reported(catalogue):
-    # 100 mL at the 3 mg/mL default would be 300 mg of lidocaine; 60 kg allows 270 mg.
-    doc = make(catalogue, "skin-rejuvenation", Patient(weight="60 kg"), volume="100 mL")
+    # 100 mL at the 3 mg/mL default would be 300 mg of lidocaine; 60 kg allows 270 mg. The neck
+    # protocol records no session volume, so the dose cap is the bound that decides.
+    doc = make(catalogue, "skin-rejuvenation", Patient(weight="60 kg"), area="neck", volume="100 mL")
     assert total_mg(doc, "lidocaine") <= 270 * (1 + REL)
     capped = [r for r in doc["reasons"] if "cap" in r and "Lidocaine" in r]
     assert capped and "270 mg" in capped[0]
     assert any("4.5 mg/kg" in line and "270 mg" in line for line in doc["explain"])
-    reduced = [c for c in components(doc) if c["id"].startswith("lidocaine")]
-    assert reduced and all("dose cap" in c["reason"] for c in reduced)
+    assert doc["plan"]["decided_by"] == "dose-cap" and doc["plan"]["capped"] is True
+    cautions = [f for f in doc["findings"] if f["trigger"] == "plan:dose-cap"]
+    assert cautions and cautions[0]["severity"] == "caution" and cautions[0]["subject"] == "lidocaine"
 
 
 def test_lidocaine_absolute_cap_without_weight(catalogue):
@@ -438,9 +440,15 @@ def test_aliases_resolve(catalogue):
     assert recipe.indication == "hair-loss"
 
 
-def test_missing_volume_is_an_input_error(catalogue):
-    with pytest.raises(InputError, match="--volume"):
-        api.build("hyperpigmentation", catalogue=catalogue)
+def test_no_sourced_session_volume_plans_one_standard_syringe(catalogue):
+    """With no volume given and none recorded, the recipe is a formula for one standard syringe
+    per syringe of the recipe, and the plan says so and how far it may go."""
+    recipe = api.build("hyperpigmentation", catalogue=catalogue)
+    assert recipe.status == "ok"
+    assert recipe.plan.basis == "one-syringe"
+    assert recipe.plan.session_volume.to("mL").magnitude <= len(recipe.syringes) * 1.0 + 1e-9
+    assert recipe.plan.max_session_volume is not None
+    assert any("formula for one standard syringe" in line for line in recipe.explanations)
 
 
 @pytest.mark.parametrize("volume", ["4 kg", "-1 mL", "abc", "0 mL", "101 mL", "nan mL"])

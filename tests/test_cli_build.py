@@ -306,15 +306,14 @@ def test_bad_patient_or_area_input_is_exit_2(meso, args):
 
 
 # ----------------------------------------------------------------------------- input errors
-def test_missing_volume_where_protocol_has_none(meso):
+def test_no_volume_where_protocol_has_none_plans_one_syringe(meso):
     out = run(meso, "--indication", "hyperpigmentation")
-    assert out.exit_code == 2
-    assert "--volume" in out.stderr
-    assert "Syringe" not in out.stdout
-    as_json = run(meso, "--indication", "hyperpigmentation", "--json")
-    assert as_json.exit_code == 2
-    err = as_json.json()
-    assert err["kind"] == "error" and err["code"] == 2 and "--volume" in err["message"]
+    assert out.exit_code == 0
+    assert "formula for one standard syringe" in out.stdout
+    assert "Largest session volume" in out.stdout
+    doc = run(meso, "--indication", "hyperpigmentation", "--json").json()
+    assert doc["plan"]["basis"] == "one-syringe"
+    assert doc["plan"]["max_session_volume"]["unit"] == "mL"
 
 
 @pytest.mark.parametrize("volume", ["4 kg", "-1 mL", "abc", "0 mL", "2", "nan mL", "101 mL", "2 % w/v"])

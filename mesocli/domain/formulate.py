@@ -10,7 +10,10 @@ Steps, each recorded so the output can say why:
    product already contains one, otherwise the first safe plain local anaesthetic.
 4. Syringes: do-not-admix products alone, incompatible pairs apart, never more products in
    one syringe than the limit.
-5. Doses: volumes from the studied final concentrations, the rest shared; then every dose
+5. The session plan (:mod:`mesocli.domain.session_plan`): the session volume and points, held
+   to every bound of the protocol, the treated area, the presentation and the patient's dose
+   caps; a bound that truncates the plan is a caution finding.
+   Doses: volumes from the studied final concentrations, the rest shared; then every dose
    limit (per session, per kg with its absolute cap, per area) may truncate a volume.
 6. The safety engine checks the finished recipe; a contraindicated finding removes the
    offending product and the recipe is rebuilt, or the build is refused.
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from mesocli.domain import session_plan
 from mesocli.domain.dosing import (
     MASS_KINDS,
     amount_in,
@@ -41,7 +45,7 @@ from mesocli.domain.engine import (
 from mesocli.domain.model import Component, Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
 from mesocli.domain.rules import purpose_conflict, studied_strength
-from mesocli.domain.rules.base import Context
+from mesocli.domain.rules.base import Context, sourced
 from mesocli.units import (
     Amount,
     as_quantity,
@@ -120,6 +124,8 @@ class Recipe:
     patient: ResolvedPatient | None = None
     sources: tuple[str, ...] = ()
     treatment_area: Any = None
+    plan: Any = None  # session_plan.SessionPlan: volume, points and the bound that decided
+    refusal_kind: str | None = None  # patient | evidence | volume | safety, when refused
 
 
 @dataclass
@@ -138,10 +144,20 @@ class _Plan:
     # What the build's checks work out from the patient alone (an allergy's reach, the rules the
     # patient's conditions fire): the same for every check of this build, so worked out once.
     patient_state: dict[str, Any] = field(default_factory=dict)
+    # The session plan of the current attempt and the cautions it gives (a cap that truncates it).
+    session: Any = None
+    plan_findings: list[Finding] = field(default_factory=list)
+    # Candidates excluded for want of evidence (an unsourced fit, an unknown strength), not for the patient.
+    for_evidence: set[str] = field(default_factory=set)
+    chose_actives: bool = False
 
     def exclude(self, entry_id: str, reason: str, trigger: str) -> None:
         if all(e.id != entry_id for e in self.excluded):
             self.excluded.append(Exclusion(entry_id, reason, trigger))
+
+    def exclude_for_evidence(self, entry_id: str, reason: str, trigger: str) -> None:
+        self.for_evidence.add(entry_id)
+        self.exclude(entry_id, reason, trigger)
 
 
 def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -> Recipe:
@@ -158,7 +174,7 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
     blocking = [f for f in procedure.findings if f.severity == "contraindicated"]
     if blocking:
         return _refuse(plan, protocol, [f"{f.message} (triggered by {f.trigger})" for f in blocking],
-                       procedure.findings)
+                       procedure.findings, "patient")
     if area is not None and indication.areas and area not in indication.areas:
         from mesocli.errors import InputError
 
@@ -168,10 +184,10 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
     for _attempt in range(MAX_REBUILDS):
         syringes = _compose(plan, protocol)
         if not syringes:
-            reasons = [*plan.reasons, f"No ingredient for {indication.name} can be used safely for this "
-                       "patient and dosed from sourced data."]
+            kind = _refusal_kind(plan)
+            reasons = [*plan.reasons, REFUSAL_HEADLINES[kind].format(indication=indication.name)]
             reasons += [f"{e.id}: {e.reason}" for e in plan.excluded]
-            return _refuse(plan, protocol, reasons, procedure.findings)
+            return _refuse(plan, protocol, reasons, procedure.findings, kind)
         final = _final_check(plan, syringes, protocol)
         bad = [f for f in final.findings if f.severity == "contraindicated"]
         if not bad:
@@ -180,18 +196,51 @@ def formulate(cat: Catalogue, patient: ResolvedPatient, request: BuildRequest) -
             sources = sorted({s for f in final.findings for s in f.sources}
                              | set(protocol.provenance.cited() if protocol else ())
                              | {str(src) for p, _ in _chosen(syringes) for src in p.provenance.sources})
-            return Recipe("ok", indication.id, area, tuple(syringes), protocol, final.findings,
+            findings = _with_plan_findings(final.findings, plan.plan_findings)
+            sources = sorted(set(sources) | {s for f in plan.plan_findings for s in f.sources})
+            return Recipe("ok", indication.id, area, tuple(syringes), protocol, findings,
                           tuple(plan.excluded), tuple(plan.reasons), tuple(plan.explain),
                           use_by.value if use_by else None, use_by.provenance if use_by else None,
-                          patient, tuple(sources), request.treatment_area)
+                          patient, tuple(sources), request.treatment_area, plan.session)
         procedure_bad = [f for f in bad if f.subject == PROCEDURE]
         if procedure_bad:
-            return _refuse(plan, protocol, [f.message for f in procedure_bad], final.findings)
+            return _refuse(plan, protocol, [f.message for f in procedure_bad], final.findings, "patient")
         for f in bad:
             plan.banned.add(f.subject)
             plan.exclude(f.subject, f.message, f.trigger)
         plan.explain.clear()
-    return _refuse(plan, protocol, ["No combination passed the safety check."], procedure.findings)
+        plan.plan_findings.clear()
+        plan.session = None
+    return _refuse(plan, protocol, ["No combination passed the safety check."], procedure.findings, "safety")
+
+
+# Why a build is refused, by kind: the patient (a contraindication), missing evidence (no
+# sourced, dosable ingredient whatever the patient), a session volume too small to dose, or
+# no combination passing the safety check.
+REFUSAL_KINDS = ("patient", "evidence", "volume", "safety")
+REFUSAL_HEADLINES = {
+    "patient": "No ingredient for {indication} can be used safely for this patient and dosed from sourced data.",
+    "evidence": ("Missing evidence: no ingredient for {indication} has a published source for its fit and a "
+                 "known strength, so meso cannot dose one for any patient."),
+    "volume": "No ingredient for {indication} has a measurable volume in this session plan.",
+}
+
+
+def _refusal_kind(plan: _Plan) -> str:
+    """Why no syringe could be composed: the patient when any candidate was excluded for the
+    patient, missing evidence when every exclusion (or the want of any candidate) is about sources."""
+    if plan.chose_actives:
+        return "volume"
+    if any(e.id not in plan.for_evidence for e in plan.excluded):
+        return "patient"
+    return "evidence"
+
+
+def _with_plan_findings(findings: Sequence[Finding], extra: Sequence[Finding]) -> tuple[Finding, ...]:
+    """The final check's findings and the plan's own cautions, once each, worst first."""
+    merged = list(findings)
+    merged += [f for f in extra if f not in merged]
+    return tuple(sorted(merged, key=Finding.sort_key))
 
 
 def _chosen(syringes: Sequence[Syringe]) -> list[tuple[Product, Any]]:
@@ -199,10 +248,10 @@ def _chosen(syringes: Sequence[Syringe]) -> list[tuple[Product, Any]]:
 
 
 def _refuse(plan: _Plan, protocol: Protocol | None, reasons: Sequence[str],
-            findings: Sequence[Finding]) -> Recipe:
+            findings: Sequence[Finding], kind: str) -> Recipe:
     return Recipe("refused", plan.request.indication, plan.request.area, (), protocol,
                   tuple(findings), tuple(plan.excluded), tuple(dict.fromkeys(reasons)), (),
-                  patient=plan.patient)
+                  patient=plan.patient, refusal_kind=kind)
 
 
 # ----------------------------------------------------------------------------- candidates
@@ -282,7 +331,7 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
         if fit.target in covered:
             continue
         if fit.provenance.evidence == "unsourced":
-            plan.exclude(fit.target, UNSOURCED_FIT, plan.request.indication)
+            plan.exclude_for_evidence(fit.target, UNSOURCED_FIT, plan.request.indication)
             continue
         picked = None
         redundant = False
@@ -296,7 +345,7 @@ def _choose_actives(plan: _Plan) -> list[tuple[Product, Fit]]:
                 redundant = True
                 break
             if undosable is not None:
-                plan.exclude(product.id, *undosable)
+                plan.exclude_for_evidence(product.id, *undosable)
                 continue
             blocking = _first_blocking(_alone(plan, product))
             if blocking is not None:
@@ -561,20 +610,7 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
     actives = _choose_actives(plan)
     if not actives:
         return []
-    volume = plan.request.volume
-    if volume is None and protocol is not None and protocol.session_volume is not None:
-        session = protocol.session_volume
-        plan.explain.append(f"Session volume {format_quantity(session)} from the protocol for "
-                            f"{protocol.indication} / {protocol.area}.")
-        volume_ml = session.value * factor(session.unit, ML)
-    elif volume is not None:
-        plan.explain.append(f"Session volume {format_quantity(volume)} as requested (--volume).")
-        volume_ml = volume.magnitude * factor(units_of(volume), ML)
-    else:
-        from mesocli.errors import InputError
-
-        raise InputError(f"no session volume is recorded for {plan.request.indication} in the "
-                         f"{plan.request.area} area; give one with --volume, e.g. --volume \"2 mL\"")
+    plan.chose_actives = True
     needed, why = _anaesthetic_needed(plan, [p for p, _ in actives])
     anaesthetic = None
     if needed:
@@ -586,6 +622,7 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
         plan.reasons.append(why)
     groups = _assign(plan, actives, anaesthetic)
     fits = {p.id: f for p, f in actives}
+    volume_ml, first = _plan_volume(plan, protocol, groups, fits, anaesthetic)
     share = volume_ml / len(groups)
     syringes = []
     for number, members in enumerate(groups, 1):
@@ -606,6 +643,7 @@ def _compose(plan: _Plan, protocol: Protocol | None) -> list[Syringe]:
     built = [_points(plan, s, protocol) for s in kept]
     for number, syringe in enumerate(built, 1):
         _explain_final_concentrations(plan, number, syringe)
+    _finish_plan(plan, first, built, protocol)
     return built
 
 
@@ -619,6 +657,51 @@ def _explain_final_concentrations(plan: _Plan, number: int, syringe: Syringe) ->
                 final = format_quantity(s.final_concentration)
                 plan.explain.append(f"Syringe {number}: {s.id} from {component.product.id}, final concentration = "
                                     f"{format_quantity(s.amount)} / {total} = {final}.")
+
+
+def _plan_volume(plan: _Plan, protocol: Protocol | None, groups: list[list[Product]],
+                 fits: dict[str, Fit], anaesthetic: Product | None) -> tuple[float, Any]:
+    """The session volume in mL: the plan's basis (see :mod:`mesocli.domain.session_plan`),
+    bounded by the protocol, the treated area, the presentation and every dose cap for this
+    patient. The dose caps are worked out from a trial dosing at the basis volume (every volume
+    is proportional to the session volume), which is then set aside."""
+    request = plan.request
+    first = session_plan.start(protocol, request.volume, request.treatment_area, groups)
+    plan.explain.extend(first.working)
+    marks = len(plan.reasons), len(plan.explain), len(plan.excluded)
+    share = first.ml / len(groups)
+    trial = [_dose_syringe(plan, number, members, fits, anaesthetic, share, protocol)
+             for number, members in enumerate(groups, 1)]
+    del plan.reasons[marks[0]:], plan.explain[marks[1]:], plan.excluded[marks[2]:]
+    parts = [[(product, volume) for product, volume, _, _ in syringe] for syringe in trial]
+    total = sum(volume for syringe in parts for _, volume in syringe)
+    caps = session_plan.dose_cap_bounds(plan.cat, plan.patient, request.treatment_area, parts, total)
+    bounds = [*first.bounds, *caps]
+    volume_ml, decided = session_plan.decide(first.ml, bounds)
+    if decided is not None:
+        plan.explain.append(f"Session volume capped at {_ml(volume_ml)} by the "
+                            f"{decided.name.replace('-', ' ')} bound: {decided.detail}.")
+        what = "A dose cap" if decided.name == "dose-cap" else f"The {decided.name.replace('-', ' ')} bound"
+        plan.reasons.append(f"{what} truncated the plan to {_ml(volume_ml)}: {decided.detail}.")
+        plan.plan_findings.append(session_plan.capped_finding(first, decided, volume_ml))
+    plan.session = (first, bounds, decided, volume_ml)
+    return volume_ml, first
+
+
+def _finish_plan(plan: _Plan, first: Any, syringes: Sequence[Syringe], protocol: Protocol | None) -> None:
+    _, bounds, decided, volume_ml = plan.session
+    total: float = 0
+    for syringe in syringes:
+        total = total + syringe.total_volume.magnitude
+    counted = [s.points for s in syringes if s.points is not None]
+    points = sum(counted) if counted else None
+    per_point = protocol.volume_per_point if protocol is not None else None
+    vpps = [s.volume_per_point for s in syringes if s.volume_per_point is not None]
+    shown = max(vpps) if vpps else (as_quantity(per_point.value, per_point.unit) if per_point is not None else None)
+    plan.session = session_plan.finish(first, bounds, volume_ml, decided, total, points, shown)
+    plan.explain.extend(session_plan.working(plan.session))
+    if points is not None:
+        plan.explain.append(f"Plan: {_ml(total)} in {points} points of {format_quantity(shown)}.")
 
 
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
@@ -791,6 +874,7 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
                                 f"scaled by {scale:.3g}.")
             plan.reasons.append(f"A dose cap truncated the plan: {substance.name} is limited to "
                                 f"{_mg(limit.mg)} ({limit.working}).")
+            plan.plan_findings.append(_truncated(sid, substance.name, total, limit, rule))
             for parts in syringes:
                 for index, (product, vol, purpose, why) in enumerate(parts):
                     if any(c.substance == sid for c in product.components):
@@ -845,6 +929,14 @@ def _keep_studied_strength(plan: _Plan, number: int, parts: list[Part]) -> list[
                 parts[index] = (product, _floor_volume(volume * keep), purpose,
                                 why + f"; volume reduced to keep {sid} at its studied strength")
     return parts
+
+
+def _truncated(sid: str, name: str, total: float, limit: Any, rule: Any) -> Finding:
+    """The caution a dose cap gives when it truncates a planned volume."""
+    return Finding("caution", "dose", sid, "plan:dose-cap",
+                   f"A dose cap truncated the plan: {name} {_mg(total)} was planned, {_mg(limit.mg)} is the "
+                   f"limit ({limit.working}); the volumes that hold it were reduced.",
+                   advice=rule.advice, **sourced(rule.provenance))
 
 
 def _mg(value: float) -> str:

@@ -18,7 +18,7 @@ MAX_COMPONENTS = 50
 RECIPE_KEYS = frozenset({
     "syringes", "components", "indication", "area", "protocol", "treatment_area",
     "schema_version", "kind", "status", "disclaimer", "excluded", "explain", "findings", "reasons",
-    "use_by", "meso_version", "catalogue",
+    "use_by", "meso_version", "catalogue", "plan", "refusal",
 })
 PROTOCOL_KEYS = frozenset({"points", "volume_per_point", "sessions", "interval",
                            "depth", "evidence", "needle", "sources", "spacing", "technique"})

@@ -12,7 +12,7 @@ from mesocli.domain.formulate import Recipe
 from mesocli.render.check_view import patient_line
 from mesocli.render.documents import DISCLAIMER, envelope, finding_document
 from mesocli.render.human import Printer, visible
-from mesocli.units import Amount, format_number, format_quantity, to_json
+from mesocli.units import Amount, as_quantity, format_number, format_quantity, to_json
 
 
 def _q(quantity: Any) -> dict[str, Any] | None:
@@ -74,7 +74,77 @@ def recipe_document(recipe: Recipe, cat: Catalogue) -> dict[str, Any]:
         use_by=recipe.use_by,
         explain=list(recipe.explanations),
         disclaimer=DISCLAIMER,
+        plan=plan_document(recipe),
+        refusal=refusal_document(recipe),
     )
+
+
+def plan_document(recipe: Recipe) -> dict[str, Any] | None:
+    """The session plan (JSON ``plan``): its basis, surface, points, volumes and the bound that decided."""
+    plan = recipe.plan
+    if plan is None:
+        return None
+    return {
+        "basis": plan.basis,
+        "surface": _q(plan.surface),
+        "spacing": _q(plan.spacing),
+        "points": plan.points,
+        "volume_per_point": _q(plan.volume_per_point),
+        "planned_volume": _q(plan.planned),
+        "session_volume": _q(plan.session_volume),
+        "decided_by": plan.decided_by,
+        "capped": plan.capped,
+        "max_session_volume": _q(plan.max_session_volume),
+        "max_session_volume_bound": plan.max_bound,
+        "bounds": [{"bound": b.name, "volume": to_json(as_quantity(b.ml, "mL")), "subject": b.subject,
+                    "detail": b.detail} for b in plan.bounds],
+        "notes": list(plan.notes),
+    }
+
+
+def refusal_document(recipe: Recipe) -> dict[str, Any] | None:
+    """Why a build was refused (JSON ``refusal``): the kind of reason and its headline."""
+    if recipe.status != "refused":
+        return None
+    return {"kind": recipe.refusal_kind or "patient", "message": _refusal_headline(recipe)}
+
+
+def _refusal_headline(recipe: Recipe) -> str:
+    from mesocli.domain.formulate import REFUSAL_HEADLINES
+
+    kind = recipe.refusal_kind or "patient"
+    headline = REFUSAL_HEADLINES.get(kind, "").split("{", 1)[0]
+    found = next((r for r in recipe.reasons if headline and r.startswith(headline)), None)
+    return found or (recipe.reasons[0] if recipe.reasons else kind)
+
+
+PLAN_BASES = {
+    "requested-volume": "the requested session volume (--volume)",
+    "treatment-area": "the treated area (--treatment-area) at the protocol's spacing and volume per point",
+    "protocol-session-volume": "the session volume of the protocol",
+    "one-syringe": "a formula for one standard syringe (no source gives a session volume)",
+}
+
+
+def plan_lines(recipe: Recipe) -> list[tuple[str, str]]:
+    """The plan as label and text pairs, for the human output and the card."""
+    plan = recipe.plan
+    if plan is None:
+        return []
+    rows = [("Planned from", PLAN_BASES.get(plan.basis, plan.basis)),
+            ("Treated surface", format_quantity(plan.surface) if plan.surface is not None else "not given"),
+            ("Spacing", format_quantity(plan.spacing) if plan.spacing is not None else "not recorded"),
+            ("Points", str(plan.points) if plan.points is not None else "not planned (no volume per point recorded)"),
+            ("Volume per point", format_quantity(plan.volume_per_point) if plan.volume_per_point is not None
+             else "not recorded"),
+            ("Session volume", format_quantity(plan.session_volume)),
+            ("Decided by", plan.decided_by
+             + (f" (capped from {format_quantity(plan.planned)})" if plan.capped else "")),
+            ("Largest session volume", f"{format_quantity(plan.max_session_volume)} ({plan.max_bound}"
+             + ("; only dose caps bound this session: no protocol, area or presentation bound is recorded)"
+                if all(b.name == "dose-cap" for b in plan.bounds) else ")")
+             if plan.max_session_volume is not None else "no sourced bound for this indication and area")]
+    return rows
 
 
 def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool = False) -> None:
@@ -83,7 +153,13 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
     p.line(_patient(recipe))
     p.line()
     if recipe.status == "refused":
-        p.severity("contraindicated", "REFUSED: meso will not print a recipe for this patient.")
+        if recipe.refusal_kind == "evidence":
+            p.line("REFUSED (missing evidence): no ingredient for this indication can be dosed from sourced "
+                   "data, whatever the patient.", style="bold")
+        elif recipe.refusal_kind in ("volume", "safety"):
+            p.line("REFUSED: meso cannot print a safe, dosed recipe for this request.", style="bold")
+        else:
+            p.severity("contraindicated", "REFUSED: meso will not print a recipe for this patient.")
         for reason in recipe.reasons:
             p.line(f"  - {reason}")
         _exclusions(p, recipe)
@@ -103,6 +179,7 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
         for c in syringe.components:
             p.line(f"  {c.product.id}: {c.reason}")
         p.line()
+    _plan(p, recipe)
     _protocol(p, recipe)
     if recipe.use_by:
         p.field("Use the mixed cocktail within", recipe.use_by)
@@ -189,6 +266,18 @@ def _patient(recipe: Recipe) -> str:
     return patient_line(CheckResult("ok", (), patient=recipe.patient))
 
 
+def _plan(p: Printer, recipe: Recipe) -> None:
+    rows = plan_lines(recipe)
+    if not rows:
+        return
+    p.line("Plan", style="bold")
+    for label, text in rows:
+        p.field(f"  {label}", text)
+    for note in recipe.plan.notes:
+        p.line(f"  - {note}")
+    p.line()
+
+
 def _protocol(p: Printer, recipe: Recipe) -> None:
     pr = recipe.protocol
     if pr is None:
@@ -263,7 +352,8 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
               f"- **Area:** {md(recipe.area or 'not given')}",
               f"- **{md(_patient(recipe))}**", f"- **Status:** {md(recipe.status)}", ""]
     if recipe.status == "refused":
-        lines += ["## Refused", ""] + [f"- {md(r)}" for r in recipe.reasons] + [""]
+        lines += ["## Refused", "", f"- Kind of reason: {md(recipe.refusal_kind or 'patient')}"]
+        lines += [f"- {md(r)}" for r in recipe.reasons] + [""]
     for number, syringe in enumerate(recipe.syringes, 1):
         lines += [f"## Syringe {number} ({format_quantity(syringe.total_volume)})", "",
                   "| Product | Volume | Substance | Role | Stock | Amount | Final in syringe |",
@@ -275,6 +365,9 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
         if syringe.points:
             lines += ["", f"Points: {syringe.points} x {format_quantity(syringe.volume_per_point)}"]
         lines.append("")
+    if recipe.plan is not None and recipe.status == "ok":
+        lines += ["## Plan", ""] + [f"- {md(label)}: {md(text)}" for label, text in plan_lines(recipe)]
+        lines += [f"- {md(note)}" for note in recipe.plan.notes] + [""]
     pr = recipe.protocol
     if pr is not None and recipe.status == "ok":
         lines += ["## Protocol", "", f"- Technique: {md(pr.technique)}"]

@@ -1,0 +1,333 @@
+"""The session plan of a build: how much cocktail, in how many points, and what bounds it.
+
+A plan starts from one basis, in this order:
+
+1. ``requested-volume``: the session volume the user gave (``--volume``);
+2. ``treatment-area``: the treated surface the user gave (``--treatment-area``), at the
+   protocol's spacing (one point per spacing squared) and volume per point;
+3. ``protocol-session-volume``: the session volume the catalogue protocol records from a source;
+4. ``one-syringe``: with none of these, the recipe is a formula for one standard syringe: a
+   pre-filled or single-dose presentation used as supplied is one container, any other syringe
+   :data:`FORMULA_SYRINGE` (a unit for writing a formula, not a clinical dose). The plan then
+   says how far it may be repeated: the largest session volume under every bound.
+
+The volume is then bounded, the smallest bound deciding:
+
+- ``protocol-session-volume``: the protocol's sourced session volume;
+- ``protocol-points``: the protocol's most points x its largest volume per point;
+- ``treatment-area``: the points the treated surface holds x the largest volume per point;
+- ``presentation``: a pre-filled syringe (a single-dose gel) is one container per syringe;
+- ``dose-cap``: every per-session, per-kg or per-area mass limit for this patient, worked out
+  from the amount of the substance in each mL of the cocktail (see :func:`dose_cap_bounds`).
+
+A basis above a bound is planned at the bound, with a caution finding that says so. No
+typical surface of an area is recorded from a source, so without ``--treatment-area`` the
+surface is unknown and the plan says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, mass_limit, rule_applies
+from mesocli.domain.model import Product, Protocol, Provenance
+from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
+from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, units_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.domain.catalogue import Catalogue
+    from mesocli.domain.patient import ResolvedPatient
+
+ML = "mL"
+FORMULA_SYRINGE = 1.0  # mL: the volume a formula is written for when no source gives a session volume
+BASES = ("requested-volume", "treatment-area", "protocol-session-volume", "one-syringe")
+BOUNDS = ("protocol-session-volume", "protocol-points", "treatment-area", "presentation", "dose-cap")
+EPSILON = 1e-9
+# mL: the most meso accepts as one session, however it is asked for (--volume, or a treated area
+# at the protocol's spacing and volume per point). An input limit, not a clinical dose: the
+# sourced bounds below are what plan a session.
+MAX_SESSION_ML = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """One upper bound on the session volume."""
+
+    name: str  # one of BOUNDS
+    ml: float
+    detail: str  # how it was worked out, in words
+    subject: str = PROCEDURE  # what the bound concerns: the procedure, or a substance (dose caps)
+    provenance: Provenance | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a plan starts, before the dose caps are known."""
+
+    basis: str
+    ml: float
+    surface: Any = None  # pint quantity: the treated surface, when known
+    spacing: Any = None  # pint quantity
+    area_points: int | None = None  # the points the treated surface holds at the spacing
+    bounds: tuple[Bound, ...] = ()
+    working: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what the plan could not use, in words
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """The finished plan, as the recipe reports it."""
+
+    basis: str
+    planned: Any  # pint quantity: the volume the basis gave
+    session_volume: Any  # pint quantity: the total of the syringes
+    points: int | None
+    volume_per_point: Any
+    spacing: Any
+    surface: Any
+    decided_by: str  # the basis, or the name of the bound that capped it
+    max_session_volume: Any  # pint quantity, or None when no bound is known
+    max_bound: str | None  # the bound that gives max_session_volume
+    bounds: tuple[Bound, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def capped(self) -> bool:
+        return self.decided_by != self.basis
+
+
+def _ml(value: float) -> str:
+    return format_value(value, ML)
+
+
+def _in_ml(amount: Any) -> float:
+    """An Amount or a pint quantity of volume, in mL."""
+    if hasattr(amount, "magnitude"):
+        return float(amount.magnitude) * factor(units_of(amount), ML)
+    return float(amount.value) * factor(amount.unit, ML)
+
+
+def _in_cm(amount: Any) -> float:
+    return float(amount.value) * factor(amount.unit, "cm")
+
+
+def prefilled(product: Product) -> bool:
+    """A pre-filled syringe: a single-dose gel whose container volume is recorded."""
+    return product.dose == "single" and product.vehicle == "gel" and product.container_volume is not None
+
+
+def standard_syringe(group: Sequence[Product]) -> tuple[float, str]:
+    """The volume (mL) of one standard syringe of ``group`` and why: one container of a
+    product used as supplied in a syringe of its own, or the formula unit."""
+    if len(group) == 1 and group[0].container_volume is not None and group[0].dose == "single" \
+            and (group[0].do_not_admix or prefilled(group[0])):
+        container = group[0].container_volume
+        return _in_ml(container), f"one {format_quantity(container)} container of {group[0].id}"
+    return FORMULA_SYRINGE, f"a formula for {_ml(FORMULA_SYRINGE)} of cocktail"
+
+
+def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
+          groups: Sequence[Sequence[Product]]) -> Start:
+    """The basis of the plan and every bound that does not depend on the doses."""
+    working: list[str] = []
+    notes: list[str] = []
+    bounds: list[Bound] = []
+    where = f"the {protocol.indication} protocol for the {protocol.area} area" if protocol else "the protocol"
+    spacing = protocol.spacing if protocol is not None else None
+    per_point = protocol.volume_per_point if protocol is not None else None
+    largest_point = (protocol.max_volume_per_point or per_point) if protocol is not None else None
+    area_points = None
+    if treatment_area is not None:
+        if spacing is None:
+            notes.append(f"No injection spacing is recorded in {where}, so the treated area cannot give "
+                         "a number of points.")
+        else:
+            square = treatment_area.magnitude * factor(units_of(treatment_area), "cm**2")
+            step = _in_cm(spacing)
+            area_points = max(1, math.floor(square / (step * step) + EPSILON))
+            working.append(f"Points the treated area holds = {format_quantity(treatment_area)} / "
+                           f"({format_quantity(spacing)})^2 = {area_points}.")
+            if largest_point is not None:
+                limit = area_points * _in_ml(largest_point)
+                bounds.append(Bound("treatment-area", limit,
+                                    f"{area_points} points in {format_quantity(treatment_area)} at "
+                                    f"{format_quantity(spacing)} spacing x at most "
+                                    f"{format_quantity(largest_point)} per point = {_ml(limit)}",
+                                    provenance=protocol.provenance if protocol else None))
+    elif protocol is not None:
+        notes.append(f"No typical surface of the {protocol.area} area is recorded from a source; "
+                     "give --treatment-area to plan points from the treated surface.")
+    if protocol is not None and protocol.session_volume is not None:
+        bounds.append(Bound("protocol-session-volume", _in_ml(protocol.session_volume),
+                            f"the session volume of {where}, {format_quantity(protocol.session_volume)}",
+                            provenance=protocol.provenance))
+    if protocol is not None and protocol.max_points is not None and largest_point is not None:
+        limit = protocol.max_points * _in_ml(largest_point)
+        bounds.append(Bound("protocol-points", limit,
+                            f"at most {protocol.max_points} points x {format_quantity(largest_point)} per "
+                            f"point in {where} = {_ml(limit)}", provenance=protocol.provenance))
+    for group in groups:
+        if len(group) == 1 and group[0].dose == "single" and group[0].vehicle == "gel" \
+                and group[0].container_volume is None:
+            notes.append(f"{group[0].id} is a single-dose gel whose syringe volume is not recorded from a "
+                         "source, so the plan could not be held to its presentation.")
+        if len(group) == 1 and prefilled(group[0]):
+            container = group[0].container_volume
+            assert container is not None
+            limit = _in_ml(container) * len(groups)
+            bounds.append(Bound("presentation", limit,
+                                f"{group[0].id} comes as a pre-filled {format_quantity(container)} syringe; "
+                                f"meso plans at most one per session"
+                                + (f" ({len(groups)} syringes share the session)" if len(groups) > 1 else ""),
+                                subject=group[0].id, provenance=group[0].provenance))
+    if volume is not None:
+        ml = float(volume.magnitude) * factor(units_of(volume), ML)
+        working.append(f"Session volume {format_quantity(volume)} as requested (--volume).")
+        return Start("requested-volume", ml, treatment_area, spacing, area_points, tuple(bounds),
+                     tuple(working), tuple(notes))
+    if area_points is not None and per_point is not None:
+        ml = area_points * _in_ml(per_point)
+        if ml > MAX_SESSION_ML * (1 + EPSILON):
+            from mesocli.errors import InputError
+
+            raise InputError(f"--treatment-area: {format_quantity(treatment_area)} at {format_quantity(spacing)} "
+                             f"spacing is {area_points} points of {format_quantity(per_point)}, {_ml(ml)}: more "
+                             f"than the {_ml(MAX_SESSION_ML)} meso accepts for one session")
+        working.append(f"Session volume = {area_points} points x {format_quantity(per_point)} per point "
+                       f"({where}) = {_ml(ml)}.")
+        return Start("treatment-area", ml, treatment_area, spacing, area_points, tuple(bounds),
+                     tuple(working), tuple(notes))
+    if area_points is not None:
+        notes.append(f"No volume per point is recorded in {where}, so the treated area cannot give a "
+                     "session volume.")
+    if protocol is not None and protocol.session_volume is not None:
+        ml = _in_ml(protocol.session_volume)
+        working.append(f"Session volume {format_quantity(protocol.session_volume)} from the protocol: {where} "
+                       f"(evidence: {protocol.provenance.evidence}).")
+        return Start("protocol-session-volume", ml, treatment_area, spacing, area_points, tuple(bounds),
+                     tuple(working), tuple(notes))
+    sizes = [standard_syringe(group) for group in groups] or [(FORMULA_SYRINGE, "")]
+    ml = sum(size for size, _ in sizes)
+    what = "; ".join(f"syringe {number}: {why}" for number, (_, why) in enumerate(sizes, 1))
+    working.append(f"No source gives a session volume for this indication and area, so the recipe is a "
+                   f"formula for one standard syringe each ({what}): {_ml(ml)} in all. Repeat it as "
+                   "needed, never above the largest session volume.")
+    return Start("one-syringe", ml, treatment_area, spacing, area_points, tuple(bounds),
+                 tuple(working), tuple(notes))
+
+
+def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: Any,
+                    syringes: Sequence[Sequence[tuple[Product, float]]], volume_ml: float) -> list[Bound]:
+    """The session volume each mass limit allows for this patient, for a cocktail whose syringes
+    (products and volumes in mL) make up ``volume_ml``: the limit / the amount in each mL.
+
+    Every volume of the formulator is proportional to the session volume, so the amount of a
+    substance per mL of cocktail is the same at any volume."""
+    if volume_ml <= 0:
+        return []
+    present = {c.substance for parts in syringes for p, _ in parts for c in p.components}
+    companions: dict[str, list[set[str]]] = {}
+    for parts in syringes:
+        members = {c.substance for p, _ in parts for c in p.components}
+        counted = members - below_minimum(cat, [(p.components, vol) for p, vol in parts])
+        for sid in members:
+            companions.setdefault(sid, []).append(counted)
+    found = []
+    for sid in sorted(present):
+        substance = cat.substances[sid]
+        total = _total_mg(cat, sid, syringes)
+        if total is None or total <= 0:
+            continue
+        for rule in cat.dose_rules_for(substance):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
+                continue
+            limit = mass_limit(rule, patient, treatment_area)
+            if limit.mg is None:
+                continue
+            per_ml = total / volume_ml
+            ml = limit.mg / per_ml
+            found.append(Bound("dose-cap", ml,
+                               f"{substance.name} is limited to {format_value(limit.mg, 'mg')} ({limit.working}); "
+                               f"the cocktail holds {format_value(per_ml, 'mg')} per mL, so at most "
+                               f"{_ml(ml)}", subject=sid, provenance=rule.provenance))
+    return found
+
+
+def _total_mg(cat: Catalogue, sid: str, syringes: Iterable[Iterable[tuple[Product, float]]]) -> float | None:
+    substance = cat.substances[sid]
+    total = 0.0
+    for parts in syringes:
+        for product, vol in parts:
+            for c in product.components:
+                if c.substance == sid and c.concentration is not None:
+                    amount, unit = amount_in(substance, c.concentration, vol, ML)
+                    if not compatible(unit, "mg"):
+                        return None  # an activity without a mass factor: no mass limit applies
+                    total += amount * factor(unit, "mg")
+    return total
+
+
+def decide(basis_ml: float, bounds: Sequence[Bound]) -> tuple[float, Bound | None]:
+    """The planned volume: the basis, or the smallest bound below it (which then decides)."""
+    lowest = min(bounds, key=_order, default=None)
+    if lowest is not None and lowest.ml < basis_ml * (1 - EPSILON):
+        return lowest.ml, lowest
+    return basis_ml, None
+
+
+def _order(bound: Bound) -> tuple[float, int]:
+    """Bounds by volume; of equal bounds (to a part in a million) a dose cap is named first."""
+    return (round(bound.ml, 6), 0 if bound.name == "dose-cap" else 1)
+
+
+def capped_finding(first: Start, bound: Bound, planned_ml: float) -> Finding:
+    """The caution a bound gives when it truncates the plan."""
+    what = {"requested-volume": "the requested session volume",
+            "treatment-area": "the volume the treated area would take",
+            "protocol-session-volume": "the protocol's session volume",
+            "one-syringe": "one standard syringe"}[first.basis]
+    kind = "dose" if bound.name == "dose-cap" else "protocol"
+    cites = sourced(bound.provenance) if bound.provenance is not None else {"sources": (), "evidence": "unsourced"}
+    return Finding("caution", kind, bound.subject, f"plan:{bound.name}",
+                   f"The session was planned at {_ml(planned_ml)}, not {_ml(first.ml)} ({what}): "
+                   f"{bound.detail}.",
+                   advice="Do not inject more than the plan; treat the rest of the area in another session "
+                          "if the protocol allows.", **cites)
+
+
+def finish(first: Start, bounds: Sequence[Bound], planned_ml: float, decided: Bound | None,
+           total_ml: float, points: int | None, per_point: Any) -> SessionPlan:
+    lowest = min(bounds, key=_order, default=None)
+    return SessionPlan(
+        basis=first.basis,
+        planned=as_quantity(first.ml, ML),
+        session_volume=as_quantity(total_ml, ML),
+        points=points,
+        volume_per_point=per_point,
+        spacing=first.spacing,
+        surface=first.surface,
+        decided_by=decided.name if decided is not None else first.basis,
+        max_session_volume=as_quantity(lowest.ml, ML) if lowest is not None else None,
+        max_bound=lowest.name if lowest is not None else None,
+        bounds=tuple(bounds),
+        notes=first.notes,
+    )
+
+
+def working(plan: SessionPlan) -> list[str]:
+    """The plan's arithmetic in words, for --explain."""
+    lines = []
+    for bound in plan.bounds:
+        lines.append(f"Bound ({bound.name}): {bound.detail}.")
+    if plan.max_session_volume is not None:
+        lines.append(f"Largest session volume for this patient under every bound: "
+                     f"{format_quantity(plan.max_session_volume)} ({plan.max_bound}).")
+    else:
+        lines.append("No sourced bound limits the session volume for this indication and area.")
+    if plan.capped:
+        lines.append(f"The plan ({plan.basis}, {format_quantity(plan.planned)}) is capped by the "
+                     f"{plan.decided_by} bound.")
+    return lines
