@@ -119,7 +119,7 @@ def _typos(word: str) -> st.SearchStrategy[str]:
 
 
 def _side_names(kind: str, entry: str) -> list[str]:
-    ids, names = CAT._side(kind, entry)
+    _ids, names = CAT._side(kind, entry)
     return list(names)
 
 
