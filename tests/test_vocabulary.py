@@ -175,3 +175,12 @@ def test_a_fhir_allergy_entry_meso_cannot_code_is_read_by_its_text_and_affects_n
     result = check(patient, ingredients=["lidocaine"], catalogue=CAT)
     assert [r.id for _, r in result.patient.unrelated] == ["penicillins"]
     assert not [f for f in result.findings if f.kind == "allergy"]
+
+
+def test_distinctions_only_shape_patient_term_suggestions():
+    """A recipe substance or ingredient typo is no patient term: distinctions bar nothing there,
+    while the same ambiguous text as an allergy bars both sides."""
+    allergy = ("group", "substance", "unrelated-allergy")
+    assert {"sulfites", "sulfonamide-antibiotics"} <= CAT._crossing(allergy, "sulfi")
+    assert CAT._crossing(("substance",), "sulfi") == frozenset()
+    assert CAT._crossing(("product", "substance"), "sulfi") == frozenset()

@@ -318,7 +318,9 @@ class Catalogue:
         distinction that ``key`` is not clearly nearer to than to the other side."""
         if not self._distinction_sides:
             return frozenset()
-        term_kind = _TERM_KIND_OF.get(kinds[0]) if kinds else None
+        # only a patient term's resolution (its kinds include the unrelated terms of its kind);
+        # an ingredient or a recipe substance is no patient term
+        term_kind = next((k.removeprefix("unrelated-") for k in kinds if k.startswith("unrelated-")), None)
         barred: set[str] = set()
         for kind, a_ids, a_names, b_ids, b_names in self._distinction_sides:
             if kind != term_kind:
@@ -392,12 +394,6 @@ class Catalogue:
             raise DatabaseError(f"the catalogue has no formulation default {key!r}; it was built by another "
                                 "version of meso: run 'meso db upgrade'")
         return found.value
-
-
-# The kinds a term is resolved among -> the kind of patient term (for its distinctions).
-_TERM_KIND_OF = {"group": "allergy", "substance": "allergy", "unrelated-allergy": "allergy",
-                 "condition": "condition", "unrelated-condition": "condition",
-                 "medication": "medication", "medication-class": "medication", "unrelated-medication": "medication"}
 
 
 def _nearness(key: str, names: Sequence[str]) -> float:
