@@ -184,3 +184,10 @@ def test_distinctions_only_shape_patient_term_suggestions():
     assert {"sulfites", "sulfonamide-antibiotics"} <= CAT._crossing(allergy, "sulfi")
     assert CAT._crossing(("substance",), "sulfi") == frozenset()
     assert CAT._crossing(("product", "substance"), "sulfi") == frozenset()
+
+
+@pytest.mark.parametrize("term", ["seafood", "nuts", "pollen"])
+def test_broad_words_that_cover_a_catalogue_allergen_still_fail_closed(term):
+    """'Seafood' takes in fish, 'nuts' often means peanuts, pollen includes birch: never 'unrelated'."""
+    with pytest.raises(UnknownTermError):
+        CAT.resolve_allergy(term)
