@@ -1154,6 +1154,48 @@ CASES: list[Case] = [
         ingredients=("lidocaine-2pct-md-methylparaben", "ha-nonxl-booster", "pdrn-injection"),
         must_not=(want(kind="allergy"), want(kind="condition"), want(kind="medication"), want(kind="age")),
     ),
+    # ------------------------------------------------------------------ vocabulary: terms that affect nothing
+    Case(
+        "penicillin-allergy-hides-nothing-sulfite-allergy-still-found",
+        "A penicillin allergy concerns no catalogue item (no beta-lactam in it); it must neither stop "
+        "the check nor hide the sulfite allergy that rules out a metabisulfite-containing anaesthetic.",
+        allergies=("penicillin", "sulfites"),
+        ingredients=("lidocaine-1pct-epinephrine",),
+        must=(want(CONTRA, "allergy", "lidocaine-1pct-epinephrine", "sulfites"),),
+        status=CONTRA,
+    ),
+    Case(
+        "sulfonamide-antibiotic-allergy-is-not-a-sulfite-allergy",
+        "Sulfonamide antibiotics and sulfites are different chemicals (UIC drug information FAQ): a "
+        "sulfa allergy gives no allergy finding on an anaesthetic with metabisulfite.",
+        allergies=("sulfonamide antibiotic",),
+        ingredients=("lidocaine-1pct-epinephrine",),
+        must_not=(want(kind="allergy"),),
+    ),
+    Case(
+        "milk-allergy-lactose-excipient-caution",
+        "Pharmaceutical lactose can rarely carry milk protein (Santoro et al., Acta Biomedica): a "
+        "milk allergy is a caution with the lactose-containing ovine hyaluronidase.",
+        allergies=("milk",),
+        ingredients=("hyaluronidase-ovine-200",),
+        must=(want(CAUTION, "allergy", "hyaluronidase-ovine-200", "cows-milk-protein", path="excipient"),),
+    ),
+    Case(
+        "latex-chlorhexidine-plaster-allergies-affect-no-ingredient",
+        "Latex, chlorhexidine and adhesive allergies concern gloves, stoppers, skin antisepsis and "
+        "dressings, not what is injected: no allergy finding on a hyaluronic acid booster.",
+        allergies=("latex", "chlorhexidine", "plasters"),
+        ingredients=("ha-nonxl-booster",),
+        must_not=(want(kind="allergy"),),
+    ),
+    Case(
+        "cortisone-hyaluronidase-weaker-spreading",
+        "The Vitrase label: patients on cortisone or ACTH may need more hyaluronidase (tissue partly "
+        "resistant); cortisone is a systemic corticosteroid.",
+        medications=("cortisone",),
+        ingredients=("hyaluronidase-ovine-200",),
+        must=(want(INFO, "medication", "hyaluronidase-ovine-200"),),
+    ),
 ]
 
 

@@ -140,7 +140,12 @@ def test_the_bash_script_completes_through_the_installed_command(tmp_path):
 # --------------------------------------------------------------------------- every value option
 
 def _expected(catalogue, *parts):  # type: ignore[no-untyped-def]
-    return sorted({i for part in parts for i in getattr(catalogue, part)})
+    def ids(part):  # type: ignore[no-untyped-def]
+        if part.startswith("unrelated_"):  # the vocabulary's terms of one kind, keyed (kind, id)
+            return [entry for kind, entry in catalogue.unrelated if kind == part.removeprefix("unrelated_")]
+        return getattr(catalogue, part)
+
+    return sorted({i for part in parts for i in ids(part)})
 
 
 @pytest.mark.parametrize(("line", "parts"), [
@@ -148,12 +153,12 @@ def _expected(catalogue, *parts):  # type: ignore[no-untyped-def]
     ("meso check --indication ", ["indications"]),
     ("meso build --area ", ["areas"]),
     ("meso check --area ", ["areas"]),
-    ("meso check --allergy ", ["substances", "groups"]),
-    ("meso build -a ", ["substances", "groups"]),
-    ("meso check --condition ", ["conditions"]),
-    ("meso build --condition ", ["conditions"]),
-    ("meso check --medication ", ["medications", "medication_classes"]),
-    ("meso build -m ", ["medications", "medication_classes"]),
+    ("meso check --allergy ", ["substances", "groups", "unrelated_allergy"]),
+    ("meso build -a ", ["substances", "groups", "unrelated_allergy"]),
+    ("meso check --condition ", ["conditions", "unrelated_condition"]),
+    ("meso build --condition ", ["conditions", "unrelated_condition"]),
+    ("meso check --medication ", ["medications", "medication_classes", "unrelated_medication"]),
+    ("meso build -m ", ["medications", "medication_classes", "unrelated_medication"]),
     ("meso check --ingredient ", ["substances", "products"]),
 ], ids=lambda v: v.strip().replace(" ", "_") if isinstance(v, str) else None)
 def test_every_catalogue_term_option_offers_its_catalogue_ids(catalogue, line, parts):

@@ -73,6 +73,7 @@ PAPER_HOSTS = (
     "jstage.jst.go.jp", "synapse.koreamed.org", "thorax.bmj.com", "adc.bmj.com", "jddonline.com",
     "jcadonline.com", "mdpi.com", "springermedicine.com", "thieme-connect.com", "actasdermo.org",
     "archderm.jamanetwork.com", "go.gale.com", "ouci.dntb.gov.ua", "pubs.asahq.org",
+    "mattioli1885journals.com",
 )
 CITATION = re.compile(
     r"\b(?:19|20)\d\d\b.*(?:;|:|\b\d+\(\d+\)|\bdoi\b|\bPMID\b)|\bdoi:|\bPMID\b|\bJ\b|\bJournal\b|"

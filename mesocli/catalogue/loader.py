@@ -104,6 +104,15 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
         add(m.CrossReactionRow(id=index, source_group_id=c.source_group, target_group_id=c.target_group,
                                severity=c.severity, message=c.message, evidence=c.provenance.evidence))
         w.cite(f"cross:{index}", c.provenance)
+    for u in data.unrelated:
+        add(m.UnrelatedTermRow(kind=u.kind, id=u.id, name=u.name, reason=u.reason,
+                               procedure_note=u.procedure_note, evidence=u.provenance.evidence))
+        w.aliases(f"unrelated-{u.kind}", u.id, u.aliases)
+        w.cite(f"unrelated:{u.kind}:{u.id}", u.provenance)
+    for index, d in enumerate(data.distinctions, 1):
+        add(m.DistinctionRow(id=index, kind=d.kind, a=d.a, b=d.b, message=d.message,
+                             evidence=d.provenance.evidence))
+        w.cite(f"distinction:{index}", d.provenance)
     for t in data.conditions:
         add(m.ConditionRow(id=t.id, name=t.name, notes=t.notes))
         w.aliases("condition", t.id, t.aliases)

@@ -198,7 +198,8 @@ def delete_catalogue_rows(session: Session) -> None:
 
     from mesocli.catalogue import models as m
 
-    for model in (m.Citation, m.Alias, m.RuleRow, m.FormulationDefaultRow, m.ProtocolRow,
+    for model in (m.Citation, m.Alias, m.UnrelatedTermRow, m.DistinctionRow, m.RuleRow,
+                  m.FormulationDefaultRow, m.ProtocolRow,
                   m.IndicationFit, m.IndicationArea, m.IndicationRow, m.MedicationClassLink,
                   m.MedicationRow, m.MedicationClassRow, m.ConditionRow, m.CrossReactionRow,
                   m.AllergenOrigin, m.AllergenMember, m.AllergenGroupRow, m.ProductComponent,

@@ -168,6 +168,32 @@ class CrossReactionRow(Base):
     evidence: Mapped[str] = mapped_column(String(20), nullable=False)
 
 
+class UnrelatedTermRow(Base):
+    """A patient term meso knows that concerns no catalogue item (data/vocabulary.toml)."""
+
+    __tablename__ = "unrelated_term"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    id: Mapped[str] = mapped_column(Slug, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    procedure_note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
+class DistinctionRow(Base):
+    """Two patient terms that must never be taken for one another (data/vocabulary.toml)."""
+
+    __tablename__ = "distinction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    a: Mapped[str] = mapped_column(Slug, nullable=False)
+    b: Mapped[str] = mapped_column(Slug, nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    evidence: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
 class ConditionRow(Base):
     __tablename__ = "condition"
 

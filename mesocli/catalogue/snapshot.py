@@ -11,6 +11,7 @@ from mesocli.domain.model import (
     AllergenGroup,
     Component,
     CrossReaction,
+    Distinction,
     Fit,
     FormulationDefault,
     Indication,
@@ -23,6 +24,7 @@ from mesocli.domain.model import (
     Source,
     Substance,
     Term,
+    UnrelatedTerm,
 )
 from mesocli.domain.rules import RULE_KINDS
 from mesocli.units import Amount
@@ -160,9 +162,21 @@ def read_catalogue(session: Session, *, revision: str | None = None,
                            provenance=prov(f"default:{d.key}", d.evidence))
         for d in sorted(rows(m.FormulationDefaultRow), key=lambda r: r.key)
     ]
+    unrelated = [
+        UnrelatedTerm(kind=u.kind, id=u.id, name=u.name, reason=u.reason, procedure_note=u.procedure_note,
+                      aliases=names(f"unrelated-{u.kind}", u.id),
+                      provenance=prov(f"unrelated:{u.kind}:{u.id}", u.evidence))
+        for u in sorted(rows(m.UnrelatedTermRow), key=lambda r: (r.kind, r.id))
+    ]
+    distinctions = [
+        Distinction(kind=d.kind, a=d.a, b=d.b, message=d.message,
+                    provenance=prov(f"distinction:{d.id}", d.evidence))
+        for d in sorted(rows(m.DistinctionRow), key=lambda r: r.id)
+    ]
     return Catalogue(
         substances=substances, products=products, groups=groups, crosses=crosses,
         conditions=conditions, medication_classes=med_classes, medications=medications,
         areas=areas, indications=indications, protocols=protocols, rules=rules,
-        defaults=defaults, revision=revision, location=location,
+        defaults=defaults, unrelated=unrelated, distinctions=distinctions,
+        revision=revision, location=location,
     )

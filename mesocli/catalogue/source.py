@@ -18,9 +18,11 @@ from mesocli.domain.model import (
     EVIDENCE_GRADES,
     ROLES,
     SEVERITIES,
+    TERM_KINDS,
     AllergenGroup,
     Component,
     CrossReaction,
+    Distinction,
     Fit,
     FormulationDefault,
     Indication,
@@ -33,6 +35,7 @@ from mesocli.domain.model import (
     Source,
     Substance,
     Term,
+    UnrelatedTerm,
 )
 from mesocli.domain.rules import RULE_KINDS as _RULE_KINDS
 from mesocli.errors import CatalogueDataError, UnitError
@@ -51,6 +54,7 @@ FILES = (
     "protocols.toml",
     "rules.toml",
     "clinical.toml",
+    "vocabulary.toml",
 )
 
 SUBSTANCE_CLASSES = frozenset(
@@ -94,6 +98,8 @@ class CatalogueData:
     protocols: list[Protocol] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     defaults: list[FormulationDefault] = field(default_factory=list)
+    unrelated: list[UnrelatedTerm] = field(default_factory=list)
+    distinctions: list[Distinction] = field(default_factory=list)
 
 
 class _Row:
@@ -253,6 +259,8 @@ def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = Fals
         "indication": lambda r: data.indications.append(_indication(r)),
         "protocol": lambda r: data.protocols.append(_protocol(r)),
         "formulation_default": lambda r: data.defaults.append(_default(r)),
+        "unrelated": lambda r: data.unrelated.append(_unrelated(r)),
+        "distinction": lambda r: data.distinctions.append(_distinction(r)),
     }
     for kind in RULE_KINDS:
         readers[kind] = lambda r, kind=kind: data.rules.append(_rule(r, kind, len(data.rules) + 1))
@@ -374,6 +382,34 @@ def _cross(row: _Row) -> CrossReaction:
     return cross
 
 
+def _unrelated(row: _Row) -> UnrelatedTerm:
+    term = UnrelatedTerm(
+        kind=row.choice("kind", TERM_KINDS),
+        id=row.slug("id"),  # type: ignore[arg-type]
+        name=row.text("name"),  # type: ignore[arg-type]
+        aliases=row.names("aliases"),
+        reason=row.text("reason"),  # type: ignore[arg-type]
+        procedure_note=row.text("procedure_note", required=False),
+        provenance=row.provenance(),
+    )
+    row.finish()
+    return term
+
+
+def _distinction(row: _Row) -> Distinction:
+    distinction = Distinction(
+        kind=row.choice("kind", TERM_KINDS),
+        a=row.slug("a"),  # type: ignore[arg-type]
+        b=row.slug("b"),  # type: ignore[arg-type]
+        message=row.text("message"),  # type: ignore[arg-type]
+        provenance=row.provenance(),
+    )
+    if distinction.a == distinction.b:
+        raise row.fail("'a' and 'b' must differ")
+    row.finish()
+    return distinction
+
+
 def _medication(row: _Row) -> Medication:
     medication = Medication(
         id=row.slug("id"),  # type: ignore[arg-type]
@@ -493,6 +529,51 @@ def _ref(row: _Row, key: str, *, allow_any: bool = False) -> str:
     return value
 
 
+def term_names(data: CatalogueData, kind: str) -> dict[str, str]:
+    """Every name a patient term of ``kind`` resolves by (folded) -> the id it reaches: for an
+    allergy the allergen groups and substances (a group wins), for a condition the conditions,
+    for a medication the medications and classes; then the unrelated terms of that kind."""
+    from mesocli.domain.catalogue import normalise
+
+    entries: list[Any] = {
+        "allergy": [*data.groups, *data.substances],
+        "condition": [*data.conditions],
+        "medication": [*data.medications, *data.medication_classes],
+    }[kind]
+    out: dict[str, str] = {}
+    for entry in entries:
+        for text in (entry.id, entry.name, *entry.aliases):
+            out.setdefault(normalise(text), entry.id)
+    return out
+
+
+def _vocabulary_valid(data: CatalogueData, base: CatalogueData) -> None:
+    """Unrelated terms: unique, and no name of one is a name the catalogue already resolves
+    (the term would mean two things); distinctions name terms of their kind."""
+    from mesocli.domain.catalogue import normalise
+
+    merged = CatalogueData(substances=[*base.substances, *data.substances], groups=[*base.groups, *data.groups],
+                           conditions=[*base.conditions, *data.conditions],
+                           medication_classes=[*base.medication_classes, *data.medication_classes],
+                           medications=[*base.medications, *data.medications])
+    known = {kind: term_names(merged, kind) for kind in TERM_KINDS}
+    ids: dict[str, set[str]] = {kind: set(known[kind].values()) for kind in TERM_KINDS}
+    for term in data.unrelated:
+        if term.id in ids[term.kind]:
+            raise CatalogueDataError(f"unrelated {term.kind} {term.id!r}: the id is already a {term.kind} term")
+        ids[term.kind].add(term.id)
+        for text in (term.id, term.name, *term.aliases):
+            key = normalise(text)
+            owner = known[term.kind].setdefault(key, term.id)
+            if owner != term.id:
+                raise CatalogueDataError(f"{term.kind} name or alias {text!r} is used by both {owner!r} "
+                                         f"and the unrelated term {term.id!r}")
+    for d in data.distinctions:
+        for side in (d.a, d.b):
+            if side not in ids[d.kind]:
+                raise CatalogueDataError(f"distinction {d.a!r} / {d.b!r}: unknown {d.kind} term {side!r}")
+
+
 def validate_references(data: CatalogueData, known: CatalogueData | None = None) -> None:
     """Check uniqueness of ids and names and that every reference points at something.
 
@@ -562,6 +643,7 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
                 )
     names_unique("medication", [*data.medications, *data.medication_classes])
     names_unique("condition", data.conditions)
+    _vocabulary_valid(data, base)
 
     def need(ok: bool, message: str) -> None:
         if not ok:

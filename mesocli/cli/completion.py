@@ -71,9 +71,15 @@ def _areas(cat: Any, params: dict[str, Any]) -> Iterable[str]:
 
 indications = _catalogue_terms(lambda cat, _: cat.indications)
 areas = _catalogue_terms(_areas)
-allergies = _catalogue_terms(lambda cat, _: [*cat.substances, *cat.groups])
-conditions = _catalogue_terms(lambda cat, _: cat.conditions)
-medications = _catalogue_terms(lambda cat, _: [*cat.medications, *cat.medication_classes])
+def _unrelated(cat: Any, kind: str) -> list[str]:
+    """The ids of the vocabulary's terms of ``kind`` that concern no catalogue item."""
+    return [entry for term_kind, entry in getattr(cat, "unrelated", {}) if term_kind == kind]
+
+
+allergies = _catalogue_terms(lambda cat, _: [*cat.substances, *cat.groups, *_unrelated(cat, "allergy")])
+conditions = _catalogue_terms(lambda cat, _: [*cat.conditions, *_unrelated(cat, "condition")])
+medications = _catalogue_terms(lambda cat, _: [*cat.medications, *cat.medication_classes,
+                                                *_unrelated(cat, "medication")])
 ingredients = _catalogue_terms(lambda cat, _: [*cat.substances, *cat.products])
 products = _catalogue_terms(lambda cat, _: cat.products)
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mesocli.domain.model import (
+    TERM_KINDS,
     AllergenGroup,
     Component,
     CrossReaction,
+    Distinction,
     FormulationDefault,
     Indication,
     Medication,
@@ -23,6 +25,7 @@ from mesocli.domain.model import (
     Rule,
     Substance,
     Term,
+    UnrelatedTerm,
 )
 from mesocli.errors import InputError, UnknownTermError
 
@@ -64,6 +67,8 @@ class Catalogue:
         protocols: Iterable[Protocol],
         rules: Iterable[Rule],
         defaults: Iterable[FormulationDefault],
+        unrelated: Iterable[UnrelatedTerm] = (),
+        distinctions: Iterable[Distinction] = (),
         revision: str | None = None,
         location: str | None = None,
     ) -> None:
@@ -79,6 +84,9 @@ class Catalogue:
         self.protocols: tuple[Protocol, ...] = tuple(protocols)
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.defaults: dict[str, FormulationDefault] = {d.key: d for d in defaults}
+        # patient terms that concern no catalogue item, by (kind, id); and the distinctions
+        self.unrelated: dict[tuple[str, str], UnrelatedTerm] = {(u.kind, u.id): u for u in unrelated}
+        self.distinctions: tuple[Distinction, ...] = tuple(distinctions)
         self.revision = revision
         self.location = location
 
@@ -176,7 +184,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 6
+    SNAPSHOT_SHAPE = 7
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -220,6 +228,36 @@ class Catalogue:
         )
         index("indication", ((i.id, i.name, i.aliases) for i in self.indications.values()))
         index("area", ((a.id, a.name, a.aliases) for a in self.areas.values()))
+        for kind in TERM_KINDS:
+            index(f"unrelated-{kind}", ((u.id, u.name, u.aliases) for u in self.unrelated.values() if u.kind == kind))
+        self._index_distinctions()
+
+    def _index_distinctions(self) -> None:
+        """Each distinction's two sides, as the ids a suggestion can be and the folded names the
+        typed term is measured against: a side is its term, and for an allergen group its member
+        substances too (a suggestion of sodium metabisulfite is on the sulfites side)."""
+        sides: list[tuple[str, frozenset[str], tuple[str, ...], frozenset[str], tuple[str, ...]]] = []
+        for d in self.distinctions:
+            a_ids, a_names = self._side(d.kind, d.a)
+            b_ids, b_names = self._side(d.kind, d.b)
+            sides.append((d.kind, a_ids, a_names, b_ids, b_names))
+        self._distinction_sides = tuple(sides)
+        notes: dict[tuple[str, str], list[Distinction]] = defaultdict(list)
+        for d, (_, a_ids, _, b_ids, _) in zip(self.distinctions, sides, strict=True):
+            for entry in (*a_ids, *b_ids):
+                if d not in notes[(d.kind, entry)]:
+                    notes[(d.kind, entry)].append(d)
+        self.distinctions_of: dict[tuple[str, str], tuple[Distinction, ...]] = {k: tuple(v) for k, v in notes.items()}
+
+    def _side(self, kind: str, entry: str) -> tuple[frozenset[str], tuple[str, ...]]:
+        ids = {entry}
+        group = self.groups.get(entry) if kind == "allergy" else None
+        if group is not None:
+            ids.update(group.members)
+        pools = [f"unrelated-{kind}", *{"allergy": ("group", "substance"), "condition": ("condition",),
+                                        "medication": ("medication", "medication-class")}[kind]]
+        names = sorted({name for pool in pools for name, owner in self._names.get(pool, {}).items() if owner in ids})
+        return frozenset(ids), tuple(names)
 
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
         """Find ``term`` among ``kinds`` (first match wins), or ``None``.
@@ -264,15 +302,44 @@ class Catalogue:
         for name in difflib.get_close_matches(key, list(pool), n=limit * 3, cutoff=0.6):
             if pool[name] not in suggestions:
                 suggestions.append(pool[name])
-        if len(suggestions) < limit and len(key) >= 3:
+        if len(suggestions) < limit * 3 and len(key) >= 3:
             for name, entry_id in sorted(pool.items()):
                 if key in name and entry_id not in suggestions:
                     suggestions.append(entry_id)
-        return suggestions[:limit]
+        crossing = self._crossing(kinds, key)
+        return [entry for entry in suggestions if entry not in crossing][:limit]
+
+    # How much nearer one side of a distinction a typed term must be before that side is
+    # offered: a slip of the keyboard moves a term less than this towards the other side.
+    SIDE_MARGIN = 0.15
+
+    def _crossing(self, kinds: Sequence[str], key: str) -> frozenset[str]:
+        """The entries a suggestion for the folded term ``key`` must not offer: each side of a
+        distinction that ``key`` is not clearly nearer to than to the other side."""
+        if not self._distinction_sides:
+            return frozenset()
+        # only a patient term's resolution (its kinds include the unrelated terms of its kind);
+        # an ingredient or a recipe substance is no patient term
+        term_kind = next((k.removeprefix("unrelated-") for k in kinds if k.startswith("unrelated-")), None)
+        barred: set[str] = set()
+        for kind, a_ids, a_names, b_ids, b_names in self._distinction_sides:
+            if kind != term_kind:
+                continue
+            a, b = _nearness(key, a_names), _nearness(key, b_names)
+            if a < b + self.SIDE_MARGIN:
+                barred.update(a_ids)
+            if b < a + self.SIDE_MARGIN:
+                barred.update(b_ids)
+        return frozenset(barred)
+
+    def distinction_notes(self, kind: str, entry: str) -> tuple[Distinction, ...]:
+        """The distinctions a patient term of ``kind`` resolved to ``entry`` is one side of."""
+        return self.distinctions_of.get((kind, entry), ())
 
     def resolve_allergy(self, term: object) -> Resolved:
         # A group wins over a substance of the same name: it is the broader, safer reading.
-        kinds = ("group", "substance")
+        # A term that concerns no catalogue item resolves as kind "unrelated-allergy".
+        kinds = ("group", "substance", "unrelated-allergy")
         if isinstance(term, str) and len(term) <= MAX_TERM_LENGTH and term.strip():
             found = self.lookup(kinds, term)
             if found is not None:
@@ -285,10 +352,10 @@ class Catalogue:
         return self.resolve("allergy", kinds, term)
 
     def resolve_condition(self, term: object) -> Resolved:
-        return self.resolve("condition", ("condition",), term)
+        return self.resolve("condition", ("condition", "unrelated-condition"), term)
 
     def resolve_medication(self, term: object) -> Resolved:
-        return self.resolve("medication", ("medication", "medication-class"), term)
+        return self.resolve("medication", ("medication", "medication-class", "unrelated-medication"), term)
 
     def resolve_ingredient(self, term: object) -> Resolved:
         return self.resolve("ingredient", ("product", "substance"), term)
@@ -327,6 +394,17 @@ class Catalogue:
             raise DatabaseError(f"the catalogue has no formulation default {key!r}; it was built by another "
                                 "version of meso: run 'meso db upgrade'")
         return found.value
+
+
+def _nearness(key: str, names: Sequence[str]) -> float:
+    """How near the folded term ``key`` is to the nearest of ``names`` (difflib's ratio, 0-1)."""
+    matcher = difflib.SequenceMatcher(b=key, autojunk=False)
+    best = 0.0
+    for name in names:
+        matcher.set_seq1(name)
+        if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+            best = max(best, matcher.ratio())
+    return best
 
 
 def _shared_parts(products: dict[str, Product]) -> dict[str, Product]:

@@ -78,19 +78,41 @@ class CheckResult:
 def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     """Resolve every term of ``patient``; an unknown one raises (fail closed)."""
     allergies = []
+    unrelated: list[tuple[str, Any]] = []
+    distinctions: list[tuple[str, str, str, Any]] = []
+
+    def noted(kind: str, term: str, entry: str) -> None:
+        for distinction in catalogue.distinction_notes(kind, entry):
+            distinctions.append((kind, term, entry, distinction))
+
     for term in patient.allergies:
         found = catalogue.resolve_allergy(term)
+        noted("allergy", term, found.id)
+        if found.kind == "unrelated-allergy":
+            unrelated.append((term, catalogue.unrelated[("allergy", found.id)]))
+            continue
         pair = (found.kind, found.id)
         if pair not in allergies:
             allergies.append(pair)
-    conditions = _unique([catalogue.resolve_condition(t).id for t in patient.conditions]) if patient.conditions else ()
+    condition_ids: list[str] = []
+    for term in patient.conditions:
+        found = catalogue.resolve_condition(term)
+        noted("condition", term, found.id)
+        if found.kind == "unrelated-condition":
+            unrelated.append((term, catalogue.unrelated[("condition", found.id)]))
+        else:
+            condition_ids.append(found.id)
+    conditions = _unique(condition_ids) if condition_ids else ()
     medications: list[str] = []
     classes: list[str] = []
     for term in patient.medications:
         found = catalogue.resolve_medication(term)
+        noted("medication", term, found.id)
         if found.kind == "medication":
             medications.append(found.id)
             classes.extend(catalogue.medication_classes_of(found.id))
+        elif found.kind == "unrelated-medication":
+            unrelated.append((term, catalogue.unrelated[("medication", found.id)]))
         else:
             classes.append(found.id)
     weight_kg = None
@@ -105,6 +127,8 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
         weight_kg=weight_kg,
         sex=patient.sex,
         raw=patient,
+        unrelated=tuple(unrelated),
+        distinctions=tuple(distinctions),
     )
 
 

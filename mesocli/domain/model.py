@@ -135,6 +135,43 @@ class CrossReaction:
     provenance: Provenance
 
 
+# What a patient term can be: an allergy, a condition or a medication.
+TERM_KINDS = ("allergy", "condition", "medication")
+
+
+@dataclass(frozen=True, slots=True)
+class UnrelatedTerm:
+    """A patient term meso knows and that concerns no catalogue item (data/vocabulary.toml).
+
+    ``reason`` says why no catalogue item is affected; ``procedure_note``, when present, says
+    how the term matters to the procedure itself (gloves, skin antisepsis, dressings).
+    """
+
+    kind: str  # allergy | condition | medication
+    id: str
+    name: str
+    reason: str
+    provenance: Provenance
+    aliases: tuple[str, ...] = ()
+    procedure_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Distinction:
+    """Two patient terms that must never be taken for one another (data/vocabulary.toml).
+
+    ``a`` and ``b`` are ids of one kind of term (for an allergy: an allergen group, a
+    substance or an unrelated allergy); a suggestion for a mistyped term never crosses from one
+    side to the other, and a patient with either side is told that it does not imply the other.
+    """
+
+    kind: str
+    a: str
+    b: str
+    message: str
+    provenance: Provenance
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """A vocabulary entry: a condition, medication class, area."""

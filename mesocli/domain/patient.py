@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mesocli.domain.model import Distinction, UnrelatedTerm
 from mesocli.errors import InputError
 
 PATIENT_FIELDS = ("allergies", "conditions", "medications", "age", "weight", "sex")
@@ -128,3 +129,7 @@ class ResolvedPatient:
     weight_kg: float | None = None
     sex: str | None = None  # female | male | None (unknown)
     raw: Patient = field(default_factory=Patient)
+    # terms meso knows that concern no catalogue item: (the term as given, its vocabulary row)
+    unrelated: tuple[tuple[str, UnrelatedTerm], ...] = ()
+    # terms on one side of a distinction: (kind, the term as given, the id it reached, distinction)
+    distinctions: tuple[tuple[str, str, str, Distinction], ...] = ()

@@ -68,6 +68,7 @@ def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: 
             p.line(f"  instead of {', '.join(replaced)}:")
             p.line(f"      {text}")
         p.line()
+    _term_lines(p, result, sources)
     if sources.items:
         p.line("Sources", style="bold")
         for number, (source, evidence) in enumerate(sources.items, 1):
@@ -88,13 +89,41 @@ class _SourceIndex:
         self._numbers: dict[str, int] = {}
 
     def cite(self, finding: Finding) -> str:
+        return self.cite_sources(finding.sources, finding.evidence)
+
+    def cite_sources(self, cited: Any, evidence: str) -> str:
         refs = []
-        for source in finding.sources:
+        for source in cited:
             if source not in self._numbers:
-                self.items.append((source, finding.evidence))
+                self.items.append((source, evidence))
                 self._numbers[source] = len(self.items)
             refs.append(self._numbers[source])
         return "[" + ",".join(map(str, refs)) + "]" if refs else ""
+
+
+def _term_lines(p: Printer, result: CheckResult, sources: _SourceIndex) -> None:
+    """The patient's terms that affect no catalogue item, and what the patient's terms do not
+    imply (distinctions), each with its sources."""
+    patient = result.patient
+    if patient is None:
+        return
+    if patient.unrelated:
+        p.line("Patient terms that affect no catalogue item", style="bold")
+        for term, row in patient.unrelated:
+            cited = sources.cite_sources(row.provenance.citations, row.provenance.evidence)
+            p.line(f"  {row.kind} {term!r} ({row.name}): no catalogue item affected")
+            p.line(f"    why: {row.reason}")
+            if row.procedure_note:
+                p.line(f"    procedure: {row.procedure_note}")
+            p.line(f"    source: {row.provenance.evidence} {cited}")
+        p.line()
+    if patient.distinctions:
+        p.line("Notes on the patient's terms", style="bold")
+        for kind, term, _entry, distinction in patient.distinctions:
+            cited = sources.cite_sources(distinction.provenance.citations, distinction.provenance.evidence)
+            p.line(f"  {kind} {term!r}: {distinction.message}")
+            p.line(f"    source: {distinction.provenance.evidence} {cited}")
+        p.line()
 
 
 def verdict(result: CheckResult) -> str:
@@ -154,4 +183,6 @@ def patient_line(result: CheckResult) -> str:
         parts.append(f"weight {patient.weight_kg:g} kg")
     if patient.sex is not None:
         parts.append(f"sex {patient.sex}")
+    if patient.unrelated:
+        parts.append("affecting no catalogue item " + ", ".join(row.id for _, row in patient.unrelated))
     return "Patient: " + ("; ".join(parts) if parts else "no allergies, conditions or medications given")

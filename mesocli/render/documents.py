@@ -235,7 +235,34 @@ def _check_document(result: CheckResult, catalogue: Catalogue | None, findings: 
         screened=result.screened,
         checked=list(result.subjects) if not result.screened else [],
         disclaimer=DISCLAIMER,
+        unrelated_terms=unrelated_terms(result),
+        term_notes=term_notes(result),
     )
+
+
+def unrelated_terms(result: CheckResult) -> list[dict[str, Any]]:
+    """The patient's terms that meso knows and that concern no catalogue item: each with why,
+    and how it matters to the procedure where it does."""
+    patient = result.patient
+    out = []
+    for term, row in patient.unrelated if patient is not None else ():
+        doc = {"kind": row.kind, "term": term, "id": row.id, "name": row.name,
+               "affects": "no catalogue item", "reason": row.reason}
+        if row.procedure_note:
+            doc["procedure_note"] = row.procedure_note
+        doc["evidence"] = row.provenance.evidence
+        doc["sources"] = list(row.provenance.citations)
+        out.append(doc)
+    return out
+
+
+def term_notes(result: CheckResult) -> list[dict[str, Any]]:
+    """What the patient's terms do not imply: each term on one side of a distinction, with the
+    distinction's sourced statement."""
+    patient = result.patient
+    return [{"kind": kind, "term": term, "id": entry, "note": d.message, "evidence": d.provenance.evidence,
+             "sources": list(d.provenance.citations)}
+            for kind, term, entry, d in (patient.distinctions if patient is not None else ())]
 
 
 def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
