@@ -70,8 +70,8 @@ def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: 
         p.line()
     if sources.items:
         p.line("Sources", style="bold")
-        for number, (source, evidence) in enumerate(sources.items, 1):
-            p.line(f"  [{number}] ({evidence}) {source}")
+        for number, (source, grade) in enumerate(sources.items, 1):
+            p.line(f"  [{number}] ({grade}) {source}")
         p.line()
     p.line(verdict(result), style=SEVERITY_STYLE_FOR.get(result.status))
     p.note(DISCLAIMER)
@@ -81,7 +81,8 @@ SEVERITY_STYLE_FOR = {"contraindicated": "bold red", "caution": "bold yellow", "
 
 
 class _SourceIndex:
-    """Numbers each distinct source once, so rows can cite [n]."""
+    """Numbers each distinct source once, so rows can cite [n]; each is listed with its own
+    grade (a label is "label" whatever the finding citing it is graded)."""
 
     def __init__(self) -> None:
         self.items: list[tuple[str, str]] = []
@@ -89,9 +90,9 @@ class _SourceIndex:
 
     def cite(self, finding: Finding) -> str:
         refs = []
-        for source in finding.sources:
+        for source, grade in zip(finding.sources, finding.source_grades(), strict=True):
             if source not in self._numbers:
-                self.items.append((source, finding.evidence))
+                self.items.append((source, grade or "grade not recorded"))
                 self._numbers[source] = len(self.items)
             refs.append(self._numbers[source])
         return "[" + ",".join(map(str, refs)) + "]" if refs else ""

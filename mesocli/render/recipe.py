@@ -33,6 +33,7 @@ def recipe_document(recipe: Recipe, cat: Catalogue) -> dict[str, Any]:
             "volume_per_point": _q(protocol.volume_per_point),
             "evidence": protocol.provenance.evidence,
             "sources": protocol.provenance.cited(),
+            "source_grades": protocol.provenance.grades(),
         }
         if recipe.syringes:
             points = sum(s.points or 0 for s in recipe.syringes)
@@ -130,6 +131,10 @@ def render_recipe(p: Printer, recipe: Recipe, cat: Catalogue, *, explain: bool =
     p.note(DISCLAIMER)
 
 
+# A protocol whose sources give no technique says so, rather than print a guess as a fact.
+UNKNOWN_TECHNIQUE = "unknown (no source gives one for this indication and area)"
+
+
 def depth_text(pr: Any) -> str | None:
     """The injection depth as recorded: a range, or only the bound the sources give."""
     return range_text(pr.depth_min, pr.depth_max)
@@ -184,7 +189,7 @@ def _protocol(p: Printer, recipe: Recipe) -> None:
     if pr is None:
         p.field("Protocol", "none recorded for this indication and area")
         return
-    p.field("Technique", pr.technique)
+    p.field("Technique", pr.technique or UNKNOWN_TECHNIQUE)
     p.field("Depth", depth_text(pr))
     p.field("Needle", pr.needle)
     p.field("Sessions", count_range(pr.sessions_min, pr.sessions_max))
@@ -268,7 +273,7 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
         lines.append("")
     pr = recipe.protocol
     if pr is not None and recipe.status == "ok":
-        lines += ["## Protocol", "", f"- Technique: {md(pr.technique)}"]
+        lines += ["## Protocol", "", f"- Technique: {md(pr.technique or UNKNOWN_TECHNIQUE)}"]
         for label, text in (("Depth", depth_text(pr)), ("Needle", pr.needle),
                             ("Sessions", count_range(pr.sessions_min, pr.sessions_max)),
                             ("Interval", range_text(pr.interval_min, pr.interval_max))):
