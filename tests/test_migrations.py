@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mesocli.catalogue import migrate
 from mesocli.catalogue.db import SCHEMA_HEAD
 from mesocli.catalogue.loader import write_catalogue
+from mesocli.catalogue.models import Base
 from mesocli.catalogue.source import CatalogueData, parse_documents, read_directory
 from mesocli.config import data_dir
 from mesocli.domain.model import Component, Product, Provenance, Source, Substance
@@ -84,12 +85,16 @@ def test_upgrade_from_each_earlier_revision_keeps_clinic_rows(empty_database, re
 
 
 def test_downgrade_then_upgrade_round_trips(empty_database):
-    """Down to every earlier revision and back: every catalogue row, the clinic's included, is kept.
-    Only the sources' own grades, which the older schema has no column for, are unknown (NULL)
-    until 'meso db upgrade' writes the catalogue again, and then they are back."""
+    """Down to every earlier revision and back: every catalogue row, the clinic's included, is kept,
+    but for what the older schema cannot hold: the sources' own grades are unknown (NULL) and the
+    protocols with no sourced technique are gone until 'meso db upgrade' writes the catalogue
+    again, and then both are back."""
     _populate_at(empty_database, SCHEMA_HEAD)
     graded = dump_database(empty_database)
-    before = {**graded, "source": sorted(((*row[:-1], None) for row in graded["source"]), key=repr)}
+    technique = [c.name for c in Base.metadata.tables["protocol"].columns].index("technique")
+    before = {**graded, "source": sorted(((*row[:-1], None) for row in graded["source"]), key=repr),
+              "protocol": [row for row in graded["protocol"] if row[technique] is not None]}
+    assert before["protocol"] != graded["protocol"], "the catalogue has protocols without a technique"
     engine = create_engine(empty_database)
     try:
         for revision in reversed(earlier_revisions()):
