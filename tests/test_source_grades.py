@@ -135,3 +135,15 @@ def test_a_protocol_no_source_gives_a_technique_for_reads_and_prints_as_unknown(
     assert "Technique: unknown (no source gives one for this indication and area)" in out
     doc = meso("indications", "show", "stretch-marks", "--json").json()
     assert {p["technique"] for p in doc["protocols"]} == {None}
+
+
+def test_the_markdown_check_and_the_recipe_card_show_each_sources_own_grade(meso):
+    """People read the grade of each document beside it, in a check's table and on a recipe card."""
+    check = meso("check", "--condition", "porphyria", "--ingredient", "lidocaine", "--format", "markdown").stdout
+    assert f"(label) {KYBELLA}" in check
+    assert "(reference) Lidocaine with epinephrine (N01BB52): Acute Porphyria Drug Database" in check
+    card = meso("build", "--indication", "submental-fat", "--volume", "2 mL", "--format", "markdown").stdout
+    sources = card.split("## Sources", 1)[1].split("---", 1)[0]
+    listed = [line for line in sources.splitlines() if line.startswith("- ")]
+    assert listed and all(line.split(" ", 2)[1].strip("()") in SOURCE_GRADES for line in listed)
+    assert any(line.startswith(f"- (label) {KYBELLA}") for line in listed)

@@ -233,6 +233,25 @@ def md_source(source: str) -> str:
     return f"{md(match['title'])} <{match['url']}>".lstrip()
 
 
+def source_grades(recipe: Recipe) -> dict[str, str | None]:
+    """Each source a recipe cites (as ``recipe.sources`` writes it) with the source's own grade,
+    from the facts the recipe rests on: its findings, its protocol and its products."""
+    graded: dict[str, str | None] = {}
+    for finding in recipe.findings:
+        graded.update(zip(finding.sources, finding.source_grades(), strict=True))
+    if recipe.protocol is not None:
+        provenance = recipe.protocol.provenance
+        graded.update(zip(provenance.cited(), provenance.grades(), strict=True))
+    for syringe in recipe.syringes:
+        for component in syringe.components:
+            graded.update((str(s), s.grade) for s in component.product.provenance.sources)
+    return graded
+
+
+def _graded(grade: str | None) -> str:
+    return f"({md(grade)}) " if grade else ""
+
+
 def card_date() -> datetime.date:
     """The card's date: today, or the UTC date of ``SOURCE_DATE_EPOCH`` for reproducible output."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -290,6 +309,7 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
     if recipe.excluded:
         lines += ["## Excluded", ""] + [f"- {md_code(e.id)}: {md(e.reason)}" for e in recipe.excluded] + [""]
     if recipe.sources:
-        lines += ["## Sources", ""] + [f"- {md_source(s)}" for s in recipe.sources] + [""]
+        grades = source_grades(recipe)
+        lines += ["## Sources", ""] + [f"- {_graded(grades.get(s))}{md_source(s)}" for s in recipe.sources] + [""]
     lines += ["---", "", f"_{md(DISCLAIMER)}_", "", "Prepared by: ____________  Checked by: ____________", ""]
     return "\n".join(lines)
