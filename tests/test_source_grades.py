@@ -147,3 +147,19 @@ def test_the_markdown_check_and_the_recipe_card_show_each_sources_own_grade(meso
     listed = [line for line in sources.splitlines() if line.startswith("- ")]
     assert listed and all(line.split(" ", 2)[1].strip("()") in SOURCE_GRADES for line in listed)
     assert any(line.startswith(f"- (label) {KYBELLA}") for line in listed)
+
+
+def test_a_clinic_import_that_grades_a_shipped_document_otherwise_is_refused(meso, clinic_database, tmp_path):
+    """The Kybella label cited by a clinic's vendor-graded row must be graded label there too."""
+    url = "https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid=fe431ed4-ea6f-4e99-b4bc-ec25ae7b8553"
+    title = ("Kybella (deoxycholic acid) injection, prescribing information. Kythera Biopharmaceuticals, "
+             "initial US approval 2015. DailyMed setid fe431ed4-ea6f-4e99-b4bc-ec25ae7b8553")
+    path = tmp_path / "clinic.toml"
+    path.write_text(_substance(f'{{title = "{title}", url = "{url}"}},', evidence="vendor"), encoding="utf-8")
+    refused = meso("catalogue", "import", str(path))
+    assert refused.exit_code == 2
+    assert "is graded 'vendor' here but 'label'" in refused.stderr
+    path.write_text(_substance(f'{{title = "{title}", url = "{url}", grade = "label"}},', evidence="vendor"),
+                    encoding="utf-8")
+    assert meso("catalogue", "import", str(path)).exit_code == 0
+    assert 'grade = "label"' in meso("catalogue", "export").stdout
