@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mesocli.catalogue import migrate
 from mesocli.catalogue.db import SCHEMA_HEAD
 from mesocli.catalogue.loader import write_catalogue
+from mesocli.catalogue.models import Base
 from mesocli.catalogue.source import CatalogueData, parse_documents, read_directory
 from mesocli.config import data_dir
 from mesocli.domain.model import Component, Product, Provenance, Source, Substance
@@ -48,16 +49,16 @@ def empty_database(request, tmp_path) -> str:
 
 
 def _populate_at(url: str, revision: str) -> None:
-    """A database as meso at ``revision`` left it: the catalogue plus the clinic's rows."""
+    """A database as meso at ``revision`` left it: the catalogue plus the clinic's rows, written
+    at the head (today's writer writes today's columns) and migrated down to ``revision``."""
     engine = create_engine(url)
     try:
-        migrate.migrate(engine, revision)
-        shipped = read_directory(data_dir())
-        if revision < "0005":  # the patient vocabulary tables came with revision 0005
-            shipped.unrelated, shipped.distinctions = [], []
+        migrate.migrate(engine)
         with Session(engine) as session, session.begin():
-            write_catalogue(session, shipped)
+            write_catalogue(session, read_directory(data_dir()))
             write_catalogue(session, CLINIC)
+        if revision != SCHEMA_HEAD:
+            migrate.migrate(engine, revision, down=True)
     finally:
         engine.dispose()
 
@@ -70,7 +71,7 @@ def _clinic_rows(url: str) -> tuple[list[Substance], list[Product]]:
 
 
 def test_there_is_an_earlier_revision_to_upgrade_from():
-    assert earlier_revisions() == ["0001", "0002"]
+    assert earlier_revisions() == ["0001", "0002", "0004"]
 
 
 @pytest.mark.parametrize("revision", earlier_revisions())
@@ -84,9 +85,16 @@ def test_upgrade_from_each_earlier_revision_keeps_clinic_rows(empty_database, re
 
 
 def test_downgrade_then_upgrade_round_trips(empty_database):
-    """Down to every earlier revision and back: every catalogue row, the clinic's included, is kept."""
+    """Down to every earlier revision and back: every catalogue row, the clinic's included, is kept,
+    but for what the older schema cannot hold: the sources' own grades are unknown (NULL) and the
+    protocols with no sourced technique are gone until 'meso db upgrade' writes the catalogue
+    again, and then both are back."""
     _populate_at(empty_database, SCHEMA_HEAD)
-    before = dump_database(empty_database)
+    graded = dump_database(empty_database)
+    technique = [c.name for c in Base.metadata.tables["protocol"].columns].index("technique")
+    before = {**graded, "source": sorted(((*row[:-1], None) for row in graded["source"]), key=repr),
+              "protocol": [row for row in graded["protocol"] if row[technique] is not None]}
+    assert before["protocol"] != graded["protocol"], "the catalogue has protocols without a technique"
     engine = create_engine(empty_database)
     try:
         for revision in reversed(earlier_revisions()):
@@ -98,11 +106,17 @@ def test_downgrade_then_upgrade_round_trips(empty_database):
         engine.dispose()
     after = dump_database(empty_database)
     # Tables a revision adds come back empty from a downgrade below it (meso db upgrade reloads
-    # the shipped rows): the patient vocabulary of revision 0005.
+    # the shipped rows): the patient vocabulary of revision 0004.
     for table in ("unrelated_term", "distinction"):
         assert before.pop(table) and after.pop(table) == []
     assert after == before
     assert _clinic_rows(empty_database) == (CLINIC.substances, CLINIC.products)
+    migrate.upgrade_database(empty_database)
+    after = dump_database(empty_database)  # rows written again: PostgreSQL numbers them afresh
+    assert sorted(map(repr, (row[1:] for row in after["source"]))) == \
+        sorted(map(repr, (row[1:] for row in graded["source"])))
+    assert sorted(map(repr, (row[1:] for row in after["protocol"]))) == \
+        sorted(map(repr, (row[1:] for row in graded["protocol"])))
 
 
 def test_sqlite_upgrade_keeps_a_complete_backup(tmp_path):

@@ -9,7 +9,11 @@ Every source is read from the shipped ``data/*.toml`` files. The rules:
 - a row graded ``label`` cites a label-like document (a regulatory label, IFU, SmPC, package
   leaflet, prescribing information or product monograph, or a regulator's own page);
 - a row graded ``peer-reviewed`` cites a paper (a journal citation or a journal/index host);
-  a congress poster or an allergy society's Q&A is not a paper.
+  a congress poster or an allergy society's Q&A is not a paper;
+- each source has its own grade (``grade``, else its row's): one document has one grade
+  wherever it is cited, a mirror copy has the grade of the document it copies, a ``label``
+  row cites a source graded ``label``, a ``peer-reviewed`` row one graded ``peer-reviewed``,
+  and no row is graded above its strongest source.
 """
 
 from __future__ import annotations
@@ -57,14 +61,15 @@ MIRROR_DOMAINS = (
 LABEL_HOSTS = (
     "dailymed.nlm.nih.gov", "fda.gov", "accessdata.fda.gov", "ema.europa.eu", "fda.gov.ph",
     "ch.oddb.org", "generika.cc", "medsafe.govt.nz", "tga.gov.au", "hpfb-dgpsa.ca", "mhra.gov.uk",
-    "pfizermedinfo.co.kr",
+    "pfizermedinfo.co.kr", "pfizermedicalinformation.com",
 )
 # ... or by what its title says it is.
 LABEL_WORDS = re.compile(
     r"\blabel\b(?!-derived| summary)|\blabell?ing\b|prescribing information|instructions for use|\bIFU\b|"
     r"summary of product characteristics|\bSmPC\b|package (?:insert|leaflet)|patient information leaflet|"
     r"product information|professional information|consumer medicine information|product monograph|"
-    r"important safety information",
+    r"important safety information|riassunto delle caratteristiche del prodotto|prescribing summary|"
+    r"\bEMA/HMPC/|\bEMEA/HMPC/|FDA safety communication",
     re.IGNORECASE,
 )
 # A paper: a journal citation in the title (year plus volume/pages, a DOI or a PMID) or a journal host.
@@ -290,4 +295,96 @@ def test_the_first_link_of_a_row_is_never_a_mirror_when_a_canonical_link_exists(
         canonical = [s for s in linked if not is_mirror(s["url"]) and not s.get("title", "").startswith(RETRIEVED)]
         if canonical and linked[0] is not canonical[0]:
             bad.append(_show(row))
+    assert bad == []
+
+
+# --- each source's own grade ---------------------------------------------------------------------
+
+GRADES = ("label", "peer-reviewed", "reference", "expert", "vendor", "unsourced")
+# Drug references, trade press and encyclopaedias: never a label, never a paper.
+REFERENCE_HOSTS = (
+    "medscape.com", "drugs.com", "rxlist.com", "webmd.com", "wikipedia.org", "wikidoc.org", "pdr.net",
+    "dermatologyadvisor.com", "contemporaryobgyn.net", "tctmd.com", "thecardiologyadvisor.com",
+    "mims.com", "drugs-porphyria.com", "eyewiki.aao.org", "aaaai.org",
+)
+
+
+def grade_of(row: Row, source: dict) -> str:
+    """A source's own grade: its ``grade`` key, else its row's (the reader's default)."""
+    return source.get("grade", row.evidence)
+
+
+def test_the_shipped_catalogue_models_grade_defaults_the_way_the_reader_does():
+    """A source without a grade reads with its row's grade, one with a grade keeps its own."""
+    from mesocli.domain.model import Provenance, Source
+
+    read = Provenance("expert", (Source("Kybella label", None, "label"), Source("A clinic page", None)))
+    assert [s.grade for s in read.sources] == ["label", "expert"]
+    assert read.grades() == ["label", "expert"]
+
+
+def test_every_source_grade_is_a_document_grade():
+    bad = [f"{_show(row)}: {s.get('title')}" for row, s in SOURCES
+           if "grade" in s and s["grade"] not in GRADES[:-1]]
+    assert bad == []
+
+
+def test_one_document_has_one_grade_wherever_it_is_cited():
+    seen: dict[tuple[str | None, str | None], set[str]] = {}
+    for row, s in SOURCES:
+        seen.setdefault((s.get("title"), s.get("url")), set()).add(grade_of(row, s))
+    assert {key: grades for key, grades in seen.items() if len(grades) > 1} == {}
+
+
+def test_a_mirror_copy_has_the_grade_of_the_document_it_copies():
+    bad = []
+    for row in ROWS:
+        for index, source in enumerate(row.sources):
+            if index and (source.get("title") or "").startswith(RETRIEVED):
+                before = index - 1
+                while before > 0 and (row.sources[before].get("title") or "").startswith(RETRIEVED):
+                    before -= 1
+                canonical = row.sources[before]
+                words = _words((source.get("title") or "").split(":", 1)[-1])
+                if words & _words(canonical.get("title") or "") and \
+                        grade_of(row, source) != grade_of(row, canonical):
+                    bad.append(f"{_show(row)}: {source.get('title')}")
+    assert bad == []
+
+
+def test_every_label_row_cites_a_source_graded_label():
+    bad = [_show(row) for row in ROWS
+           if row.evidence == "label" and not any(grade_of(row, s) == "label" for s in row.sources)]
+    assert bad == []
+
+
+def test_every_peer_reviewed_row_cites_a_source_graded_peer_reviewed():
+    bad = [_show(row) for row in ROWS if row.evidence == "peer-reviewed"
+           and not any(grade_of(row, s) == "peer-reviewed" for s in row.sources)]
+    assert bad == []
+
+
+def test_no_row_is_graded_above_its_strongest_source():
+    bad = [_show(row) for row in ROWS if row.sources
+           and GRADES.index(row.evidence) < min(GRADES.index(grade_of(row, s)) for s in row.sources)]
+    assert bad == []
+
+
+def test_a_source_graded_label_is_a_label_document():
+    bad = sorted({s.get("title") or "" for row, s in SOURCES
+                  if grade_of(row, s) == "label" and not (s.get("title") or "").startswith(RETRIEVED)
+                  and not is_label_like(s)})
+    assert bad == []
+
+
+def test_drug_references_posters_and_trade_press_are_never_graded_label_or_peer_reviewed():
+    """A drug reference's own page is a reference; a label it reproduces, titled as that label, is a label."""
+    def wrong(grade: str, source: dict) -> bool:
+        title = source.get("title") or ""
+        on_reference = _on(host_of(source.get("url")), REFERENCE_HOSTS)
+        if grade == "label":
+            return on_reference and not LABEL_WORDS.search(title)
+        return grade == "peer-reviewed" and (on_reference or bool(NOT_A_PAPER.search(title)))
+
+    bad = sorted({f"{grade_of(row, s)}: {s.get('title')}" for row, s in SOURCES if wrong(grade_of(row, s), s)})
     assert bad == []

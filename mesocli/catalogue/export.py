@@ -48,7 +48,9 @@ def _provenance(provenance: Provenance) -> list[str]:
         return [*lines, "sources = []"]
     lines.append("sources = [")
     for source in provenance.sources:
-        parts = {"title": source.title, "url": source.url}
+        # a grade is written only where it is not the row's own (the reader's default)
+        parts = {"title": source.title, "url": source.url,
+                 "grade": source.grade if source.grade != provenance.evidence else None}
         inner = ", ".join(f"{k} = {_value(v)}" for k, v in parts.items() if v is not None)
         lines.append(f"  {{{inner}}},")
     return [*lines, "]"]

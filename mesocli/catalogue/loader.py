@@ -9,6 +9,7 @@ from mesocli.catalogue import models as m
 from mesocli.domain.catalogue import normalise
 from mesocli.domain.model import Provenance
 from mesocli.domain.rules import RULE_KINDS
+from mesocli.errors import CatalogueDataError
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,21 +34,27 @@ def _split(amount: Amount | None) -> tuple[float | None, str | None]:
 class _Writer:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.sources: dict[tuple[str | None, str | None], int] = {}
+        self.sources: dict[tuple[str | None, str | None], m.SourceRow] = {}
         from sqlalchemy import select
 
         for row in session.execute(select(m.SourceRow)).scalars():
-            self.sources[(row.title, row.url)] = row.id
+            self.sources[(row.title, row.url)] = row
 
     def cite(self, subject: str, provenance: Provenance) -> None:
         for position, source in enumerate(provenance.sources):
             key = (source.title, source.url)
-            if key not in self.sources:
-                row = m.SourceRow(title=source.title, url=source.url)
+            row = self.sources.get(key)
+            if row is None:
+                row = m.SourceRow(title=source.title, url=source.url, grade=source.grade)
                 self.session.add(row)
                 self.session.flush()
-                self.sources[key] = row.id
-            self.session.add(m.Citation(subject=subject, position=position, source_id=self.sources[key]))
+                self.sources[key] = row
+            elif row.grade is None:
+                row.grade = source.grade
+            elif row.grade != source.grade:
+                raise CatalogueDataError(f"{subject}: source {str(source)!r} is graded {source.grade!r}, "
+                                         f"but the catalogue grades it {row.grade!r}")
+            self.session.add(m.Citation(subject=subject, position=position, source_id=row.id))
 
     def aliases(self, kind: str, target: str, aliases: Iterable[str]) -> None:
         for position, alias in enumerate(aliases):

@@ -43,6 +43,10 @@ class SourceRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
+    # The document's own grade (label, peer-reviewed, ...). NULL only in a database migrated from
+    # before sources had grades, until 'meso db upgrade' rewrites its rows: read as the grade
+    # of the fact that cites it.
+    grade: Mapped[str | None] = mapped_column(String(20))
 
 
 class Citation(Base):
@@ -269,7 +273,7 @@ class ProtocolRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     indication_id: Mapped[str] = mapped_column(ForeignKey("indication.id"), nullable=False)
     area_id: Mapped[str] = mapped_column(ForeignKey("area.id"), nullable=False)
-    technique: Mapped[str] = mapped_column(String(30), nullable=False)
+    technique: Mapped[str | None] = mapped_column(String(30))
     depth_min_value: Mapped[float | None] = mapped_column(Float)
     depth_min_unit: Mapped[str | None] = mapped_column(Unit)
     depth_max_value: Mapped[float | None] = mapped_column(Float)

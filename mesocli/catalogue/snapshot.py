@@ -44,7 +44,7 @@ def read_catalogue(session: Session, *, revision: str | None = None,
     def rows(model):  # type: ignore[no-untyped-def]
         return session.execute(select(model)).scalars().all()
 
-    sources = {s.id: Source(s.title, s.url) for s in rows(m.SourceRow)}
+    sources = {s.id: Source(s.title, s.url, s.grade) for s in rows(m.SourceRow)}
     cited: dict[str, list[tuple[int, Source]]] = defaultdict(list)
     for c in rows(m.Citation):
         cited[c.subject].append((c.position, sources[c.source_id]))

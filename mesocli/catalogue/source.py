@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from mesocli.domain.model import (
     EVIDENCE_GRADES,
     ROLES,
     SEVERITIES,
+    SOURCE_GRADES,
     TERM_KINDS,
     AllergenGroup,
     Component,
@@ -193,17 +194,20 @@ class _Row:
         evidence = self.choice("evidence", EVIDENCE_GRADES)
         raw = self.get("sources", [])
         if not isinstance(raw, list):
-            raise self.fail("'sources' must be a list of {title, url} tables")
+            raise self.fail("'sources' must be a list of {title, url, grade} tables")
         sources = []
         for index, item in enumerate(raw, 1):
-            if not isinstance(item, Mapping) or set(item) - {"title", "url"}:
-                raise self.fail(f"source {index} must be a table with 'title' and/or 'url'")
-            title, url = item.get("title"), item.get("url")
+            if not isinstance(item, Mapping) or set(item) - {"title", "url", "grade"}:
+                raise self.fail(f"source {index} must be a table with 'title' and/or 'url', and an optional 'grade'")
+            title, url, grade = item.get("title"), item.get("url"), item.get("grade")
+            if grade is not None and grade not in SOURCE_GRADES:
+                raise self.fail(f"source {index} has grade {grade!r}; expected one of {', '.join(SOURCE_GRADES)}")
             if not (isinstance(title, str) and title.strip()) and not (isinstance(url, str) and url.strip()):
                 raise self.fail(f"source {index} has neither a title nor a URL")
             if url is not None and (not isinstance(url, str) or not re.match(r"^https?://\S+$", url)):
                 raise self.fail(f"source {index} has a URL that is not http(s): {url!r}")
-            sources.append(Source(title.strip() if isinstance(title, str) else None, url))
+            # No grade: the row's own (Provenance gives it), so a label row's label needs none.
+            sources.append(Source(title.strip() if isinstance(title, str) else None, url, grade))
         if evidence == "unsourced" and sources:
             raise self.fail("a row with sources cannot be graded 'unsourced'")
         if evidence != "unsourced" and not sources:
@@ -453,7 +457,8 @@ def _protocol(row: _Row) -> Protocol:
     protocol = Protocol(
         indication=row.slug("indication"),  # type: ignore[arg-type]
         area=row.slug("area"),  # type: ignore[arg-type]
-        technique=row.choice("technique", TECHNIQUES),
+        # absent when no source gives a technique for this indication and area: unknown, never a guess
+        technique=row.choice("technique", TECHNIQUES) if "technique" in row.data else None,
         depth_min=row.amount("depth_min", "length"),
         depth_max=row.amount("depth_max", "length"),
         needle=row.text("needle", required=False, limit=60),
@@ -713,3 +718,41 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
                          "indication": indications, "substance": substances}[what]
             label = what.replace("_", " ")
             need(ref in known_ids, f"{rule.kind} rule #{rule.id}: unknown {label} {ref!r}")
+    validate_source_grades(data, known)
+
+
+def cited_facts(data: CatalogueData) -> Iterator[tuple[str, Provenance]]:
+    """Every fact of ``data`` that carries a provenance, with the words an error names it by."""
+    for s in data.substances:
+        yield f"substance {s.id!r}", s.provenance
+    for p in data.products:
+        yield f"product {p.id!r}", p.provenance
+    for g in data.groups:
+        yield f"allergen group {g.id!r}", g.provenance
+    for c in data.crosses:
+        yield f"cross-reaction {c.source_group!r} -> {c.target_group!r}", c.provenance
+    for i in data.indications:
+        yield f"indication {i.id!r}", i.provenance
+        for f in i.fits:
+            yield f"indication {i.id!r} fit {f.target!r}", f.provenance
+    for pr in data.protocols:
+        yield f"protocol {pr.indication!r}/{pr.area!r}", pr.provenance
+    for r in data.rules:
+        yield f"{r.kind} rule #{r.id}", r.provenance
+    for d in data.defaults:
+        yield f"formulation default {d.key!r}", d.provenance
+
+
+def validate_source_grades(data: CatalogueData, known: CatalogueData | None = None) -> None:
+    """One document, one grade: the same source (title and URL) is graded alike wherever it is
+    cited. A source given without a grade takes its row's, so a document cited by rows of
+    different grades needs its own ``grade`` written out."""
+    graded: dict[tuple[str | None, str | None], tuple[str, str]] = {}
+    for where, provenance in [*cited_facts(known or CatalogueData()), *cited_facts(data)]:
+        for source in provenance.sources:
+            grade = source.grade or provenance.evidence
+            first = graded.setdefault((source.title, source.url), (grade, where))
+            if first[0] != grade:
+                raise CatalogueDataError(
+                    f"{where}: source {str(source)!r} is graded {grade!r} here but {first[0]!r} in {first[1]}; "
+                    "give it one grade (grade = \"...\") wherever it is cited")

@@ -25,15 +25,22 @@ EVIDENCE_GRADES: tuple[str, ...] = (
     "vendor",
     "unsourced",
 )
+# A source's own grade: what kind of document it is. "unsourced" grades a fact, never a document.
+SOURCE_GRADES: tuple[str, ...] = tuple(g for g in EVIDENCE_GRADES if g != "unsourced")
 ROLES = ("active", "excipient", "vehicle")
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a fact comes from: a document title and/or a URL."""
+    """Where a fact comes from: a document title and/or a URL, and the document's own grade
+    (one of :data:`SOURCE_GRADES`: a label is ``label`` whatever the fact citing it is graded).
+
+    A source given without a grade takes the grade of the fact that cites it: that happens in
+    one place, :class:`Provenance`, so every source of a fact has a grade."""
 
     title: str | None = None
     url: str | None = None
+    grade: str | None = None
 
     def __str__(self) -> str:
         if self.title and self.url:
@@ -51,12 +58,25 @@ class Provenance:
     citations: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if any(s.grade is None for s in self.sources):
+            object.__setattr__(self, "sources", tuple(
+                s if s.grade is not None else Source(s.title, s.url, self.evidence) for s in self.sources))
         object.__setattr__(self, "citations", tuple(self.cited()))
 
     def cited(self) -> list[str]:
         if not self.sources:
-            return ["unsourced: no published source; treat as expert opinion to be verified"]
+            return [UNSOURCED_CITATION]
         return [str(s) for s in self.sources]
+
+    def grades(self) -> list[str]:
+        """The own grade of each citation :meth:`cited` gives, in the same order."""
+        if not self.sources:
+            return ["unsourced"]
+        return [s.grade or self.evidence for s in self.sources]
+
+
+# What a fact with no source cites, so that every finding names where it stands.
+UNSOURCED_CITATION = "unsourced: no published source; treat as expert opinion to be verified"
 
 
 UNSOURCED = Provenance("unsourced", ())
@@ -214,7 +234,7 @@ class Indication:
 class Protocol:
     indication: str
     area: str
-    technique: str
+    technique: str | None  # None: no source gives one (unknown)
     provenance: Provenance
     depth_min: Amount | None = None
     depth_max: Amount | None = None

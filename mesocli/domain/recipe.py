@@ -21,7 +21,8 @@ RECIPE_KEYS = frozenset({
     "use_by", "meso_version", "catalogue", "plan", "refusal",
 })
 PROTOCOL_KEYS = frozenset({"points", "volume_per_point", "sessions", "interval",
-                           "depth", "evidence", "needle", "sources", "spacing", "technique"})
+                           "depth", "evidence", "needle", "sources", "source_grades", "spacing",
+                           "technique"})
 RANGE_KEYS = frozenset({"min", "max"})
 SYRINGE_KEYS = frozenset({"components", "points", "total_volume", "volume_per_point"})
 COMPONENT_KEYS = frozenset({"id", "substances", "volume", "local", "name", "purpose", "reason"})

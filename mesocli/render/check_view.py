@@ -71,8 +71,8 @@ def render_check(p: Printer, cat: Catalogue, result: CheckResult, patient_line: 
     _term_lines(p, result, sources)
     if sources.items:
         p.line("Sources", style="bold")
-        for number, (source, evidence) in enumerate(sources.items, 1):
-            p.line(f"  [{number}] ({evidence}) {source}")
+        for number, (source, grade) in enumerate(sources.items, 1):
+            p.line(f"  [{number}] ({grade}) {source}")
         p.line()
     p.line(verdict(result), style=SEVERITY_STYLE_FOR.get(result.status))
     p.note(DISCLAIMER)
@@ -82,20 +82,21 @@ SEVERITY_STYLE_FOR = {"contraindicated": "bold red", "caution": "bold yellow", "
 
 
 class _SourceIndex:
-    """Numbers each distinct source once, so rows can cite [n]."""
+    """Numbers each distinct source once, so rows can cite [n]; each is listed with its own
+    grade (a label is "label" whatever the finding citing it is graded)."""
 
     def __init__(self) -> None:
         self.items: list[tuple[str, str]] = []
         self._numbers: dict[str, int] = {}
 
     def cite(self, finding: Finding) -> str:
-        return self.cite_sources(finding.sources, finding.evidence)
+        return self.cite_sources(finding.sources, finding.source_grades())
 
-    def cite_sources(self, cited: Any, evidence: str) -> str:
+    def cite_sources(self, cited: Any, grades: Any) -> str:
         refs = []
-        for source in cited:
+        for source, grade in zip(cited, grades, strict=True):
             if source not in self._numbers:
-                self.items.append((source, evidence))
+                self.items.append((source, grade or "grade not recorded"))
                 self._numbers[source] = len(self.items)
             refs.append(self._numbers[source])
         return "[" + ",".join(map(str, refs)) + "]" if refs else ""
@@ -110,7 +111,7 @@ def _term_lines(p: Printer, result: CheckResult, sources: _SourceIndex) -> None:
     if patient.unrelated:
         p.line("Patient terms that affect no catalogue item", style="bold")
         for term, row in patient.unrelated:
-            cited = sources.cite_sources(row.provenance.citations, row.provenance.evidence)
+            cited = sources.cite_sources(row.provenance.citations, row.provenance.grades())
             p.line(f"  {row.kind} {term!r} ({row.name}): no catalogue item affected")
             p.line(f"    why: {row.reason}")
             if row.procedure_note:
@@ -120,7 +121,7 @@ def _term_lines(p: Printer, result: CheckResult, sources: _SourceIndex) -> None:
     if patient.distinctions:
         p.line("Notes on the patient's terms", style="bold")
         for kind, term, _entry, distinction in patient.distinctions:
-            cited = sources.cite_sources(distinction.provenance.citations, distinction.provenance.evidence)
+            cited = sources.cite_sources(distinction.provenance.citations, distinction.provenance.grades())
             p.line(f"  {kind} {term!r}: {distinction.message}")
             p.line(f"    source: {distinction.provenance.evidence} {cited}")
         p.line()

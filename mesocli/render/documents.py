@@ -73,7 +73,8 @@ def _q(amount: Amount | None) -> dict[str, Any] | None:
 
 def provenance(p: Provenance) -> dict[str, Any]:
     return {"evidence": p.evidence,
-            "sources": [{k: v for k, v in (("title", s.title), ("url", s.url)) if v} for s in p.sources]}
+            "sources": [{k: v for k, v in (("title", s.title), ("url", s.url), ("grade", s.grade)) if v}
+                        for s in p.sources]}
 
 
 def substance_summary(s: Substance) -> dict[str, Any]:
@@ -210,7 +211,8 @@ def indication_detail(cat: Catalogue, ind: Indication) -> dict[str, Any]:
 
 def finding_document(f: Finding) -> dict[str, Any]:
     doc = {"severity": f.severity, "kind": f.kind, "subject": f.subject, "trigger": f.trigger,
-           "message": f.message, "sources": list(f.sources), "evidence": f.evidence}
+           "message": f.message, "sources": list(f.sources), "evidence": f.evidence,
+           "source_grades": list(f.source_grades())}
     if f.advice:
         doc["advice"] = f.advice
     if f.path:

@@ -68,6 +68,8 @@ INDICATION_SYSTEM = f"{LOCAL_BASE}/indication"
 AREA_SYSTEM = f"{LOCAL_BASE}/area"
 FINDING_KIND_SYSTEM = f"{LOCAL_BASE}/finding-kind"
 EXIT_CODE_SYSTEM = f"{LOCAL_BASE}/exit-code"
+# On a DetectedIssue: the own grade (label, peer-reviewed, ...) of the document its reference cites.
+SOURCE_GRADE_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/source-grade"
 # Which meso and which catalogue answered, as tags on the Bundle (the JSON contracts carry the
 # same as meso_version and catalogue): each a Coding of its own local system.
 PROVENANCE_SYSTEMS = {
@@ -260,6 +262,14 @@ def _finding_code(finding: Finding) -> dict[str, Any]:
     return {"coding": coding, "text": finding.kind}
 
 
+def source_grade(finding: Finding) -> str | None:
+    """The own grade of the source :func:`source_url` cites, when the finding records it."""
+    for record in finding.references:
+        if record.url and _BARE_URL.match(record.url):
+            return record.grade
+    return None
+
+
 def source_url(finding: Finding) -> str | None:
     """The URL a DetectedIssue.reference cites for ``finding``, or None: the URL of the finding's
     first source that has an http(s) one; titles alone are not URIs.
@@ -400,7 +410,7 @@ def _dosage_text(syringe: Syringe, recipe: Recipe) -> str:
     protocol = recipe.protocol
     parts = []
     if protocol is not None:
-        parts.append(f"Technique: {protocol.technique}")
+        parts.append(f"Technique: {protocol.technique or 'not recorded (no source gives one)'}")
         depth = _range(protocol.depth_min, protocol.depth_max, format_quantity)
         if depth:
             parts.append(f"depth {depth}")
@@ -500,6 +510,9 @@ def _detected_issue(number: int, finding: Finding, implicated: Sequence[str]) ->
     url = source_url(finding)
     if url is not None:
         issue["reference"] = url
+        grade = source_grade(finding)
+        if grade is not None:
+            issue["extension"] = [{"url": SOURCE_GRADE_EXTENSION, "valueCode": grade}]
     if finding.advice:
         issue["mitigation"] = [{"action": {"text": finding.advice}}]
     return issue

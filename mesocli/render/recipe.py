@@ -33,6 +33,7 @@ def recipe_document(recipe: Recipe, cat: Catalogue) -> dict[str, Any]:
             "volume_per_point": _q(protocol.volume_per_point),
             "evidence": protocol.provenance.evidence,
             "sources": protocol.provenance.cited(),
+            "source_grades": protocol.provenance.grades(),
         }
         if recipe.syringes:
             points = sum(s.points or 0 for s in recipe.syringes)
@@ -217,6 +218,10 @@ def _known(quantity: Any) -> str:
     return format_quantity(quantity) if quantity is not None else "unknown"
 
 
+# A protocol whose sources give no technique says so, rather than print a guess as a fact.
+UNKNOWN_TECHNIQUE = "unknown (no source gives one for this indication and area)"
+
+
 def depth_text(pr: Any) -> str | None:
     """The injection depth as recorded: a range, or only the bound the sources give."""
     return range_text(pr.depth_min, pr.depth_max)
@@ -283,7 +288,7 @@ def _protocol(p: Printer, recipe: Recipe) -> None:
     if pr is None:
         p.field("Protocol", "none recorded for this indication and area")
         return
-    p.field("Technique", pr.technique)
+    p.field("Technique", pr.technique or UNKNOWN_TECHNIQUE)
     p.field("Depth", depth_text(pr))
     p.field("Needle", pr.needle)
     p.field("Sessions", count_range(pr.sessions_min, pr.sessions_max))
@@ -325,6 +330,25 @@ def md_source(source: str) -> str:
     if match is None:
         return md(source)
     return f"{md(match['title'])} <{match['url']}>".lstrip()
+
+
+def source_grades(recipe: Recipe) -> dict[str, str | None]:
+    """Each source a recipe cites (as ``recipe.sources`` writes it) with the source's own grade,
+    from the facts the recipe rests on: its findings, its protocol and its products."""
+    graded: dict[str, str | None] = {}
+    for finding in recipe.findings:
+        graded.update(zip(finding.sources, finding.source_grades(), strict=True))
+    if recipe.protocol is not None:
+        provenance = recipe.protocol.provenance
+        graded.update(zip(provenance.cited(), provenance.grades(), strict=True))
+    for syringe in recipe.syringes:
+        for component in syringe.components:
+            graded.update((str(s), s.grade) for s in component.product.provenance.sources)
+    return graded
+
+
+def _graded(grade: str | None) -> str:
+    return f"({md(grade)}) " if grade else ""
 
 
 def card_date() -> datetime.date:
@@ -370,7 +394,7 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
         lines += [f"- {md(note)}" for note in recipe.plan.notes] + [""]
     pr = recipe.protocol
     if pr is not None and recipe.status == "ok":
-        lines += ["## Protocol", "", f"- Technique: {md(pr.technique)}"]
+        lines += ["## Protocol", "", f"- Technique: {md(pr.technique or UNKNOWN_TECHNIQUE)}"]
         for label, text in (("Depth", depth_text(pr)), ("Needle", pr.needle),
                             ("Sessions", count_range(pr.sessions_min, pr.sessions_max)),
                             ("Interval", range_text(pr.interval_min, pr.interval_max))):
@@ -387,6 +411,7 @@ def recipe_markdown(recipe: Recipe, cat: Catalogue) -> str:
     if recipe.excluded:
         lines += ["## Excluded", ""] + [f"- {md_code(e.id)}: {md(e.reason)}" for e in recipe.excluded] + [""]
     if recipe.sources:
-        lines += ["## Sources", ""] + [f"- {md_source(s)}" for s in recipe.sources] + [""]
+        grades = source_grades(recipe)
+        lines += ["## Sources", ""] + [f"- {_graded(grades.get(s))}{md_source(s)}" for s in recipe.sources] + [""]
     lines += ["---", "", f"_{md(DISCLAIMER)}_", "", "Prepared by: ____________  Checked by: ____________", ""]
     return "\n".join(lines)

@@ -157,6 +157,12 @@ def items_markdown(title: str, columns: Sequence[str], items: Iterable[Mapping[s
     (stream or sys.stdout).write(f"# {markdown_text(title)} ({len(rows)})\n\n" + markdown_table(columns, rows))
 
 
+def _graded_sources(finding: Finding) -> list[str]:
+    """A finding's sources for people: each with its own grade, e.g. "(label) Kybella ..."."""
+    return [f"({grade}) {source}" if grade else source
+            for source, grade in zip(finding.sources, finding.source_grades(), strict=True)]
+
+
 def check_markdown(result: Any, catalogue: Any) -> str:
     """A check as Markdown: its status, the findings as a table, and the alternatives."""
     from mesocli import __version__
@@ -173,7 +179,7 @@ def check_markdown(result: Any, catalogue: Any) -> str:
     if result.findings:
         lines += ["## Findings", "", markdown_table(
             FINDING_COLUMNS, ([f.severity, f.kind, f.subject, f.trigger, f.message, f.advice, f.evidence,
-                               list(f.sources)] for f in result.findings))]
+                               _graded_sources(f)] for f in result.findings))]
     else:
         lines += ["No findings.", ""]
     if result.alternatives:

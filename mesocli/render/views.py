@@ -96,7 +96,7 @@ def protocols(p: Printer, items: Sequence[dict[str, Any]]) -> None:
         depth = range_text(_amount(pr.get("depth_min")), _amount(pr.get("depth_max"))) or "unknown"
         sessions = count_range(pr.get("sessions_min"), pr.get("sessions_max")) or "unknown"
         interval = range_text(_amount(pr.get("interval_min")), _amount(pr.get("interval_max"))) or "unknown"
-        rows.append([pr["indication"], pr["area"], pr["technique"], depth, sessions, interval])
+        rows.append([pr["indication"], pr["area"], pr["technique"] or "unknown", depth, sessions, interval])
     p.table(["Indication", "Area", "Technique", "Depth", "Sessions", "Interval"], rows, title="Protocols")
 
 

@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.model import SEVERITY_RANK, Component, Product, Provenance, Rule, Scope, Source
+from mesocli.domain.model import (
+    SEVERITY_RANK,
+    UNSOURCED_CITATION,
+    Component,
+    Product,
+    Provenance,
+    Rule,
+    Scope,
+    Source,
+)
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,6 +49,12 @@ class Finding:
     # The sources as records (title, URL), for writers that need them apart (FHIR); ``sources``
     # is their text as the JSON contract has it.
     references: tuple[Source, ...] = field(default=(), compare=False, repr=False)
+
+    def source_grades(self) -> tuple[str | None, ...]:
+        """The own grade of each entry of ``sources``, in order (a label is ``label`` whatever
+        the finding's ``evidence``); None for an entry the finding holds no record of."""
+        graded = {str(r): r.grade for r in self.references}
+        return tuple(graded.get(s, "unsourced" if s == UNSOURCED_CITATION else None) for s in self.sources)
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)

@@ -1,6 +1,6 @@
 """patient vocabulary: unrelated terms and distinctions
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0002
 Create Date: 2026-12-06
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
+revision = '0004'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
