@@ -139,7 +139,7 @@ def remove_local(url: str, ids: Iterable[str]) -> tuple[str, ...]:
             if row_id not in current.substances and row_id not in current.products:
                 raise InputError(f"no clinic substance or product with id {row_id!r}")
         return _rows([s for s in local.substances if s.id not in wanted],
-                     [p for p in local.products if p.id not in wanted])
+                     [p for p in local.products if p.id not in wanted], local.fhir_codes)
 
     with _rewriting_local_rows(url, change, label=f"cannot remove {', '.join(wanted)}"):
         pass

@@ -14,6 +14,7 @@ from mesocli.domain.model import (
     AllergenGroup,
     Component,
     CrossReaction,
+    FhirCode,
     FormulationDefault,
     Indication,
     Medication,
@@ -64,6 +65,7 @@ class Catalogue:
         protocols: Iterable[Protocol],
         rules: Iterable[Rule],
         defaults: Iterable[FormulationDefault],
+        fhir_codes: Iterable[FhirCode] = (),
         revision: str | None = None,
         location: str | None = None,
     ) -> None:
@@ -79,6 +81,8 @@ class Catalogue:
         self.protocols: tuple[Protocol, ...] = tuple(protocols)
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.defaults: dict[str, FormulationDefault] = {d.key: d for d in defaults}
+        # The FHIR code rows (data/codes/fhir.toml and a clinic's imported codes), in catalogue order.
+        self.fhir_codes: tuple[FhirCode, ...] = tuple(fhir_codes)
         self.revision = revision
         self.location = location
 
@@ -136,6 +140,9 @@ class Catalogue:
             pid for pid in self.products
             if self.product_active_classes[pid] == {"local-anaesthetic"}
             and (vasoconstrictor is None or vasoconstrictor.value not in self.product_classes[pid]))
+        from mesocli.domain.codes import code_table  # what a FHIR Bundle's codings map to
+
+        self.code_table = code_table(self.fhir_codes)
         from mesocli.domain import formulate  # the formulator's ranked candidates
 
         self.formulation: dict[str, Any] = formulate.index(self)
@@ -176,7 +183,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 6
+    SNAPSHOT_SHAPE = 7
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
