@@ -24,9 +24,9 @@ How a concept becomes a term: a coding whose system and code are in the catalogu
 (the ``fhir_code`` rows of the catalogue database, built from ``data/codes/fhir.toml`` and
 extended by a clinic's ``meso catalogue import``, every row with its sources and evidence grade)
 gives the catalogue term of that row; codings that the table lists as "nothing to record" (IPS
-absent-or-unknown codes, "not pregnant") add no term; otherwise the concept's ``text``, or else its first coding's ``display``, is used as if the
-user had typed it. An unknown text therefore fails exactly like an unknown typed name (exit 2
-with suggestions), never silently.
+absent-or-unknown codes, "not pregnant") add no term; otherwise the concept's ``text``, or else
+its first coding's ``display``, is used as if the user had typed it. An unknown text therefore
+fails exactly like an unknown typed name (exit 2 with suggestions), never silently.
 
 What is left out, on purpose (:func:`read_fhir_patient` lists each such entry with its reason):
 
