@@ -92,7 +92,7 @@ def _identity(url: str | None) -> tuple[object, ...]:
 def _server_state(url: str | None) -> tuple[object, ...]:
     """What changes in a catalogue on a database server (PostgreSQL) whenever its content does:
     the schema revision (``meso db upgrade``), the import log (every import) and the number of
-    clinic rows (every removal). One small query, so a long-running process sees another
+    clinic rows, FHIR codes included (every removal). One small query, so a long-running process sees another
     process's import or removal without reading the whole catalogue again."""
     from sqlalchemy import func, select
 
@@ -103,7 +103,8 @@ def _server_state(url: str | None) -> tuple[object, ...]:
         imports = session.execute(select(func.max(m.ImportRow.id), func.count(m.ImportRow.id))).one()
         substances = session.scalar(select(func.count()).select_from(m.SubstanceRow).where(m.SubstanceRow.is_local))
         products = session.scalar(select(func.count()).select_from(m.ProductRow).where(m.ProductRow.is_local))
-        return (revision, tuple(imports), substances, products)
+        codes = session.scalar(select(func.count()).select_from(m.FhirCodeRow).where(m.FhirCodeRow.is_local))
+        return (revision, tuple(imports), substances, products, codes)
 
 
 def _read(url: str | None) -> Catalogue:

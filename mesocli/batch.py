@@ -443,7 +443,7 @@ def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]
     import mesocli.api as api
     from mesocli.render.documents import answer_document, check_json
 
-    asked = request_from_mapping(request)
+    asked = request_from_mapping(request, catalogue=catalogue)
     answer = api.answer(asked, catalogue)
     if asked.action == "check":
         return asked.exit_code(answer), check_json(answer, catalogue)  # what _body(check_document(...)) gives

@@ -20,13 +20,13 @@ What is read:
   pregnant") and a body weight (the patient's weight, UCUM kg, g or [lb_av]). The latest by
   effective date wins; an undated one counts as the oldest.
 
-How a concept becomes a term: a coding whose system and code are in the code table
-(``data/codes/fhir.toml``, every row with its source and evidence grade) gives the catalogue
-term of that row; codings that the table lists as "nothing to record" (IPS absent-or-unknown
-codes, "not pregnant") add no term;
-otherwise the concept's ``text``, or else its first coding's ``display``, is used as if the
-user had typed it. An unknown text therefore fails exactly like an unknown typed name (exit 2
-with suggestions), never silently.
+How a concept becomes a term: a coding whose system and code are in the catalogue's code table
+(the ``fhir_code`` rows of the catalogue database, built from ``data/codes/fhir.toml`` and
+extended by a clinic's ``meso catalogue import``, every row with its sources and evidence grade)
+gives the catalogue term of that row; codings that the table lists as "nothing to record" (IPS
+absent-or-unknown codes, "not pregnant") add no term; otherwise the concept's ``text``, or else
+its first coding's ``display``, is used as if the user had typed it. An unknown text therefore
+fails exactly like an unknown typed name (exit 2 with suggestions), never silently.
 
 What is left out, on purpose (:func:`read_fhir_patient` lists each such entry with its reason):
 
@@ -59,23 +59,25 @@ What is refused (fail closed; :class:`~mesocli.errors.InputError`, exit 2):
 
 from __future__ import annotations
 
-import functools
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.model import EVIDENCE_GRADES
+from mesocli.domain.codes import CodeTable
+from mesocli.domain.model import FHIR_CODE_KINDS as KINDS
+from mesocli.domain.model import OBSERVATION_READS
 from mesocli.domain.patient import SEXES, Patient
-from mesocli.errors import CatalogueDataError, InputError
+from mesocli.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mesocli.domain.catalogue import Catalogue
+
+__all__ = ["BUNDLE_TYPES", "KINDS", "OBSERVATION_READS", "CodeTable", "FhirPatient", "code_table", "is_fhir",
+           "patient_from_fhir", "read_fhir_patient"]
 
 BUNDLE_TYPES = ("collection", "searchset", "document")
-KINDS = ("allergy", "condition", "medication")
 UCUM_SYSTEM = "http://unitsofmeasure.org"
-CODE_TABLE = ("codes", "fhir.toml")
-# What meso reads from an Observation whose code is in the table's [[observation]] rows.
-OBSERVATION_READS = ("pregnancy-status", "body-weight")
 # UCUM mass codes of a body weight, as meso's quantity parser spells them.
 UCUM_MASS = {"kg": "kg", "g": "g", "[lb_av]": "lb"}
 
@@ -95,97 +97,14 @@ _GENDERS = frozenset({"male", "female", "other", "unknown"})
 
 
 # ----------------------------------------------------------------------------- code table
-@dataclass(frozen=True, slots=True)
-class CodeTable:
-    """Codings meso understands: (kind, system, code) -> catalogue terms, and "nothing" codes."""
+def code_table(catalogue: Catalogue | None = None) -> CodeTable:
+    """The code table of ``catalogue`` (default: the catalogue the command uses, as
+    :func:`mesocli.api.load_catalogue` gives it: the shipped SQLite file or ``MESO_DATABASE_URL``)."""
+    if catalogue is None:
+        from mesocli.api import load_catalogue
 
-    terms: Mapping[tuple[str, str, str], tuple[str, ...]]
-    nothing: frozenset[tuple[str, str, str]]
-    history: frozenset[tuple[str, str, str]] = frozenset()  # terms that count even when resolved
-    observations: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (system, code) -> reads
-
-    def lookup(self, kind: str, system: str, code: str) -> tuple[str, ...] | None:
-        """The terms for one coding; ``()`` for a "nothing to record" code; None if unknown."""
-        key = (kind, system, code)
-        if key in self.nothing:
-            return ()
-        return self.terms.get(key)
-
-
-@functools.cache
-def code_table() -> CodeTable:
-    """The shipped code table, read and checked once per process."""
-    from mesocli.config import data_dir
-
-    path = data_dir().joinpath(*CODE_TABLE)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CatalogueDataError(f"{'/'.join(CODE_TABLE)}: cannot be read ({exc})") from None
-    return parse_code_table(document)
-
-
-def parse_code_table(document: Mapping[str, Any]) -> CodeTable:
-    """Validate a parsed code-table document (see ``data/codes/fhir.toml``)."""
-    name = "/".join(CODE_TABLE)
-    unknown = set(document) - {"code", "none", "observation"}
-    if unknown:
-        raise CatalogueDataError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}")
-    terms: dict[tuple[str, str, str], tuple[str, ...]] = {}
-    history: set[tuple[str, str, str]] = set()
-    for number, row in enumerate(document.get("code", []), 1):
-        where = f"{name}: [[code]] #{number}"
-        _require(row, where, ("system", "code", "display", "kind", "term", "evidence", "sources"))
-        key = (_kind(row, where), row["system"], row["code"])
-        if key in terms:
-            raise CatalogueDataError(f"{where}: {row['system']}|{row['code']} is mapped twice for {key[0]}")
-        terms[key] = (row["term"],)
-        if row.get("history", False) not in (True, False):
-            raise CatalogueDataError(f"{where}: 'history' must be true or false")
-        if row.get("history"):
-            if key[0] != "condition":
-                raise CatalogueDataError(f"{where}: only a condition can be a history")
-            history.add(key)
-    nothing: set[tuple[str, str, str]] = set()
-    for number, row in enumerate(document.get("none", []), 1):
-        where = f"{name}: [[none]] #{number}"
-        _require(row, where, ("system", "codes", "kind", "evidence", "sources"))
-        kind = _kind(row, where)
-        for code in row["codes"]:
-            if not isinstance(code, str) or not code:
-                raise CatalogueDataError(f"{where}: every code must be text")
-            if (kind, row["system"], code) in terms:
-                raise CatalogueDataError(f"{where}: {code} is both a term and 'nothing to record'")
-            nothing.add((kind, row["system"], code))
-    observations: dict[tuple[str, str], str] = {}
-    for number, row in enumerate(document.get("observation", []), 1):
-        where = f"{name}: [[observation]] #{number}"
-        _require(row, where, ("system", "code", "display", "reads", "evidence", "sources"))
-        if row["reads"] not in OBSERVATION_READS:
-            raise CatalogueDataError(f"{where}: 'reads' must be one of {', '.join(OBSERVATION_READS)}")
-        observations[(row["system"], row["code"])] = row["reads"]
-    return CodeTable(terms=terms, nothing=frozenset(nothing), history=frozenset(history),
-                     observations=observations)
-
-
-def _require(row: Any, where: str, keys: Iterable[str]) -> None:
-    if not isinstance(row, Mapping):
-        raise CatalogueDataError(f"{where}: expected a table")
-    for key in keys:
-        if key not in row or row[key] in ("", [], None):
-            raise CatalogueDataError(f"{where}: '{key}' is required")
-    if row["evidence"] not in EVIDENCE_GRADES or row["evidence"] == "unsourced":
-        raise CatalogueDataError(f"{where}: 'evidence' must be a sourced grade "
-                                 f"({', '.join(g for g in EVIDENCE_GRADES if g != 'unsourced')})")
-    for source in row["sources"]:
-        if not isinstance(source, Mapping) or not (source.get("title") or source.get("url")):
-            raise CatalogueDataError(f"{where}: every source needs a title or a url")
-
-
-def _kind(row: Mapping[str, Any], where: str) -> str:
-    if row["kind"] not in KINDS:
-        raise CatalogueDataError(f"{where}: 'kind' must be one of {', '.join(KINDS)}, not {row['kind']!r}")
-    return str(row["kind"])
+        catalogue = load_catalogue()
+    return catalogue.code_table
 
 
 # ----------------------------------------------------------------------------- reading
@@ -203,18 +122,19 @@ class FhirPatient:
 
 
 def read_fhir_patient(data: Any, *, what: str = "patient", today: date | None = None,
-                      table: CodeTable | None = None) -> FhirPatient:
+                      table: CodeTable | None = None, catalogue: Catalogue | None = None) -> FhirPatient:
     """Read a FHIR R4 Bundle; see the module docstring for the rules. ``today`` fixes the day
-    ages are counted on (default: the system date)."""
-    reader = _Reader(what, today or date.today(), table or code_table())
+    ages are counted on (default: the system date). Codings are looked up in ``table``, else in
+    ``catalogue``'s code table, else in that of the catalogue the command uses."""
+    reader = _Reader(what, today or date.today(), table or code_table(catalogue))
     patient = reader.read(data)
     return FhirPatient(patient, tuple(reader.left_out))
 
 
 def patient_from_fhir(data: Any, *, what: str = "patient", today: date | None = None,
-                      table: CodeTable | None = None) -> Patient:
+                      table: CodeTable | None = None, catalogue: Catalogue | None = None) -> Patient:
     """Read a FHIR R4 Bundle into a :class:`Patient` (what ``--patient`` uses)."""
-    return read_fhir_patient(data, what=what, today=today, table=table).patient
+    return read_fhir_patient(data, what=what, today=today, table=table, catalogue=catalogue).patient
 
 
 class _Reader:

@@ -656,7 +656,7 @@ def test_shipped_source_directory_is_the_checkout_data():
     assert config.data_dir().resolve() == DATA.resolve()
     from mesocli.catalogue.source import FILES
 
-    assert sorted(p.name for p in DATA.glob("*.toml")) == sorted(FILES)
+    assert sorted(p.relative_to(DATA).as_posix() for p in DATA.rglob("*.toml")) == sorted(FILES)
 
 
 def test_activity_strengths_follow_the_rule_of_recipes_and_imports(catalogue):

@@ -98,7 +98,7 @@ def test_import_adds_local_rows_the_engine_uses(meso, clinic_database, tmp_path)
                      "'Lidocaine' is used by both", id="shipped-substance-name"),
         pytest.param(lambda t: t.replace("[[product.component]]", "[[product.component]", 1),
                      "invalid TOML", id="malformed-toml"),
-        pytest.param(lambda t: "# nothing here\n", "no [[substance]] or [[product]] entries", id="no-rows"),
+        pytest.param(lambda t: "# nothing here\n", "no [[substance]], [[product]] or [[code]] entries", id="no-rows"),
         pytest.param(lambda t: t.replace('id = "clinic-ha-vial"', 'id = "Clinic HA"'),
                      "is not a lowercase slug", id="bad-id"),
     ],

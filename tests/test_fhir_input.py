@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from mesocli.domain.patient import Patient, patient_from_mapping
 from mesocli.errors import CatalogueDataError, InputError
-from mesocli.fhir_input import code_table, parse_code_table, patient_from_fhir, read_fhir_patient
+from mesocli.fhir_input import code_table, patient_from_fhir, read_fhir_patient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 TODAY = date(2026, 12, 6)
@@ -393,10 +393,10 @@ def test_text_entries_read_like_typed_names(catalogue, data):
 
 # ----------------------------------------------------------------------------- the code table
 def test_every_code_table_term_resolves_in_the_catalogue(catalogue):
-    """Each mapped code leads to a term the catalogue knows for that kind."""
+    """Each mapped code leads to a term the catalogue knows for that kind (on SQLite and PostgreSQL)."""
     resolve = {"allergy": catalogue.resolve_allergy, "condition": catalogue.resolve_condition,
                "medication": catalogue.resolve_medication}
-    table = code_table()
+    table = code_table(catalogue)
     assert table.terms and table.nothing and set(table.observations.values()) == {"pregnancy-status", "body-weight"}
     for (kind, _system, _code), terms in table.terms.items():
         for term in terms:
@@ -416,28 +416,62 @@ def test_the_same_code_may_mean_different_terms_by_kind():
 
 ROW = {"system": "http://snomed.info/sct", "code": "1", "display": "x", "kind": "condition", "term": "asthma",
        "evidence": "reference", "sources": [{"title": "t"}]}
+NONE_ROW = {"system": ROW["system"], "codes": ["1"], "kind": "condition", "evidence": "reference",
+            "sources": [{"title": "t"}]}
+
+
+def _parse_code_table(document: dict[str, Any]) -> None:
+    """Read a code-table document as 'meso db build' reads data/codes/fhir.toml, beside the
+    rest of the shipped catalogue (without its own code table)."""
+    from mesocli.catalogue.source import parse_documents, read_directory, validate_references
+    from mesocli.config import data_dir
+
+    shipped = read_directory(data_dir())
+    shipped.fhir_codes = []
+    validate_references(parse_documents({"codes/fhir.toml": document}), known=shipped)
 
 
 @pytest.mark.parametrize("document, message", [
     ({"code": [ROW, ROW]}, "mapped twice"),
-    ({"code": [{**ROW, "kind": "procedure"}]}, "'kind' must be one of"),
-    ({"code": [{**ROW, "sources": []}]}, "'sources' is required"),
-    ({"code": [{**ROW, "sources": [{}]}]}, "a title or a url"),
-    ({"code": [{**ROW, "evidence": "unsourced"}]}, "a sourced grade"),
-    ({"code": [{k: v for k, v in ROW.items() if k != "evidence"}]}, "'evidence' is required"),
-    ({"code": [ROW], "none": [{"system": ROW["system"], "codes": ["1"], "kind": "condition",
-                               "evidence": "reference", "sources": [{"title": "t"}]}]}, "both a term and"),
+    ({"code": [{**ROW, "kind": "procedure"}]}, "'kind' = 'procedure' is not one of"),
+    ({"code": [{**ROW, "sources": []}]}, "needs at least one source"),
+    ({"code": [{**ROW, "sources": [{}]}]}, "neither a title nor a URL"),
+    ({"code": [{**ROW, "evidence": "unsourced", "sources": []}]}, "'unsourced' is not accepted"),
+    ({"code": [{k: v for k, v in ROW.items() if k != "evidence"}]}, "'evidence' = None is not one of"),
+    ({"code": [ROW], "none": [NONE_ROW]}, "a term and 'nothing to record'"),
+    ({"none": [NONE_ROW, NONE_ROW]}, "mapped twice"),
     ({"codes": []}, "unknown table"),
     ({"code": [{**ROW, "history": "yes"}]}, "'history' must be true or false"),
     ({"observation": [{"system": "http://loinc.org", "code": "1-1", "display": "x", "reads": "heart-rate",
-                       "evidence": "reference", "sources": [{"title": "t"}]}]}, "'reads' must be one of"),
+                       "evidence": "reference", "sources": [{"title": "t"}]}]}, "'reads' = 'heart-rate' is not one of"),
     ({"code": [{**ROW, "kind": "allergy", "history": True}]}, "only a condition can be a history"),
+    ({"code": [{**ROW, "system": "https://example.org/codes"}]}, "not a code system meso knows"),
+    ({"code": [{**ROW, "system": "http://snomed.info/sct/"}]}, "not a code system meso knows"),
+    ({"code": [{**ROW, "term": "asthmaa"}]}, "term 'asthmaa' is not a condition in the catalogue"),
+    ({"code": [{**ROW, "kind": "medication"}]}, "term 'asthma' is not a medication or medication class"),
+    ({"code": [{**ROW, "code": " 1"}]}, "must be a FHIR code"),
+    ({"code": [{**ROW, "code": "1  2"}]}, "must be a FHIR code"),
+    ({"code": [{**ROW, "code": 1}]}, "must be a FHIR code"),
+    ({"code": [{**ROW, "colour": "red"}]}, "unknown field"),
+    ({"code": [{k: v for k, v in ROW.items() if k != "term"}]}, "'term' is required"),
+    ({"none": [{**NONE_ROW, "codes": []}]}, "'codes' must be a non-empty list"),
+    ({"none": [{**NONE_ROW, "term": "asthma"}]}, "unknown field"),
 ])
 def test_a_bad_code_table_is_refused(document, message):
-    """A code-table row without a source or evidence grade, with an unknown kind or mapped twice is
-    a data error."""
+    """A code-table row without a source or evidence grade, with an unknown kind, system or term,
+    or mapped twice is a data error."""
     with pytest.raises(CatalogueDataError, match=message):
-        parse_code_table(document)
+        _parse_code_table(document)
+
+
+def test_the_shipped_code_table_is_valid():
+    """data/codes/fhir.toml itself passes the checks above (the control for the refusals)."""
+    import tomllib
+
+    from mesocli.config import data_dir
+
+    _parse_code_table(tomllib.loads((data_dir() / "codes" / "fhir.toml").read_text(encoding="utf-8")))
+    _parse_code_table({"code": [ROW]})
 
 
 # ----------------------------------------------------------------------------- command line and batch

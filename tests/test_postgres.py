@@ -10,7 +10,8 @@ from mesocli import api
 
 def _parts(cat):
     return (cat.substances, cat.products, cat.groups, cat.crosses, cat.conditions, cat.medication_classes,
-            cat.medications, cat.areas, cat.indications, cat.protocols, cat.rules, cat.defaults, cat.revision)
+            cat.medications, cat.areas, cat.indications, cat.protocols, cat.rules, cat.defaults, cat.fhir_codes,
+            cat.revision)
 
 
 def test_postgres_holds_the_shipped_catalogue_exactly(postgres_catalogue_url):

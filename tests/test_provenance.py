@@ -96,7 +96,8 @@ def test_the_hash_follows_content_not_storage_or_order(catalogue):
         parts = {name: list(getattr(catalogue, name).values()) if isinstance(getattr(catalogue, name), dict)
                  else list(getattr(catalogue, name))
                  for name in ("substances", "products", "groups", "crosses", "conditions", "medication_classes",
-                              "medications", "areas", "indications", "protocols", "rules", "defaults")}
+                              "medications", "areas", "indications", "protocols", "rules", "defaults",
+                              "fhir_codes")}
         parts.update(changes)
         return Catalogue(**parts, revision=catalogue.revision)
 
@@ -113,6 +114,12 @@ def test_the_hash_follows_content_not_storage_or_order(catalogue):
                 for r in catalogue.rules]
     assert content_sha256(rebuilt(rules=stricter)) != same
     assert content_sha256(rebuilt(rules=catalogue.rules[1:])) != same
+    # the FHIR code table is content too: what a Bundle's codings mean changes the answer
+    assert content_sha256(rebuilt(fhir_codes=list(reversed(catalogue.fhir_codes)))) == same
+    assert content_sha256(rebuilt(fhir_codes=catalogue.fhir_codes[1:])) != same
+    code = next(c for c in catalogue.fhir_codes if c.term == "pregnancy")
+    remapped = [dataclasses.replace(c, term="possible-pregnancy") if c is code else c for c in catalogue.fhir_codes]
+    assert content_sha256(rebuilt(fhir_codes=remapped)) != same
 
 
 CLINIC_FILE = textwrap.dedent('''\

@@ -1,4 +1,4 @@
-"""Write substances and products back out in the catalogue's TOML text format.
+"""Write substances, products and FHIR codes back out in the catalogue's TOML text format.
 
 The output is what ``meso catalogue import`` reads, so a clinic's rows can be reviewed, kept
 under version control and moved between databases. Reading it back gives the same rows.
@@ -10,10 +10,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from mesocli.domain.model import Product, Provenance, Substance
+from mesocli.domain.model import FhirCode, Product, Provenance, Substance
 
 
-def export_toml(substances: Iterable[Substance], products: Iterable[Product], *, header: str) -> str:
+def export_toml(substances: Iterable[Substance], products: Iterable[Product], *, header: str,
+                codes: Iterable[FhirCode] = ()) -> str:
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
     for s in substances:
         lines += ["", "[[substance]]"]
@@ -35,6 +36,19 @@ def export_toml(substances: Iterable[Substance], products: Iterable[Product], *,
         for c in p.components:
             lines += ["", "[[product.component]]"]
             lines += _fields({"substance": c.substance, "role": c.role, "concentration": c.concentration})
+    for code in codes:
+        if code.kind == "observation":
+            lines += ["", "[[observation]]"]
+            lines += _fields({"system": code.system, "code": code.code, "display": code.display,
+                              "reads": code.reads})
+        elif code.term is None:
+            lines += ["", "[[none]]"]
+            lines += _fields({"system": code.system, "codes": [code.code], "kind": code.kind})
+        else:
+            lines += ["", "[[code]]"]
+            lines += _fields({"system": code.system, "code": code.code, "display": code.display,
+                              "kind": code.kind, "term": code.term, "history": code.history or None})
+        lines += _provenance(code.provenance)
     return "\n".join(lines) + "\n"
 
 

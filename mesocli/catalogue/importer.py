@@ -1,9 +1,15 @@
-"""A clinic's own substances and products: import, removal and the import log.
+"""A clinic's own substances, products and FHIR codes: import, removal and the import log.
 
 An import file is the catalogue's own text format (``data/README.md``) restricted to
-``[[substance]]`` and ``[[product]]`` tables. It is validated completely, against the catalogue
-it will join, before anything is written, and it is written in one transaction: a bad file
-changes nothing and the error names the row and the reason. Rows a clinic adds are stored with
+``[[substance]]``, ``[[product]]`` and ``[[code]]`` tables. A ``[[code]]`` row maps a coding the
+clinic's record system uses to a catalogue term, as ``data/codes/fhir.toml`` does: its system
+must be one meso knows, its term must resolve and it needs a source; a code the shipped table
+maps already is refused (a clinic adds codes, it does not remap shipped ones). Absent-or-unknown
+(``[[none]]``) and Observation rows cannot be imported: a wrong one would hide what a record says.
+
+A file is validated completely, against the catalogue it will join, before anything is
+written, and it is written in one transaction: a bad file changes nothing and the error names
+the row and the reason. Rows a clinic adds are stored with
 ``is_local`` and are kept by ``meso db upgrade``.
 
 Writers are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), and each
@@ -29,8 +35,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from mesocli.catalogue.source import CatalogueData
     from mesocli.domain.catalogue import Catalogue
+    from mesocli.domain.model import FhirCode
 
-IMPORTABLE = ("substance", "product")
+IMPORTABLE = ("substance", "product", "code")
 # The largest clinic import file (32 MiB: about 40,000 products). Larger catalogues are imported
 # in several files. A larger file is refused before it is parsed.
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
@@ -46,6 +53,7 @@ class ImportReport:
     products: tuple[str, ...]
     replaced: tuple[str, ...]
     location: str
+    codes: tuple[str, ...] = ()  # "kind system|code" of each FHIR code added or replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,7 @@ class ImportLogEntry:
     substances: int
     products: int
     replaced: int
+    codes: int = 0
 
 
 def parse_import(text: str, name: str) -> CatalogueData:
@@ -77,12 +86,17 @@ def parse_import(text: str, name: str) -> CatalogueData:
     if others:
         raise CatalogueDataError(
             f"{name}: [[{others[0]}]] cannot be imported; a clinic file holds only "
-            "[[substance]] and [[product]] tables"
+            "[[substance]], [[product]] and [[code]] tables"
         )
     data = parse_documents({name: document}, local=True)
-    if not data.substances and not data.products:
-        raise CatalogueDataError(f"{name}: no [[substance]] or [[product]] entries to import")
+    if not data.substances and not data.products and not data.fhir_codes:
+        raise CatalogueDataError(f"{name}: no [[substance]], [[product]] or [[code]] entries to import")
     return data
+
+
+def code_label(code: FhirCode) -> str:
+    """How reports name a FHIR code row: its kind, system and code."""
+    return f"{code.kind} {code.system}|{code.code}"
 
 
 def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -> ImportReport:
@@ -93,9 +107,11 @@ def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -
     """
     from mesocli.catalogue import models as m
     from mesocli.catalogue.db import describe
+    from mesocli.catalogue.source import fhir_code_key
 
     data = parse_import(text, name)
     incoming = {s.id for s in data.substances} | {p.id for p in data.products}
+    incoming_codes = {fhir_code_key(c) for c in data.fhir_codes}
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     replaced: list[str] = []
 
@@ -113,33 +129,60 @@ def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -
                 "use --replace to replace it"
             )
         replaced.extend(existing)
+        codes = {fhir_code_key(c): c for c in current.fhir_codes}
+        for code in data.fhir_codes:
+            found = codes.get(fhir_code_key(code))
+            if found is not None and not found.local:
+                shipped = f"maps it to {found.term!r}" if found.term is not None else "says it records nothing"
+                raise CatalogueDataError(
+                    f"{name}: FHIR code {code.system}|{code.code} ({code.kind}) is in the shipped code table, "
+                    f"which {shipped}; a clinic adds codes, it cannot remap a shipped one")
+            if found is not None and not replace:
+                raise CatalogueDataError(f"{name}: FHIR code {code.system}|{code.code} ({code.kind}) was imported "
+                                         "before; use --replace to replace it")
+            if found is not None:
+                replaced.append(code_label(code))
         _check_against(current, data, name)
         return _rows([s for s in local.substances if s.id not in incoming] + data.substances,
-                     [p for p in local.products if p.id not in incoming] + data.products)
+                     [p for p in local.products if p.id not in incoming] + data.products,
+                     [c for c in local.fhir_codes if fhir_code_key(c) not in incoming_codes] + data.fhir_codes)
 
     with _rewriting_local_rows(url, change, label=name) as session:
         session.add(m.ImportRow(
             imported_at=datetime.now(UTC).isoformat(timespec="seconds"), file_name=_shown(name)[:300],
             sha256=digest, substances=len(data.substances), products=len(data.products),
-            replaced=len(replaced),
+            replaced=len(replaced), codes=len(data.fhir_codes),
         ))
     return ImportReport(name, digest, tuple(s.id for s in data.substances),
-                        tuple(p.id for p in data.products), tuple(replaced), describe(url))
+                        tuple(p.id for p in data.products), tuple(replaced), describe(url),
+                        tuple(code_label(c) for c in data.fhir_codes))
 
 
 def remove_local(url: str, ids: Iterable[str]) -> tuple[str, ...]:
-    """Remove rows a clinic imported; shipped rows cannot be removed."""
+    """Remove rows a clinic imported; shipped rows cannot be removed. An id ``SYSTEM|CODE``
+    names the FHIR codes the clinic imported with that system and code (of any kind)."""
     wanted = tuple(dict.fromkeys(ids))
+    codes = {row_id for row_id in wanted if "|" in row_id}
 
     def change(current: Catalogue, local: CatalogueData) -> CatalogueData:
+        for row_id in sorted(codes):
+            found = [c for c in current.fhir_codes if f"{c.system}|{c.code}" == row_id]
+            if any(not c.local for c in found):
+                raise InputError(f"FHIR code {row_id!r} is in the shipped code table; only codes a clinic "
+                                 "imported can be removed")
+            if not found:
+                raise InputError(f"no clinic FHIR code {row_id!r}")
         for row_id in wanted:
+            if row_id in codes:
+                continue
             if _is_shipped(current, row_id):
                 raise InputError(f"{_kind(current, row_id)} {row_id!r} is in the shipped catalogue; "
                                  "only rows a clinic imported can be removed")
             if row_id not in current.substances and row_id not in current.products:
                 raise InputError(f"no clinic substance or product with id {row_id!r}")
         return _rows([s for s in local.substances if s.id not in wanted],
-                     [p for p in local.products if p.id not in wanted])
+                     [p for p in local.products if p.id not in wanted],
+                     [c for c in local.fhir_codes if f"{c.system}|{c.code}" not in codes])
 
     with _rewriting_local_rows(url, change, label=f"cannot remove {', '.join(wanted)}"):
         pass
@@ -155,8 +198,8 @@ def import_log(url: str) -> list[ImportLogEntry]:
 
     with reading_session(url) as (session, _revision):
         rows = session.execute(select(m.ImportRow).order_by(m.ImportRow.id)).scalars()
-        return [ImportLogEntry(r.id, r.imported_at, r.file_name, r.sha256, r.substances, r.products, r.replaced)
-                for r in rows]
+        return [ImportLogEntry(r.id, r.imported_at, r.file_name, r.sha256, r.substances, r.products, r.replaced,
+                               r.codes) for r in rows]
 
 
 @contextmanager
@@ -296,6 +339,10 @@ def _delete_local_rows(session: Session, local: CatalogueData) -> None:
     products = [p.id for p in local.products]
     subjects = [f"substance:{i}" for i in substances] + [f"product:{i}" for i in products]
     session.execute(delete(m.Citation).where(m.Citation.subject.in_(subjects)))
+    codes = select(m.FhirCodeRow.id).where(m.FhirCodeRow.is_local)
+    session.execute(delete(m.Citation).where(m.Citation.subject.in_(
+        [f"fhir-code:{code_id}" for code_id in session.execute(codes).scalars()])))
+    session.execute(delete(m.FhirCodeRow).where(m.FhirCodeRow.is_local))
     session.execute(delete(m.Alias).where(or_(
         (m.Alias.kind == "substance") & m.Alias.target.in_(substances),
         (m.Alias.kind == "product") & m.Alias.target.in_(products),

@@ -172,4 +172,11 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
         add(m.FormulationDefaultRow(key=d.key, value=d.value, notes=d.notes,
                                     evidence=d.provenance.evidence))
         w.cite(f"default:{d.key}", d.provenance)
+    for code in data.fhir_codes:
+        code_row = m.FhirCodeRow(kind=code.kind, system=code.system, code=code.code, display=code.display,
+                                 term=code.term, history=code.history, reads=code.reads,
+                                 evidence=code.provenance.evidence, is_local=code.local)
+        add(code_row)
+        session.flush()
+        w.cite(f"fhir-code:{code_row.id}", code.provenance)
     session.flush()

@@ -198,7 +198,7 @@ def delete_catalogue_rows(session: Session) -> None:
 
     from mesocli.catalogue import models as m
 
-    for model in (m.Citation, m.Alias, m.UnrelatedTermRow, m.DistinctionRow, m.RuleRow,
+    for model in (m.Citation, m.Alias, m.FhirCodeRow, m.UnrelatedTermRow, m.DistinctionRow, m.RuleRow,
                   m.FormulationDefaultRow, m.ProtocolRow,
                   m.IndicationFit, m.IndicationArea, m.IndicationRow, m.MedicationClassLink,
                   m.MedicationRow, m.MedicationClassRow, m.ConditionRow, m.CrossReactionRow,
@@ -209,18 +209,25 @@ def delete_catalogue_rows(session: Session) -> None:
 
 
 def split_rows(current: Catalogue) -> tuple[CatalogueData, CatalogueData]:
-    """The clinic's substances and products, and the shipped ones (with the areas they may use)."""
-    substances, products = current.substances.values(), current.products.values()
-    local = _rows([s for s in substances if s.local], [p for p in products if p.local])
-    shipped = _rows([s for s in substances if not s.local], [p for p in products if not p.local])
+    """The clinic's substances, products and FHIR codes, and the shipped ones (with the areas
+    products may use and the vocabulary a code's term may name)."""
+    substances, products, codes = current.substances.values(), current.products.values(), current.fhir_codes
+    local = _rows([s for s in substances if s.local], [p for p in products if p.local],
+                  [c for c in codes if c.local])
+    shipped = _rows([s for s in substances if not s.local], [p for p in products if not p.local],
+                    [c for c in codes if not c.local])
     shipped.areas = list(current.areas.values())
+    shipped.groups = list(current.groups.values())
+    shipped.conditions = list(current.conditions.values())
+    shipped.medications = list(current.medications.values())
+    shipped.medication_classes = list(current.medication_classes.values())
     return local, shipped
 
 
-def _rows(substances: list[Any], products: list[Any]) -> CatalogueData:
+def _rows(substances: list[Any], products: list[Any], fhir_codes: list[Any] | None = None) -> CatalogueData:
     from mesocli.catalogue.source import CatalogueData
 
-    return CatalogueData(substances=substances, products=products)
+    return CatalogueData(substances=substances, products=products, fhir_codes=list(fhir_codes or []))
 
 
 BACKUP_WAIT = 30.0  # seconds to wait for another writer before the backup gives up

@@ -338,6 +338,30 @@ class FormulationDefaultRow(Base):
     evidence: Mapped[str] = mapped_column(String(20), nullable=False)
 
 
+class FhirCodeRow(Base):
+    """A coding meso understands in FHIR input (``data/codes/fhir.toml``, or a clinic's import).
+
+    ``kind`` allergy, condition or medication with a ``term``: the catalogue term the coding
+    gives; with no ``term``: an absent-or-unknown code, nothing to record. ``kind`` observation:
+    an Observation meso reads, and ``reads`` says what for. Sources in ``citation``
+    (``fhir-code:<id>``).
+    """
+
+    __tablename__ = "fhir_code"
+    __table_args__ = (UniqueConstraint("kind", "system", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    system: Mapped[str] = mapped_column(String(200), nullable=False)
+    code: Mapped[str] = mapped_column(String(100), nullable=False)
+    display: Mapped[str | None] = mapped_column(String(300))
+    term: Mapped[str | None] = mapped_column(String(200))
+    history: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reads: Mapped[str | None] = mapped_column(String(30))
+    evidence: Mapped[str] = mapped_column(String(20), nullable=False)
+    is_local: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
 class ImportRow(Base):
     """One ``meso catalogue import``: when, from which file, and what it added (an audit trail)."""
 
@@ -350,3 +374,4 @@ class ImportRow(Base):
     substances: Mapped[int] = mapped_column(Integer, nullable=False)
     products: Mapped[int] = mapped_column(Integer, nullable=False)
     replaced: Mapped[int] = mapped_column(Integer, nullable=False)
+    codes: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

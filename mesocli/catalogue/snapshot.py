@@ -12,6 +12,7 @@ from mesocli.domain.model import (
     Component,
     CrossReaction,
     Distinction,
+    FhirCode,
     Fit,
     FormulationDefault,
     Indication,
@@ -173,10 +174,15 @@ def read_catalogue(session: Session, *, revision: str | None = None,
                     provenance=prov(f"distinction:{d.id}", d.evidence))
         for d in sorted(rows(m.DistinctionRow), key=lambda r: r.id)
     ]
+    fhir_codes = [
+        FhirCode(kind=c.kind, system=c.system, code=c.code, display=c.display, term=c.term, history=c.history,
+                 reads=c.reads, provenance=prov(f"fhir-code:{c.id}", c.evidence), local=c.is_local)
+        for c in sorted(rows(m.FhirCodeRow), key=lambda r: r.id)
+    ]
     return Catalogue(
         substances=substances, products=products, groups=groups, crosses=crosses,
         conditions=conditions, medication_classes=med_classes, medications=medications,
         areas=areas, indications=indications, protocols=protocols, rules=rules,
-        defaults=defaults, unrelated=unrelated, distinctions=distinctions,
+        defaults=defaults, unrelated=unrelated, distinctions=distinctions, fhir_codes=fhir_codes,
         revision=revision, location=location,
     )

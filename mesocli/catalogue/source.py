@@ -16,6 +16,8 @@ from typing import Any
 
 from mesocli.domain.model import (
     EVIDENCE_GRADES,
+    FHIR_CODE_KINDS,
+    OBSERVATION_READS,
     ROLES,
     SEVERITIES,
     SOURCE_GRADES,
@@ -24,6 +26,7 @@ from mesocli.domain.model import (
     Component,
     CrossReaction,
     Distinction,
+    FhirCode,
     Fit,
     FormulationDefault,
     Indication,
@@ -56,7 +59,20 @@ FILES = (
     "rules.toml",
     "clinical.toml",
     "vocabulary.toml",
+    "codes/fhir.toml",
 )
+
+# The code systems a FHIR code row may name: the canonical URIs FHIR R4 gives them.
+FHIR_SYSTEMS = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://fdasis.nlm.nih.gov": "UNII",
+    "http://loinc.org": "LOINC",
+    "http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips": "IPS absent and unknown data",
+}
+# A FHIR code: no leading or trailing whitespace, and single spaces only (FHIR R4 datatype "code").
+_FHIR_CODE = re.compile(r"^\S+( \S+)*$")
 
 SUBSTANCE_CLASSES = frozenset(
     [
@@ -101,6 +117,7 @@ class CatalogueData:
     defaults: list[FormulationDefault] = field(default_factory=list)
     unrelated: list[UnrelatedTerm] = field(default_factory=list)
     distinctions: list[Distinction] = field(default_factory=list)
+    fhir_codes: list[FhirCode] = field(default_factory=list)
 
 
 class _Row:
@@ -265,6 +282,9 @@ def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = Fals
         "formulation_default": lambda r: data.defaults.append(_default(r)),
         "unrelated": lambda r: data.unrelated.append(_unrelated(r)),
         "distinction": lambda r: data.distinctions.append(_distinction(r)),
+        "code": lambda r: data.fhir_codes.append(_fhir_code(r, local)),
+        "none": lambda r: data.fhir_codes.extend(_fhir_none(r, local)),
+        "observation": lambda r: data.fhir_codes.append(_fhir_observation(r, local)),
     }
     for kind in RULE_KINDS:
         readers[kind] = lambda r, kind=kind: data.rules.append(_rule(r, kind, len(data.rules) + 1))
@@ -489,6 +509,78 @@ def _default(row: _Row) -> FormulationDefault:
     return default
 
 
+def _fhir_system(row: _Row) -> str:
+    system = row.text("system", limit=200)
+    if system not in FHIR_SYSTEMS:
+        raise row.fail(f"'system' = {system!r} is not a code system meso knows; use one of: "
+                       f"{', '.join(sorted(FHIR_SYSTEMS))}")
+    return system  # type: ignore[return-value]
+
+
+def _fhir_code_text(row: _Row, value: Any, what: str) -> str:
+    if not isinstance(value, str) or len(value) > 100 or not _FHIR_CODE.match(value) \
+            or any(not ch.isprintable() for ch in value):
+        raise row.fail(f"{what} must be a FHIR code: text of at most 100 characters, no leading, trailing "
+                       "or double spaces")
+    return value
+
+
+def _sourced(row: _Row) -> Provenance:
+    """A code row's provenance: a code is only mapped on a source that shows its meaning."""
+    provenance = row.provenance()
+    if provenance.evidence == "unsourced":
+        raise row.fail("a code needs a source that shows its meaning; 'unsourced' is not accepted")
+    return provenance
+
+
+def _fhir_code(row: _Row, local: bool) -> FhirCode:
+    """A ``[[code]]`` row: a coding that gives a catalogue term."""
+    kind = row.choice("kind", FHIR_CODE_KINDS)
+    history = row.flag("history", False)
+    if history and kind != "condition":
+        raise row.fail("only a condition can be a history ('history = true')")
+    code = FhirCode(
+        kind=kind,
+        system=_fhir_system(row),
+        code=_fhir_code_text(row, row.get("code"), "'code'"),
+        display=row.text("display", limit=300),
+        term=row.text("term", limit=200),
+        history=history,
+        provenance=_sourced(row),
+        local=local,
+    )
+    row.finish()
+    return code
+
+
+def _fhir_none(row: _Row, local: bool) -> list[FhirCode]:
+    """A ``[[none]]`` row: absent-or-unknown codes, each one "nothing to record"."""
+    kind = row.choice("kind", FHIR_CODE_KINDS)
+    system = _fhir_system(row)
+    codes = row.get("codes")
+    if not isinstance(codes, list) or not codes:
+        raise row.fail("'codes' must be a non-empty list of codes")
+    provenance = _sourced(row)
+    row.finish()
+    return [FhirCode(kind=kind, system=system, code=_fhir_code_text(row, code, "every code in 'codes'"),
+                     provenance=provenance, local=local) for code in codes]
+
+
+def _fhir_observation(row: _Row, local: bool) -> FhirCode:
+    """An ``[[observation]]`` row: an Observation meso reads, and what for."""
+    code = FhirCode(
+        kind="observation",
+        system=_fhir_system(row),
+        code=_fhir_code_text(row, row.get("code"), "'code'"),
+        display=row.text("display", limit=300),
+        reads=row.choice("reads", OBSERVATION_READS),
+        provenance=_sourced(row),
+        local=local,
+    )
+    row.finish()
+    return code
+
+
 def _scope(row: _Row) -> Scope:
     given = [k for k in ("procedure", "class", "substance", "product") if row.data.get(k) is not None]
     if len(given) != 1:
@@ -692,6 +784,8 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
              f"protocol: unknown indication {protocol.indication!r}")
         need(protocol.area in areas, f"protocol for {protocol.indication!r}: unknown area {protocol.area!r}")
 
+    _validate_codes(data, base)
+
     def ingredient_ref(ref: str | None, rule: Rule) -> None:
         if ref is None or ref == "*":
             return
@@ -756,3 +850,39 @@ def validate_source_grades(data: CatalogueData, known: CatalogueData | None = No
                 raise CatalogueDataError(
                     f"{where}: source {str(source)!r} is graded {grade!r} here but {first[0]!r} in {first[1]}; "
                     "give it one grade (grade = \"...\") wherever it is cited")
+
+
+def fhir_code_key(code: FhirCode) -> tuple[str, str, str]:
+    """What makes a code row one of a kind: an Observation code is one whatever it reads."""
+    return (code.kind, code.system, code.code)
+
+
+def _validate_codes(data: CatalogueData, base: CatalogueData) -> None:
+    """Each (kind, system, code) once, across the shipped rows and ``data``; a code is either a
+    term or "nothing to record" for a kind, never both; every term resolves in the catalogue."""
+    from mesocli.domain.catalogue import normalise
+
+    seen: dict[tuple[str, str, str], FhirCode] = {}
+    for code in [*base.fhir_codes, *data.fhir_codes]:
+        key = fhir_code_key(code)
+        if key in seen:
+            first = seen[key]
+            how = "a term and 'nothing to record'" if (first.term is None) != (code.term is None) else "twice"
+            raise CatalogueDataError(f"FHIR code {code.system}|{code.code} is mapped {how} for {code.kind}")
+        seen[key] = code
+
+    def named(*groups: Iterable[Any]) -> set[str]:
+        return {normalise(text) for entries in groups for e in entries for text in (e.id, e.name, *e.aliases)}
+
+    names = {
+        "allergy": named(base.groups, data.groups, base.substances, data.substances),
+        "condition": named(base.conditions, data.conditions),
+        "medication": named(base.medications, data.medications, base.medication_classes,
+                            data.medication_classes),
+    }
+    accepts = {"allergy": "an allergen group or substance", "condition": "a condition",
+               "medication": "a medication or medication class"}
+    for code in data.fhir_codes:
+        if code.term is not None and normalise(code.term) not in names[code.kind]:
+            raise CatalogueDataError(f"FHIR code {code.system}|{code.code}: term {code.term!r} is not "
+                                     f"{accepts[code.kind]} in the catalogue")

@@ -1,4 +1,4 @@
-"""``meso catalogue``: a clinic's own substances and products (import, export, remove, log)."""
+"""``meso catalogue``: a clinic's own substances, products and FHIR codes (import, export, remove, log)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from mesocli.cli.output import JSON_OPTION, OUTPUT_OPTION, choose, destination, 
 
 REPORT_FORMATS = ("table", "json")
 LOG_FORMATS = ("table", "json", "csv", "markdown")
-LOG_COLUMNS = ("id", "imported_at", "file", "sha256", "substances", "products", "replaced")
+LOG_COLUMNS = ("id", "imported_at", "file", "sha256", "substances", "products", "replaced", "codes")
 
 catalogue = typer.Typer(
-    help="A clinic's own substances and products: import, export, remove, and the import log.",
+    help="A clinic's own substances, products and FHIR codes: import, export, remove, and the import log.",
     no_args_is_help=True,
 )
 
@@ -38,12 +38,18 @@ def _clinic_database() -> str:
 
 @catalogue.command("import")
 def import_command(
-    source: str = typer.Argument(..., metavar="FILE", help="TOML file of [[substance]] and [[product]] rows, or -."),
-    replace: bool = typer.Option(False, "--replace", help="Replace rows with the same id imported before."),
+    source: str = typer.Argument(..., metavar="FILE",
+                                 help="TOML file of [[substance]], [[product]] and [[code]] rows, or -."),
+    replace: bool = typer.Option(False, "--replace",
+                                 help="Replace rows with the same id (codes: the same kind, system and code) "
+                                      "imported before."),
     output_format: str = format_option(*REPORT_FORMATS),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Add a clinic's substances and products (the format of the catalogue's TOML files).
+    """Add a clinic's substances, products and FHIR codes (the format of the catalogue's TOML files).
+
+    A [[code]] row maps a coding of the clinic's record system to a catalogue term, as
+    data/codes/fhir.toml does; a code the shipped table maps already is refused.
 
     The whole file is validated against the catalogue first and written in one transaction: a bad
     file changes nothing and the error names the row and the reason. Imported rows are marked
@@ -64,22 +70,24 @@ def import_command(
         write_json(envelope("catalogue-import", catalogue=catalogue_or_none(), file=report.file_name,
                             sha256=report.sha256,
                             substances=list(report.substances), products=list(report.products),
-                            replaced=list(report.replaced), location=report.location))
+                            replaced=list(report.replaced), location=report.location, codes=list(report.codes)))
         return
+    codes = f" and {len(report.codes)} FHIR code(s)" if report.codes else ""
     typer.echo(f"{show_text(report.location)}: imported {len(report.substances)} substance(s) and "
-               f"{len(report.products)} product(s) from {show_text(report.file_name)}"
+               f"{len(report.products)} product(s){codes} from {show_text(report.file_name)}"
                + (f", replacing {', '.join(map(show_text, report.replaced))}" if report.replaced else ""))
-    for row_id in (*report.substances, *report.products):
+    for row_id in (*report.substances, *report.products, *report.codes):
         typer.echo(f"  + {show_text(row_id)} (local)")
 
 
 @catalogue.command("export")
 def export_command(
-    everything: bool = typer.Option(False, "--all", help="Also write the shipped substances and products."),
+    everything: bool = typer.Option(False, "--all",
+                                    help="Also write the shipped substances, products and FHIR codes."),
     output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
                                       help="Write to FILE instead of standard output (- is standard output)."),
 ) -> None:
-    """Write the clinic's substances and products as TOML that 'meso catalogue import' reads.
+    """Write the clinic's substances, products and FHIR codes as TOML that 'meso catalogue import' reads.
 
     With --all the shipped rows are written too, for review; those cannot be imported back.
     """
@@ -90,10 +98,13 @@ def export_command(
     cat = load_catalogue()
     substances = [s for s in cat.substances.values() if everything or s.local]
     products = [p for p in cat.products.values() if everything or p.local]
-    scope = "all substances and products" if everything else "the clinic's own substances and products"
+    codes = [c for c in cat.fhir_codes if everything or c.local]
+    scope = ("all substances, products and FHIR codes" if everything
+             else "the clinic's own substances, products and FHIR codes")
     header = (f"meso {__version__} catalogue export: {scope}\n"
-              f"{len(substances)} substance(s), {len(products)} product(s), from {cat.location}")
-    text = export_toml(substances, products, header=header)
+              f"{len(substances)} substance(s), {len(products)} product(s), {len(codes)} FHIR code(s), "
+              f"from {cat.location}")
+    text = export_toml(substances, products, header=header, codes=codes)
     from mesocli.cli.output import destination
 
     with destination(output) as stream:
@@ -102,11 +113,13 @@ def export_command(
 
 @catalogue.command("remove")
 def remove_command(
-    ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids of substances or products the clinic imported."),
+    ids: list[str] = typer.Argument(..., metavar="ID...",
+                                    help="Ids of substances or products the clinic imported, or SYSTEM|CODE of "
+                                         "its FHIR codes."),
     output_format: str = format_option(*REPORT_FORMATS),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Remove substances or products the clinic imported (never shipped ones)."""
+    """Remove substances, products or FHIR codes the clinic imported (never shipped ones)."""
     as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     from mesocli.catalogue.db import describe
     from mesocli.catalogue.importer import remove_local
@@ -133,7 +146,7 @@ def log_command(output_format: str = format_option(*LOG_FORMATS), as_json: bool 
     fmt = choose(output_format, as_json, LOG_FORMATS)
     entries = import_log(_clinic_database())
     items = [{"id": e.id, "imported_at": e.imported_at, "file": e.file_name, "sha256": e.sha256,
-              "substances": e.substances, "products": e.products, "replaced": e.replaced}
+              "substances": e.substances, "products": e.products, "replaced": e.replaced, "codes": e.codes}
              for e in entries]
     with destination(output) as stream:
         if fmt == "json":
@@ -153,8 +166,8 @@ def log_command(output_format: str = format_option(*LOG_FORMATS), as_json: bool 
             from mesocli.render.human import Printer
 
             Printer(stream).table(
-                ["#", "Imported (UTC)", "File", "SHA-256", "Substances", "Products", "Replaced"],
+                ["#", "Imported (UTC)", "File", "SHA-256", "Substances", "Products", "Replaced", "Codes"],
                 [[str(e.id), e.imported_at, e.file_name, e.sha256[:12], str(e.substances), str(e.products),
-                  str(e.replaced)] for e in entries],
+                  str(e.replaced), str(e.codes)] for e in entries],
                 title=f"Catalogue imports ({len(entries)})",
             )

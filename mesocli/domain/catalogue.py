@@ -16,6 +16,7 @@ from mesocli.domain.model import (
     Component,
     CrossReaction,
     Distinction,
+    FhirCode,
     FormulationDefault,
     Indication,
     Medication,
@@ -69,6 +70,7 @@ class Catalogue:
         defaults: Iterable[FormulationDefault],
         unrelated: Iterable[UnrelatedTerm] = (),
         distinctions: Iterable[Distinction] = (),
+        fhir_codes: Iterable[FhirCode] = (),
         revision: str | None = None,
         location: str | None = None,
     ) -> None:
@@ -87,6 +89,8 @@ class Catalogue:
         # patient terms that concern no catalogue item, by (kind, id); and the distinctions
         self.unrelated: dict[tuple[str, str], UnrelatedTerm] = {(u.kind, u.id): u for u in unrelated}
         self.distinctions: tuple[Distinction, ...] = tuple(distinctions)
+        # The FHIR code rows (data/codes/fhir.toml and a clinic's imported codes), in catalogue order.
+        self.fhir_codes: tuple[FhirCode, ...] = tuple(fhir_codes)
         self.revision = revision
         self.location = location
 
@@ -144,6 +148,9 @@ class Catalogue:
             pid for pid in self.products
             if self.product_active_classes[pid] == {"local-anaesthetic"}
             and (vasoconstrictor is None or vasoconstrictor.value not in self.product_classes[pid]))
+        from mesocli.domain.codes import code_table  # what a FHIR Bundle's codings map to
+
+        self.code_table = code_table(self.fhir_codes)
         from mesocli.domain import formulate  # the formulator's ranked candidates
 
         self.formulation: dict[str, Any] = formulate.index(self)

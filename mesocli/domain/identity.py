@@ -18,7 +18,7 @@ from typing import Any
 # The catalogue's collections, in the order they are hashed. A collection a catalogue lacks is
 # left out, so the hash follows the content whatever shape the catalogue's class takes.
 PARTS = ("substances", "products", "groups", "crosses", "conditions", "medication_classes", "medications",
-         "areas", "indications", "protocols", "rules", "defaults")
+         "areas", "indications", "protocols", "rules", "defaults", "fhir_codes")
 ATTRIBUTE = "content_identity"
 
 
@@ -36,9 +36,13 @@ def catalogue_identity(catalogue: Any) -> dict[str, Any]:
 
 
 def clinic_rows(catalogue: Any) -> int:
-    """How many substances and products a clinic imported (marked local)."""
-    return sum(1 for part in ("substances", "products")
-               for entry in getattr(catalogue, part, {}).values() if getattr(entry, "local", False))
+    """How many substances, products and FHIR codes a clinic imported (marked local)."""
+    total = 0
+    for part in ("substances", "products", "fhir_codes"):
+        value = getattr(catalogue, part, ())
+        total += sum(1 for entry in (value.values() if isinstance(value, dict) else value)
+                     if getattr(entry, "local", False))
+    return total
 
 
 def content_sha256(catalogue: Any) -> str:

@@ -285,6 +285,39 @@ class FormulationDefault:
     notes: str | None = None
 
 
+# The kinds of a FHIR code row: the patient list its term joins, or an Observation meso reads.
+FHIR_CODE_KINDS = ("allergy", "condition", "medication")
+FHIR_KINDS = (*FHIR_CODE_KINDS, "observation")
+# What meso reads from an Observation whose code is an "observation" row.
+OBSERVATION_READS = ("pregnancy-status", "body-weight")
+
+
+@dataclass(frozen=True, slots=True)
+class FhirCode:
+    """One coding meso understands in FHIR input (``data/codes/fhir.toml``).
+
+    ``kind`` allergy, condition or medication: a coding with this ``system`` and ``code`` gives
+    the catalogue ``term`` of that kind, or nothing to record when ``term`` is None (an
+    absent-or-unknown code). ``history``: the term counts even when the Condition is resolved.
+    ``kind`` observation: an Observation with this code is read for ``reads``.
+    """
+
+    kind: str
+    system: str
+    code: str
+    provenance: Provenance
+    display: str | None = None
+    term: str | None = None
+    history: bool = False
+    reads: str | None = None
+    local: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        """Whether the code says there is nothing (or nothing known) to record."""
+        return self.kind != "observation" and self.term is None
+
+
 def _quick_setstate(cls: type) -> None:
     """Give ``cls`` the ``__setstate__`` dataclasses gives a slotted class, with each field's slot
     looked up once instead of by name on every object read back from the catalogue snapshot
@@ -300,5 +333,5 @@ def _quick_setstate(cls: type) -> None:
 
 
 for _cls in (Source, Provenance, Substance, Component, Product, AllergenGroup, CrossReaction, Term, Medication,
-             Fit, Indication, Protocol, Scope, Rule, FormulationDefault, Amount):
+             Fit, Indication, Protocol, Scope, Rule, FormulationDefault, FhirCode, Amount):
     _quick_setstate(_cls)

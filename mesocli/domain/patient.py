@@ -69,15 +69,16 @@ class Patient:
         return not (self.allergies or self.conditions or self.medications)
 
 
-def patient_from_mapping(data: Any, *, what: str = "patient") -> Patient:
+def patient_from_mapping(data: Any, *, what: str = "patient", catalogue: Any = None) -> Patient:
     """Build a :class:`Patient` from a parsed JSON/TOML document, refusing unknown fields.
 
-    A FHIR R4 Bundle (a document with a ``resourceType``) is read by :mod:`mesocli.fhir_input`.
+    A FHIR R4 Bundle (a document with a ``resourceType``) is read by :mod:`mesocli.fhir_input`,
+    with the code table of ``catalogue`` (default: the catalogue the command uses).
     """
     if isinstance(data, Mapping) and "resourceType" in data:  # FHIR input: see mesocli.fhir_input
         from mesocli.fhir_input import patient_from_fhir
 
-        return patient_from_fhir(data, what=what)
+        return patient_from_fhir(data, what=what, catalogue=catalogue)
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError(f"{what}: expected an object with {', '.join(PATIENT_FIELDS)}")
     if not _KNOWN_FIELDS.issuperset(data):

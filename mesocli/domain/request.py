@@ -75,13 +75,15 @@ class Request:
 
 
 def request_from_mapping(data: Any, *, action: str | None = None,
-                         name: Callable[[str], str] = field_name) -> Request:
+                         name: Callable[[str], str] = field_name, catalogue: Any = None) -> Request:
     """Read a request from a batch line or the gathered options of a command.
 
     ``action`` is the command's own (the mapping's ``action`` field otherwise); ``name`` says
     how messages name a field. ``patient`` may be a patient document or a :class:`Patient`,
     ``recipe`` a recipe document or a :class:`RecipeInput`. Unknown fields, fields given twice
-    (under both spellings) and values of the wrong type raise :class:`InputError`.
+    (under both spellings) and values of the wrong type raise :class:`InputError`. A FHIR
+    Bundle as ``patient`` is read with ``catalogue``'s code table (default: the catalogue the
+    command uses).
     """
     if not isinstance(data, Mapping):
         raise InputError("a request must be a JSON object")
@@ -104,7 +106,7 @@ def request_from_mapping(data: Any, *, action: str | None = None,
     sex = get("sex")
     if sex is not None and (type(sex) is not str or sex not in SEXES):
         raise InputError(f"{name('sex')} must be one of {', '.join(SEXES)} (or left out when unknown), not {sex!r}")
-    patient = _patient(fields)
+    patient = _patient(fields, catalogue)
     if action == "build":
         if indication is None:
             raise InputError(f"a build request needs {name('indication')}")
@@ -143,7 +145,7 @@ def _canonical(data: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _patient(fields: Mapping[str, Any]) -> Patient:
+def _patient(fields: Mapping[str, Any], catalogue: Any = None) -> Patient:
     """The patient document (if any) plus the patient fields beside it: lists add, scalars override."""
     given = {key: fields[key] for key in PATIENT_FIELDS if key in fields}
     extra = patient_from_mapping(given)
@@ -151,7 +153,7 @@ def _patient(fields: Mapping[str, Any]) -> Patient:
     if base is None:
         return extra  # the same patient merge() would make with an empty base
     if not isinstance(base, Patient):
-        base = patient_from_mapping(base)
+        base = patient_from_mapping(base, catalogue=catalogue)
     return merge(base, allergies=extra.allergies, conditions=extra.conditions, medications=extra.medications,
                  age=extra.age, weight=extra.weight, sex=extra.sex)  # type: ignore[arg-type]
 

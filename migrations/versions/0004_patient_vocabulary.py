@@ -1,7 +1,7 @@
 """patient vocabulary: unrelated terms and distinctions
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-06
 
 Patient terms meso knows that concern no catalogue item (``unrelated_term``: an allergy,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
