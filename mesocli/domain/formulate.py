@@ -691,7 +691,8 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
     for sid in sorted(present):
         substance = cat.substances[sid]
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, []),
+                                                                            area=plan.request.area):
                 continue
             total: float = 0  # mg
             for parts in syringes:
