@@ -699,6 +699,23 @@ CASES: list[Case] = [
         must=(want(CONTRA, "condition", "dutasteride-0-01pct", "breastfeeding"),),
         status=CONTRA,
     ),
+    Case(
+        "breastfeeding-ascorbic-acid-is-a-caution",
+        "Ascor label: doses after delivery follow the recommended dietary allowance; ascorbic acid passes "
+        "into breast milk.",
+        conditions=("breastfeeding",),
+        ingredients=("ascorbic-acid-500mg-ml",),
+        must=(want(CAUTION, "condition", "ascorbic-acid-500mg-ml", "breastfeeding", in_message="Ascor label",
+                   evidence="label"),),
+        must_not=(want(CONTRA),),
+    ),
+    Case(
+        "breastfeeding-rule-does-not-reach-other-vitamins",
+        "The ascorbic acid statement is about ascorbic acid: biotin gets only the procedure-wide note.",
+        conditions=("breastfeeding",),
+        ingredients=("biotin-0-5mg-ml",),
+        must_not=(want(in_message="Ascor label"), want(CONTRA)),
+    ),
     # ------------------------------------------------------------------ fit for the indication
     Case(
         "fit-minoxidil-hair-loss-principal",
@@ -1117,11 +1134,12 @@ CASES: list[Case] = [
     ),
     Case(
         "lidocaine-small-amount-no-weight-still-asks-for-the-weight",
-        "20 mg of lidocaine without a weight: the per-kg limit still could not be applied (a caution that "
-        "asks for the weight), but the amount is far from the ceiling.",
+        "20 mg of lidocaine without a weight: the per-kg limit still could not be applied, so the weight is "
+        "asked for, but the amount is far from the ceiling (within 4.5 mg/kg from 4.4 kg): information.",
         recipe=recipe([product("lidocaine-2pct-sd", "1 mL")]),
-        must=(want(CAUTION, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="weight is not given"),),
-        must_not=(want(in_message="near the ceiling"), want(CONTRA, "dose")),
+        must=(want(INFO, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="weight is not given",
+                   unassessed="patient's weight"),),
+        must_not=(want(in_message="near the ceiling"), want(CONTRA, "dose"), want(CAUTION, "dose")),
     ),
     Case(
         "lidocaine-over-the-ceiling-no-weight-is-contraindicated",

@@ -141,8 +141,10 @@ NEAR = "dose-near-fraction"
 
 
 def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
-    """An amount within a per-kg limit: a caution when the weight is not given (only the absolute
-    ceiling could be applied) or when the amount is near the limit that applies."""
+    """An amount within a per-kg limit. Without a weight only the absolute ceiling is applied: the
+    finding asks for the weight and says from which weight the amount is within the per-kg limit,
+    as a caution when the amount is near the ceiling (:data:`NEAR`), else as information. With a
+    weight, an amount near the limit that applies is a caution."""
     rule, substance = dose.rule, dose.substance
     params = rule.params
     assert limit.mg is not None and params.amount is not None
@@ -154,9 +156,9 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
         text = (f"{substance.name} {mg_text(mg)}: the patient's weight is not given, so only the absolute ceiling "
                 f"{mg_text(limit.mg)} was applied; the {format_quantity(params.amount)} limit needs the weight "
                 f"(this amount is within it for a patient of at least {mg / per_kg:.3g} kg).")
-        if close:
+        if close:  # near the ceiling, a light patient's per-kg limit may already be exceeded
             text += f" The amount is near the ceiling ({share} of it)."
-        yield dose.finding(f"{text} {rule.message}", severity="caution",
+        yield dose.finding(f"{text} {rule.message}", severity="caution" if close else "info",
                            advice="Give the patient's weight before injecting this amount.",
                            unassessed="patient's weight")
     elif close:
