@@ -20,12 +20,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('rule', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('area_id', sa.String(length=100), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_rule_area_id_area'), 'area', ['area_id'], ['id'])
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite adds a column with its reference in place. Batch mode would copy the table and
+        # write its foreign keys in an order that varies from run to run, so two builds of the
+        # same catalogue would differ.
+        op.execute('ALTER TABLE rule ADD COLUMN area_id VARCHAR(100) '
+                   'CONSTRAINT fk_rule_area_id_area REFERENCES area (id)')
+        return
+    op.add_column('rule', sa.Column('area_id', sa.String(length=100), nullable=True))
+    op.create_foreign_key(op.f('fk_rule_area_id_area'), 'rule', 'area', ['area_id'], ['id'])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('rule', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_rule_area_id_area'), type_='foreignkey')
-        batch_op.drop_column('area_id')
+    if op.get_bind().dialect.name == 'sqlite':
+        # The reference was added in place (unnamed to reflection); batch mode copies the table
+        # without the column, and so without its reference.
+        with op.batch_alter_table('rule', schema=None) as batch_op:
+            batch_op.drop_column('area_id')
+        return
+    op.drop_constraint(op.f('fk_rule_area_id_area'), 'rule', type_='foreignkey')
+    op.drop_column('rule', 'area_id')
