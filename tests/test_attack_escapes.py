@@ -237,7 +237,7 @@ def test_one_finding_per_substance_whatever_the_number_of_items_and_limits(shipp
     """Two lidocaine products and lidocaine alone: still one finding for lidocaine; procaine's two
     per-session limits in one finding that says which is which."""
     result = api.check(Patient(), ingredients=["lidocaine-2pct-sd", "lidocaine-1pct-sd", "lidocaine",
-                                               "procaine-injection"], catalogue=shipped)
+                                               "novocain-1pct-ampul"], catalogue=shipped)
     triggers = [f.trigger for f in _dose(result)]
     assert sorted(triggers) == ["lidocaine", "procaine"]
     [procaine] = [f for f in _dose(result) if f.trigger == "procaine"]

@@ -195,14 +195,16 @@ def test_a_trace_of_epinephrine_keeps_the_plain_lidocaine_limit(meso, trace):
 
 @pytest.mark.parametrize("strength", ["0.005 mg/mL", "5 ug/mL", "0.01 mg/mL", "10 mcg/mL", "0.02 mg/mL"])
 def test_a_marketed_epinephrine_strength_gives_the_with_epinephrine_limit(meso, strength):
-    """At 1:200,000 or stronger, 400 mg of lidocaine for 70 kg is within the with-epinephrine limit."""
-    assert _lidocaine_dose_findings(meso, strength) == []
+    """At 1:200,000 or stronger, 400 mg of lidocaine for 70 kg is within the with-epinephrine limit
+    (490 mg), near it: a caution, never the plain limit's contraindication."""
+    findings = _lidocaine_dose_findings(meso, strength)
+    assert [(f["severity"], "near the limit 490 mg" in f["message"]) for f in findings] == [("caution", True)]
 
 
 def test_epinephrine_diluted_below_the_threshold_in_the_syringe_counts_as_plain(meso):
     """Epinephrine 1:100,000 diluted 1 in 3 by another component of the syringe is below
     1:200,000: the plain limit applies to the lidocaine."""
-    assert _lidocaine_dose_findings(meso, "0.01 mg/mL", lidocaine_ml=20) == []
+    assert [f["severity"] for f in _lidocaine_dose_findings(meso, "0.01 mg/mL", lidocaine_ml=20)] == ["caution"]
     [finding] = _lidocaine_dose_findings(meso, "0.01 mg/mL", lidocaine_ml=20, other_ml=40)
     assert "300 mg" in finding["message"]
 

@@ -179,10 +179,19 @@ def test_dca_per_session_cap_wins_over_a_large_area(catalogue):
     assert q(syringe["volume_per_point"], "volume").to("mL").magnitude == pytest.approx(0.2)
 
 
-def test_dca_cap_applies_to_dca_inside_pc_dc(catalogue):
+def test_dca_label_caps_do_not_apply_to_body_pc_dc(catalogue):
+    """The deoxycholic acid label's caps (2 mg/cm2, 100 mg) hold at the submental area: the
+    deoxycholate inside off-label body PC/DC is not cut by them."""
     doc = make(catalogue, "localized-fat", volume="5 mL", treatment_area="10 cm^2")
     assert "pc-dc-injection" in product_ids(doc)
-    assert total_mg(doc, "deoxycholic-acid") <= 20 * (1 + REL)
+    assert total_mg(doc, "deoxycholic-acid") == pytest.approx(125, rel=REL)  # 5 mL x 25 mg/mL
+    assert not any("Deoxycholic acid" in r and "cap" in r for r in doc["reasons"])
+
+
+def test_dca_label_caps_bound_the_submental_build(catalogue):
+    doc = make(catalogue, "submental-fat", volume="5 mL", treatment_area="10 cm^2")
+    assert "deoxycholic-acid-10mg-ml" in product_ids(doc)
+    assert total_mg(doc, "deoxycholic-acid") <= 20 * (1 + REL)  # 2 mg/cm2 x 10 cm2
     assert any("Deoxycholic acid" in r and "cap" in r for r in doc["reasons"])
 
 

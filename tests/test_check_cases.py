@@ -129,8 +129,8 @@ CASES: list[Case] = [
         "Amides and esters do not cross-react: procaine is a possible alternative for a true amide "
         "allergy (an info note at most, never a contraindication).",
         allergies=("amide local anaesthetics",),
-        ingredients=("procaine-injection",),
-        must=(want(INFO, "allergy", "procaine-injection", "amide-local-anaesthetics"),),
+        ingredients=("novocain-1pct-ampul",),
+        must=(want(INFO, "allergy", "novocain-1pct-ampul", "amide-local-anaesthetics"),),
         must_not=(want(CONTRA), want(CAUTION)),
         status="ok",
     ),
@@ -138,7 +138,7 @@ CASES: list[Case] = [
         "lidocaine-allergy-procaine-is-not-contraindicated",
         "Same rule reached from a single amide: lidocaine allergy, procaine injection.",
         allergies=("lidocaine",),
-        ingredients=("procaine-injection",),
+        ingredients=("novocain-1pct-ampul",),
         must_not=(want(CONTRA, "allergy"), want(CAUTION, "allergy")),
         status="ok",
     ),
@@ -745,6 +745,23 @@ CASES: list[Case] = [
         ingredients=("thiamine-100mg-ml",),
         must_not=(want(kind="advisory"),),
     ),
+    Case(
+        "breastfeeding-ascorbic-acid-is-a-caution",
+        "Ascor label: doses after delivery follow the recommended dietary allowance; ascorbic acid passes "
+        "into breast milk.",
+        conditions=("breastfeeding",),
+        ingredients=("ascorbic-acid-500mg-ml",),
+        must=(want(CAUTION, "condition", "ascorbic-acid-500mg-ml", "breastfeeding", in_message="Ascor label",
+                   evidence="label"),),
+        must_not=(want(CONTRA),),
+    ),
+    Case(
+        "breastfeeding-rule-does-not-reach-other-vitamins",
+        "The ascorbic acid statement is about ascorbic acid: biotin gets only the procedure-wide note.",
+        conditions=("breastfeeding",),
+        ingredients=("biotin-0-5mg-ml",),
+        must_not=(want(in_message="Ascor label"), want(CONTRA)),
+    ),
     # ------------------------------------------------------------------ fit for the indication
     Case(
         "fit-minoxidil-hair-loss-principal",
@@ -969,8 +986,9 @@ CASES: list[Case] = [
         "280 mg at 100 kg is under the 300 mg cap.",
         weight="100 kg",
         recipe=recipe([product("lidocaine-2pct-sd", "14 mL")]),
-        must_not=(want(kind="dose"),),
-        status="ok",
+        must=(want(CAUTION, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="near the limit 300 mg"),),
+        must_not=(want(CONTRA, "dose"),),
+        status=CAUTION,
     ),
     Case(
         "lidocaine-per-kg-wins-at-50-kg",
@@ -984,7 +1002,8 @@ CASES: list[Case] = [
         "220 mg at 50 kg is under 225 mg.",
         weight="50 kg",
         recipe=recipe([product("lidocaine-2pct-sd", "11 mL")]),
-        must_not=(want(kind="dose"),),
+        must=(want(CAUTION, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="near the limit 225 mg"),),
+        must_not=(want(CONTRA, "dose"),),
     ),
     Case(
         "lidocaine-amounts-add-up-across-syringes",
@@ -1006,7 +1025,8 @@ CASES: list[Case] = [
         "With epinephrine: 7 mg/kg, never above 500 mg. 400 mg at 60 kg (limit 420 mg) is allowed.",
         weight="60 kg",
         recipe=recipe([product("lidocaine-1pct-epinephrine", "40 mL")]),
-        must_not=(want(kind="dose"),),
+        must=(want(CAUTION, "dose", "lidocaine-1pct-epinephrine", "lidocaine", in_message="near the limit 420 mg"),),
+        must_not=(want(CONTRA, "dose"),),
     ),
     Case(
         "lidocaine-with-epinephrine-over-limit",
@@ -1146,6 +1166,109 @@ CASES: list[Case] = [
         "Network Lipolysis: at most 2,500 mg phosphatidylcholine per session.",
         recipe=recipe([product("pc-dc-injection", "60 mL")]),
         must=(want(CAUTION, "dose", "pc-dc-injection", "phosphatidylcholine", in_message="3000 mg"),),
+    ),
+    # ------------------------------------------------------------------ dose: no weight, near a limit
+    Case(
+        "lidocaine-240-mg-no-weight-is-a-caution-near-the-ceiling",
+        "Without a weight only the absolute ceiling (300 mg plain) can be applied; 240 mg is 80 % of it "
+        "and over the per-kg limit of anyone under 53 kg: a caution that asks for the weight.",
+        recipe=recipe([product("lidocaine-2pct-sd", "12 mL")]),
+        must=(want(CAUTION, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="near the ceiling",
+                   unassessed="patient's weight"),),
+        must_not=(want(CONTRA, "dose"), want(INFO, "dose", trigger="lidocaine")),
+        status=CAUTION,
+    ),
+    Case(
+        "lidocaine-small-amount-no-weight-still-asks-for-the-weight",
+        "20 mg of lidocaine without a weight: the per-kg limit still could not be applied, so the weight is "
+        "asked for, but the amount is far from the ceiling (within 4.5 mg/kg from 4.4 kg): information.",
+        recipe=recipe([product("lidocaine-2pct-sd", "1 mL")]),
+        must=(want(INFO, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="weight is not given",
+                   unassessed="patient's weight"),),
+        must_not=(want(in_message="near the ceiling"), want(CONTRA, "dose"), want(CAUTION, "dose")),
+    ),
+    Case(
+        "lidocaine-over-the-ceiling-no-weight-is-contraindicated",
+        "320 mg of plain lidocaine is over the 300 mg ceiling whatever the weight.",
+        recipe=recipe([product("lidocaine-2pct-sd", "16 mL")]),
+        must=(want(CONTRA, "dose", "lidocaine-2pct-sd", "lidocaine", in_message="300 mg"),),
+    ),
+    Case(
+        "lidocaine-well-under-the-limit-with-weight-is-not-a-dose-caution",
+        "100 mg at 70 kg (limit 300 mg) is a third of the limit: no dose finding on lidocaine.",
+        weight="70 kg",
+        recipe=recipe([product("lidocaine-2pct-sd", "5 mL")]),
+        must_not=(want(kind="dose", trigger="lidocaine"),),
+        status="ok",
+    ),
+    # ------------------------------------------------------------------ dose: limits held at one area
+    Case(
+        "kybella-caps-at-the-submental-area",
+        "Kybella label: at most 100 mg (10 mL) per treatment of the submental area.",
+        area="submental",
+        treatment_area="100 cm^2",
+        recipe=recipe([product("deoxycholic-acid-10mg-ml", "12 mL")]),
+        must=(want(CONTRA, "dose", "deoxycholic-acid-10mg-ml", "deoxycholic-acid", in_message="100 mg"),),
+    ),
+    Case(
+        "kybella-caps-do-not-govern-body-pc-dc",
+        "The Kybella caps are the submental label's; off-label body PC/DC (40 mL, 1000 mg deoxycholate) is "
+        "not held to them, and the check says that no sourced limit governs the deoxycholate there.",
+        area="abdomen",
+        recipe=recipe([product("pc-dc-injection", "40 mL")]),
+        must=(want(INFO, "dose", "pc-dc-injection", "deoxycholic-acid", in_message="no sourced limit"),),
+        must_not=(want(CONTRA, "dose"), want(in_message="Deoxycholic acid label")),
+    ),
+    Case(
+        "kybella-caps-apply-when-the-area-is-not-given",
+        "Without an area the submental caps are applied (fail closed), and the finding says so.",
+        recipe=recipe([product("pc-dc-injection", "40 mL")]),
+        must=(want(CONTRA, "dose", "pc-dc-injection", "deoxycholic-acid", in_message="the area was not given"),),
+    ),
+    # ------------------------------------------------------------------ dose: no sourced limit
+    Case(
+        "an-amount-with-no-sourced-limit-is-said-to-be-unchecked",
+        "No source in the catalogue limits thiamine per session: 200 mg is reported as not checked.",
+        recipe=recipe([product("thiamine-100mg-ml", "2 mL")]),
+        must=(want(INFO, "dose", "thiamine-100mg-ml", "thiamine", in_message="no sourced limit"),),
+    ),
+    Case(
+        "an-amount-under-a-sourced-limit-is-not-said-to-be-unchecked",
+        "Minoxidil has sourced per-session limits: 5 mg is checked against them.",
+        recipe=recipe([product("minoxidil-0-5pct", "1 mL")]),
+        must_not=(want(in_message="no sourced limit"), want(kind="dose", severity=CAUTION)),
+    ),
+    # ------------------------------------------------------------------ unknown is never ok
+    Case(
+        "unknown-strength-is-a-caution",
+        "Organic silicium is recorded without a strength: the amount cannot be known or checked.",
+        ingredients=("organic-silicium",),
+        must=(want(CAUTION, "dose", "organic-silicium", "monomethylsilanetriol-salicylate",
+                   in_message="strength",
+                   unassessed="strength of Monomethylsilanetriol salicylate (organic silicium)"),),
+        status=CAUTION,
+    ),
+    Case(
+        "unsourced-product-is-named",
+        "The catalogue has no source for the Centella injectable: said, not passed as verified.",
+        ingredients=("centella-extract-injection",),
+        must=(want(INFO, "evidence", "centella-extract-injection", "unsourced", unassessed="source"),
+              want(CAUTION, "vehicle", "centella-extract-injection", "unknown-vehicle", unassessed="vehicle")),
+        status=CAUTION,
+    ),
+    Case(
+        "unknown-market-status-is-named",
+        "Levocarnitine 100 mg/mL has no recorded market status.",
+        ingredients=("levocarnitine-100mg-ml",),
+        must=(want(INFO, "regulatory", "levocarnitine-100mg-ml", "unknown-status", unassessed="market status"),),
+    ),
+    Case(
+        "a-sourced-product-of-known-strength-and-status-has-nothing-unknown",
+        "Biotin 0.5 mg/mL: sourced, of known strength, vehicle and status.",
+        ingredients=("biotin-0-5mg-ml",),
+        must_not=(want(kind="evidence"), want(trigger="unknown-status"), want(trigger="unknown-vehicle"),
+                  want(in_message="is not known")),
+        status="ok",
     ),
     # ------------------------------------------------------------------ negative: nothing known
     Case(

@@ -378,7 +378,7 @@ PLAIN_LIDOCAINE = {
     weight=st.integers(min_value=20, max_value=200),
 )
 def test_plain_lidocaine_limit_is_the_lower_of_per_kg_and_cap(catalogue, pid, tenths_ml, weight) -> None:
-    """4.5 mg/kg, never above 300 mg: the lower wins."""
+    """4.5 mg/kg, never above 300 mg: the lower wins; an amount near it is a caution."""
     mg_per_ml = PLAIN_LIDOCAINE[pid]
     # Catalogue concentrations are what the table says.
     [active] = [c for c in catalogue.products[pid].components if c.substance == "lidocaine"]
@@ -389,10 +389,14 @@ def test_plain_lidocaine_limit_is_the_lower_of_per_kg_and_cap(catalogue, pid, te
     recipe = {"components": [{"id": pid, "volume": f"{tenths_ml / 10} mL"}]}
     result = check(Patient(weight=f"{weight} kg"), recipe=recipe, catalogue=catalogue)
     doses = [f for f in result.findings if f.kind == "dose" and f.trigger == "lidocaine"]
+    near = float(catalogue.setting("dose-near-fraction"))
     if amount > limit:
         assert [f.severity for f in doses] == ["contraindicated"], (amount, limit, result.findings)
         assert doses[0].subject == pid
-    else:
+    elif amount >= near * limit * (1 + 1e-9):
+        assert [f.severity for f in doses] == ["caution"], (amount, limit, result.findings)
+        assert "near the limit" in doses[0].message
+    elif amount < near * limit * (1 - 1e-9):
         assert doses == [], (amount, limit, result.findings)
 
 

@@ -26,6 +26,7 @@ FINDING_KINDS = {
     "protocol",
     "sex",
     "advisory",
+    "evidence",
 }
 SEVERITIES = {"info", "caution", "contraindicated"}
 STATUSES = {"ok", "caution", "contraindicated"}
@@ -62,6 +63,16 @@ def assert_check_document(doc: dict[str, Any], catalogue) -> None:  # type: igno
         assert all(u in known for u in alternative["use"]), alternative
     worst = max((RANK[f["severity"]] for f in doc["findings"]), default=0)
     assert doc["status"] == {3: "contraindicated", 2: "caution"}.get(worst, "ok")
+    # Unknown is never "ok": the verdict says when something could not be assessed, and names it.
+    unassessed = [f for f in doc["findings"] if f.get("unassessed")]
+    assert doc["fully_assessed"] is (not unassessed)
+    assert doc["verdict"].startswith("Verdict: ")
+    if doc["screened"]:
+        return
+    assert ("Not everything could be assessed" in doc["verdict"]) is bool(unassessed), doc["verdict"]
+    for f in unassessed:
+        assert f["unassessed"] in doc["verdict"], (f, doc["verdict"])
+    assert not (unassessed and "Verdict: OK" in doc["verdict"]), doc["verdict"]
 
 
 def assert_input_error(outcome, *needles: str, as_json: bool = True) -> None:  # type: ignore[no-untyped-def]
@@ -199,6 +210,7 @@ def test_every_finding_kind_can_be_produced_through_the_cli(meso, catalogue, tmp
         "protocol": ["--recipe", recipe, "--treatment-area", "25 cm^2"],
         "sex": ["--sex", "female", "--ingredient", "dutasteride-0-01pct"],
         "advisory": ["--ingredient", "biotin-0-5mg-ml"],
+        "evidence": ["--ingredient", "centella-extract-injection"],
     }
     assert set(runs) == FINDING_KINDS
     for kind, args in runs.items():
@@ -877,3 +889,49 @@ def test_protocol_counts_up_to_their_limits_are_checked_not_refused(meso, tmp_pa
     path.write_text(json.dumps(recipe), encoding="utf-8")
     refused = meso("check", "--recipe", str(path))
     assert refused.exit_code == 2 and "points: 10001 is more than 10,000" in refused.stderr
+
+
+# ------------------------------------------------------------------------------ unknown is never ok
+def test_unknown_strength_is_never_ok_in_text_or_json(meso, catalogue) -> None:
+    """A product of unknown strength used to read 'OK ... (no findings)'."""
+    text = meso("check", "--ingredient", "organic-silicium").stdout
+    assert "Verdict: OK" not in text and "no findings" not in text
+    assert "Not everything could be assessed" in text and "strength of" in text
+    doc = meso("check", "--ingredient", "organic-silicium", "--json").json()
+    assert_check_document(doc, catalogue)
+    assert doc["status"] == "caution" and doc["fully_assessed"] is False
+    markdown = meso("check", "--ingredient", "organic-silicium", "--format", "markdown").stdout
+    assert "Not everything could be assessed" in markdown
+
+
+def test_only_info_unknowns_are_not_fully_assessed_rather_than_ok(meso, catalogue) -> None:
+    doc = meso("check", "--ingredient", "levocarnitine-100mg-ml", "--json").json()
+    assert_check_document(doc, catalogue)
+    assert doc["status"] == "ok" and doc["fully_assessed"] is False
+    assert doc["verdict"].startswith("Verdict: NOT FULLY ASSESSED")
+    assert "levocarnitine-100mg-ml: market status unknown" in doc["verdict"]
+
+
+def test_a_fully_known_item_is_ok_and_fully_assessed(meso, catalogue) -> None:
+    doc = meso("check", "--ingredient", "thiamine-100mg-ml", "--json").json()
+    assert_check_document(doc, catalogue)
+    assert doc["status"] == "ok" and doc["fully_assessed"] is True
+    assert doc["verdict"] == "Verdict: OK. No contraindication or caution found (no findings)."
+
+
+def test_a_clinic_product_of_unknown_strength_from_an_import(meso, clinic_database, tmp_path) -> None:
+    """A clinic's own product without a concentration, vehicle or status is checked as unknown on each."""
+    rows = tmp_path / "clinic.toml"
+    rows.write_text(
+        '[[product]]\nid = "clinic-house-cocktail"\nname = "House cocktail"\nevidence = "vendor"\n'
+        'sources = [{title = "House cocktail data sheet"}]\n\n'
+        '[[product.component]]\nsubstance = "caffeine"\nrole = "active"\n',
+        encoding="utf-8")
+    imported = meso("catalogue", "import", str(rows))
+    assert imported.exit_code == 0, imported.stderr
+    doc = meso("check", "--ingredient", "clinic-house-cocktail", "--json").json()
+    unknown = {f["unassessed"] for f in doc["findings"] if f.get("unassessed")}
+    assert {"strength of Caffeine", "vehicle", "market status"} <= unknown, doc["findings"]
+    assert doc["status"] == "caution" and doc["fully_assessed"] is False
+    for what in ("strength of Caffeine", "vehicle", "market status"):
+        assert what in doc["verdict"]

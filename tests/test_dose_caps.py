@@ -154,3 +154,39 @@ def test_a_capped_substance_of_unknown_strength_is_a_caution_not_ok(meso) -> Non
     assert hits and all(f["severity"] == "caution" for f in hits)
     assert all("cannot be worked out" in f["message"] for f in hits)
     assert doc["status"] != "ok"
+
+
+# ------------------------------------------------------------------ the Kybella caps: submental only
+def _syringe_volumes(doc: dict[str, Any]) -> list[str]:
+    return [f"{s['total_volume']['value']:g} {s['total_volume']['unit']}" for s in doc["syringes"]]
+
+
+def test_kybella_caps_do_not_cut_a_body_pc_dc_plan(meso) -> None:
+    """The deoxycholic acid label's caps (100 mg, 2 mg/cm2, 50 points) are for the submental area:
+    a 40 mL abdominal PC/DC plan is not silently cut to 4 mL by them."""
+    result = meso("build", "--indication", "localized-fat", "--area", "abdomen", "--volume", "40 mL",
+                  "--weight", "70 kg", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert _syringe_volumes(doc) == ["40 mL"], doc["syringes"]
+    assert not any("Deoxycholic acid" in r for r in doc["reasons"]), doc["reasons"]
+    unchecked = [f for f in doc["findings"]
+                 if f["trigger"] == "deoxycholic-acid" and "no sourced limit" in f["message"]]
+    assert unchecked and unchecked[0]["severity"] == "info", doc["findings"]
+
+
+def test_kybella_caps_bound_a_submental_plan(meso) -> None:
+    result = meso("build", "--indication", "submental-fat", "--volume", "20 mL", "--treatment-area", "100 cm^2",
+                  "--weight", "70 kg", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert _syringe_volumes(doc) == ["10 mL"], doc["syringes"]  # 100 mg at 10 mg/mL
+
+
+def test_a_dose_limit_held_at_one_area_is_read_and_shown(catalogue) -> None:
+    from mesocli.render.documents import rule_document
+
+    rules = [r for r in catalogue.rules_by_kind["dose_limit"] if r.scope.ref == "deoxycholic-acid"]
+    assert rules and all(r.params.area == "submental" for r in rules)
+    assert rule_document(rules[0])["area"] == "submental"
+    assert all("(Submental area only)" in catalogue.limit_texts[r.id] for r in rules if r.id in catalogue.limit_texts)

@@ -180,7 +180,8 @@ def test_without_quantities_the_dose_check_only_says_which_limits_it_could_not_a
     companions = companions_of(items, catalogue)
     limited = {sid for item in items for sid in item.sids
                if any(rule.params.dose_kind in ("per-session", "per-kg", "per-area")
-                      and rule_applies(rule, catalogue.substances[sid], companions.get(sid, []))
+                      and rule_applies(rule, catalogue.substances[sid], companions.get(sid, []),
+                                       area=options.area)
                       for rule in catalogue.dose_rules_for(catalogue.substances[sid]))}
     findings = list(dose_limit.evaluate(ctx))
     assert sorted(f.trigger for f in findings) == sorted(limited)  # one per substance with mass limits

@@ -91,7 +91,7 @@ def _codes(url: str) -> tuple[list[FhirCode], list[FhirCode]]:
 
 
 def test_there_is_an_earlier_revision_to_upgrade_from():
-    assert earlier_revisions() == ["0001", "0002", "0003", "0004"]
+    assert earlier_revisions() == ["0001", "0002", "0003", "0004", "0005"]
 
 
 @pytest.mark.parametrize("revision", earlier_revisions())
@@ -137,15 +137,17 @@ def _cited_sources(dump: dict[str, list[tuple]]) -> list[str]:
 def test_downgrade_then_upgrade_round_trips(empty_database):
     """Down to every earlier revision and back: every catalogue row, the clinic's included, is kept,
     but for what the older schemas cannot hold: the sources' own grades are unknown (NULL) and the
-    protocols with no sourced technique are gone until 'meso db upgrade' writes the catalogue
-    again; the patient vocabulary comes back empty until then; and the FHIR codes, whose table
-    the revisions before 0003 lack, are removed with their citations (no citation or source is
-    left behind) and loaded again by 'meso db upgrade'."""
+    protocols with no sourced technique are gone and the dose limits forget their area until
+    'meso db upgrade' writes the catalogue again; the patient vocabulary comes back empty until
+    then; and the FHIR codes, whose table the revisions before 0003 lack, are removed with their
+    citations (no citation or source is left behind) and loaded again by 'meso db upgrade'."""
     _populate_at(empty_database, SCHEMA_HEAD)
     graded = dump_database(empty_database)
     technique = [c.name for c in Base.metadata.tables["protocol"].columns].index("technique")
+    area = [c.name for c in Base.metadata.tables["rule"].columns].index("area_id")
     before = {**graded, "source": sorted(((*row[:-1], None) for row in graded["source"]), key=repr),
-              "protocol": [row for row in graded["protocol"] if row[technique] is not None]}
+              "protocol": [row for row in graded["protocol"] if row[technique] is not None],
+              "rule": sorted(((*row[:area], None, *row[area + 1:]) for row in graded["rule"]), key=repr)}
     assert before["protocol"] != graded["protocol"], "the catalogue has protocols without a technique"
     assert before["fhir_code"] and any(row[0].startswith("fhir-code:") for row in before["citation"])
     engine = create_engine(empty_database)
@@ -175,6 +177,8 @@ def test_downgrade_then_upgrade_round_trips(empty_database):
     assert lost == {repr((s.title, s.url, s.grade)) for c in CLINIC.fhir_codes for s in c.provenance.sources}
     assert sorted(map(repr, (row[1:] for row in after["protocol"]))) == \
         sorted(map(repr, (row[1:] for row in graded["protocol"])))
+    assert sorted(map(repr, (row[1:] for row in after["rule"]))) == \
+        sorted(map(repr, (row[1:] for row in graded["rule"])))
 
 
 def test_sqlite_upgrade_keeps_a_complete_backup(tmp_path):

@@ -310,6 +310,7 @@ class RuleRow(Base):
     medication_id: Mapped[str | None] = mapped_column(ForeignKey("medication.id"))
     medication_class_id: Mapped[str | None] = mapped_column(ForeignKey("medication_class.id"))
     indication_id: Mapped[str | None] = mapped_column(ForeignKey("indication.id"))
+    area_id: Mapped[str | None] = mapped_column(ForeignKey("area.id"))  # a rule held at one body area only
     min_age: Mapped[int | None] = mapped_column(Integer)
     max_age: Mapped[int | None] = mapped_column(Integer)
     a_ref: Mapped[str | None] = mapped_column(String(110))

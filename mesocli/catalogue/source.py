@@ -809,7 +809,7 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
                 ingredient_ref(ref, rule)
                 continue
             known_ids = {"condition": conditions, "medication": medications, "medication_class": med_classes,
-                         "indication": indications, "substance": substances}[what]
+                         "indication": indications, "substance": substances, "area": areas}[what]
             label = what.replace("_", " ")
             need(ref in known_ids, f"{rule.kind} rule #{rule.id}: unknown {label} {ref!r}")
     validate_source_grades(data, known)

@@ -130,14 +130,17 @@ def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[s
     return totals, unknown
 
 
-def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]]) -> bool:
-    """Whether a dose rule governs ``substance``.
+def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]], *, area: str | None) -> bool:
+    """Whether a dose rule governs ``substance`` at ``area`` (the request's body area).
 
     ``companions`` holds, for each syringe containing the substance, the substances it is mixed
     with. A limit "unless with X" applies when any syringe has the substance without X; a limit
     "only with X" when any syringe has it with X. With both kinds of syringe in one session both
-    limits apply to the session total, so the stricter one wins.
+    limits apply to the session total, so the stricter one wins. A limit held at one area (a
+    label's area) applies at that area, and also when the area is not given (fail closed).
     """
+    if rule.params.area is not None and area is not None and area != rule.params.area:
+        return False
     if rule.scope.kind == "substance" and rule.scope.ref != substance.id:
         return False
     if rule.scope.kind == "class" and rule.scope.ref != substance.cls:

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 FINDING_KINDS = ("allergy", "condition", "medication", "age", "fit", "regulatory",
-                 "incompatibility", "dose", "vehicle", "protocol", "sex", "advisory")
+                 "incompatibility", "dose", "vehicle", "protocol", "sex", "advisory", "evidence")
 
 
 @dataclass(frozen=True, slots=True)

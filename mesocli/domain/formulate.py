@@ -675,7 +675,8 @@ def _plan_volume(plan: _Plan, protocol: Protocol | None, groups: list[list[Produ
     del plan.reasons[marks[0]:], plan.explain[marks[1]:], plan.excluded[marks[2]:]
     parts = [[(product, volume) for product, volume, _, _ in syringe] for syringe in trial]
     total = sum(volume for syringe in parts for _, volume in syringe)
-    caps = session_plan.dose_cap_bounds(plan.cat, plan.patient, request.treatment_area, parts, total)
+    caps = session_plan.dose_cap_bounds(plan.cat, plan.patient, request.treatment_area, parts, total,
+                                        area=request.area)
     bounds = [*first.bounds, *caps]
     volume_ml, decided = session_plan.decide(first.ml, bounds)
     if decided is not None:
@@ -852,7 +853,8 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
     for sid in sorted(present):
         substance = cat.substances[sid]
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, []),
+                                                                            area=plan.request.area):
                 continue
             total: float = 0  # mg
             for parts in syringes:

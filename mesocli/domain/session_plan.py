@@ -220,7 +220,8 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
 
 
 def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: Any,
-                    syringes: Sequence[Sequence[tuple[Product, float]]], volume_ml: float) -> list[Bound]:
+                    syringes: Sequence[Sequence[tuple[Product, float]]], volume_ml: float, *,
+                    area: str | None) -> list[Bound]:
     """The session volume each mass limit allows for this patient, for a cocktail whose syringes
     (products and volumes in mL) make up ``volume_ml``: the limit / the amount in each mL.
 
@@ -242,7 +243,8 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
         if total is None or total <= 0:
             continue
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, [])):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, []),
+                                                                            area=area):
                 continue
             limit = mass_limit(rule, patient, treatment_area)
             if limit.mg is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.engine import CheckResult, Finding
-from mesocli.render.documents import DISCLAIMER
+from mesocli.render.documents import DISCLAIMER, verdict
 from mesocli.render.human import Printer
 
 TITLES = {
@@ -125,25 +125,6 @@ def _term_lines(p: Printer, result: CheckResult, sources: _SourceIndex) -> None:
             p.line(f"  {kind} {term!r}: {distinction.message}")
             p.line(f"    source: {distinction.provenance.evidence} {cited}")
         p.line()
-
-
-def verdict(result: CheckResult) -> str:
-    counts: dict[str, int] = defaultdict(int)
-    for f in result.findings:
-        counts[f.severity] += 1
-    if result.screened:
-        avoid = len({f.subject for f in result.findings if f.severity == "contraindicated"})
-        care = len({f.subject for f in result.findings if f.severity == "caution"})
-        return (f"Verdict: {avoid} ingredient(s) to avoid and {care} to use with caution for this patient; "
-                "everything else in the catalogue raised no finding.")
-    summary = ", ".join(f"{counts[s]} {s}" for s in ("contraindicated", "caution", "info") if counts[s])
-    if result.status == "contraindicated":
-        head = "Verdict: CONTRAINDICATED. Do not proceed as checked"
-    elif result.status == "caution":
-        head = "Verdict: CAUTION. Proceed only after reviewing each caution"
-    else:
-        head = "Verdict: OK. No contraindication or caution found"
-    return f"{head} ({summary or 'no findings'})."
 
 
 def _finding(p: Printer, cat: Catalogue, f: Finding, sources: _SourceIndex) -> None:

@@ -110,7 +110,8 @@ def rule_document(rule: Rule) -> dict[str, Any]:
                            "scope": str(rule.scope), "message": rule.message}
     params = rule.params
     for key in ("condition", "medication", "medication_class", "indication", "min_age", "max_age",
-                "a", "b", "dose_kind", "count", "unless_with", "only_with", "vehicle", "target_class", "unless_sex"):
+                "a", "b", "dose_kind", "count", "unless_with", "only_with", "area", "vehicle", "target_class",
+                "unless_sex"):
         value = getattr(params, key, None)
         if value is not None:
             doc[key] = value
@@ -219,7 +220,48 @@ def finding_document(f: Finding) -> dict[str, Any]:
         doc["path"] = f.path
     if f.summary:
         doc["summary"] = f.summary
+    if f.unassessed:
+        doc["unassessed"] = f.unassessed
     return doc
+
+
+def not_assessed(result: CheckResult) -> dict[str, list[str]]:
+    """What could not be assessed because it is unknown, by subject, in the findings' order."""
+    out: dict[str, list[str]] = {}
+    for f in result.findings:
+        if f.unassessed is not None and f.unassessed not in out.setdefault(f.subject, []):
+            out[f.subject].append(f.unassessed)
+    return out
+
+
+def verdict(result: CheckResult) -> str:
+    """The one-line verdict of a check, as people read it and as the JSON document holds it.
+
+    A check that could not assess everything says so, and names what was unknown: unknown is
+    never "ok"."""
+    counts: dict[str, int] = {}
+    for f in result.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    if result.screened:
+        avoid = len({f.subject for f in result.findings if f.severity == "contraindicated"})
+        care = len({f.subject for f in result.findings if f.severity == "caution"})
+        return (f"Verdict: {avoid} ingredient(s) to avoid and {care} to use with caution for this patient; "
+                "everything else in the catalogue raised no finding.")
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("contraindicated", "caution", "info") if counts.get(s))
+    unknown = not_assessed(result)
+    if result.status == "contraindicated":
+        head = "Verdict: CONTRAINDICATED. Do not proceed as checked"
+    elif result.status == "caution":
+        head = "Verdict: CAUTION. Proceed only after reviewing each caution"
+    elif unknown:
+        head = "Verdict: NOT FULLY ASSESSED. No contraindication or caution found in what could be checked"
+    else:
+        head = "Verdict: OK. No contraindication or caution found"
+    text = f"{head} ({summary or 'no findings'})."
+    if unknown:
+        text += (" Not everything could be assessed: "
+                 + "; ".join(f"{subject}: {', '.join(what)} unknown" for subject, what in unknown.items()) + ".")
+    return text
 
 
 def check_document(result: CheckResult, catalogue: Catalogue | None = None) -> dict[str, Any]:
@@ -236,6 +278,8 @@ def _check_document(result: CheckResult, catalogue: Catalogue | None, findings: 
         alternatives=_alternatives(result),
         screened=result.screened,
         checked=list(result.subjects) if not result.screened else [],
+        verdict=verdict(result),
+        fully_assessed=not any(f.unassessed is not None for f in result.findings),
         disclaimer=DISCLAIMER,
         unrelated_terms=unrelated_terms(result),
         term_notes=term_notes(result),

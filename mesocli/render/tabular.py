@@ -167,7 +167,7 @@ def check_markdown(result: Any, catalogue: Any) -> str:
     """A check as Markdown: its status, the findings as a table, and the alternatives."""
     from mesocli import __version__
     from mesocli.domain.identity import catalogue_identity
-    from mesocli.render.documents import DISCLAIMER
+    from mesocli.render.documents import DISCLAIMER, verdict
 
     identity = catalogue_identity(catalogue)
     checked = "whole catalogue" if result.screened else markdown_text(", ".join(result.subjects))
@@ -187,5 +187,6 @@ def check_markdown(result: Any, catalogue: Any) -> str:
         lines += [f"- instead of {markdown_text(a.replaces)}: {markdown_text(', '.join(a.use))}"
                   + (f" ({markdown_text(a.note)})" if a.note else "") for a in result.alternatives]
         lines.append("")
+    lines += [f"**{markdown_text(verdict(result))}**", ""]
     lines += [f"*{markdown_text(DISCLAIMER)}*", ""]
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from mesocli.domain.rules import (
     sex_caution,
     studied_strength,
     syringe,
+    unknowns,
     vehicle_rule,
 )
 from mesocli.domain.rules.base import Check
@@ -34,6 +35,8 @@ REGISTRY: tuple[Check, ...] = (
     sex_caution.CHECK,  # [[sex_caution]]
     regulatory.CHECK,  # market status, unknown vehicle, off-label area
     *regulatory.WORDING,  # [[status_withdrawn]] ... [[off_label]]: how those findings are worded
+    unknowns.CHECK,  # no source, unknown strength, unknown market status: never a silent "ok"
+    *unknowns.WORDING,  # [[unknown_source]], [[unknown_strength]], [[unknown_status]]
     vehicle_rule.CHECK,  # [[vehicle_rule]]
     fit.CHECK,  # fit for the indication
     fit.ADJUNCT,  # [[adjunct_class]]: classes that need no recorded fit
@@ -42,6 +45,7 @@ REGISTRY: tuple[Check, ...] = (
     syringe.CHECK,  # products per syringe, do-not-admix
     incompatibility.CHECK,  # [[incompatibility]]
     dose_limit.CHECK,  # [[dose_limit]]
+    dose_limit.WORDING,  # [[no_dose_limit]]: an amount no sourced limit governs
     studied_strength.CHECK,  # principal actives at the final concentration their sources studied
     protocol.CHECK,  # the catalogue protocol for the indication and area
 )

@@ -49,6 +49,9 @@ class Finding:
     # The sources as records (title, URL), for writers that need them apart (FHIR); ``sources``
     # is their text as the JSON contract has it.
     references: tuple[Source, ...] = field(default=(), compare=False, repr=False)
+    # What could not be assessed because it is unknown, in a few words ("strength of Caffeine",
+    # "vehicle", "volume"): the verdict says that not everything could be assessed, and names it.
+    unassessed: str | None = field(default=None, compare=False)
 
     def source_grades(self) -> tuple[str | None, ...]:
         """The own grade of each entry of ``sources``, in order (a label is ``label`` whatever

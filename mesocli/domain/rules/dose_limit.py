@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mesocli.domain.dosing import (
+    Limit,
     companions_of,
     exceeds,
     mass_limit,
@@ -23,8 +24,8 @@ from mesocli.domain.dosing import (
     session_amounts,
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, sourced
-from mesocli.units import Amount, format_quantity, format_value, has_dimension, units_of
+from mesocli.domain.rules.base import Check, Context, Finding, NoParams, no_params, sourced, wording
+from mesocli.units import Amount, factor, format_quantity, format_value, has_dimension, times, units_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -38,6 +39,7 @@ class Params:
     count: int | None = None  # points or sessions
     unless_with: str | None = None  # the limit does not apply when mixed with this substance
     only_with: str | None = None  # the limit applies only when mixed with this substance
+    area: str | None = None  # the limit holds at this body area only (a label's area)
 
 
 # ------------------------------------------------------------------------------- reading
@@ -65,7 +67,7 @@ READERS: dict[str, Callable[[Any], dict[str, Any]]] = {
 def read(row: Any) -> Params:
     dose_kind = row.choice("kind", READERS)
     values = READERS[dose_kind](row)
-    for key in ("unless_with", "only_with"):
+    for key in ("unless_with", "only_with", "area"):
         if row.data.get(key) is not None:
             values[key] = row.slug(key)
     return Params(dose_kind, **values)
@@ -75,6 +77,8 @@ def references(params: Params) -> Iterator[tuple[str, str]]:
     for ref in (params.unless_with, params.only_with):
         if ref is not None:
             yield "substance", ref
+    if params.area is not None:
+        yield "area", params.area
 
 
 # ------------------------------------------------------------------------------- evaluating
@@ -90,10 +94,14 @@ class _Dose:
     unknown: set[str]
 
     def finding(self, message: str, *, kind: str = "dose", severity: str | None = None,
-                advice: str | None = None) -> Finding:
+                advice: str | None = None, unassessed: str | None = None) -> Finding:
         provenance = self.rule.provenance
+        area = self.rule.params.area
+        if area is not None and self.ctx.options.area is None:
+            message += (f" This limit holds at the {area} area; the area was not given, so it is applied "
+                        "(give --area).")
         return Finding(severity or self.rule.severity, kind, self.subject, self.substance.id, message,
-                       **sourced(provenance), advice=advice)
+                       **sourced(provenance), advice=advice, unassessed=unassessed)
 
 
 def _mass(dose: _Dose) -> Iterator[Finding]:
@@ -102,12 +110,14 @@ def _mass(dose: _Dose) -> Iterator[Finding]:
         if sid in dose.unknown:
             yield dose.finding(f"The amount of {substance.name} cannot be worked out (concentration unknown), "
                                f"so its limit could not be checked. {rule.message}", severity="caution",
-                               advice="Record the concentration of the product used.")
+                               advice="Record the concentration of the product used.",
+                               unassessed=f"strength of {substance.name}")
         return
     if sid in dose.unknown:
         yield dose.finding(f"Part of the amount of {substance.name} cannot be worked out (a concentration is "
                            f"unknown), so its limit could not be fully checked. {rule.message}", severity="caution",
-                           advice="Record the concentration of every product used.")
+                           advice="Record the concentration of every product used.",
+                           unassessed=f"strength of {substance.name}")
     limit = mass_limit(rule, dose.ctx.patient, dose.ctx.options.treatment_area)
     total, unit = dose.totals[sid]
     if not has_dimension(unit, "[mass]"):
@@ -116,10 +126,45 @@ def _mass(dose: _Dose) -> Iterator[Finding]:
         yield dose.finding(f"{substance.name} {format_value(total, unit)} exceeds the limit "
                            f"{mg_text(limit.mg)} ({limit.working}). {rule.message}",
                            advice=rule.advice or "Reduce the volume.")
+    elif rule.params.dose_kind == "per-kg":
+        yield from _per_kg_within(dose, limit, total * factor(unit, "mg"))
     elif limit.missing:
-        yield dose.finding(f"{substance.name} {format_value(total, unit)}: give the patient's {limit.missing} to "
+        yield dose.finding(f"{substance.name} {format_value(total, unit)}: give the {limit.missing} to "
                            f"check the {rule.params.dose_kind} limit ({limit.working}).",
-                           severity="caution" if rule.params.dose_kind == "per-area" else "info")
+                           severity="caution" if rule.params.dose_kind == "per-area" else "info",
+                           advice=f"Give the {limit.missing}.", unassessed=limit.missing)
+
+
+# The formulation default that says how close to a per-kg limit an amount is "near" it (a
+# fraction; data/clinical.toml gives its rationale).
+NEAR = "dose-near-fraction"
+
+
+def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
+    """An amount within a per-kg limit. Without a weight only the absolute ceiling is applied: the
+    finding asks for the weight and says from which weight the amount is within the per-kg limit,
+    as a caution when the amount is near the ceiling (:data:`NEAR`), else as information. With a
+    weight, an amount near the limit that applies is a caution."""
+    rule, substance = dose.rule, dose.substance
+    params = rule.params
+    assert limit.mg is not None and params.amount is not None
+    near = float(dose.ctx.cat.setting(NEAR))
+    close = mg >= near * limit.mg
+    share = f"{mg / limit.mg:.0%}"
+    if limit.missing:
+        per_kg = params.amount.value * factor(times(params.amount.unit, "kg"), "mg")  # mg per kg
+        text = (f"{substance.name} {mg_text(mg)}: the patient's weight is not given, so only the absolute ceiling "
+                f"{mg_text(limit.mg)} was applied; the {format_quantity(params.amount)} limit needs the weight "
+                f"(this amount is within it for a patient of at least {mg / per_kg:.3g} kg).")
+        if close:  # near the ceiling, a light patient's per-kg limit may already be exceeded
+            text += f" The amount is near the ceiling ({share} of it)."
+        yield dose.finding(f"{text} {rule.message}", severity="caution" if close else "info",
+                           advice="Give the patient's weight before injecting this amount.",
+                           unassessed="patient's weight")
+    elif close:
+        yield dose.finding(f"{substance.name} {mg_text(mg)} is near the limit {mg_text(limit.mg)} ({share} of it; "
+                           f"{limit.working}). {rule.message}", severity="caution",
+                           advice=rule.advice or "Reduce the volume.")
 
 
 def _per_point_volume(dose: _Dose) -> Iterator[Finding]:
@@ -178,11 +223,15 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             if item.volume is None:
                 without_volume.setdefault(sid, set()).add(item.subject)
     companions = companions_of(items, cat)
+    actives = {c.substance for item in items for c in item.components if c.role == "active"}
     for sid in sorted(subject_of):
         substance = cat.substances[sid]
         not_applied: list[Rule] = []
+        capped = False
         for rule in cat.dose_rules_for(substance):
-            if rule_applies(rule, substance, companions.get(sid, [])):
+            if rule_applies(rule, substance, companions.get(sid, []), area=ctx.options.area):
+                if rule.params.dose_kind in _MASS_KINDS and rule.provenance.evidence != "unsourced":
+                    capped = True
                 if rule.params.dose_kind in _MASS_KINDS and without_volume.get(sid):
                     not_applied.append(rule)
                     if sid not in totals and sid not in unknown:
@@ -193,6 +242,21 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             subjects = sorted(without_volume[sid])  # the first, whatever the order of the items
             yield _without_volume(ctx, substance, subjects[0], not_applied, subjects,
                                   partly=sid in totals or sid in unknown)
+        if not capped and sid in actives and sid in totals:
+            yield _no_limit(ctx, substance, subject_of[sid], totals[sid])
+
+
+NO_LIMIT = "no_dose_limit"  # the rule kind that words the finding on an amount with no sourced limit
+
+
+def _no_limit(ctx: Context, substance: Substance, subject: str, total: tuple[float, Any]) -> Finding:
+    """The finding on an active whose amount no sourced mass limit of the catalogue governs."""
+    rule = wording(ctx.cat, NO_LIMIT)
+    area = ctx.options.area
+    where = f" at the {area} area" if area else ""
+    return Finding(rule.severity, "dose", subject, substance.id,
+                   rule.message.format(name=substance.name, amount=format_value(*total), where=where),
+                   **sourced(substance.provenance), advice=rule.advice)
 
 
 _MASS_KINDS = frozenset({"per-session", "per-kg", "per-area"})
@@ -215,10 +279,12 @@ def _without_volume(ctx: Context, substance: Substance, subject: str, rules: lis
         return Finding("caution", "dose", subject, substance.id,
                        f"{substance.name}: no volume given for {where}, so its dose limit{plural} ({limits}) "
                        "could be applied only to the part of its amount with a volume.",
-                       citations, evidence, advice="Give the volume of every item.", references=references)
+                       citations, evidence, advice="Give the volume of every item.", references=references,
+                       unassessed="volume")
     return Finding("info", "dose", subject, substance.id,
                    f"{substance.name}: no volume given, so its dose limit{plural} ({limits}) could not be applied.",
-                   citations, evidence, advice="Give the volume to check the dose limits.", references=references)
+                   citations, evidence, advice="Give the volume to check the dose limits.", references=references,
+                   unassessed="volume")
 
 
 def limit_texts(catalogue: Catalogue) -> dict[int, str]:
@@ -240,11 +306,16 @@ def limit_text(catalogue: Catalogue, rule: Rule) -> str:
         if ref is not None:
             other = catalogue.substances.get(ref)
             text += f" {word} {other.name if other is not None else ref}"
+    if params.area is not None:
+        area = catalogue.areas.get(params.area)
+        text += f" ({area.name if area is not None else params.area} only)"
     return text
 
 
 # "request": also without any quantity, so that limits a missing volume leaves unapplied are named.
 CHECK = Check("dose_limit", "request", evaluate, params=Params, read=read, scoped=True,
               columns={"dose_kind": "dose_kind", "amount": "amount", "cap": "cap", "count": "count",
-                       "unless_with": "unless_with", "only_with": "only_with"},
+                       "unless_with": "unless_with", "only_with": "only_with", "area": "area_id"},
               references=references)
+# The rule that words the finding on an amount with no sourced limit (data/clinical.toml).
+WORDING = Check(NO_LIMIT, None, None, params=NoParams, read=no_params)

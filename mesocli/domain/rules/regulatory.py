@@ -61,7 +61,7 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             rule = wording(ctx.cat, "vehicle_unknown")
             yield Finding(rule.severity, "vehicle", item.subject, "unknown-vehicle",
                           rule.message.format(name=product.name),
-                          **sourced(product.provenance), advice=rule.advice)
+                          **sourced(product.provenance), advice=rule.advice, unassessed="vehicle")
         if area and product.areas and area not in product.areas:
             rule = wording(ctx.cat, "off_label")
             yield Finding(rule.severity, "regulatory", item.subject, area,
