@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mesocli.catalogue import migrate
 from mesocli.catalogue.db import SCHEMA_HEAD
 from mesocli.catalogue.loader import write_catalogue
+from mesocli.catalogue.models import Base
 from mesocli.catalogue.source import CatalogueData, parse_documents, read_directory
 from mesocli.config import data_dir
 from mesocli.domain.model import Component, Product, Provenance, Source, Substance
@@ -48,16 +49,20 @@ def empty_database(request, tmp_path) -> str:
 
 
 def _populate_at(url: str, revision: str) -> None:
-    """A database as meso at ``revision`` left it: the catalogue plus the clinic's rows."""
+    """A database as meso at ``revision`` left it: the catalogue plus the clinic's rows. They are
+    written at the head and the schema is then taken down to ``revision``: the rows meso at
+    ``revision`` wrote, without what later revisions added (the patient vocabulary of 0005,
+    substance.dose_as of 0006)."""
     engine = create_engine(url)
     try:
-        migrate.migrate(engine, revision)
+        migrate.migrate(engine)
         shipped = read_directory(data_dir())
-        if revision < "0005":  # the patient vocabulary tables came with revision 0005
-            shipped.unrelated, shipped.distinctions = [], []
         with Session(engine) as session, session.begin():
             write_catalogue(session, shipped)
             write_catalogue(session, CLINIC)
+        if revision != SCHEMA_HEAD:
+            migrate.migrate(engine, revision, down=True)
+            assert migrate.current_revision(engine) == revision
     finally:
         engine.dispose()
 
@@ -70,7 +75,7 @@ def _clinic_rows(url: str) -> tuple[list[Substance], list[Product]]:
 
 
 def test_there_is_an_earlier_revision_to_upgrade_from():
-    assert earlier_revisions() == ["0001", "0002"]
+    assert earlier_revisions() == ["0001", "0002", "0005"]
 
 
 @pytest.mark.parametrize("revision", earlier_revisions())
@@ -101,6 +106,13 @@ def test_downgrade_then_upgrade_round_trips(empty_database):
     # the shipped rows): the patient vocabulary of revision 0005.
     for table in ("unrelated_term", "distinction"):
         assert before.pop(table) and after.pop(table) == []
+    # A column a revision adds comes back NULL: substance.dose_as of revision 0006 (reloaded
+    # the same way).
+    column = [c.name for c in Base.metadata.tables["substance"].columns].index("dose_as")
+    assert any(row[column] for row in before["substance"])
+    assert not any(row[column] for row in after["substance"])
+    for dump in (before, after):
+        dump["substance"] = sorted((row[:column] + row[column + 1:] for row in dump["substance"]), key=repr)
     assert after == before
     assert _clinic_rows(empty_database) == (CLINIC.substances, CLINIC.products)
 

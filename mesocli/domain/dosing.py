@@ -105,8 +105,15 @@ def _work_out_steps(concentration_unit: Units, volume_unit: Units,
 
 
 def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
-    """Total amount per substance across ``items`` (magnitude and units); and the substances
-    whose amount is unknown."""
+    """Total amount per dose id across ``items`` (magnitude and units), every form of a
+    substance counted under the substance it is dosed as (:meth:`Catalogue.dose_id`); and the
+    dose ids whose amount is unknown."""
+    return dose_totals(catalogue, *form_amounts(catalogue, items))
+
+
+def form_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+    """Total amount per substance id across ``items`` (magnitude and units), each form on its
+    own; and the substances whose amount is unknown."""
     totals: dict[str, tuple[float, Units]] = {}
     unknown: set[str] = set()
     for item in items:
@@ -120,14 +127,65 @@ def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[s
                 continue
             amount, unit = amount_in(catalogue.substances[component.substance], component.concentration,
                                      volume, volume_unit)
-            previous = totals.get(component.substance)
-            if previous is None:
-                totals[component.substance] = (amount, unit)
-            elif not compatible(unit, previous[1]):
-                unknown.add(component.substance)  # activity without a mass factor cannot be added to mass
-            else:
-                totals[component.substance] = (previous[0] + amount * factor(unit, previous[1]), previous[1])
+            _add(totals, unknown, component.substance, amount, unit)
     return totals, unknown
+
+
+def dose_totals(catalogue: Catalogue, amounts: dict[str, tuple[float, Units]],
+                unknown: set[str]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+    """:func:`form_amounts` summed by dose id: the amounts of the forms of one substance add up
+    under the substance they are dosed as; one form's unknown amount makes the sum unknown in part."""
+    totals: dict[str, tuple[float, Units]] = {}
+    unknown_ids = {catalogue.dose_id(sid) for sid in unknown}
+    for sid in sorted(amounts):
+        _add(totals, unknown_ids, catalogue.dose_id(sid), *amounts[sid])
+    return totals, unknown_ids
+
+
+def _add(totals: dict[str, tuple[float, Units]], unknown: set[str], key: str, amount: float, unit: Units) -> None:
+    previous = totals.get(key)
+    if previous is None:
+        totals[key] = (amount, unit)
+    elif not compatible(unit, previous[1]):
+        unknown.add(key)  # activity without a mass factor cannot be added to mass
+    else:
+        totals[key] = (previous[0] + amount * factor(unit, previous[1]), previous[1])
+
+
+def dose_forms(catalogue: Catalogue, sids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The substances of ``sids`` by the dose id they count under, each id's forms sorted."""
+    out: dict[str, set[str]] = {}
+    for sid in sids:
+        out.setdefault(catalogue.dose_id(sid), set()).add(sid)
+    return {key: tuple(sorted(forms)) for key, forms in out.items()}
+
+
+def dose_name(catalogue: Catalogue, key: str, forms: Sequence[str]) -> str:
+    """How a finding names the substances dosed together under ``key``: the substance's name
+    alone, or the forms present and what they are dosed as."""
+    if tuple(forms) == (key,):
+        return catalogue.substances[key].name
+    names = " and ".join(catalogue.substances[sid].name for sid in forms)
+    return f"{names} ({dosed_as(catalogue, key, forms)})"
+
+
+def dosed_as(catalogue: Catalogue, key: str, forms: Sequence[str]) -> str:
+    """``dosed as one substance`` (``key`` is among ``forms``) or ``dosed as <key's name>``."""
+    return "dosed as one substance" if key in forms else f"dosed as {catalogue.substances[key].name}"
+
+
+def dose_subject(key: str, forms: Sequence[str]) -> str:
+    """The substance id a dose finding is triggered by: the dose id, or its one form present."""
+    return forms[0] if len(forms) == 1 else key
+
+
+def amounts_text(catalogue: Catalogue, forms: Sequence[str], amounts: dict[str, tuple[float, Units]]) -> str:
+    """The amount of each form that was summed, e.g. ``Phosphatidylcholine (soy) 1,500 mg +
+    Phosphatidylcholine (source not declared) 1,500 mg``; empty for one form."""
+    counted = [sid for sid in forms if sid in amounts]
+    if len(counted) < 2:
+        return ""
+    return " + ".join(f"{catalogue.substances[sid].name} {format_value(*amounts[sid])}" for sid in counted)
 
 
 def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]]) -> bool:
