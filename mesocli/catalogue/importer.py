@@ -233,6 +233,7 @@ def _shown(text: str) -> str:
 def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
     """Checks an import needs the catalogue for: activity units only where they mean something
     for the substance, and no new substance of a class whose safety rules meso cannot extend."""
+    from mesocli.catalogue.source import dose_as_valid
     from mesocli.units import has_dimension
 
     substances = {**current.substances, **{s.id: s for s in data.substances}}
@@ -249,6 +250,10 @@ def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
                 raise CatalogueDataError(f"{what}: USP units apply to enzymes such as hyaluronidase, not to "
                                          f"{substance.name}; give its concentration by mass, e.g. mg/mL")
     for substance in data.substances:
+        try:
+            dose_as_valid(substance, substances)
+        except CatalogueDataError as exc:
+            raise CatalogueDataError(f"{_shown(name)}: {exc.message}") from None
         reasons = class_safety(current, substance.cls, dosed_as=substance.dose_as)
         if reasons:
             raise CatalogueDataError(

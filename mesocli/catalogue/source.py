@@ -575,7 +575,7 @@ def _vocabulary_valid(data: CatalogueData, base: CatalogueData) -> None:
                 raise CatalogueDataError(f"distinction {d.a!r} / {d.b!r}: unknown {d.kind} term {side!r}")
 
 
-def _dose_as_valid(substance: Substance, by_id: Mapping[str, Substance]) -> None:
+def dose_as_valid(substance: Substance, by_id: Mapping[str, Substance]) -> None:
     """A substance dosed as another: that other exists, is not itself dosed as a third (one
     step, so no chain or loop) and is of the same class (the same class-wide dose rules)."""
     target_id = substance.dose_as
@@ -680,7 +680,7 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
             need(member in substances, f"allergen group {group.id!r}: unknown substance {member!r}")
     by_id = {s.id: s for s in all_substances}
     for substance in data.substances:
-        _dose_as_valid(substance, by_id)
+        dose_as_valid(substance, by_id)
     for cross in data.crosses:
         need(cross.source_group in groups and cross.target_group in groups,
              f"cross-reaction {cross.source_group!r} -> {cross.target_group!r}: unknown group")
