@@ -299,3 +299,10 @@ def test_a_clinic_import_with_a_bad_dose_as_is_refused(meso, clinic_database, tm
     outcome = meso("catalogue", "import", _write(tmp_path, edit(CLINIC_PC)))
     assert outcome.exit_code == 2, outcome.stdout
     assert expected in outcome.stderr
+
+
+def test_ingredients_show_says_what_a_form_is_dosed_as(meso):
+    doc = meso("ingredients", "show", UNDECLARED, "--json").json()
+    assert doc["dose_as"] == SOY
+    assert meso("ingredients", "show", SOY, "--json").json()["dose_as"] is None
+    assert f"Dosed as: {SOY}" in meso("ingredients", "show", UNDECLARED).stdout

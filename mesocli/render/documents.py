@@ -156,7 +156,7 @@ def ingredient_detail(cat: Catalogue, kind: str, entry_id: str) -> dict[str, Any
     else:
         s = cat.substances[entry_id]
         doc = {"type": "substance", **substance_summary(s), "unii": s.unii, "notes": s.notes,
-               "iu_mass": _q(s.iu_mass), **provenance(s.provenance),
+               "iu_mass": _q(s.iu_mass), "dose_as": s.dose_as, **provenance(s.provenance),
                "products": list(cat.products_by_substance.get(s.id, ()))}
         ids, classes = {s.id}, {s.cls}
     substance_ids = [i for i in ids if i in cat.substances]
