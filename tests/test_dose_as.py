@@ -306,3 +306,7 @@ def test_ingredients_show_says_what_a_form_is_dosed_as(meso):
     assert doc["dose_as"] == SOY
     assert meso("ingredients", "show", SOY, "--json").json()["dose_as"] is None
     assert f"Dosed as: {SOY}" in meso("ingredients", "show", UNDECLARED).stdout
+    # the limit that holds for it is listed with it, though it is set on phosphatidylcholine
+    for entry in (UNDECLARED, "dermaheal-ll"):
+        rules = meso("ingredients", "show", entry, "--json").json()["rules"]
+        assert any(r["kind"] == "dose_limit" and r.get("cap") == {"value": CAP_MG, "unit": "mg"} for r in rules), entry

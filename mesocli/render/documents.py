@@ -135,8 +135,13 @@ def protocol_document(p: Protocol) -> dict[str, Any]:
 
 
 def rules_concerning(cat: Catalogue, ids: set[str], classes: set[str]) -> list[Rule]:
+    # the substances the forms among ids are dosed as: their dose limits hold for the forms too
+    dosed_as = {cat.dose_id(i) for i in ids if i in cat.substances} - ids
+
     def concerns(rule: Rule) -> bool:
         if rule.scope.kind in ("substance", "product") and rule.scope.ref in ids:
+            return True
+        if rule.kind == "dose_limit" and rule.scope.kind == "substance" and rule.scope.ref in dosed_as:
             return True
         if rule.scope.kind == "class" and rule.scope.ref in classes:
             return True
