@@ -310,3 +310,29 @@ def test_ingredients_show_says_what_a_form_is_dosed_as(meso):
     for entry in (UNDECLARED, "dermaheal-ll"):
         rules = meso("ingredients", "show", entry, "--json").json()["rules"]
         assert any(r["kind"] == "dose_limit" and r.get("cap") == {"value": CAP_MG, "unit": "mg"} for r in rules), entry
+
+
+# ----------------------------------------------------------------------------- companions
+def test_a_form_counts_as_its_substance_only_where_that_is_stricter():
+    """"only with X": a form dosed as X in the syringe brings the limit into play; "unless with
+    X": a form of X never lifts the limit (it is not X at X's studied strength)."""
+    from mesocli.domain.dosing import rule_applies
+    from mesocli.domain.model import UNSOURCED, Rule, Scope, Substance
+    from mesocli.domain.rules import dose_limit
+    from mesocli.units import Amount
+
+    target = Substance("target", "Target", "local-anaesthetic", "active", UNSOURCED)
+    cap = Amount(100.0, "mg")
+
+    def rule(**with_: str) -> Rule:
+        return Rule(1, "dose_limit", "caution", "A test limit.", UNSOURCED,
+                    dose_limit.Params("per-session", cap=cap, **with_), Scope("substance", "target"))
+
+    def dose_id(sid: str) -> str:
+        return {"x-form": "x"}.get(sid, sid)
+
+    with_form = [{"target", "x-form"}]
+    assert rule_applies(rule(only_with="x"), target, with_form, dose_id)
+    assert not rule_applies(rule(only_with="x"), target, with_form)  # without dose ids: by id only
+    assert rule_applies(rule(unless_with="x"), target, with_form, dose_id)
+    assert not rule_applies(rule(unless_with="x"), target, [{"target", "x"}], dose_id)

@@ -11,7 +11,7 @@ for every step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -188,13 +188,16 @@ def amounts_text(catalogue: Catalogue, forms: Sequence[str], amounts: dict[str, 
     return " + ".join(f"{catalogue.substances[sid].name} {format_value(*amounts[sid])}" for sid in counted)
 
 
-def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]]) -> bool:
+def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]],
+                 dose_id: Callable[[str], str] | None = None) -> bool:
     """Whether a dose rule governs ``substance``.
 
     ``companions`` holds, for each syringe containing the substance, the substances it is mixed
     with. A limit "unless with X" applies when any syringe has the substance without X; a limit
     "only with X" when any syringe has it with X. With both kinds of syringe in one session both
-    limits apply to the session total, so the stricter one wins.
+    limits apply to the session total, so the stricter one wins. With ``dose_id``
+    (:meth:`Catalogue.dose_id`), a form dosed as X counts as X for "only with X" (the limit then
+    applies) but never for "unless with X" (it never lifts a limit): fail closed either way.
     """
     if rule.scope.kind == "substance" and rule.scope.ref != substance.id:
         return False
@@ -206,7 +209,11 @@ def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]
     unless_with, only_with = rule.params.unless_with, rule.params.only_with
     if unless_with is not None and all(unless_with in group for group in groups):
         return False
-    return not (only_with is not None and not any(only_with in group for group in groups))
+    if only_with is None:
+        return True
+    if dose_id is None:
+        return any(only_with in group for group in groups)
+    return any(only_with in group or any(dose_id(member) == only_with for member in group) for group in groups)
 
 
 def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> dict[str, list[set[str]]]:

@@ -859,7 +859,7 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
         groups = [group for sid in forms for group in companions.get(sid, [])]
         name = dose_name(cat, key, forms)
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id):
                 continue
             total: float = 0  # mg
             for parts in syringes:

@@ -253,7 +253,7 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
         groups = [group for sid in forms for group in companions.get(sid, [])]
         name = dose_name(cat, key, forms)
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id):
                 continue
             limit = mass_limit(rule, patient, treatment_area)
             if limit.mg is None:

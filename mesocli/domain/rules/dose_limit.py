@@ -207,7 +207,7 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             summed = f"{dosed_as(cat, key, forms).capitalize()}, {summed}"
         not_applied: list[Rule] = []
         for rule in cat.dose_rules_for(substance):
-            if rule_applies(rule, substance, groups):
+            if rule_applies(rule, substance, groups, cat.dose_id):
                 if rule.params.dose_kind in _MASS_KINDS and without_volume.get(key):
                     not_applied.append(rule)
                     if key not in totals and key not in unknown:
