@@ -128,7 +128,7 @@ def test_session_totals_agree_with_pint(volumes, concentration):
     stock = units.to_amount(parse_quantity(concentration, kind="concentration", what="test"))
     substance = _substance()
 
-    catalogue = SimpleNamespace(substances={substance.id: substance})
+    catalogue = SimpleNamespace(substances={substance.id: substance}, dose_id=lambda sid: sid)
     items = [Item(substance.id, None, (Component(substance.id, "active", stock),),
                   volume=Q_(value, unit), syringe=number)
              for number, (value, unit) in enumerate(volumes, 1)]

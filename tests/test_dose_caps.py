@@ -49,7 +49,6 @@ CAPS = [
     Cap("caffeine", "caution", 250, _mixed("caffeine", "125 mg/mL"), 125),
     Cap("caffeine", "contraindicated", 500, _mixed("caffeine", "125 mg/mL"), 125),
     Cap("phosphatidylcholine", "caution", 2500, _product("pc-dc-injection"), 50),
-    Cap("phosphatidylcholine-undeclared-origin", "caution", 2500, _product("dermaheal-ll"), 50),
     Cap("procaine", "caution", 350, _mixed("procaine", "20 mg/mL"), 20),
     Cap("procaine", "contraindicated", 600, _mixed("procaine", "20 mg/mL"), 20),
     Cap("deoxycholic-acid", "contraindicated", 100, _product("deoxycholic-acid-10mg-ml"), 10),

@@ -152,7 +152,7 @@ def test_without_quantities_the_dose_check_only_says_which_limits_it_could_not_a
     the same request, it finds nothing, so skipping it loses nothing). The dose check runs: it
     gives one info finding per substance with mass limits, saying they could not be applied, and
     nothing else."""
-    from mesocli.domain.dosing import companions_of, rule_applies
+    from mesocli.domain.dosing import companions_of, dose_forms, dose_subject, rule_applies
     from mesocli.domain.engine import _item
     from mesocli.domain.rules import dose_limit, protocol
     from mesocli.domain.rules.base import Context, has_quantities
@@ -178,11 +178,14 @@ def test_without_quantities_the_dose_check_only_says_which_limits_it_could_not_a
     assert dose_limit.CHECK.runs(ctx) and not protocol.CHECK.runs(ctx)
     assert list(protocol.evaluate(ctx)) == []
     companions = companions_of(items, catalogue)
-    limited = {sid for item in items for sid in item.sids
+    # the forms of one substance (dose_as) are one substance for dosing: one finding for them
+    forms_of = dose_forms(catalogue, (sid for item in items for sid in item.sids))
+    limited = {dose_subject(key, forms) for key, forms in forms_of.items()
                if any(rule.params.dose_kind in ("per-session", "per-kg", "per-area")
-                      and rule_applies(rule, catalogue.substances[sid], companions.get(sid, []),
-                                       area=options.area)
-                      for rule in catalogue.dose_rules_for(catalogue.substances[sid]))}
+                      and rule_applies(rule, catalogue.substances[key],
+                                       [group for sid in forms for group in companions.get(sid, [])],
+                                       catalogue.dose_id, area=options.area)
+                      for rule in catalogue.dose_rules_for(catalogue.substances[key]))}
     findings = list(dose_limit.evaluate(ctx))
     assert sorted(f.trigger for f in findings) == sorted(limited)  # one per substance with mass limits
     for f in findings:

@@ -21,7 +21,7 @@ def export_toml(substances: Iterable[Substance], products: Iterable[Product], *,
         lines += _fields({
             "id": s.id, "name": s.name, "aliases": list(s.aliases), "class": s.cls, "role": s.role,
             "origin": s.origin, "unii": s.unii, "injectable": s.injectable, "status": s.status,
-            "iu_mass": s.iu_mass, "notes": s.notes,
+            "iu_mass": s.iu_mass, "notes": s.notes, "dose_as": s.dose_as,
         })
         lines += _provenance(s.provenance)
     for p in products:

@@ -276,6 +276,7 @@ def _shown(text: str) -> str:
 def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
     """Checks an import needs the catalogue for: activity units only where they mean something
     for the substance, and no new substance of a class whose safety rules meso cannot extend."""
+    from mesocli.catalogue.source import dose_as_valid
     from mesocli.units import has_dimension
 
     substances = {**current.substances, **{s.id: s for s in data.substances}}
@@ -292,7 +293,11 @@ def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
                 raise CatalogueDataError(f"{what}: USP units apply to enzymes such as hyaluronidase, not to "
                                          f"{substance.name}; give its concentration by mass, e.g. mg/mL")
     for substance in data.substances:
-        reasons = class_safety(current, substance.cls)
+        try:
+            dose_as_valid(substance, substances)
+        except CatalogueDataError as exc:
+            raise CatalogueDataError(f"{_shown(name)}: {exc.message}") from None
+        reasons = class_safety(current, substance.cls, dosed_as=substance.dose_as)
         if reasons:
             raise CatalogueDataError(
                 f"{_shown(name)}: substance {substance.id!r} is of class {substance.cls!r}, whose safety rules "
@@ -301,10 +306,11 @@ def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
                 "substance to be added to the catalogue")
 
 
-def class_safety(current: Catalogue, cls: str) -> list[str]:
+def class_safety(current: Catalogue, cls: str, *, dosed_as: str | None = None) -> list[str]:
     """Why a new substance of class ``cls`` could not be checked like the shipped ones: the
     allergen groups that reach every shipped substance of the class (a new one would not be
-    in them), and the dose limits set for its members one by one (a new one would have none).
+    in them), and the dose limits set for its members one by one (a new one would have none,
+    unless it is ``dosed_as`` one of them: then that one's limits hold for their sum).
     Empty when the class carries no such rule (its class-wide rules reach a new member anyway)."""
     members = [sid for sid in current.class_members.get(cls, ()) if not current.substances[sid].local]
     if not members:
@@ -316,7 +322,7 @@ def class_safety(current: Catalogue, cls: str) -> list[str]:
         reasons.append(f"every shipped {cls} is in an allergen group ({', '.join(groups)})")
     dosed = sorted({rule.scope.ref for rule in current.rules_by_kind.get("dose_limit", ())
                     if rule.scope.kind == "substance" and rule.scope.ref in members})
-    if dosed:
+    if dosed and dosed_as not in members:  # dosed as a shipped member: its limits hold
         reasons.append(f"dose limits are set substance by substance ({', '.join(dosed)})")
     return reasons
 

@@ -71,7 +71,8 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
         add(m.SubstanceRow(id=s.id, name=s.name, cls=s.cls, role=s.role, origin=s.origin, unii=s.unii,
                            injectable=s.injectable, status=s.status, iu_mass_value=mass[0],
                            iu_mass_unit=mass[1], notes=s.notes, evidence=s.provenance.evidence,
-                           is_local=s.local, search_text=search_text(s.id, s.name, s.aliases, s.cls)))
+                           is_local=s.local, search_text=search_text(s.id, s.name, s.aliases, s.cls),
+                           **({"dose_as": s.dose_as} if s.dose_as is not None else {})))
         w.aliases("substance", s.id, s.aliases)
         w.cite(f"substance:{s.id}", s.provenance)
     for a in data.areas:

@@ -89,6 +89,7 @@ class SubstanceRow(Base):
     evidence: Mapped[str] = mapped_column(String(20), nullable=False)
     is_local: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    dose_as: Mapped[str | None] = mapped_column(Slug)  # the substance it is dosed as (revision 0006)
 
 
 class ProductRow(Base):

@@ -65,7 +65,7 @@ def read_catalogue(session: Session, *, revision: str | None = None,
                   injectable=s.injectable, status=s.status,
                   iu_mass=_amount(s.iu_mass_value, s.iu_mass_unit), notes=s.notes,
                   aliases=names("substance", s.id), provenance=prov(f"substance:{s.id}", s.evidence),
-                  local=s.is_local)
+                  local=s.is_local, dose_as=s.dose_as)
         for s in sorted(rows(m.SubstanceRow), key=lambda r: r.id)
     ]
     components: dict[str, list[m.ProductComponent]] = defaultdict(list)

@@ -325,6 +325,7 @@ def _substance(row: _Row, local: bool) -> Substance:
         notes=row.text("notes", required=False),
         provenance=row.provenance(),
         local=local,
+        dose_as=row.slug("dose_as", required=False),
     )
     row.finish()
     return substance
@@ -671,6 +672,25 @@ def _vocabulary_valid(data: CatalogueData, base: CatalogueData) -> None:
                 raise CatalogueDataError(f"distinction {d.a!r} / {d.b!r}: unknown {d.kind} term {side!r}")
 
 
+def dose_as_valid(substance: Substance, by_id: Mapping[str, Substance]) -> None:
+    """A substance dosed as another: that other exists, is not itself dosed as a third (one
+    step, so no chain or loop) and is of the same class (the same class-wide dose rules)."""
+    target_id = substance.dose_as
+    if target_id is None:
+        return
+    where = f"substance {substance.id!r}: dose_as {target_id!r}"
+    target = by_id.get(target_id)
+    if target_id == substance.id:
+        raise CatalogueDataError(f"{where} names the substance itself")
+    if target is None:
+        raise CatalogueDataError(f"{where} names no substance of the catalogue")
+    if target.dose_as is not None:
+        raise CatalogueDataError(f"{where} is itself dosed as {target.dose_as!r}; name {target.dose_as!r}")
+    if target.cls != substance.cls:
+        raise CatalogueDataError(f"{where} is of class {target.cls!r}, not {substance.cls!r}; a substance is "
+                                 "dosed only as one of its own class")
+
+
 def validate_references(data: CatalogueData, known: CatalogueData | None = None) -> None:
     """Check uniqueness of ids and names and that every reference points at something.
 
@@ -755,6 +775,9 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
     for group in data.groups:
         for member in group.members:
             need(member in substances, f"allergen group {group.id!r}: unknown substance {member!r}")
+    by_id = {s.id: s for s in all_substances}
+    for substance in data.substances:
+        dose_as_valid(substance, by_id)
     for cross in data.crosses:
         need(cross.source_group in groups and cross.target_group in groups,
              f"cross-reaction {cross.source_group!r} -> {cross.target_group!r}: unknown group")
@@ -801,6 +824,10 @@ def validate_references(data: CatalogueData, known: CatalogueData | None = None)
             need(scope.ref in classes, f"{rule.kind} rule #{rule.id}: unknown class {scope.ref!r}")
         elif scope.kind == "substance":
             need(scope.ref in substances, f"{rule.kind} rule #{rule.id}: unknown substance {scope.ref!r}")
+            dosed_as = by_id[scope.ref].dose_as if scope.ref in by_id else None
+            need(rule.kind != "dose_limit" or dosed_as is None,
+                 f"dose_limit rule #{rule.id}: substance {scope.ref!r} is dosed as {dosed_as!r}, whose dose "
+                 f"limits apply to it; give the limit to {dosed_as!r}")
         elif scope.kind == "product":
             need(scope.ref in products, f"{rule.kind} rule #{rule.id}: unknown product {scope.ref!r}")
         references = RULE_KINDS[rule.kind].references

@@ -133,6 +133,9 @@ class Catalogue:
             pid: shared([substances[s].cls for s in ids]) for pid, ids in self.product_active_ids.items()}
         self.rules_by_trigger: dict[tuple[str, str, str | None], tuple[Rule, ...]] = _rules_by_trigger(self.rules)
         self._dose_rules = _dose_rules(self.rules_by_kind.get("dose_limit", ()))
+        # For dosing, a substance with dose_as is that other substance: its id -> the other's id
+        # (only the substances that have one; every other substance is dosed as itself).
+        self.dose_ids: dict[str, str] = {s.id: s.dose_as for s in substances.values() if s.dose_as is not None}
         from mesocli.domain.rules import dose_limit
 
         self.limit_texts: dict[int, str] = dose_limit.limit_texts(self)  # rule id -> the limit in words
@@ -191,7 +194,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 7
+    SNAPSHOT_SHAPE = 8
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -209,6 +212,10 @@ class Catalogue:
         from mesocli.domain.rules.incompatibility import refs_of
 
         return refs_of(product_id, self.products[product_id].substance_ids(), self.product_classes[product_id])
+
+    def dose_id(self, sid: str) -> str:
+        """The id ``sid``'s amounts count under for dosing: its ``dose_as``, or itself."""
+        return self.dose_ids.get(sid, sid)
 
     def dose_rules_for(self, substance: Substance) -> tuple[Rule, ...]:
         """The dose rules whose scope can concern ``substance``, in catalogue order."""

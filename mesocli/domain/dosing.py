@@ -11,7 +11,7 @@ for every step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -105,8 +105,15 @@ def _work_out_steps(concentration_unit: Units, volume_unit: Units,
 
 
 def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
-    """Total amount per substance across ``items`` (magnitude and units); and the substances
-    whose amount is unknown."""
+    """Total amount per dose id across ``items`` (magnitude and units), every form of a
+    substance counted under the substance it is dosed as (:meth:`Catalogue.dose_id`); and the
+    dose ids whose amount is unknown."""
+    return dose_totals(catalogue, *form_amounts(catalogue, items))
+
+
+def form_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+    """Total amount per substance id across ``items`` (magnitude and units), each form on its
+    own; and the substances whose amount is unknown."""
     totals: dict[str, tuple[float, Units]] = {}
     unknown: set[str] = set()
     for item in items:
@@ -120,24 +127,78 @@ def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[s
                 continue
             amount, unit = amount_in(catalogue.substances[component.substance], component.concentration,
                                      volume, volume_unit)
-            previous = totals.get(component.substance)
-            if previous is None:
-                totals[component.substance] = (amount, unit)
-            elif not compatible(unit, previous[1]):
-                unknown.add(component.substance)  # activity without a mass factor cannot be added to mass
-            else:
-                totals[component.substance] = (previous[0] + amount * factor(unit, previous[1]), previous[1])
+            _add(totals, unknown, component.substance, amount, unit)
     return totals, unknown
 
 
-def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]], *, area: str | None) -> bool:
+def dose_totals(catalogue: Catalogue, amounts: dict[str, tuple[float, Units]],
+                unknown: set[str]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+    """:func:`form_amounts` summed by dose id: the amounts of the forms of one substance add up
+    under the substance they are dosed as; one form's unknown amount makes the sum unknown in part."""
+    totals: dict[str, tuple[float, Units]] = {}
+    unknown_ids = {catalogue.dose_id(sid) for sid in unknown}
+    for sid in sorted(amounts):
+        _add(totals, unknown_ids, catalogue.dose_id(sid), *amounts[sid])
+    return totals, unknown_ids
+
+
+def _add(totals: dict[str, tuple[float, Units]], unknown: set[str], key: str, amount: float, unit: Units) -> None:
+    previous = totals.get(key)
+    if previous is None:
+        totals[key] = (amount, unit)
+    elif not compatible(unit, previous[1]):
+        unknown.add(key)  # activity without a mass factor cannot be added to mass
+    else:
+        totals[key] = (previous[0] + amount * factor(unit, previous[1]), previous[1])
+
+
+def dose_forms(catalogue: Catalogue, sids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The substances of ``sids`` by the dose id they count under, each id's forms sorted."""
+    out: dict[str, set[str]] = {}
+    for sid in sids:
+        out.setdefault(catalogue.dose_id(sid), set()).add(sid)
+    return {key: tuple(sorted(forms)) for key, forms in out.items()}
+
+
+def dose_name(catalogue: Catalogue, key: str, forms: Sequence[str]) -> str:
+    """How a finding names the substances dosed together under ``key``: the substance's name
+    alone, or the forms present and what they are dosed as."""
+    if tuple(forms) == (key,):
+        return catalogue.substances[key].name
+    names = " and ".join(catalogue.substances[sid].name for sid in forms)
+    return f"{names} ({dosed_as(catalogue, key, forms)})"
+
+
+def dosed_as(catalogue: Catalogue, key: str, forms: Sequence[str]) -> str:
+    """``dosed as one substance`` (``key`` is among ``forms``) or ``dosed as <key's name>``."""
+    return "dosed as one substance" if key in forms else f"dosed as {catalogue.substances[key].name}"
+
+
+def dose_subject(key: str, forms: Sequence[str]) -> str:
+    """The substance id a dose finding is triggered by: the dose id, or its one form present."""
+    return forms[0] if len(forms) == 1 else key
+
+
+def amounts_text(catalogue: Catalogue, forms: Sequence[str], amounts: dict[str, tuple[float, Units]]) -> str:
+    """The amount of each form that was summed, e.g. ``Phosphatidylcholine (soy) 1,500 mg +
+    Phosphatidylcholine (source not declared) 1,500 mg``; empty for one form."""
+    counted = [sid for sid in forms if sid in amounts]
+    if len(counted) < 2:
+        return ""
+    return " + ".join(f"{catalogue.substances[sid].name} {format_value(*amounts[sid])}" for sid in counted)
+
+
+def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]],
+                 dose_id: Callable[[str], str] | None = None, *, area: str | None) -> bool:
     """Whether a dose rule governs ``substance`` at ``area`` (the request's body area).
 
     ``companions`` holds, for each syringe containing the substance, the substances it is mixed
     with. A limit "unless with X" applies when any syringe has the substance without X; a limit
     "only with X" when any syringe has it with X. With both kinds of syringe in one session both
     limits apply to the session total, so the stricter one wins. A limit held at one area (a
-    label's area) applies at that area, and also when the area is not given (fail closed).
+    label's area) applies at that area, and also when the area is not given (fail closed). With
+    ``dose_id`` (:meth:`Catalogue.dose_id`), a form dosed as X counts as X for "only with X" (the
+    limit then applies) but never for "unless with X" (it never lifts a limit): fail closed either way.
     """
     if rule.params.area is not None and area is not None and area != rule.params.area:
         return False
@@ -151,7 +212,11 @@ def rule_applies(rule: Rule, substance: Substance, companions: Iterable[set[str]
     unless_with, only_with = rule.params.unless_with, rule.params.only_with
     if unless_with is not None and all(unless_with in group for group in groups):
         return False
-    return not (only_with is not None and not any(only_with in group for group in groups))
+    if only_with is None:
+        return True
+    if dose_id is None:
+        return any(only_with in group for group in groups)
+    return any(only_with in group or any(dose_id(member) == only_with for member in group) for group in groups)
 
 
 def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> dict[str, list[set[str]]]:

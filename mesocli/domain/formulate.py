@@ -31,6 +31,9 @@ from mesocli.domain.dosing import (
     MASS_KINDS,
     amount_in,
     below_minimum,
+    dose_forms,
+    dose_name,
+    dose_subject,
     mass_limit,
     rule_applies,
     strength_in,
@@ -841,45 +844,49 @@ def _why(fit: Fit, how: str) -> str:
 
 
 def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
-    """Scale down any product whose substance total exceeds a per-session, per-kg or per-area limit."""
+    """Scale down any product whose substance total exceeds a per-session, per-kg or per-area
+    limit. The forms of a substance (``dose_as``) count as the one substance they are dosed as."""
     cat = plan.cat
-    present = {c.substance for s in syringes for p, _, _, _ in s for c in p.components}
+    dose_id = cat.dose_id
+    forms_of = dose_forms(cat, {c.substance for s in syringes for p, _, _, _ in s for c in p.components})
     companions: dict[str, list[set[str]]] = {}
     for parts in syringes:
         members = {c.substance for p, _, _, _ in parts for c in p.components}
         counted = members - below_minimum(cat, [(p.components, vol) for p, vol, _, _ in parts])
         for sid in members:
             companions.setdefault(sid, []).append(counted)
-    for sid in sorted(present):
-        substance = cat.substances[sid]
+    for key in sorted(forms_of):
+        substance, forms = cat.substances[key], forms_of[key]
+        groups = [group for sid in forms for group in companions.get(sid, [])]
+        name = dose_name(cat, key, forms)
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, []),
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id,
                                                                             area=plan.request.area):
                 continue
             total: float = 0  # mg
             for parts in syringes:
                 for product, vol, _, _ in parts:
                     for c in product.components:
-                        if c.substance == sid and c.concentration is not None:
-                            amount, unit = amount_in(substance, c.concentration, vol, ML)
+                        if dose_id(c.substance) == key and c.concentration is not None:
+                            amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
                             total = total + amount * factor(unit, "mg")
             limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
             if limit.mg is None:
                 continue
             if total <= limit.mg * (1 + 1e-9):
-                plan.explain.append(f"{substance.name}: planned {_mg(total)} is within the limit "
+                plan.explain.append(f"{name}: planned {_mg(total)} is within the limit "
                                     f"{_mg(limit.mg)} ({limit.working}).")
                 continue
             scale = limit.mg / total
-            plan.explain.append(f"{substance.name}: planned {_mg(total)} exceeds the limit "
+            plan.explain.append(f"{name}: planned {_mg(total)} exceeds the limit "
                                 f"{_mg(limit.mg)} ({limit.working}); volumes containing it are "
                                 f"scaled by {scale:.3g}.")
-            plan.reasons.append(f"A dose cap truncated the plan: {substance.name} is limited to "
+            plan.reasons.append(f"A dose cap truncated the plan: {name} is limited to "
                                 f"{_mg(limit.mg)} ({limit.working}).")
-            plan.plan_findings.append(_truncated(sid, substance.name, total, limit, rule))
+            plan.plan_findings.append(_truncated(dose_subject(key, forms), name, total, limit, rule))
             for parts in syringes:
                 for index, (product, vol, purpose, why) in enumerate(parts):
-                    if any(c.substance == sid for c in product.components):
+                    if any(dose_id(c.substance) == key for c in product.components):
                         parts[index] = (product, _floor_volume(vol * scale), purpose,
                                         why + "; volume reduced by a dose cap")
     return syringes

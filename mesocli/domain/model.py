@@ -97,6 +97,9 @@ class Substance:
     iu_mass: Amount | None = None
     notes: str | None = None
     local: bool = False
+    # For dosing it is this other substance (e.g. a form whose source is not declared): its
+    # amounts count under that substance's id, and that substance's dose limits apply to the sum.
+    dose_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

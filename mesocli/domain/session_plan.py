@@ -32,7 +32,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesocli.domain.dosing import MASS_KINDS, amount_in, below_minimum, mass_limit, rule_applies
+from mesocli.domain.dosing import (
+    MASS_KINDS,
+    amount_in,
+    below_minimum,
+    dose_forms,
+    dose_name,
+    dose_subject,
+    mass_limit,
+    rule_applies,
+)
 from mesocli.domain.model import Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
 from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, units_of
@@ -229,7 +238,7 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
     substance per mL of cocktail is the same at any volume."""
     if volume_ml <= 0:
         return []
-    present = {c.substance for parts in syringes for p, _ in parts for c in p.components}
+    forms_of = dose_forms(cat, {c.substance for parts in syringes for p, _ in parts for c in p.components})
     companions: dict[str, list[set[str]]] = {}
     for parts in syringes:
         members = {c.substance for p, _ in parts for c in p.components}
@@ -237,13 +246,15 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
         for sid in members:
             companions.setdefault(sid, []).append(counted)
     found = []
-    for sid in sorted(present):
-        substance = cat.substances[sid]
-        total = _total_mg(cat, sid, syringes)
+    for key in sorted(forms_of):
+        substance, forms = cat.substances[key], forms_of[key]
+        total = _total_mg(cat, key, syringes)
         if total is None or total <= 0:
             continue
+        groups = [group for sid in forms for group in companions.get(sid, [])]
+        name = dose_name(cat, key, forms)
         for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, companions.get(sid, []),
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id,
                                                                             area=area):
                 continue
             limit = mass_limit(rule, patient, treatment_area)
@@ -252,20 +263,21 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
             per_ml = total / volume_ml
             ml = limit.mg / per_ml
             found.append(Bound("dose-cap", ml,
-                               f"{substance.name} is limited to {format_value(limit.mg, 'mg')} ({limit.working}); "
+                               f"{name} is limited to {format_value(limit.mg, 'mg')} ({limit.working}); "
                                f"the cocktail holds {format_value(per_ml, 'mg')} per mL, so at most "
-                               f"{_ml(ml)}", subject=sid, provenance=rule.provenance))
+                               f"{_ml(ml)}", subject=dose_subject(key, forms), provenance=rule.provenance))
     return found
 
 
-def _total_mg(cat: Catalogue, sid: str, syringes: Iterable[Iterable[tuple[Product, float]]]) -> float | None:
-    substance = cat.substances[sid]
+def _total_mg(cat: Catalogue, key: str, syringes: Iterable[Iterable[tuple[Product, float]]]) -> float | None:
+    """The mass (mg) of every form dosed as ``key`` in ``syringes``; ``None`` when part of it is an
+    activity without a mass factor (no mass limit applies)."""
     total = 0.0
     for parts in syringes:
         for product, vol in parts:
             for c in product.components:
-                if c.substance == sid and c.concentration is not None:
-                    amount, unit = amount_in(substance, c.concentration, vol, ML)
+                if cat.dose_id(c.substance) == key and c.concentration is not None:
+                    amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
                     if not compatible(unit, "mg"):
                         return None  # an activity without a mass factor: no mass limit applies
                     total += amount * factor(unit, "mg")

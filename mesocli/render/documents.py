@@ -137,8 +137,13 @@ def protocol_document(p: Protocol) -> dict[str, Any]:
 
 
 def rules_concerning(cat: Catalogue, ids: set[str], classes: set[str]) -> list[Rule]:
+    # the substances the forms among ids are dosed as: their dose limits hold for the forms too
+    dosed_as = {cat.dose_id(i) for i in ids if i in cat.substances} - ids
+
     def concerns(rule: Rule) -> bool:
         if rule.scope.kind in ("substance", "product") and rule.scope.ref in ids:
+            return True
+        if rule.kind == "dose_limit" and rule.scope.kind == "substance" and rule.scope.ref in dosed_as:
             return True
         if rule.scope.kind == "class" and rule.scope.ref in classes:
             return True
@@ -158,7 +163,7 @@ def ingredient_detail(cat: Catalogue, kind: str, entry_id: str) -> dict[str, Any
     else:
         s = cat.substances[entry_id]
         doc = {"type": "substance", **substance_summary(s), "unii": s.unii, "notes": s.notes,
-               "iu_mass": _q(s.iu_mass), **provenance(s.provenance),
+               "iu_mass": _q(s.iu_mass), "dose_as": s.dose_as, **provenance(s.provenance),
                "products": list(cat.products_by_substance.get(s.id, ()))}
         ids, classes = {s.id}, {s.cls}
     substance_ids = [i for i in ids if i in cat.substances]

@@ -37,6 +37,8 @@ def ingredient(p: Printer, doc: dict[str, Any]) -> None:
         p.field("Aliases", doc.get("aliases"))
         if doc.get("iu_mass"):
             p.field("1 IU equals", q(doc["iu_mass"]))
+        if doc.get("dose_as"):
+            p.field("Dosed as", f"{doc['dose_as']} (its dose limits hold for the sum of every form)")
         p.field("Notes", doc.get("notes"))
         p.field("In products", doc.get("products"))
     else:

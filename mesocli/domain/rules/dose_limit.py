@@ -16,12 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from mesocli.domain.dosing import (
     Limit,
+    amounts_text,
     companions_of,
+    dose_forms,
+    dose_name,
+    dose_subject,
+    dose_totals,
+    dosed_as,
     exceeds,
+    form_amounts,
     mass_limit,
     mg_text,
     rule_applies,
-    session_amounts,
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
 from mesocli.domain.rules.base import Check, Context, Finding, NoParams, no_params, sourced, wording
@@ -84,7 +90,9 @@ def references(params: Params) -> Iterator[tuple[str, str]]:
 # ------------------------------------------------------------------------------- evaluating
 @dataclass(frozen=True, slots=True)
 class _Dose:
-    """One dose rule held against one substance of the request."""
+    """One dose rule held against one substance of the request: ``substance`` is what it is
+    dosed as, ``name`` and ``trigger`` name the forms of it the request holds, ``summed`` the
+    amount of each form when several were added up."""
 
     ctx: Context
     rule: Rule
@@ -92,6 +100,9 @@ class _Dose:
     subject: str
     totals: dict[str, Any]
     unknown: set[str]
+    name: str
+    trigger: str
+    summed: str = ""
 
     def finding(self, message: str, *, kind: str = "dose", severity: str | None = None,
                 advice: str | None = None, unassessed: str | None = None) -> Finding:
@@ -100,36 +111,39 @@ class _Dose:
         if area is not None and self.ctx.options.area is None:
             message += (f" This limit holds at the {area} area; the area was not given, so it is applied "
                         "(give --area).")
-        return Finding(severity or self.rule.severity, kind, self.subject, self.substance.id, message,
+        return Finding(severity or self.rule.severity, kind, self.subject, self.trigger, message,
                        **sourced(provenance), advice=advice, unassessed=unassessed)
 
 
 def _mass(dose: _Dose) -> Iterator[Finding]:
-    rule, substance, sid = dose.rule, dose.substance, dose.substance.id
+    rule, name, sid = dose.rule, dose.name, dose.substance.id
     if sid not in dose.totals:
         if sid in dose.unknown:
-            yield dose.finding(f"The amount of {substance.name} cannot be worked out (concentration unknown), "
+            yield dose.finding(f"The amount of {name} cannot be worked out (concentration unknown), "
                                f"so its limit could not be checked. {rule.message}", severity="caution",
                                advice="Record the concentration of the product used.",
-                               unassessed=f"strength of {substance.name}")
+                               unassessed=f"strength of {name}")
         return
     if sid in dose.unknown:
-        yield dose.finding(f"Part of the amount of {substance.name} cannot be worked out (a concentration is "
+        yield dose.finding(f"Part of the amount of {name} cannot be worked out (a concentration is "
                            f"unknown), so its limit could not be fully checked. {rule.message}", severity="caution",
                            advice="Record the concentration of every product used.",
-                           unassessed=f"strength of {substance.name}")
+                           unassessed=f"strength of {name}")
     limit = mass_limit(rule, dose.ctx.patient, dose.ctx.options.treatment_area)
     total, unit = dose.totals[sid]
     if not has_dimension(unit, "[mass]"):
         return
+    amount = f"{name} {format_value(total, unit)}"
+    if dose.summed:  # e.g. "Dosed as one substance, A 1500 mg + B 1500 mg = 3000 mg"
+        amount = f"{dose.summed} = {format_value(total, unit)}"
     if limit.mg is not None and exceeds(total, unit, limit.mg * (1 + 1e-9), "mg"):
-        yield dose.finding(f"{substance.name} {format_value(total, unit)} exceeds the limit "
+        yield dose.finding(f"{amount} exceeds the limit "
                            f"{mg_text(limit.mg)} ({limit.working}). {rule.message}",
                            advice=rule.advice or "Reduce the volume.")
     elif rule.params.dose_kind == "per-kg":
         yield from _per_kg_within(dose, limit, total * factor(unit, "mg"))
     elif limit.missing:
-        yield dose.finding(f"{substance.name} {format_value(total, unit)}: give the {limit.missing} to "
+        yield dose.finding(f"{amount}: give the {limit.missing} to "
                            f"check the {rule.params.dose_kind} limit ({limit.working}).",
                            severity="caution" if rule.params.dose_kind == "per-area" else "info",
                            advice=f"Give the {limit.missing}.", unassessed=limit.missing)
@@ -145,7 +159,7 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
     finding asks for the weight and says from which weight the amount is within the per-kg limit,
     as a caution when the amount is near the ceiling (:data:`NEAR`), else as information. With a
     weight, an amount near the limit that applies is a caution."""
-    rule, substance = dose.rule, dose.substance
+    rule, name = dose.rule, dose.name
     params = rule.params
     assert limit.mg is not None and params.amount is not None
     near = float(dose.ctx.cat.setting(NEAR))
@@ -153,7 +167,7 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
     share = f"{mg / limit.mg:.0%}"
     if limit.missing:
         per_kg = params.amount.value * factor(times(params.amount.unit, "kg"), "mg")  # mg per kg
-        text = (f"{substance.name} {mg_text(mg)}: the patient's weight is not given, so only the absolute ceiling "
+        text = (f"{name} {mg_text(mg)}: the patient's weight is not given, so only the absolute ceiling "
                 f"{mg_text(limit.mg)} was applied; the {format_quantity(params.amount)} limit needs the weight "
                 f"(this amount is within it for a patient of at least {mg / per_kg:.3g} kg).")
         if close:  # near the ceiling, a light patient's per-kg limit may already be exceeded
@@ -162,7 +176,7 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
                            advice="Give the patient's weight before injecting this amount.",
                            unassessed="patient's weight")
     elif close:
-        yield dose.finding(f"{substance.name} {mg_text(mg)} is near the limit {mg_text(limit.mg)} ({share} of it; "
+        yield dose.finding(f"{name} {mg_text(mg)} is near the limit {mg_text(limit.mg)} ({share} of it; "
                            f"{limit.working}). {rule.message}", severity="caution",
                            advice=rule.advice or "Reduce the volume.")
 
@@ -173,7 +187,7 @@ def _per_point_volume(dose: _Dose) -> Iterator[Finding]:
     if volume_per_point is not None and exceeds(volume_per_point.magnitude, units_of(volume_per_point),
                                                 cap.value * (1 + 1e-9), cap.unit):
         yield dose.finding(f"{format_quantity(volume_per_point)} per point exceeds "
-                           f"{format_quantity(cap)} for {dose.substance.name}. {dose.rule.message}",
+                           f"{format_quantity(cap)} for {dose.name}. {dose.rule.message}",
                            advice=dose.rule.advice)
 
 
@@ -181,13 +195,13 @@ def _points(dose: _Dose) -> Iterator[Finding]:
     points, most = dose.ctx.options.points, dose.rule.params.count
     if points is not None and points > most:
         yield dose.finding(f"{points} injection points exceed {most} per session for "
-                           f"{dose.substance.name}. {dose.rule.message}", advice=dose.rule.advice)
+                           f"{dose.name}. {dose.rule.message}", advice=dose.rule.advice)
 
 
 def _sessions(dose: _Dose) -> Iterator[Finding]:
     sessions, most = dose.ctx.options.sessions, dose.rule.params.count
     if sessions is not None and sessions > most:
-        yield dose.finding(f"{sessions} sessions exceed {most} for {dose.substance.name}. {dose.rule.message}",
+        yield dose.finding(f"{sessions} sessions exceed {most} for {dose.name}. {dose.rule.message}",
                            kind="protocol", advice=dose.rule.advice)
 
 
@@ -196,7 +210,7 @@ def _interval(dose: _Dose) -> Iterator[Finding]:
     if interval is not None and exceeds(minimum.value * (1 - 1e-9), minimum.unit,
                                         interval.magnitude, units_of(interval)):
         yield dose.finding(f"An interval of {format_quantity(interval)} is shorter than "
-                           f"{format_quantity(minimum)} for {dose.substance.name}. {dose.rule.message}",
+                           f"{format_quantity(minimum)} for {dose.name}. {dose.rule.message}",
                            kind="protocol", advice=dose.rule.advice)
 
 
@@ -213,59 +227,72 @@ EVALUATORS: dict[str, Callable[[_Dose], Iterator[Finding]]] = {
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
+    """Every dose rule held against the request. The forms of a substance (``dose_as``) are
+    one substance here: their amounts add up, and its rules apply to the sum."""
     cat, items = ctx.cat, ctx.items
-    totals, unknown = session_amounts(cat, items)
-    subject_of: dict[str, str] = {}
-    without_volume: dict[str, set[str]] = {}  # substance -> the subjects that hold it and have no volume
+    amounts, unknown_forms = form_amounts(cat, items)
+    totals, unknown = dose_totals(cat, amounts, unknown_forms)
+    subject_of: dict[str, str] = {}  # dose id -> the first subject holding a form of it
+    without_volume: dict[str, set[str]] = {}  # dose id -> the subjects that hold it and have no volume
     for item in items:
         for sid in item.sids:
-            subject_of.setdefault(sid, item.subject)
+            key = cat.dose_id(sid)
+            subject_of.setdefault(key, item.subject)
             if item.volume is None:
-                without_volume.setdefault(sid, set()).add(item.subject)
+                without_volume.setdefault(key, set()).add(item.subject)
+    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))
     companions = companions_of(items, cat)
-    actives = {c.substance for item in items for c in item.components if c.role == "active"}
-    for sid in sorted(subject_of):
-        substance = cat.substances[sid]
+    actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
+    for key in sorted(subject_of):
+        substance = cat.substances[key]
+        forms = forms_of[key]
+        groups = [group for sid in forms for group in companions.get(sid, [])]
+        name, trigger = dose_name(cat, key, forms), dose_subject(key, forms)
+        summed = amounts_text(cat, forms, amounts)
+        if summed:
+            summed = f"{dosed_as(cat, key, forms).capitalize()}, {summed}"
         not_applied: list[Rule] = []
         capped = False
         for rule in cat.dose_rules_for(substance):
-            if rule_applies(rule, substance, companions.get(sid, []), area=ctx.options.area):
+            if rule_applies(rule, substance, groups, cat.dose_id, area=ctx.options.area):
                 if rule.params.dose_kind in _MASS_KINDS and rule.provenance.evidence != "unsourced":
                     capped = True
-                if rule.params.dose_kind in _MASS_KINDS and without_volume.get(sid):
+                if rule.params.dose_kind in _MASS_KINDS and without_volume.get(key):
                     not_applied.append(rule)
-                    if sid not in totals and sid not in unknown:
+                    if key not in totals and key not in unknown:
                         continue  # no amount at all: the one finding below says so
-                dose = _Dose(ctx, rule, substance, subject_of[sid], totals, unknown)
+                dose = _Dose(ctx, rule, substance, subject_of[key], totals, unknown, name, trigger, summed)
                 yield from EVALUATORS[rule.params.dose_kind](dose)
         if not_applied:
-            subjects = sorted(without_volume[sid])  # the first, whatever the order of the items
-            yield _without_volume(ctx, substance, subjects[0], not_applied, subjects,
-                                  partly=sid in totals or sid in unknown)
-        if not capped and sid in actives and sid in totals:
-            yield _no_limit(ctx, substance, subject_of[sid], totals[sid])
+            subjects = sorted(without_volume[key])  # the first, whatever the order of the items
+            yield _without_volume(ctx, name, trigger, subjects[0], not_applied, subjects,
+                                  partly=key in totals or key in unknown)
+        if not capped and key in actives and key in totals:
+            yield _no_limit(ctx, name, trigger, subject_of[key], totals[key], substance)
 
 
 NO_LIMIT = "no_dose_limit"  # the rule kind that words the finding on an amount with no sourced limit
 
 
-def _no_limit(ctx: Context, substance: Substance, subject: str, total: tuple[float, Any]) -> Finding:
+def _no_limit(ctx: Context, name: str, trigger: str, subject: str, total: tuple[float, Any],
+              substance: Substance) -> Finding:
     """The finding on an active whose amount no sourced mass limit of the catalogue governs."""
     rule = wording(ctx.cat, NO_LIMIT)
     area = ctx.options.area
     where = f" at the {area} area" if area else ""
-    return Finding(rule.severity, "dose", subject, substance.id,
-                   rule.message.format(name=substance.name, amount=format_value(*total), where=where),
+    return Finding(rule.severity, "dose", subject, trigger,
+                   rule.message.format(name=name, amount=format_value(*total), where=where),
                    **sourced(substance.provenance), advice=rule.advice)
 
 
 _MASS_KINDS = frozenset({"per-session", "per-kg", "per-area"})
 
 
-def _without_volume(ctx: Context, substance: Substance, subject: str, rules: list[Rule], subjects: list[str],
+def _without_volume(ctx: Context, name: str, trigger: str, subject: str, rules: list[Rule], subjects: list[str],
                     *, partly: bool) -> Finding:
-    """The one finding on ``substance``: its mass limits (``rules``) could not be applied, or
-    (``partly``) were applied to only part of its amount, because ``subjects`` have no volume."""
+    """The one finding on a substance (``name``, triggered by ``trigger``): its mass limits
+    (``rules``) could not be applied, or (``partly``) were applied to only part of its amount,
+    because ``subjects`` have no volume."""
     texts = [ctx.cat.limit_texts[rule.id] for rule in rules]
     if len({rule.severity for rule in rules}) > 1:  # e.g. caution above one, contraindicated above the other
         texts = [f"{text}, {rule.severity} above" for text, rule in zip(texts, rules, strict=True)]
@@ -276,13 +303,13 @@ def _without_volume(ctx: Context, substance: Substance, subject: str, rules: lis
     evidence = max((rule.provenance.evidence for rule in rules), key=EVIDENCE_GRADES.index)  # the weakest
     if partly:
         where = ", ".join(subjects)
-        return Finding("caution", "dose", subject, substance.id,
-                       f"{substance.name}: no volume given for {where}, so its dose limit{plural} ({limits}) "
+        return Finding("caution", "dose", subject, trigger,
+                       f"{name}: no volume given for {where}, so its dose limit{plural} ({limits}) "
                        "could be applied only to the part of its amount with a volume.",
                        citations, evidence, advice="Give the volume of every item.", references=references,
                        unassessed="volume")
-    return Finding("info", "dose", subject, substance.id,
-                   f"{substance.name}: no volume given, so its dose limit{plural} ({limits}) could not be applied.",
+    return Finding("info", "dose", subject, trigger,
+                   f"{name}: no volume given, so its dose limit{plural} ({limits}) could not be applied.",
                    citations, evidence, advice="Give the volume to check the dose limits.", references=references,
                    unassessed="volume")
 
