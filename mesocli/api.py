@@ -32,7 +32,7 @@ def load_catalogue(url: str | None = None, *, refresh: bool = False) -> Catalogu
 
     It is read once per process; a SQLite file that changed since (any commit, in WAL mode
     too, or a replaced file) is read again. A SQLite catalogue is also kept as a snapshot in meso's cache
-    directory (see :mod:`mesocli.catalogue.cache`), so a later process need not read the
+    directory (see :mod:`mesocli.storage.snapshot`), so a later process need not read the
     database; ``refresh`` reads the database whatever is cached.
     """
     from mesocli import config
@@ -59,21 +59,21 @@ def forget_loaded() -> None:
 
 
 def _read_through_snapshot(url: str | None, refresh: bool) -> Catalogue:
-    from mesocli.catalogue import cache
+    from mesocli.storage import snapshot
 
-    path = cache.sqlite_path(url)
-    identity = cache.key(path) if path is not None else None
+    path = snapshot.sqlite_path(url)
+    identity = snapshot.key(path) if path is not None else None
     if identity is None:
         return _read(url)
     if not refresh:
-        found = cache.load(identity)
+        found = snapshot.load(identity)
         if found is not None:
             return found  # type: ignore[no-any-return]
     catalogue = _read(url)
     from mesocli.domain.identity import catalogue_identity
 
     catalogue_identity(catalogue)  # computed once, and kept with the snapshot
-    cache.store(identity, catalogue)
+    snapshot.store(identity, catalogue)
     return catalogue
 
 
@@ -84,9 +84,9 @@ def _identity(url: str | None) -> tuple[object, ...]:
     path = config.shipped_database() if url is None else config.sqlite_path(url)
     if path is None:
         return (url, _server_state(url))
-    from mesocli.catalogue import cache
+    from mesocli.storage import snapshot
 
-    return (url, str(path), cache.key(path))  # changes with every commit, WAL commits included
+    return (url, str(path), snapshot.key(path))  # changes with every commit, WAL commits included
 
 
 def _server_state(url: str | None) -> tuple[object, ...]:
@@ -96,8 +96,8 @@ def _server_state(url: str | None) -> tuple[object, ...]:
     process's import or removal without reading the whole catalogue again."""
     from sqlalchemy import func, select
 
-    from mesocli.catalogue import models as m
-    from mesocli.catalogue.db import reading_session
+    from mesocli.storage import models as m
+    from mesocli.storage.db import reading_session
 
     with reading_session(url) as (session, revision):
         imports = session.execute(select(func.max(m.ImportRow.id), func.count(m.ImportRow.id))).one()
@@ -108,8 +108,8 @@ def _server_state(url: str | None) -> tuple[object, ...]:
 
 
 def _read(url: str | None) -> Catalogue:
-    from mesocli.catalogue.db import describe, reading_session
-    from mesocli.catalogue.snapshot import read_catalogue
+    from mesocli.storage.db import describe, reading_session
+    from mesocli.storage.reader import read_catalogue
 
     with reading_session(url) as (session, revision):
         return read_catalogue(session, revision=revision, location=describe(url))
@@ -228,8 +228,8 @@ def answer(request: Request, catalogue: Catalogue | None = None) -> Any:
 def search(text: str, *, limit: int = 25, url: str | None = None) -> list[Any]:
     """Ranked substances and products matching ``text`` (SQL in the catalogue database)."""
     from mesocli import config
-    from mesocli.catalogue.db import reading_session
-    from mesocli.catalogue.repository import search as run_search
+    from mesocli.storage.db import reading_session
+    from mesocli.storage.repository import search as run_search
 
     with reading_session(config.database_url() if url is None else url) as (session, _revision):
         return run_search(session, text, limit)

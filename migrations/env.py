@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from mesocli.catalogue.models import Base
+from mesocli.storage.models import Base
 
 target_metadata = Base.metadata
 

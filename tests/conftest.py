@@ -119,7 +119,7 @@ def postgres_database(postgres_server):
 @pytest.fixture(scope="session")
 def postgres_catalogue_url(postgres_database) -> str:
     """A PostgreSQL database holding the shipped catalogue, made by 'meso db upgrade'."""
-    from mesocli.catalogue.migrate import upgrade_database
+    from mesocli.storage.migrate import upgrade_database
 
     url = postgres_database()
     upgrade_database(url)
@@ -147,7 +147,7 @@ def backend(request, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def _upgraded_sqlite_template(tmp_path_factory) -> str:
-    from mesocli.catalogue.migrate import upgrade_database
+    from mesocli.storage.migrate import upgrade_database
 
     path = tmp_path_factory.mktemp("template") / "clinic.sqlite"
     upgrade_database(f"sqlite:///{path}")
@@ -193,7 +193,7 @@ def dump_database(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every catalogue table, sorted: two equal dumps mean equal databases."""
     from sqlalchemy import create_engine, select
 
-    from mesocli.catalogue.models import Base
+    from mesocli.storage.models import Base
 
     engine = create_engine(url)
     try:

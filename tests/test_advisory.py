@@ -23,7 +23,7 @@ def _advisories(result: Any) -> list[tuple[str, str, str]]:
 
 def test_an_advisory_row_is_read_through_the_registry() -> None:
     """An [[advisory]] row parses into a rule of that kind, scoped to its substance."""
-    from mesocli.catalogue.source import parse_documents
+    from mesocli.storage.text import parse_documents
 
     (rule,) = parse_documents(_advisory()).rules
     assert rule.kind == "advisory" and str(rule.scope) == "substance:biotin"
@@ -36,8 +36,8 @@ def test_an_advisory_row_is_read_through_the_registry() -> None:
 def test_an_advisory_never_contraindicates_nor_covers_the_procedure(override, problem) -> None:
     """An advisory that would forbid an ingredient for everyone, or that concerns no ingredient,
     is refused when the data is read."""
-    from mesocli.catalogue.source import parse_documents
     from mesocli.errors import CatalogueDataError
+    from mesocli.storage.text import parse_documents
 
     with pytest.raises(CatalogueDataError, match=problem):
         parse_documents(_advisory(**override))

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mesocli.catalogue import cache
+from mesocli.storage import snapshot
 
 PARSE = ("from mesocli.units import parse_quantity; "
          "print(parse_quantity('20 mg/mL', kind='concentration', what='c').to('g/L').magnitude)")
@@ -190,13 +190,13 @@ def _identity(tmp_path: Path) -> tuple:
     database = tmp_path / "db.sqlite"
     if not database.exists():
         sqlite3.connect(database).close()
-    identity = cache.key(database)
+    identity = snapshot.key(database)
     assert identity is not None
     return identity
 
 
 def _store_marker_snapshot(identity, marker: Path) -> Path:
-    target = cache._file_for(identity)
+    target = snapshot._file_for(identity)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     target.write_bytes(pickle.dumps((identity, _Planted(marker))))
     os.chmod(target, 0o600)
@@ -207,7 +207,7 @@ def test_control_a_snapshot_of_our_own_is_unpickled(tmp_path):
     """Control: a private snapshot of ours is read (the refusals below are what protects)."""
     marker = tmp_path / "ran"
     _store_marker_snapshot(_identity(tmp_path), marker)
-    cache.load(_identity(tmp_path))
+    snapshot.load(_identity(tmp_path))
     assert marker.exists()
 
 
@@ -242,7 +242,7 @@ def test_a_snapshot_someone_else_could_write_is_never_unpickled(tmp_path, weakne
         os.chown(target, 12345, 12345)
     elif weakness == "dir-owned-by-another-user":
         os.chown(folder, 12345, 12345)
-    assert cache.load(identity) is None
+    assert snapshot.load(identity) is None
     assert not marker.exists()
 
 
@@ -250,12 +250,12 @@ def test_storing_a_snapshot_replaces_a_planted_link_instead_of_writing_through_i
     """A link at the snapshot's name is replaced by the snapshot; the file it pointed at is
     untouched."""
     identity = _identity(tmp_path)
-    target = cache._file_for(identity)
+    target = snapshot._file_for(identity)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
     target.symlink_to(victim)
-    assert cache.store(identity, {"a": 1})
+    assert snapshot.store(identity, {"a": 1})
     assert victim.read_bytes() == b"precious"
     assert not target.is_symlink()
 
@@ -263,11 +263,11 @@ def test_storing_a_snapshot_replaces_a_planted_link_instead_of_writing_through_i
 def test_no_snapshot_is_written_into_a_folder_others_can_write(tmp_path):
     """A cache folder that is group- or world-writable is not written into."""
     identity = _identity(tmp_path)
-    folder = cache.cache_dir()
+    folder = snapshot.cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o777)
-    assert cache.store(identity, {"a": 1}) is False
-    assert not cache._file_for(identity).exists()
+    assert snapshot.store(identity, {"a": 1}) is False
+    assert not snapshot._file_for(identity).exists()
 
 
 @pytest.mark.parametrize("cut", [0, 1, 10, 100, -1])
@@ -276,11 +276,11 @@ def test_a_truncated_snapshot_is_rebuilt(meso, clinic_database, cut):
     if not clinic_database.startswith("sqlite"):
         pytest.skip("only SQLite catalogues are snapshotted")
     assert meso("ingredients", "list", "--json").exit_code == 0
-    snapshots = list(cache.cache_dir().glob("catalogue-*.pickle"))
+    snapshots = list(snapshot.cache_dir().glob("catalogue-*.pickle"))
     assert snapshots
-    for snapshot in snapshots:
-        data = snapshot.read_bytes()
-        snapshot.write_bytes(data[:cut] if cut >= 0 else data[: len(data) // 2])
+    for pickled in snapshots:
+        data = pickled.read_bytes()
+        pickled.write_bytes(data[:cut] if cut >= 0 else data[: len(data) // 2])
     from mesocli import api
 
     api._CACHE.clear()
@@ -304,7 +304,7 @@ def test_every_commit_gives_a_new_key(tmp_path_factory, mode, steps):
     writer.execute(f"PRAGMA journal_mode={mode}")
     writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
     writer.execute("INSERT INTO t (v) VALUES ('a')")
-    seen = {cache.key(database)}
+    seen = {snapshot.key(database)}
     for number, step in enumerate(steps):
         if step == "insert":
             writer.execute("INSERT INTO t (v) VALUES (?)", (f"row {number}",))
@@ -319,7 +319,7 @@ def test_every_commit_gives_a_new_key(tmp_path_factory, mode, steps):
             writer.execute("PRAGMA wal_checkpoint(TRUNCATE)" if mode == "wal" else "PRAGMA user_version = "
                            f"{number + 1}")
             writer.execute("UPDATE t SET v = ? WHERE id = 1", (f"after {number}",))
-        identity = cache.key(database)
+        identity = snapshot.key(database)
         assert identity is not None and identity not in seen, (mode, steps, number)
         seen.add(identity)
     writer.close()
@@ -331,7 +331,7 @@ def test_replacing_the_file_with_one_of_the_same_size_and_times_gives_a_new_key(
     with sqlite3.connect(database) as connection:
         connection.execute("CREATE TABLE t (v TEXT)")
         connection.execute("INSERT INTO t VALUES ('a')")
-    before = cache.key(database)
+    before = snapshot.key(database)
     other = tmp_path / "other.sqlite"
     shutil.copyfile(database, other)
     with sqlite3.connect(other) as connection:
@@ -339,7 +339,7 @@ def test_replacing_the_file_with_one_of_the_same_size_and_times_gives_a_new_key(
     info = database.stat()
     os.utime(other, ns=(info.st_atime_ns, info.st_mtime_ns))
     os.replace(other, database)
-    assert cache.key(database) != before
+    assert snapshot.key(database) != before
 
 
 def test_an_import_by_another_process_into_a_wal_database_is_seen(meso, clinic_database, tmp_path):

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mesocli import config
-from mesocli.catalogue import importer
 from mesocli.errors import CatalogueDataError, InputError
+from mesocli.storage import importer
 
 SUBSTANCE = textwrap.dedent('''\
     [[substance]]

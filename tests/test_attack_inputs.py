@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from mesocli.catalogue import importer
 from mesocli.cli import io as cli_io
 from mesocli.errors import CatalogueDataError
+from mesocli.storage import importer
 
 LIMIT = cli_io.MAX_INPUT_BYTES
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mesocli.catalogue import migrate
+from mesocli.storage import migrate
 
 
 @pytest.fixture

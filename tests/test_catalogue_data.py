@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mesocli import config
-from mesocli.catalogue.source import CatalogueData, parse_documents, read_directory
 from mesocli.domain.model import EVIDENCE_GRADES, Provenance
 from mesocli.errors import CatalogueDataError
+from mesocli.storage.text import CatalogueData, parse_documents, read_directory
 from mesocli.units import Amount
 
 REPO = Path(__file__).resolve().parent.parent
@@ -654,7 +654,7 @@ def test_any_casing_of_a_substance_term_resolves_to_it(catalogue, pair, flips, p
 def test_shipped_source_directory_is_the_checkout_data():
     """In the checkout, meso's data directory is data/ and holds every source file."""
     assert config.data_dir().resolve() == DATA.resolve()
-    from mesocli.catalogue.source import FILES
+    from mesocli.storage.text import FILES
 
     assert sorted(p.relative_to(DATA).as_posix() for p in DATA.rglob("*.toml")) == sorted(FILES)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import dump_database
 
-from mesocli.catalogue.source import parse_documents, read_directory
 from mesocli.config import data_dir
+from mesocli.storage.text import parse_documents, read_directory
 
 CLINIC_FILE = textwrap.dedent('''\
     [[substance]]
@@ -117,16 +117,16 @@ def test_a_failure_while_writing_rolls_everything_back(meso, clinic_database, tm
     """A database failure after some rows were written leaves the database as it was (exit 3)."""
     from sqlalchemy.exc import OperationalError
 
-    from mesocli.catalogue import loader
+    from mesocli.storage import writer
 
-    real = loader.write_catalogue
+    real = writer.write_catalogue
 
     def write_then_fail(session, data, **kwargs):
         real(session, data, **kwargs)
         session.flush()
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(loader, "write_catalogue", write_then_fail)
+    monkeypatch.setattr(writer, "write_catalogue", write_then_fail)
     before = dump_database(clinic_database)
     outcome = meso("catalogue", "import", write(tmp_path, CLINIC_FILE))
     assert outcome.exit_code == 3
@@ -208,7 +208,7 @@ def another_database(clinic_database, request, tmp_path):
         path = tmp_path / "second.sqlite"
         shutil.copyfile(request.getfixturevalue("_upgraded_sqlite_template"), path)
         return f"sqlite:///{path}"
-    from mesocli.catalogue.migrate import upgrade_database
+    from mesocli.storage.migrate import upgrade_database
 
     url = request.getfixturevalue("postgres_database")()
     upgrade_database(url)
@@ -232,7 +232,7 @@ def test_export_round_trips_through_import(meso, clinic_database, tmp_path, anot
 def test_export_all_writes_the_shipped_rows_exactly():
     """`export --all` of the shipped catalogue parses back to the shipped substances and products."""
     from mesocli.api import load_catalogue
-    from mesocli.catalogue.export import export_toml
+    from mesocli.storage.export import export_toml
 
     cat = load_catalogue()
     text = export_toml(cat.substances.values(), cat.products.values(), header="all")
@@ -247,8 +247,8 @@ def test_export_all_writes_the_shipped_rows_exactly():
 def test_export_escapes_text_as_toml():
     import tomllib
 
-    from mesocli.catalogue.export import export_toml
     from mesocli.domain.model import Provenance, Substance
+    from mesocli.storage.export import export_toml
 
     tricky = 'quote " backslash \\ tab \t newline \n unicode é del \x7f'
     substance = Substance(id="x", name=tricky, cls="peptide", role="active",

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from mesocli import api
-from mesocli.catalogue.source import FILES, load_toml, parse_documents, validate_references
 from mesocli.config import data_dir
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.model import EVIDENCE_GRADES
 from mesocli.domain.patient import Patient
 from mesocli.errors import CatalogueDataError, DatabaseError
+from mesocli.storage.text import FILES, load_toml, parse_documents, validate_references
 
 
 def _rebuilt(cat: Catalogue, *, rules: Any = None, defaults: Any = None) -> Catalogue:

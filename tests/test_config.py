@@ -48,8 +48,8 @@ def test_any_sqlite_file_url_names_the_file_sqlalchemy_names(driver, slashes, pa
 
 def test_the_engine_and_the_snapshot_use_the_same_reader():
     """catalogue.db.sqlite_file and catalogue.cache.sqlite_path give config.sqlite_path's answer."""
-    from mesocli.catalogue import cache, db
+    from mesocli.storage import db, snapshot
 
     for url in ("sqlite:///a.db", "sqlite+pysqlite:///b.db?mode=ro", "postgresql://h/d", "sqlite://"):
-        assert db.sqlite_file(url) == cache.sqlite_path(url) == config.sqlite_path(url)
-    assert cache.sqlite_path(None) == config.shipped_database()
+        assert db.sqlite_file(url) == snapshot.sqlite_path(url) == config.sqlite_path(url)
+    assert snapshot.sqlite_path(None) == config.shipped_database()

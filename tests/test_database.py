@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesocli import api, config
-from mesocli.catalogue import db as catalogue_db
-from mesocli.catalogue import migrate as catalogue_migrate
+from mesocli.storage import db as catalogue_db
+from mesocli.storage import migrate as catalogue_migrate
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "data" / "ingredients.sqlite"
@@ -353,7 +353,7 @@ def _schema_differences(engine) -> list:  # type: ignore[no-untyped-def]
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from mesocli.catalogue.models import Base
+    from mesocli.storage.models import Base
 
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -364,7 +364,7 @@ def test_migrations_from_blank_create_the_model_schema(tmp_path):
     """Upgrading an empty SQLite file to head creates exactly the tables the models define."""
     from sqlalchemy import create_engine, inspect
 
-    from mesocli.catalogue.models import Base
+    from mesocli.storage.models import Base
 
     engine = create_engine(sqlite_url(tmp_path / "blank.sqlite"))
     try:

@@ -21,7 +21,7 @@ import pytest
 from conftest import skip_if_permissions_are_overridden
 
 from mesocli import api, config
-from mesocli.catalogue.db import SCHEMA_HEAD
+from mesocli.storage.db import SCHEMA_HEAD
 
 READERS = {
     "list": ("ingredients", "list"),

@@ -18,8 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesocli import api
-from mesocli.catalogue.export import export_toml
-from mesocli.catalogue.source import parse_documents, read_directory, validate_references
 from mesocli.config import data_dir
 from mesocli.domain import formulate, session_plan
 from mesocli.domain.engine import resolve_patient
@@ -27,6 +25,8 @@ from mesocli.domain.model import SEVERITY_RANK
 from mesocli.domain.patient import Patient
 from mesocli.domain.rules.base import CheckOptions
 from mesocli.errors import CatalogueDataError
+from mesocli.storage.export import export_toml
+from mesocli.storage.text import parse_documents, read_directory, validate_references
 
 SOY, UNDECLARED = "phosphatidylcholine", "phosphatidylcholine-undeclared-origin"
 CAP_MG = 2500

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from mesocli.catalogue.source import read_directory
 from mesocli.config import data_dir, shipped_database
 from mesocli.domain.model import FhirCode
+from mesocli.storage.text import read_directory
 
 SCT = "http://snomed.info/sct"
 # A SNOMED CT code the shipped table does not map; the tests give it a meaning of their own
@@ -86,7 +86,7 @@ def test_the_shipped_database_file_has_one_row_and_its_citations_per_code():
 def edited_catalogue(tmp_path) -> str:
     """A catalogue database built from data/ with the asthma code taken out of the code table
     and a clinic code for hypertension put in. Returns its URL."""
-    from mesocli.catalogue.migrate import build_database
+    from mesocli.storage.migrate import build_database
 
     source = tmp_path / "data"
     shutil.copytree(data_dir(), source, ignore=shutil.ignore_patterns("*.sqlite"))

@@ -423,8 +423,8 @@ NONE_ROW = {"system": ROW["system"], "codes": ["1"], "kind": "condition", "evide
 def _parse_code_table(document: dict[str, Any]) -> None:
     """Read a code-table document as 'meso db build' reads data/codes/fhir.toml, beside the
     rest of the shipped catalogue (without its own code table)."""
-    from mesocli.catalogue.source import parse_documents, read_directory, validate_references
     from mesocli.config import data_dir
+    from mesocli.storage.text import parse_documents, read_directory, validate_references
 
     shipped = read_directory(data_dir())
     shipped.fhir_codes = []

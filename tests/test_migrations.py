@@ -14,13 +14,13 @@ from conftest import BACKENDS, dump_database
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from mesocli.catalogue import migrate
-from mesocli.catalogue.db import SCHEMA_HEAD
-from mesocli.catalogue.loader import write_catalogue
-from mesocli.catalogue.models import Base
-from mesocli.catalogue.source import CatalogueData, parse_documents, read_directory
 from mesocli.config import data_dir
 from mesocli.domain.model import Component, FhirCode, Product, Provenance, Source, Substance
+from mesocli.storage import migrate
+from mesocli.storage.db import SCHEMA_HEAD
+from mesocli.storage.models import Base
+from mesocli.storage.text import CatalogueData, parse_documents, read_directory
+from mesocli.storage.writer import write_catalogue
 
 
 def earlier_revisions() -> list[str]:
@@ -215,7 +215,7 @@ def test_sqlite_upgrade_keeps_a_complete_backup(tmp_path):
 
 def test_clinic_fixture_rows_are_valid_import_rows():
     """The rows this module plants are ones 'meso catalogue import' itself would accept."""
-    from mesocli.catalogue.export import export_toml
+    from mesocli.storage.export import export_toml
 
     text = export_toml(CLINIC.substances, CLINIC.products, header="clinic", codes=CLINIC.fhir_codes)
     import tomllib

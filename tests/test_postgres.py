@@ -33,7 +33,7 @@ def test_search_gives_the_same_results_on_both(postgres_catalogue_url, text):
 
 
 def test_meso_db_upgrade_on_postgres_reports_the_revision(meso, postgres_database):
-    from mesocli.catalogue.db import SCHEMA_HEAD
+    from mesocli.storage.db import SCHEMA_HEAD
 
     url = postgres_database()
     outcome = meso("db", "upgrade", env={"MESO_DATABASE_URL": url})

@@ -201,7 +201,7 @@ def _sex_caution(**override: Any) -> dict[str, Any]:
 
 def test_a_sex_caution_row_is_read_through_the_registry() -> None:
     """A [[sex_caution]] row parses into a rule of that kind with its typed parameter."""
-    from mesocli.catalogue.source import parse_documents
+    from mesocli.storage.text import parse_documents
 
     (rule,) = parse_documents(_sex_caution()).rules
     assert rule.kind == "sex_caution" and rule.params.unless_sex == "male"
@@ -214,8 +214,8 @@ def test_a_sex_caution_row_is_read_through_the_registry() -> None:
 ])
 def test_a_sex_caution_row_must_be_a_caution_about_female_or_male(override, problem) -> None:
     """A sex rule that would contraindicate, or names another sex, is refused when the data is read."""
-    from mesocli.catalogue.source import parse_documents
     from mesocli.errors import CatalogueDataError
+    from mesocli.storage.text import parse_documents
 
     with pytest.raises(CatalogueDataError, match=problem):
         parse_documents(_sex_caution(**override))

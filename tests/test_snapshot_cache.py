@@ -98,14 +98,14 @@ def test_a_changed_database_is_read_again(env: dict[str, str], home: Path, datab
 
 def test_the_snapshot_key_changes_with_the_file(database: Path) -> None:
     """Same size, different content and time: a different key."""
-    from mesocli.catalogue import cache
+    from mesocli.storage import snapshot
 
-    before = cache.key(database)
+    before = snapshot.key(database)
     stat_before = database.stat()
     data = bytearray(database.read_bytes())
     database.write_bytes(bytes(data))
     os.utime(database, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns + 1_000_000))
-    after = cache.key(database)
+    after = snapshot.key(database)
     assert before is not None and after is not None and before != after
 
 
@@ -180,11 +180,11 @@ def test_refresh_reads_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_server_databases_are_never_snapshotted() -> None:
-    from mesocli.catalogue import cache
+    from mesocli.storage import snapshot
 
-    assert cache.sqlite_path("postgresql+psycopg://meso@localhost/meso") is None
-    assert cache.sqlite_path("sqlite:///:memory:") is None
-    assert cache.sqlite_path(None) == config.shipped_database()
+    assert snapshot.sqlite_path("postgresql+psycopg://meso@localhost/meso") is None
+    assert snapshot.sqlite_path("sqlite:///:memory:") is None
+    assert snapshot.sqlite_path(None) == config.shipped_database()
 
 
 def test_a_pickled_catalogue_keeps_its_index_and_answers_alike(catalogue) -> None:

@@ -9,13 +9,13 @@ import tomllib
 
 import pytest
 
-from mesocli.catalogue.export import export_toml
-from mesocli.catalogue.source import parse_documents, validate_references
 from mesocli.domain.engine import CheckResult, Finding
 from mesocli.domain.model import SOURCE_GRADES, UNSOURCED_CITATION, Provenance, Source
 from mesocli.domain.rules.base import sourced
 from mesocli.errors import CatalogueDataError
 from mesocli.render.fhir import SOURCE_GRADE_EXTENSION, check_bundle
+from mesocli.storage.export import export_toml
+from mesocli.storage.text import parse_documents, validate_references
 
 KYBELLA = "Kybella (deoxycholic acid) injection, prescribing information"
 

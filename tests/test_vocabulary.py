@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesocli import check, load_catalogue
-from mesocli.catalogue.source import CatalogueData, validate_references
 from mesocli.domain.catalogue import normalise
 from mesocli.domain.model import Provenance, UnrelatedTerm
 from mesocli.domain.patient import Patient
 from mesocli.errors import CatalogueDataError, UnknownTermError
 from mesocli.render.documents import check_document
+from mesocli.storage.text import CatalogueData, validate_references
 
 CAT = load_catalogue()
 UNRELATED = sorted(CAT.unrelated.values(), key=lambda u: (u.kind, u.id))

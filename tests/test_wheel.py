@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mesocli.catalogue.db import SCHEMA_HEAD
+from mesocli.storage.db import SCHEMA_HEAD
 
 pytestmark = pytest.mark.slow
 

@@ -55,8 +55,8 @@ def import_command(
     file changes nothing and the error names the row and the reason. Imported rows are marked
     local and are kept by 'meso db upgrade'.
     """
-    from mesocli.catalogue.importer import MAX_IMPORT_BYTES, import_catalogue
     from mesocli.cli.io import read_text
+    from mesocli.storage.importer import MAX_IMPORT_BYTES, import_catalogue
 
     as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     url = _clinic_database()
@@ -93,7 +93,7 @@ def export_command(
     """
     from mesocli import __version__
     from mesocli.api import load_catalogue
-    from mesocli.catalogue.export import export_toml
+    from mesocli.storage.export import export_toml
 
     cat = load_catalogue()
     substances = [s for s in cat.substances.values() if everything or s.local]
@@ -121,8 +121,8 @@ def remove_command(
 ) -> None:
     """Remove substances, products or FHIR codes the clinic imported (never shipped ones)."""
     as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
-    from mesocli.catalogue.db import describe
-    from mesocli.catalogue.importer import remove_local
+    from mesocli.storage.db import describe
+    from mesocli.storage.importer import remove_local
 
     url = _clinic_database()
     removed = remove_local(url, ids)
@@ -141,7 +141,7 @@ def remove_command(
 def log_command(output_format: str = format_option(*LOG_FORMATS), as_json: bool = JSON_OPTION,
                 output: str | None = OUTPUT_OPTION) -> None:
     """List every import into the clinic's database: when, which file, its SHA-256, what it added."""
-    from mesocli.catalogue.importer import import_log
+    from mesocli.storage.importer import import_log
 
     fmt = choose(output_format, as_json, LOG_FORMATS)
     entries = import_log(_clinic_database())

@@ -25,8 +25,8 @@ def db_build(
 ) -> None:
     """Build the catalogue SQLite file from the TOML sources (migrations + loader)."""
     from mesocli import config
-    from mesocli.catalogue.migrate import build_database
     from mesocli.errors import DatabaseError, InputError
+    from mesocli.storage.migrate import build_database
 
     if source is not None and not source.is_dir():
         problem = "is not a directory" if source.exists() else "does not exist"
@@ -55,9 +55,9 @@ def db_upgrade() -> None:
     backup that fails is removed and nothing is changed.
     """
     from mesocli import config
-    from mesocli.catalogue.db import check_upgradable, describe
-    from mesocli.catalogue.migrate import backup_failure, upgrade_database
     from mesocli.errors import DatabaseError, InputError
+    from mesocli.storage.db import check_upgradable, describe
+    from mesocli.storage.migrate import backup_failure, upgrade_database
 
     url = config.database_url()
     if url is None:
@@ -80,7 +80,7 @@ def db_path(output_format: str = format_option(*REPORT_FORMATS), as_json: bool =
     """Print where the catalogue database is."""
     as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     from mesocli import config
-    from mesocli.catalogue.db import describe
+    from mesocli.storage.db import describe
 
     url = config.database_url()
     location = describe(url)
@@ -99,7 +99,7 @@ def db_current(output_format: str = format_option(*REPORT_FORMATS), as_json: boo
     """Print the schema revision of the catalogue database."""
     as_json = choose(output_format, as_json, REPORT_FORMATS) == "json"
     from mesocli.api import load_catalogue
-    from mesocli.catalogue.db import SCHEMA_HEAD
+    from mesocli.storage.db import SCHEMA_HEAD
 
     cat = load_catalogue()
     if as_json:

@@ -21,7 +21,7 @@ from mesocli.errors import InputError
 
 # The largest patient, recipe or FHIR document read (1 MiB). A larger one is refused after
 # reading at most this many bytes, before any parsing, so time and memory stay bounded; a
-# clinic import file has its own, larger limit (mesocli.catalogue.importer.MAX_IMPORT_BYTES),
+# clinic import file has its own, larger limit (mesocli.storage.importer.MAX_IMPORT_BYTES),
 # and batch input is limited per line instead (mesocli.batch.MAX_LINE).
 MAX_INPUT_BYTES = 1024 * 1024
 

@@ -1,7 +1,7 @@
 """The catalogue as plain, immutable data.
 
 Everything the safety engine and the formulator need is held here, loaded once per process
-from the database (see :mod:`mesocli.catalogue.snapshot`). Nothing in this module imports
+from the database (see :mod:`mesocli.storage.reader`). Nothing in this module imports
 SQLAlchemy, pint, typer or rich.
 """
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from mesocli.catalogue import models as m
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.model import (
     AllergenGroup,
@@ -28,6 +27,7 @@ from mesocli.domain.model import (
     UnrelatedTerm,
 )
 from mesocli.domain.rules import RULE_KINDS
+from mesocli.storage import models as m
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover

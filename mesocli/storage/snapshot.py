@@ -53,7 +53,7 @@ def key(path: Path) -> tuple[Any, ...] | None:
     WAL commit each give a new key. The database file itself is only looked at, never opened:
     closing a descriptor of it would drop the locks SQLite holds on it in this process.
     """
-    from mesocli.catalogue.db import SCHEMA_HEAD
+    from mesocli.storage.db import SCHEMA_HEAD
 
     try:
         resolved = path.resolve()

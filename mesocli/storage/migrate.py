@@ -26,8 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.source import CatalogueData
     from mesocli.domain.catalogue import Catalogue
+    from mesocli.storage.text import CatalogueData
 
 # The key of the PostgreSQL advisory lock that serialises writers of the catalogue.
 CATALOGUE_LOCK = 0x6D65736F  # "meso"
@@ -74,8 +74,8 @@ def build_database(target: Path, source_dir: Path | None = None) -> Path:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.loader import write_catalogue
-    from mesocli.catalogue.source import read_directory
+    from mesocli.storage.text import read_directory
+    from mesocli.storage.writer import write_catalogue
 
     data = read_directory(source_dir or config.data_dir())
     target = target.resolve()
@@ -111,10 +111,10 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.db import writable_engine
-    from mesocli.catalogue.loader import write_catalogue
-    from mesocli.catalogue.snapshot import read_catalogue
-    from mesocli.catalogue.source import read_directory
+    from mesocli.storage.db import writable_engine
+    from mesocli.storage.reader import read_catalogue
+    from mesocli.storage.text import read_directory
+    from mesocli.storage.writer import write_catalogue
 
     refuse_packaged(url)
     data = read_directory(config.data_dir())
@@ -132,7 +132,7 @@ def upgrade_database(url: str) -> tuple[str | None, str, Path | None]:
             write_catalogue(session, local)
         after = current_revision(engine)
     except SQLAlchemyError as exc:
-        from mesocli.catalogue.db import describe, explain
+        from mesocli.storage.db import describe, explain
 
         raise DatabaseError(explain(exc, describe(url))) from None
     finally:
@@ -147,8 +147,8 @@ def refuse_packaged(url: str) -> None:
     file is read-only, whatever its permissions say."""
     from urllib.parse import unquote
 
-    from mesocli.catalogue.db import sqlite_file
     from mesocli.errors import InputError
+    from mesocli.storage.db import sqlite_file
 
     path = sqlite_file(url)
     if path is None:
@@ -168,7 +168,7 @@ def refuse_packaged(url: str) -> None:
 def lock_catalogue(session: Session) -> None:
     """Serialise writers: the first statement of a writing transaction takes the lock.
 
-    SQLite engines from :func:`mesocli.catalogue.db.writable_engine` begin with ``BEGIN
+    SQLite engines from :func:`mesocli.storage.db.writable_engine` begin with ``BEGIN
     IMMEDIATE`` already; on PostgreSQL a transaction-scoped advisory lock does the same.
     """
     from sqlalchemy import text
@@ -180,8 +180,8 @@ def lock_catalogue(session: Session) -> None:
 def _check_local_rows(local: CatalogueData, shipped: CatalogueData) -> None:
     """Refuse an update that would break a clinic's rows (a clash of ids or names, a removed
     substance or area they use): nothing is changed and the message says which row."""
-    from mesocli.catalogue.source import validate_references
     from mesocli.errors import CatalogueDataError
+    from mesocli.storage.text import validate_references
 
     try:
         validate_references(local, known=shipped)
@@ -196,7 +196,7 @@ def delete_catalogue_rows(session: Session) -> None:
     """Empty every catalogue table (children first); the import log and schema version stay."""
     from sqlalchemy import delete
 
-    from mesocli.catalogue import models as m
+    from mesocli.storage import models as m
 
     for model in (m.Citation, m.Alias, m.FhirCodeRow, m.UnrelatedTermRow, m.DistinctionRow, m.RuleRow,
                   m.FormulationDefaultRow, m.ProtocolRow,
@@ -225,7 +225,7 @@ def split_rows(current: Catalogue) -> tuple[CatalogueData, CatalogueData]:
 
 
 def _rows(substances: list[Any], products: list[Any], fhir_codes: list[Any] | None = None) -> CatalogueData:
-    from mesocli.catalogue.source import CatalogueData
+    from mesocli.storage.text import CatalogueData
 
     return CatalogueData(substances=substances, products=products, fhir_codes=list(fhir_codes or []))
 

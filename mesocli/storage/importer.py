@@ -27,15 +27,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mesocli.catalogue.migrate import _rows, lock_catalogue, refuse_packaged, split_rows
 from mesocli.errors import CatalogueDataError, DatabaseError, InputError
+from mesocli.storage.migrate import _rows, lock_catalogue, refuse_packaged, split_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.source import CatalogueData
     from mesocli.domain.catalogue import Catalogue
     from mesocli.domain.model import FhirCode
+    from mesocli.storage.text import CatalogueData
 
 IMPORTABLE = ("substance", "product", "code")
 # The largest clinic import file (32 MiB: about 40,000 products). Larger catalogues are imported
@@ -70,7 +70,7 @@ class ImportLogEntry:
 
 def parse_import(text: str, name: str) -> CatalogueData:
     """Validate an import file on its own (syntax, fields, units); raises CatalogueDataError."""
-    from mesocli.catalogue.source import parse_documents
+    from mesocli.storage.text import parse_documents
 
     if len(text) > MAX_IMPORT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_IMPORT_BYTES:
         raise CatalogueDataError(f"{name}: larger than the {MAX_IMPORT_BYTES:,}-byte (32 MiB) limit for an "
@@ -105,9 +105,9 @@ def import_catalogue(url: str, text: str, name: str, *, replace: bool = False) -
     An id that the shipped catalogue uses is refused; an id a clinic imported before is refused
     unless ``replace`` is true, when that row is replaced.
     """
-    from mesocli.catalogue import models as m
-    from mesocli.catalogue.db import describe
-    from mesocli.catalogue.source import fhir_code_key
+    from mesocli.storage import models as m
+    from mesocli.storage.db import describe
+    from mesocli.storage.text import fhir_code_key
 
     data = parse_import(text, name)
     incoming = {s.id for s in data.substances} | {p.id for p in data.products}
@@ -193,8 +193,8 @@ def import_log(url: str) -> list[ImportLogEntry]:
     """Every import into the database at ``url`` so far, oldest first."""
     from sqlalchemy import select
 
-    from mesocli.catalogue import models as m
-    from mesocli.catalogue.db import reading_session
+    from mesocli.storage import models as m
+    from mesocli.storage.db import reading_session
 
     with reading_session(url) as (session, _revision):
         rows = session.execute(select(m.ImportRow).order_by(m.ImportRow.id)).scalars()
@@ -214,10 +214,10 @@ def _rewriting_local_rows(
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.db import check_revision, describe, explain, open_engine
-    from mesocli.catalogue.loader import write_catalogue
-    from mesocli.catalogue.snapshot import read_catalogue
-    from mesocli.catalogue.source import validate_references
+    from mesocli.storage.db import check_revision, describe, explain, open_engine
+    from mesocli.storage.reader import read_catalogue
+    from mesocli.storage.text import validate_references
+    from mesocli.storage.writer import write_catalogue
 
     refuse_packaged(url)
     engine = open_engine(url, immediate=True)
@@ -276,7 +276,7 @@ def _shown(text: str) -> str:
 def _check_against(current: Catalogue, data: CatalogueData, name: str) -> None:
     """Checks an import needs the catalogue for: activity units only where they mean something
     for the substance, and no new substance of a class whose safety rules meso cannot extend."""
-    from mesocli.catalogue.source import dose_as_valid
+    from mesocli.storage.text import dose_as_valid
     from mesocli.units import has_dimension
 
     substances = {**current.substances, **{s.id: s for s in data.substances}}
@@ -339,7 +339,7 @@ def _kind(current: Catalogue, row_id: str) -> str:
 def _delete_local_rows(session: Session, local: CatalogueData) -> None:
     from sqlalchemy import delete, or_, select
 
-    from mesocli.catalogue import models as m
+    from mesocli.storage import models as m
 
     substances = [s.id for s in local.substances]
     products = [p.id for p in local.products]

@@ -10,9 +10,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mesocli.catalogue import models as m
 from mesocli.domain.catalogue import normalise
 from mesocli.errors import InputError
+from mesocli.storage import models as m
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mesocli.catalogue import models as m
 from mesocli.domain.catalogue import normalise
 from mesocli.domain.model import Provenance
 from mesocli.domain.rules import RULE_KINDS
 from mesocli.errors import CatalogueDataError
+from mesocli.storage import models as m
 from mesocli.units import Amount
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-    from mesocli.catalogue.source import CatalogueData
+    from mesocli.storage.text import CatalogueData
 
 
 def search_text(*parts: object) -> str:
