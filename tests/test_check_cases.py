@@ -1319,6 +1319,33 @@ CASES: list[Case] = [
         ingredients=("hyaluronidase-ovine-200",),
         must=(want(INFO, "medication", "hyaluronidase-ovine-200"),),
     ),
+    # ------------------------------------------------------------------ NSAID hypersensitivity
+    Case(
+        "nsaid-allergy-salicylate-silanol-caution",
+        "In cross-reactive NSAID hypersensitivity, salicylates (weak COX-1 inhibitors) occasionally "
+        "cross-react (Stevenson 2004; salsalate challenges 1990): an ibuprofen allergy is a caution "
+        "with the salicylate-stabilised organic silicium, never a contraindication.",
+        allergies=("ibuprofen",),
+        ingredients=("organic-silicium",),
+        must=(want(CAUTION, "allergy", "organic-silicium", "nsaids", path="cross"),),
+        must_not=(want(CONTRA),),
+        status=CAUTION,
+    ),
+    Case(
+        "nsaid-allergy-names-reach-the-salicylate-group",
+        "The class name, its spelled-out form and the common NSAIDs all name the NSAID group.",
+        allergies=("non-steroidal anti-inflammatory drugs", "naproxen", "diclofenac"),
+        ingredients=("organic-silicium",),
+        must=(want(CAUTION, "allergy", "organic-silicium", "nsaids", path="cross"),),
+    ),
+    Case(
+        "nsaid-allergy-lidocaine-and-ha-unaffected",
+        "No catalogue substance is an NSAID, and lidocaine and hyaluronic acid hold no salicylate: "
+        "an NSAID allergy gives no allergy finding on them.",
+        allergies=("nsaids",),
+        ingredients=("lidocaine-1pct-sd", "ha-nonxl-booster"),
+        must_not=(want(kind="allergy"),),
+    ),
 ]
 
 
