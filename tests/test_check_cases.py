@@ -1346,6 +1346,36 @@ CASES: list[Case] = [
         ingredients=("lidocaine-1pct-sd", "ha-nonxl-booster"),
         must_not=(want(kind="allergy"),),
     ),
+    # ------------------------------------------------------------------ condition names as labels write them
+    Case(
+        "cardiac-arrhythmias-aminophylline-caution",
+        "Aminophylline labels ask for caution in cardiac arrhythmia, the label's own words for a "
+        "cardiovascular condition.",
+        conditions=("cardiac arrhythmias",),
+        ingredients=("aminophylline",),
+        must=(want(CAUTION, "condition", "aminophylline", "cardiovascular-disease"),),
+    ),
+    Case(
+        "cardiac-arrhythmias-ha-booster-no-product-finding",
+        "Nothing in a plain hyaluronic acid booster concerns an arrhythmia beyond the procedure-wide note.",
+        conditions=("cardiac arrhythmias",),
+        ingredients=("ha-nonxl-booster",),
+        must_not=(want(kind="condition", subject="ha-nonxl-booster"),),
+    ),
+    Case(
+        "hypertensive-vascular-disease-epinephrine-caution",
+        "Epinephrine-containing local anaesthetic labels call for caution in hypertensive vascular disease.",
+        conditions=("hypertensive vascular disease",),
+        ingredients=("lidocaine-1pct-epinephrine",),
+        must=(want(CAUTION, "condition", "lidocaine-1pct-epinephrine", "hypertension"),),
+    ),
+    Case(
+        "hypertensive-vascular-disease-plain-lidocaine-no-caution",
+        "Plain lidocaine has no epinephrine: hypertension gives no caution on it.",
+        conditions=("hypertensive vascular disease",),
+        ingredients=("lidocaine-1pct-sd",),
+        must_not=(want(CAUTION, "condition"), want(CONTRA, "condition")),
+    ),
 ]
 
 
