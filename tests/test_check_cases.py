@@ -1319,6 +1319,63 @@ CASES: list[Case] = [
         ingredients=("hyaluronidase-ovine-200",),
         must=(want(INFO, "medication", "hyaluronidase-ovine-200"),),
     ),
+    # ------------------------------------------------------------------ NSAID hypersensitivity
+    Case(
+        "nsaid-allergy-salicylate-silanol-caution",
+        "In cross-reactive NSAID hypersensitivity, salicylates (weak COX-1 inhibitors) occasionally "
+        "cross-react (Stevenson 2004; salsalate challenges 1990): an ibuprofen allergy is a caution "
+        "with the salicylate-stabilised organic silicium, never a contraindication.",
+        allergies=("ibuprofen",),
+        ingredients=("organic-silicium",),
+        must=(want(CAUTION, "allergy", "organic-silicium", "nsaids", path="cross"),),
+        must_not=(want(CONTRA),),
+        status=CAUTION,
+    ),
+    Case(
+        "nsaid-allergy-names-reach-the-salicylate-group",
+        "The class name, its spelled-out form and the common NSAIDs all name the NSAID group.",
+        allergies=("non-steroidal anti-inflammatory drugs", "naproxen", "diclofenac"),
+        ingredients=("organic-silicium",),
+        must=(want(CAUTION, "allergy", "organic-silicium", "nsaids", path="cross"),),
+    ),
+    Case(
+        "nsaid-allergy-lidocaine-and-ha-unaffected",
+        "No catalogue substance is an NSAID, and lidocaine and hyaluronic acid hold no salicylate: "
+        "an NSAID allergy gives no allergy finding on them.",
+        allergies=("nsaids",),
+        ingredients=("lidocaine-1pct-sd", "ha-nonxl-booster"),
+        must_not=(want(kind="allergy"),),
+    ),
+    # ------------------------------------------------------------------ condition names as labels write them
+    Case(
+        "cardiac-arrhythmias-aminophylline-caution",
+        "Aminophylline labels ask for caution in cardiac arrhythmia, the label's own words for a "
+        "cardiovascular condition.",
+        conditions=("cardiac arrhythmias",),
+        ingredients=("aminophylline",),
+        must=(want(CAUTION, "condition", "aminophylline", "cardiovascular-disease"),),
+    ),
+    Case(
+        "cardiac-arrhythmias-ha-booster-no-product-finding",
+        "Nothing in a plain hyaluronic acid booster concerns an arrhythmia beyond the procedure-wide note.",
+        conditions=("cardiac arrhythmias",),
+        ingredients=("ha-nonxl-booster",),
+        must_not=(want(kind="condition", subject="ha-nonxl-booster"),),
+    ),
+    Case(
+        "hypertensive-vascular-disease-epinephrine-caution",
+        "Epinephrine-containing local anaesthetic labels call for caution in hypertensive vascular disease.",
+        conditions=("hypertensive vascular disease",),
+        ingredients=("lidocaine-1pct-epinephrine",),
+        must=(want(CAUTION, "condition", "lidocaine-1pct-epinephrine", "hypertension"),),
+    ),
+    Case(
+        "hypertensive-vascular-disease-plain-lidocaine-no-caution",
+        "Plain lidocaine has no epinephrine: hypertension gives no caution on it.",
+        conditions=("hypertensive vascular disease",),
+        ingredients=("lidocaine-1pct-sd",),
+        must_not=(want(CAUTION, "condition"), want(CONTRA, "condition")),
+    ),
 ]
 
 

@@ -191,3 +191,32 @@ def test_broad_words_that_cover_a_catalogue_allergen_still_fail_closed(term):
     """'Seafood' takes in fish, 'nuts' often means peanuts, pollen includes birch: never 'unrelated'."""
     with pytest.raises(UnknownTermError):
         CAT.resolve_allergy(term)
+
+
+# ----------------------------------------------------------------------------- NSAID allergy
+@pytest.mark.parametrize("term", ["NSAIDs", "non-steroidal anti-inflammatory drugs", "ibuprofen", "naproxen",
+                                  "diclofenac"])
+def test_an_nsaid_allergy_maps_into_the_catalogue_and_reaches_salicylates(term):
+    """An NSAID allergy is not 'unrelated': it reaches the salicylate-stabilised silanol, a caution."""
+    result = check(Patient(allergies=(term,)), ingredients=["organic-silicium"], catalogue=CAT)
+    assert not result.patient.unrelated
+    assert [(f.kind, f.severity, f.subject) for f in result.findings if f.kind == "allergy"] == [
+        ("allergy", "caution", "organic-silicium")]
+
+
+def test_an_nsaid_allergy_leaves_an_ingredient_without_salicylate_alone():
+    result = check(Patient(allergies=("ibuprofen",)), ingredients=["lidocaine", "ha-nonxl-booster"], catalogue=CAT)
+    assert [f for f in result.findings if f.kind == "allergy"] == []
+
+
+def test_a_cox2_inhibitor_allergy_still_fails_closed():
+    """Most NSAID-hypersensitive patients tolerate a COX-2 inhibitor but not all: ask, never guess."""
+    with pytest.raises(UnknownTermError):
+        CAT.resolve_allergy("celecoxib")
+
+
+def test_an_unsourced_vocabulary_row_says_it_speaks_only_of_this_catalogue():
+    """A row without a source claims nothing beyond the catalogue itself, and says so."""
+    for row in UNRELATED:
+        if row.provenance.evidence == "unsourced":
+            assert "statement about this catalogue" in row.reason, row.id
