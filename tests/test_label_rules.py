@@ -91,6 +91,100 @@ class Case:
     status: str | None = None
 
 
+# ------------------------------------------------------------------ pregnancy and breastfeeding
+# (condition, scope, product that must fire it, a piece of the message, neighbour that must not,
+#  the label's statement, why the neighbour is untouched). The procedure-wide pregnancy and
+# breastfeeding rules fire for every product; these cases match the label's own finding, whose
+# subject is the product, so the neighbour is a product with no such statement in its label.
+PREGNANCY_LABELS = (
+    ("pregnancy", "deoxycholic-acid", "deoxycholic-acid-10mg-ml", "Kybella label", "caffeine-injection",
+     "Kybella: no human pregnancy data; a fetal lung-lobe malformation in rabbits.",
+     "Caffeine is another fat-reduction ingredient, but the Kybella statement is about deoxycholic acid."),
+    ("breastfeeding", "deoxycholic-acid", "pc-dc-injection", "breast milk", "caffeine-injection",
+     "Kybella: unknown whether deoxycholic acid passes into milk; it reaches a PC/DC mix that holds it.",
+     "Caffeine holds no deoxycholic acid."),
+    ("pregnancy", "enzyme", "hyaluronidase-recombinant-150", "only if clearly needed", "lidocaine-1pct-sd",
+     "Hylenex: give hyaluronidase to a pregnant woman only if clearly needed.",
+     "Plain lidocaine is not an enzyme."),
+    ("breastfeeding", "enzyme", "hyaluronidase-ovine-200", "nursing woman", "lidocaine-1pct-sd",
+     "Hylenex 8.3: caution when hyaluronidase is given to a nursing woman; every hyaluronidase shares it.",
+     "Plain lidocaine is not an enzyme."),
+    ("pregnancy", "tranexamic-acid", "tranexamic-acid-100mg-ml", "placenta", "glutathione-injection",
+     "Cyklokapron: tranexamic acid crosses the placenta; use in pregnancy is a risk-benefit decision.",
+     "Glutathione is another depigmenting ingredient with no such label statement."),
+    ("breastfeeding", "tranexamic-acid", "tranexamic-acid-100mg-ml", "one hundredth", "glutathione-injection",
+     "Cyklokapron: tranexamic acid passes into milk at about 1/100 of the serum concentration.",
+     "Glutathione is another depigmenting ingredient with no such label statement."),
+    ("pregnancy", "restylane-vital-lidocaine", "restylane-vital-lidocaine", "not been established",
+     "teosyal-redensity-ii",
+     "Restylane Skinboosters: safety in pregnancy not established.",
+     "Another HA skin booster whose label statement is not encoded."),
+    ("breastfeeding", "restylane-vital-lidocaine", "restylane-vital-lidocaine", "not been established",
+     "teosyal-redensity-ii",
+     "Restylane Skinboosters: safety in breastfeeding women not established.",
+     "Another HA skin booster whose label statement is not encoded."),
+    ("pregnancy", "restylane-vital-light-lidocaine", "restylane-vital-light-lidocaine", "not been established",
+     "profhilo",
+     "Restylane Skinboosters (Vital Light): safety in pregnancy not established.",
+     "Another HA product whose label statement is not encoded."),
+    ("breastfeeding", "restylane-vital-light-lidocaine", "restylane-vital-light-lidocaine",
+     "not been established", "profhilo",
+     "Restylane Skinboosters (Vital Light): safety in breastfeeding women not established.",
+     "Another HA product whose label statement is not encoded."),
+    ("pregnancy", "levocarnitine", "levocarnitine-100mg-ml", "Carnitor label", "r-gene-10",
+     "Carnitor: no adequate studies in pregnant women; only if clearly needed.",
+     "Arginine is another amino acid with no such label statement."),
+    ("breastfeeding", "levocarnitine", "levocarnitine-200mg-ml", "excess carnitine", "r-gene-10",
+     "Carnitor: weigh the child's risk of excess carnitine against the benefit to the mother.",
+     "Arginine is another amino acid with no such label statement."),
+    ("pregnancy", "ascorbic-acid", "ascorbic-acid-500mg-ml", "dietary allowance", "biotin-0-5mg-ml",
+     "Ascor: doses in pregnancy follow the recommended dietary allowance.",
+     "Biotin is another vitamin with no such statement."),
+    ("pregnancy", "infuvite-adult-vial-1", "infuvite-adult-vial-1", "Infuvite Adult", "pyridoxine-100mg-ml",
+     "Infuvite Adult: not studied in pregnant women.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("pregnancy", "infuvite-adult-vial-2", "infuvite-adult-vial-2", "Infuvite Adult", "pyridoxine-100mg-ml",
+     "Infuvite Adult (vial 2): not studied in pregnant women.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("breastfeeding", "infuvite-adult-vial-1", "infuvite-adult-vial-1", "nursing mother", "pyridoxine-100mg-ml",
+     "Infuvite Adult: not studied in lactating women; caution in a nursing mother.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("breastfeeding", "infuvite-adult-vial-2", "infuvite-adult-vial-2", "nursing mother", "pyridoxine-100mg-ml",
+     "Infuvite Adult (vial 2): not studied in lactating women; caution in a nursing mother.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("pregnancy", "placentex-2-25mg-3ml", "placentex-2-25mg-3ml", "absent or limited", "pdrn-injection",
+     "Placentex SmPC 4.6: data in pregnant women absent or limited.",
+     "A vendor PDRN product is not Placentex: its label says nothing we encode."),
+    ("pregnancy", "placentex-5-625mg-3ml", "placentex-5-625mg-3ml", "absent or limited", "pdrn-injection",
+     "Placentex SmPC 4.6 (5.625 mg): data in pregnant women absent or limited.",
+     "A vendor PDRN product is not Placentex: its label says nothing we encode."),
+)
+
+PREGNANCY_AND_BREASTFEEDING: list[Case] = [
+    case
+    for condition, scope, fires, text, neighbour, fact, why in PREGNANCY_LABELS
+    for case in (
+        Case(
+            f"{condition}-{scope}-label-fires-on-{fires}",
+            ("contraindication", condition, scope),
+            fact,
+            conditions=(condition,),
+            ingredients=(fires,),
+            must=(want(CAUTION, "condition", fires, condition, in_message=text, evidence="label"),),
+            must_not=(want(CONTRA, subject=fires),),
+        ),
+        Case(
+            f"{condition}-{scope}-label-not-on-{neighbour}",
+            ("contraindication", condition, scope),
+            why,
+            conditions=(condition,),
+            ingredients=(neighbour,),
+            must_not=(want(subject=neighbour, trigger=condition),),
+        ),
+    )
+]
+
+
 HYAL_EPI = ("incompatibility", "class:enzyme", "class:vasoconstrictor")
 ALPHA = "alpha-agonists"
 
@@ -794,6 +888,7 @@ CASES: list[Case] = [
         ingredients=("dexpanthenol-injection",),
         must_not=(want(kind="condition"),),
     ),
+    *PREGNANCY_AND_BREASTFEEDING,
 ]
 
 
