@@ -185,6 +185,73 @@ PREGNANCY_AND_BREASTFEEDING: list[Case] = [
 ]
 
 
+# ------------------------------------------------------------------ vitamin and aminophylline labels
+# (kind, trigger as typed, trigger id, scope, product that must fire it, a piece of the message,
+#  neighbour product, neighbour trigger as typed, the label's statement, why the neighbour is untouched)
+OTHER_LABELS = (
+    ("medication", "coumadin", "warfarin", "phytonadione", "infuvite-adult-vial-1", "vitamin K",
+     "infuvite-adult-vial-2", "warfarin",
+     "M.V.I. Adult label: its vitamin K may decrease the anticoagulant effect of warfarin.",
+     "Infuvite vial 2 holds no vitamin K."),
+    ("medication", "cimetidine", "cimetidine", "aminophylline", "aminophylline-25mg-ml", "theophylline clearance",
+     "caffeine-injection", "cimetidine",
+     "Phyllocontin SmPC 4.5: cimetidine reduces theophylline clearance.",
+     "Caffeine is another methylxanthine, but the statement is the aminophylline label's."),
+    ("medication", "clarithromycin", "clarithromycin", "aminophylline", "aminophylline-25mg-ml",
+     "theophylline clearance", "caffeine-injection", "clarithromycin",
+     "Phyllocontin SmPC 4.5: clarithromycin reduces theophylline clearance.",
+     "Caffeine is another methylxanthine, but the statement is the aminophylline label's."),
+    ("medication", "diltiazem", "diltiazem", "aminophylline", "aminophylline-25mg-ml", "theophylline clearance",
+     "caffeine-injection", "diltiazem",
+     "Phyllocontin SmPC 4.5: diltiazem reduces theophylline clearance.",
+     "Caffeine is another methylxanthine, but the statement is the aminophylline label's."),
+    ("condition", "pernicious anemia", "pernicious-anaemia", "folic-acid", "folic-acid-5mg-ml",
+     "pernicious anaemia", "cyanocobalamin-injection", "pernicious anaemia",
+     "Folic acid label: doses above 0.1 mg a day may obscure pernicious anaemia.",
+     "Vitamin B12 itself is the treatment of pernicious anaemia, not a masking agent."),
+    ("medication", "dilantin", "phenytoin", "folic-acid", "infuvite-adult-vial-2", "phenytoin",
+     "pyridoxine-100mg-ml", "phenytoin",
+     "Folic acid label: folic acid antagonises phenytoin; it reaches the vitamin mix that holds folic acid.",
+     "Pyridoxine is another B vitamin with no such statement."),
+    ("condition", "renal impairment", "renal-impairment", "magnesium-sulfate", "magnesium-sulfate-50pct",
+     "kidneys", "zinc-sulfate-injection-1mg-ml", "renal impairment",
+     "Magnesium sulfate label: give very cautiously when renal function is seriously impaired.",
+     "Zinc sulfate is another mineral salt; no renal statement of its label is encoded."),
+    ("condition", "severe-renal-impairment", "severe-renal-impairment", "magnesium-sulfate",
+     "magnesium-sulfate-50pct", "20 g in 48 hours", "zinc-sulfate-injection-1mg-ml", "severe-renal-impairment",
+     "Magnesium sulfate label: no more than 20 g in 48 hours in severe renal insufficiency.",
+     "Zinc sulfate is another mineral salt; no renal statement of its label is encoded."),
+)
+
+
+def _trigger_args(kind: str, term: str) -> dict[str, tuple[str, ...]]:
+    return {"conditions": (term,)} if kind == "condition" else {"medications": (term,)}
+
+
+VITAMIN_AND_AMINOPHYLLINE_LABELS: list[Case] = [
+    case
+    for kind, typed, trigger, scope, fires, text, neighbour, typed_n, fact, why in OTHER_LABELS
+    for case in (
+        Case(
+            f"{trigger}-{scope}-label-fires-on-{fires}",
+            ("contraindication", trigger, scope),
+            fact,
+            ingredients=(fires,),
+            must=(want(CAUTION, kind, fires, trigger, in_message=text, evidence="label"),),
+            **_trigger_args(kind, typed),
+        ),
+        Case(
+            f"{trigger}-{scope}-label-not-on-{neighbour}",
+            ("contraindication", trigger, scope),
+            why,
+            ingredients=(neighbour,),
+            must_not=(want(kind=kind, subject=neighbour),),
+            **_trigger_args(kind, typed_n),
+        ),
+    )
+]
+
+
 HYAL_EPI = ("incompatibility", "class:enzyme", "class:vasoconstrictor")
 ALPHA = "alpha-agonists"
 
@@ -889,6 +956,7 @@ CASES: list[Case] = [
         must_not=(want(kind="condition"),),
     ),
     *PREGNANCY_AND_BREASTFEEDING,
+    *VITAMIN_AND_AMINOPHYLLINE_LABELS,
 ]
 
 
@@ -994,6 +1062,8 @@ def test_label_rules_name_catalogue_entries(catalogue) -> None:
         ("Bactrim", "medication", "co-trimoxazole"),
         ("GTN", "medication", "glyceryl-trinitrate"),
         ("Norvir", "medication", "ritonavir"),
+        ("Epanutin", "medication", "phenytoin"),
+        ("antiepileptic", "medication-class", "anticonvulsant"),
     ],
 )
 def test_medication_vocabulary(catalogue, term: str, kind: str, entry: str) -> None:
@@ -1013,6 +1083,8 @@ def test_medication_vocabulary(catalogue, term: str, kind: str, entry: str) -> N
         ("neck lift", "prior-submental-treatment"),
         ("troponin test", "laboratory-tests-planned"),
         ("acquired defective color vision", "acquired-colour-vision-defect"),
+        ("vitamin B12 deficiency", "pernicious-anaemia"),
+        ("pernicious anemia", "pernicious-anaemia"),
     ],
 )
 def test_condition_vocabulary(catalogue, term: str, entry: str) -> None:
