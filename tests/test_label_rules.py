@@ -158,6 +158,13 @@ PREGNANCY_LABELS = (
     ("pregnancy", "placentex-5-625mg-3ml", "placentex-5-625mg-3ml", "absent or limited", "pdrn-injection",
      "Placentex SmPC 4.6 (5.625 mg): data in pregnant women absent or limited.",
      "A vendor PDRN product is not Placentex: its label says nothing we encode."),
+    ("pregnancy", "copper", "multrys", "only if clearly indicated", "zinc-sulfate-3mg-ml",
+     "Cupric chloride label: give to a pregnant woman only if clearly indicated; it reaches a trace-element "
+     "mix that holds copper.",
+     "Zinc sulfate is another trace element; no pregnancy statement of its label is encoded."),
+    ("breastfeeding", "copper", "cupric-chloride-0-4mg-ml", "nursing woman", "zinc-sulfate-3mg-ml",
+     "Cupric chloride label: caution in a nursing woman.",
+     "Zinc sulfate is another trace element; no breastfeeding statement of its label is encoded."),
 )
 
 PREGNANCY_AND_BREASTFEEDING: list[Case] = [
@@ -221,6 +228,14 @@ OTHER_LABELS = (
      "magnesium-sulfate-50pct", "20 g in 48 hours", "zinc-sulfate-injection-1mg-ml", "severe-renal-impairment",
      "Magnesium sulfate label: no more than 20 g in 48 hours in severe renal insufficiency.",
      "Zinc sulfate is another mineral salt; no renal statement of its label is encoded."),
+    ("condition", "liver disease", "hepatic-impairment", "copper", "cupric-chloride-0-4mg-ml", "bile",
+     "zinc-sulfate-injection-1mg-ml", "liver disease",
+     "Cupric chloride label: liver or biliary dysfunction may call for omitting or reducing copper.",
+     "Zinc is not eliminated in the bile the way copper is; no hepatic statement of its label is encoded."),
+    ("condition", "Wilson's disease", "wilson-disease", "copper", "tralement", "Wilson disease",
+     "selenious-acid-40mcg-ml", "Wilson's disease",
+     "Cupric chloride label: copper is not recommended in Wilson disease; it reaches a trace-element mix.",
+     "Selenium holds no copper."),
 )
 
 
@@ -907,6 +922,24 @@ CASES: list[Case] = [
     ),
     # ------------------------------------------------------------------ vitamins
     Case(
+        "copper-with-vitamin-c-one-syringe",
+        ("incompatibility", "copper", "ascorbic-acid"),
+        "Cupric chloride label: cupric ions degrade ascorbic acid in an admixture.",
+        ingredients=("cupric-chloride-0-4mg-ml", "ascorbic-acid-500mg-ml"),
+        must=(
+            want(CAUTION, "incompatibility", "cupric-chloride-0-4mg-ml", "ascorbic-acid-500mg-ml",
+                 in_message="cupric ions", evidence="label"),
+        ),
+        status=CAUTION,
+    ),
+    Case(
+        "copper-and-vitamin-c-separate-syringes",
+        ("incompatibility", "copper", "ascorbic-acid"),
+        "Given from separate syringes, copper does not meet the vitamin C.",
+        recipe=syringes(["cupric-chloride-0-4mg-ml"], ["ascorbic-acid-500mg-ml"]),
+        must_not=(want(kind="incompatibility"),),
+    ),
+    Case(
         "b12-with-vitamin-c-one-syringe",
         ("incompatibility", "cyanocobalamin", "ascorbic-acid"),
         "Ascorbic acid degrades vitamin B12 in solution.",
@@ -1085,6 +1118,7 @@ def test_medication_vocabulary(catalogue, term: str, kind: str, entry: str) -> N
         ("acquired defective color vision", "acquired-colour-vision-defect"),
         ("vitamin B12 deficiency", "pernicious-anaemia"),
         ("pernicious anemia", "pernicious-anaemia"),
+        ("Wilson's disease", "wilson-disease"),
     ],
 )
 def test_condition_vocabulary(catalogue, term: str, entry: str) -> None:
