@@ -91,6 +91,182 @@ class Case:
     status: str | None = None
 
 
+# ------------------------------------------------------------------ pregnancy and breastfeeding
+# (condition, scope, product that must fire it, a piece of the message, neighbour that must not,
+#  the label's statement, why the neighbour is untouched). The procedure-wide pregnancy and
+# breastfeeding rules fire for every product; these cases match the label's own finding, whose
+# subject is the product, so the neighbour is a product with no such statement in its label.
+PREGNANCY_LABELS = (
+    ("pregnancy", "deoxycholic-acid", "deoxycholic-acid-10mg-ml", "Kybella label", "caffeine-injection",
+     "Kybella: no human pregnancy data; a fetal lung-lobe malformation in rabbits.",
+     "Caffeine is another fat-reduction ingredient, but the Kybella statement is about deoxycholic acid."),
+    ("breastfeeding", "deoxycholic-acid", "pc-dc-injection", "breast milk", "caffeine-injection",
+     "Kybella: unknown whether deoxycholic acid passes into milk; it reaches a PC/DC mix that holds it.",
+     "Caffeine holds no deoxycholic acid."),
+    ("pregnancy", "enzyme", "hyaluronidase-recombinant-150", "only if clearly needed", "lidocaine-1pct-sd",
+     "Hylenex: give hyaluronidase to a pregnant woman only if clearly needed.",
+     "Plain lidocaine is not an enzyme."),
+    ("breastfeeding", "enzyme", "hyaluronidase-ovine-200", "nursing woman", "lidocaine-1pct-sd",
+     "Hylenex 8.3: caution when hyaluronidase is given to a nursing woman; every hyaluronidase shares it.",
+     "Plain lidocaine is not an enzyme."),
+    ("pregnancy", "tranexamic-acid", "tranexamic-acid-100mg-ml", "placenta", "glutathione-injection",
+     "Cyklokapron: tranexamic acid crosses the placenta; use in pregnancy is a risk-benefit decision.",
+     "Glutathione is another depigmenting ingredient with no such label statement."),
+    ("breastfeeding", "tranexamic-acid", "tranexamic-acid-100mg-ml", "one hundredth", "glutathione-injection",
+     "Cyklokapron: tranexamic acid passes into milk at about 1/100 of the serum concentration.",
+     "Glutathione is another depigmenting ingredient with no such label statement."),
+    ("pregnancy", "restylane-vital-lidocaine", "restylane-vital-lidocaine", "not been established",
+     "teosyal-redensity-ii",
+     "Restylane Skinboosters: safety in pregnancy not established.",
+     "Another HA skin booster whose label statement is not encoded."),
+    ("breastfeeding", "restylane-vital-lidocaine", "restylane-vital-lidocaine", "not been established",
+     "teosyal-redensity-ii",
+     "Restylane Skinboosters: safety in breastfeeding women not established.",
+     "Another HA skin booster whose label statement is not encoded."),
+    ("pregnancy", "restylane-vital-light-lidocaine", "restylane-vital-light-lidocaine", "not been established",
+     "profhilo",
+     "Restylane Skinboosters (Vital Light): safety in pregnancy not established.",
+     "Another HA product whose label statement is not encoded."),
+    ("breastfeeding", "restylane-vital-light-lidocaine", "restylane-vital-light-lidocaine",
+     "not been established", "profhilo",
+     "Restylane Skinboosters (Vital Light): safety in breastfeeding women not established.",
+     "Another HA product whose label statement is not encoded."),
+    ("pregnancy", "levocarnitine", "levocarnitine-100mg-ml", "Carnitor label", "r-gene-10",
+     "Carnitor: no adequate studies in pregnant women; only if clearly needed.",
+     "Arginine is another amino acid with no such label statement."),
+    ("breastfeeding", "levocarnitine", "levocarnitine-200mg-ml", "excess carnitine", "r-gene-10",
+     "Carnitor: weigh the child's risk of excess carnitine against the benefit to the mother.",
+     "Arginine is another amino acid with no such label statement."),
+    ("pregnancy", "ascorbic-acid", "ascorbic-acid-500mg-ml", "dietary allowance", "biotin-0-5mg-ml",
+     "Ascor: doses in pregnancy follow the recommended dietary allowance.",
+     "Biotin is another vitamin with no such statement."),
+    ("pregnancy", "infuvite-adult-vial-1", "infuvite-adult-vial-1", "Infuvite Adult", "pyridoxine-100mg-ml",
+     "Infuvite Adult: not studied in pregnant women.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("pregnancy", "infuvite-adult-vial-2", "infuvite-adult-vial-2", "Infuvite Adult", "pyridoxine-100mg-ml",
+     "Infuvite Adult (vial 2): not studied in pregnant women.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("breastfeeding", "infuvite-adult-vial-1", "infuvite-adult-vial-1", "nursing mother", "pyridoxine-100mg-ml",
+     "Infuvite Adult: not studied in lactating women; caution in a nursing mother.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("breastfeeding", "infuvite-adult-vial-2", "infuvite-adult-vial-2", "nursing mother", "pyridoxine-100mg-ml",
+     "Infuvite Adult (vial 2): not studied in lactating women; caution in a nursing mother.",
+     "A single-vitamin injection whose label statement is not encoded."),
+    ("pregnancy", "placentex-2-25mg-3ml", "placentex-2-25mg-3ml", "absent or limited", "pdrn-injection",
+     "Placentex SmPC 4.6: data in pregnant women absent or limited.",
+     "A vendor PDRN product is not Placentex: its label says nothing we encode."),
+    ("pregnancy", "placentex-5-625mg-3ml", "placentex-5-625mg-3ml", "absent or limited", "pdrn-injection",
+     "Placentex SmPC 4.6 (5.625 mg): data in pregnant women absent or limited.",
+     "A vendor PDRN product is not Placentex: its label says nothing we encode."),
+    ("pregnancy", "copper", "multrys", "only if clearly indicated", "zinc-sulfate-3mg-ml",
+     "Cupric chloride label: give to a pregnant woman only if clearly indicated; it reaches a trace-element "
+     "mix that holds copper.",
+     "Zinc sulfate is another trace element; no pregnancy statement of its label is encoded."),
+    ("breastfeeding", "copper", "cupric-chloride-0-4mg-ml", "nursing woman", "zinc-sulfate-3mg-ml",
+     "Cupric chloride label: caution in a nursing woman.",
+     "Zinc sulfate is another trace element; no breastfeeding statement of its label is encoded."),
+)
+
+PREGNANCY_AND_BREASTFEEDING: list[Case] = [
+    case
+    for condition, scope, fires, text, neighbour, fact, why in PREGNANCY_LABELS
+    for case in (
+        Case(
+            f"{condition}-{scope}-label-fires-on-{fires}",
+            ("contraindication", condition, scope),
+            fact,
+            conditions=(condition,),
+            ingredients=(fires,),
+            must=(want(CAUTION, "condition", fires, condition, in_message=text, evidence="label"),),
+            must_not=(want(CONTRA, subject=fires),),
+        ),
+        Case(
+            f"{condition}-{scope}-label-not-on-{neighbour}",
+            ("contraindication", condition, scope),
+            why,
+            conditions=(condition,),
+            ingredients=(neighbour,),
+            must_not=(want(subject=neighbour, trigger=condition),),
+        ),
+    )
+]
+
+
+# ------------------------------------------------------------------ vitamin and aminophylline labels
+# (kind, trigger as typed, trigger id, scope, product that must fire it, a piece of the message,
+#  neighbour product, neighbour trigger as typed, the label's statement, why the neighbour is untouched)
+OTHER_LABELS = (
+    ("medication", "coumadin", "warfarin", "phytonadione", "infuvite-adult-vial-1", "vitamin K",
+     "infuvite-adult-vial-2", "warfarin",
+     "M.V.I. Adult label: its vitamin K may decrease the anticoagulant effect of warfarin.",
+     "Infuvite vial 2 holds no vitamin K."),
+    ("medication", "cimetidine", "cimetidine", "aminophylline", "aminophylline-25mg-ml", "theophylline clearance",
+     "caffeine-injection", "cimetidine",
+     "Phyllocontin SmPC 4.5: cimetidine reduces theophylline clearance.",
+     "Caffeine is another methylxanthine, but the statement is the aminophylline label's."),
+    ("medication", "clarithromycin", "clarithromycin", "aminophylline", "aminophylline-25mg-ml",
+     "theophylline clearance", "caffeine-injection", "clarithromycin",
+     "Phyllocontin SmPC 4.5: clarithromycin reduces theophylline clearance.",
+     "Caffeine is another methylxanthine, but the statement is the aminophylline label's."),
+    ("medication", "diltiazem", "diltiazem", "aminophylline", "aminophylline-25mg-ml", "theophylline clearance",
+     "caffeine-injection", "diltiazem",
+     "Phyllocontin SmPC 4.5: diltiazem reduces theophylline clearance.",
+     "Caffeine is another methylxanthine, but the statement is the aminophylline label's."),
+    ("condition", "pernicious anemia", "pernicious-anaemia", "folic-acid", "folic-acid-5mg-ml",
+     "pernicious anaemia", "cyanocobalamin-injection", "pernicious anaemia",
+     "Folic acid label: doses above 0.1 mg a day may obscure pernicious anaemia.",
+     "Vitamin B12 itself is the treatment of pernicious anaemia, not a masking agent."),
+    ("medication", "dilantin", "phenytoin", "folic-acid", "infuvite-adult-vial-2", "phenytoin",
+     "pyridoxine-100mg-ml", "phenytoin",
+     "Folic acid label: folic acid antagonises phenytoin; it reaches the vitamin mix that holds folic acid.",
+     "Pyridoxine is another B vitamin with no such statement."),
+    ("condition", "renal impairment", "renal-impairment", "magnesium-sulfate", "magnesium-sulfate-50pct",
+     "kidneys", "zinc-sulfate-injection-1mg-ml", "renal impairment",
+     "Magnesium sulfate label: give very cautiously when renal function is seriously impaired.",
+     "Zinc sulfate is another mineral salt; no renal statement of its label is encoded."),
+    ("condition", "severe-renal-impairment", "severe-renal-impairment", "magnesium-sulfate",
+     "magnesium-sulfate-50pct", "20 g in 48 hours", "zinc-sulfate-injection-1mg-ml", "severe-renal-impairment",
+     "Magnesium sulfate label: no more than 20 g in 48 hours in severe renal insufficiency.",
+     "Zinc sulfate is another mineral salt; no renal statement of its label is encoded."),
+    ("condition", "liver disease", "hepatic-impairment", "copper", "cupric-chloride-0-4mg-ml", "bile",
+     "zinc-sulfate-injection-1mg-ml", "liver disease",
+     "Cupric chloride label: liver or biliary dysfunction may call for omitting or reducing copper.",
+     "Zinc is not eliminated in the bile the way copper is; no hepatic statement of its label is encoded."),
+    ("condition", "Wilson's disease", "wilson-disease", "copper", "tralement", "Wilson disease",
+     "selenious-acid-40mcg-ml", "Wilson's disease",
+     "Cupric chloride label: copper is not recommended in Wilson disease; it reaches a trace-element mix.",
+     "Selenium holds no copper."),
+)
+
+
+def _trigger_args(kind: str, term: str) -> dict[str, tuple[str, ...]]:
+    return {"conditions": (term,)} if kind == "condition" else {"medications": (term,)}
+
+
+VITAMIN_AND_AMINOPHYLLINE_LABELS: list[Case] = [
+    case
+    for kind, typed, trigger, scope, fires, text, neighbour, typed_n, fact, why in OTHER_LABELS
+    for case in (
+        Case(
+            f"{trigger}-{scope}-label-fires-on-{fires}",
+            ("contraindication", trigger, scope),
+            fact,
+            ingredients=(fires,),
+            must=(want(CAUTION, kind, fires, trigger, in_message=text, evidence="label"),),
+            **_trigger_args(kind, typed),
+        ),
+        Case(
+            f"{trigger}-{scope}-label-not-on-{neighbour}",
+            ("contraindication", trigger, scope),
+            why,
+            ingredients=(neighbour,),
+            must_not=(want(kind=kind, subject=neighbour),),
+            **_trigger_args(kind, typed_n),
+        ),
+    )
+]
+
+
 HYAL_EPI = ("incompatibility", "class:enzyme", "class:vasoconstrictor")
 ALPHA = "alpha-agonists"
 
@@ -746,6 +922,24 @@ CASES: list[Case] = [
     ),
     # ------------------------------------------------------------------ vitamins
     Case(
+        "copper-with-vitamin-c-one-syringe",
+        ("incompatibility", "copper", "ascorbic-acid"),
+        "Cupric chloride label: cupric ions degrade ascorbic acid in an admixture.",
+        ingredients=("cupric-chloride-0-4mg-ml", "ascorbic-acid-500mg-ml"),
+        must=(
+            want(CAUTION, "incompatibility", "cupric-chloride-0-4mg-ml", "ascorbic-acid-500mg-ml",
+                 in_message="cupric ions", evidence="label"),
+        ),
+        status=CAUTION,
+    ),
+    Case(
+        "copper-and-vitamin-c-separate-syringes",
+        ("incompatibility", "copper", "ascorbic-acid"),
+        "Given from separate syringes, copper does not meet the vitamin C.",
+        recipe=syringes(["cupric-chloride-0-4mg-ml"], ["ascorbic-acid-500mg-ml"]),
+        must_not=(want(kind="incompatibility"),),
+    ),
+    Case(
         "b12-with-vitamin-c-one-syringe",
         ("incompatibility", "cyanocobalamin", "ascorbic-acid"),
         "Ascorbic acid degrades vitamin B12 in solution.",
@@ -794,6 +988,8 @@ CASES: list[Case] = [
         ingredients=("dexpanthenol-injection",),
         must_not=(want(kind="condition"),),
     ),
+    *PREGNANCY_AND_BREASTFEEDING,
+    *VITAMIN_AND_AMINOPHYLLINE_LABELS,
 ]
 
 
@@ -899,6 +1095,8 @@ def test_label_rules_name_catalogue_entries(catalogue) -> None:
         ("Bactrim", "medication", "co-trimoxazole"),
         ("GTN", "medication", "glyceryl-trinitrate"),
         ("Norvir", "medication", "ritonavir"),
+        ("Epanutin", "medication", "phenytoin"),
+        ("antiepileptic", "medication-class", "anticonvulsant"),
     ],
 )
 def test_medication_vocabulary(catalogue, term: str, kind: str, entry: str) -> None:
@@ -918,6 +1116,9 @@ def test_medication_vocabulary(catalogue, term: str, kind: str, entry: str) -> N
         ("neck lift", "prior-submental-treatment"),
         ("troponin test", "laboratory-tests-planned"),
         ("acquired defective color vision", "acquired-colour-vision-defect"),
+        ("vitamin B12 deficiency", "pernicious-anaemia"),
+        ("pernicious anemia", "pernicious-anaemia"),
+        ("Wilson's disease", "wilson-disease"),
     ],
 )
 def test_condition_vocabulary(catalogue, term: str, entry: str) -> None:
