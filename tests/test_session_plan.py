@@ -317,3 +317,23 @@ def test_equal_bounds_name_the_dose_cap():
     volume, decided = decide(20.0, [Bound("protocol-points", 10.0, "points"), Bound("dose-cap", 10.0, "cap")])
     assert volume == 10.0 and decided is not None and decided.name == "dose-cap"
     assert decide(5.0, [Bound("dose-cap", 10.0, "cap")]) == (5.0, None)
+
+
+def test_a_requested_volume_only_dose_caps_bound_is_a_caution(catalogue):
+    """4 mL asked for under the eyes, where no protocol session volume, treated area or
+    presentation bound is recorded: planned as asked, with a caution that nothing but the dose
+    caps could hold it (unknown is never ok)."""
+    doc = _doc(api.build("dark-circles", volume="4 mL", catalogue=catalogue), catalogue)
+    assert {b["bound"] for b in doc["plan"]["bounds"]} <= {"dose-cap"}
+    caution = [f for f in doc["findings"] if f["trigger"] == "plan:no-volume-bound"]
+    assert caution and caution[0]["severity"] == "caution" and "4 mL" in caution[0]["message"]
+    assert caution[0]["unassessed"] == "session volume bound"
+
+
+def test_no_such_caution_where_a_sourced_bound_holds_the_volume(catalogue):
+    """The same request where the protocol gives a session volume: the bound holds it, no
+    'held only to the dose caps' caution; and a volume meso chose itself never gets one."""
+    for recipe in (api.build("skin-rejuvenation", volume="1 mL", catalogue=catalogue),
+                   api.build("dark-circles", catalogue=catalogue)):
+        doc = _doc(recipe, catalogue)
+        assert not [f for f in doc["findings"] if f["trigger"] == "plan:no-volume-bound"]

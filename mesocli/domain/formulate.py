@@ -688,6 +688,9 @@ def _plan_volume(plan: _Plan, protocol: Protocol | None, groups: list[list[Produ
         what = "A dose cap" if decided.name == "dose-cap" else f"The {decided.name.replace('-', ' ')} bound"
         plan.reasons.append(f"{what} truncated the plan to {_ml(volume_ml)}: {decided.detail}.")
         plan.plan_findings.append(session_plan.capped_finding(first, decided, volume_ml))
+    unbounded = session_plan.unbounded_finding(first, bounds, request.area)
+    if unbounded is not None:
+        plan.plan_findings.append(unbounded)
     plan.session = (first, bounds, decided, volume_ml)
     return volume_ml, first
 

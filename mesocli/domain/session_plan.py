@@ -42,7 +42,7 @@ from mesocli.domain.dosing import (
     mass_limit,
     rule_applies,
 )
-from mesocli.domain.model import Product, Protocol, Provenance
+from mesocli.domain.model import UNSOURCED, Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
 from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, units_of
 
@@ -310,6 +310,21 @@ def capped_finding(first: Start, bound: Bound, planned_ml: float) -> Finding:
                    f"{bound.detail}.",
                    advice="Do not inject more than the plan; treat the rest of the area in another session "
                           "if the protocol allows.", **cites)
+
+
+def unbounded_finding(first: Start, bounds: Sequence[Bound], area: str | None) -> Finding | None:
+    """The caution on a requested session volume that only dose caps could bound: no protocol
+    session volume, treated area or presentation is recorded for this indication and area, so
+    nothing says whether that volume suits the area (unknown is never ok). None otherwise."""
+    if first.basis != "requested-volume" or any(b.name != "dose-cap" for b in bounds):
+        return None
+    where = f"the {area} area" if area else "this area"
+    return Finding("caution", "protocol", PROCEDURE, "plan:no-volume-bound",
+                   f"The requested session volume {_ml(first.ml)} was held only to the dose caps: no sourced "
+                   f"session volume, treated-area or presentation bound is recorded for {where}, so meso cannot "
+                   "tell whether this volume suits it.",
+                   advice="Check the volume against the product's instructions for use and the protocol you follow.",
+                   unassessed="session volume bound", **sourced(UNSOURCED))
 
 
 def finish(first: Start, bounds: Sequence[Bound], planned_ml: float, decided: Bound | None,
