@@ -710,22 +710,65 @@ def compatible(left: Units, right: Units) -> bool:
     return _derived(("compatible", left, right), lambda: bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right))))
 
 
-def _root_factor(unit: Units) -> float:
-    return _derived(("root", unit), lambda: Q_(1.0, unit).to_root_units().magnitude)
+# ----------------------------------------------------------------------------- canonical numbers
+# Every comparison meso makes between quantities (a dose and its limit, a strength and the one
+# studied, an interval and its minimum, a volume and the syringe's graduation) is a plain float
+# comparison of two numbers in the canonical unit of their dimension (CANONICAL), each first
+# settled to SIGNIFICANT significant figures (:func:`settle`). Floating point noise from unit
+# factors and from summing and multiplying magnitudes sits in the 16th and 17th significant
+# figure, far below the 12th, and no clinical quantity is meaningful beyond the 6 figures meso
+# prints; so settled numbers that are equal as decimals compare equal, and no comparison needs
+# a tolerance of its own.
+
+SIGNIFICANT = 12
+
+# dimension (as pint writes it) -> the canonical unit of quantities of that dimension
+CANONICAL: dict[str, str] = {
+    "[mass]": "mg",
+    "[length] ** 3": "mL",
+    "[mass] / [length] ** 3": "mg/mL",
+    "[length] ** 2": "cm**2",
+    "[length]": "mm",
+    "[time]": "day",
+    "[mass] / [length] ** 2": "mg/cm**2",
+    "": "mg/kg",  # a dose per body mass, the only dimensionless quantity meso reads
+    "[biological_activity]": "IU",
+    "[biological_activity] / [length] ** 3": "IU/mL",
+    "[usp_activity]": "USP",
+    "[usp_activity] / [length] ** 3": "USP/mL",
+}
 
 
-def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
-    """The two magnitudes pint compares for ``Q_(left, left_unit)`` and ``Q_(right, right_unit)``:
-    the magnitudes themselves in the same units, otherwise both in root units.
+def settle(value: float) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT` significant figures: the number a comparison sees."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{SIGNIFICANT}g}")
 
-    Raises pint's ``DimensionalityError`` for quantities of different dimensions.
-    """
-    left_units, right_units = units_of(left_unit), units_of(right_unit)
-    if left_units is right_units or left_units == right_units:
-        return left, right
-    if not compatible(left_unit, right_unit):
+
+def canonical_unit(unit: Units) -> str:
+    """The canonical unit of ``unit``'s dimension (``"mg"`` for ``"g"``, ``"mg/mL"`` for ``"% w/v"``)."""
+    def work_out() -> str:
+        dims = Q_(1.0, unit).dimensionality
+        found = CANONICAL.get(str(dims) if dims else "")
+        if found is None:
+            raise UnitError(f"no canonical unit for {unit!s}")
+        return found
+
+    return _derived(("canonical", unit), work_out)
+
+
+def canonical(value: float, unit: Units) -> float:
+    """``Q_(value, unit)`` as a settled number in its canonical unit: ``canonical(0.3, "g") == 300``."""
+    return settle(value * factor(unit, canonical_unit(unit)))
+
+
+def canonical_pair(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
+    """The two settled canonical numbers to compare for ``Q_(left, left_unit)`` and
+    ``Q_(right, right_unit)``. Raises pint's ``DimensionalityError`` for different dimensions."""
+    if canonical_unit(left_unit) != canonical_unit(right_unit):
         Q_(1.0, left_unit).to(units_of(right_unit))  # raises DimensionalityError
-    return left * _root_factor(left_unit), right * _root_factor(right_unit)
+    return canonical(left, left_unit), canonical(right, right_unit)
 
 
 def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:

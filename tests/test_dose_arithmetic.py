@@ -8,7 +8,6 @@ last bit can round to a different 0.01 mL graduation or fall on the other side o
 
 from __future__ import annotations
 
-import math
 from types import SimpleNamespace
 
 import pytest
@@ -57,19 +56,49 @@ def test_factor_converts_as_pint_does(value, pair):
     assert value * units.factor(source, target) == Q_(value, source).to(target).magnitude
 
 
+MASSES = ["mg", "g", "ug", "mcg", "kg"]
+PER_BODY_MASS = ["mg/kg", "ug/kg", "g/kg"]
+ACTIVITY_CONCENTRATIONS = ["IU/mL", "IU/L"]
+COMPATIBLE = st.sampled_from([VOLUMES, MASS_CONCENTRATIONS, AREAS, DURATIONS, MASSES, PER_BODY_MASS,
+                              ACTIVITY_CONCENTRATIONS]).flatmap(
+    lambda group: st.tuples(st.sampled_from(group), st.sampled_from(group)))
+
+
 @PROPERTY
-@given(left=MAGNITUDES, right=MAGNITUDES, left_unit=st.sampled_from(VOLUMES), right_unit=st.sampled_from(VOLUMES))
-def test_comparisons_agree_with_pint(left, right, left_unit, right_unit):
-    a, b = units.comparable(left, left_unit, right, right_unit)
-    assert (a > b) == (Q_(left, left_unit) > Q_(right, right_unit))
-    assert (a <= b) == (Q_(left, left_unit) <= Q_(right, right_unit))
+@given(left=MAGNITUDES, right=MAGNITUDES, pair=COMPATIBLE, same=st.booleans())
+def test_canonical_comparison_agrees_with_pint(left, right, pair, same):
+    """Settled canonical numbers order two quantities as pint does, unless pint's own numbers
+    differ only by float noise (beyond the 12th significant figure), where they compare equal."""
+    left_unit, right_unit = pair
+    if same:  # the same quantity written in two units: pint may see noise, meso sees equality
+        right = Q_(left, left_unit).to(right_unit).magnitude
+    a, b = units.canonical_pair(left, left_unit, right, right_unit)
+    first, second = Q_(left, left_unit), Q_(right, right_unit)
+    gap = abs((first - second).to(left_unit).magnitude) / max(left, first.to(left_unit).magnitude, 1e-300)
+    if gap > 1e-11:
+        assert (a > b) == (first > second)
+        assert (a < b) == (first < second)
+    else:
+        assert a == b or (a > b) == (first > second)
+    if same:
+        assert a == b
+
+
+def test_canonical_numbers_are_in_canonical_units():
+    assert units.canonical(0.3, "g") == 300
+    assert units.canonical(2, "L") == 2000
+    assert units.canonical(1, "week") == 7
+    assert units.canonical(1, "m**2") == 10000
+    assert units.canonical(20, "g/L") == 20
+    assert units.canonical(4500, "ug/kg") == 4.5
+    assert units.canonical(0.1 + 0.2, "mL") == 0.3  # float noise settles
 
 
 def test_comparing_different_dimensions_is_refused_as_in_pint():
     import pint
 
     with pytest.raises(pint.DimensionalityError):
-        units.comparable(1.0, "mL", 1.0, "mg")
+        units.canonical_pair(1.0, "mL", 1.0, "mg")
 
 
 @pytest.mark.parametrize(("left", "right"), [("mg/mL", "mL"), ("IU/mL", "uL"), ("mg/kg", "kg"),
@@ -192,8 +221,17 @@ def test_dilution_volume_agrees_with_pint(target, share, stock, units_pair):
 @given(ml=st.floats(min_value=0, max_value=100))
 def test_floor_volume_rounds_down_to_the_graduation(ml):
     floored = formulate._floor_volume(ml)
-    assert floored == math.floor(Q_(ml, "mL").to("mL").magnitude / 0.01 + 1e-9) * 0.01
-    assert floored <= ml + 1e-9
+    hundredths = round(floored * 100)
+    assert floored == hundredths / 100  # a whole number of graduations, as the decimal says it
+    assert units.settle(floored) <= units.settle(ml)  # never more than the volume given
+    assert ml - floored < 0.01  # and less than one graduation below it
+
+
+@pytest.mark.parametrize(("ml", "expected"), [(0.07, 0.07), (0.1 + 0.2, 0.3), (0.6999999999999999, 0.7),
+                                              (0.069, 0.06), (1.0 - 1e-9, 0.99), (2.5, 2.5), (0.004, 0.0)])
+def test_floor_volume_keeps_a_volume_that_is_a_whole_number_of_graduations(ml, expected):
+    """Float noise (0.1 + 0.2 is 0.30000000000000004) never loses or gains a graduation."""
+    assert formulate._floor_volume(ml) == expected
 
 
 @PROPERTY

@@ -21,7 +21,8 @@ from mesocli.units import (
     Amount,
     Units,
     as_quantity,
-    comparable,
+    canonical,
+    canonical_pair,
     compatible,
     factor,
     format_quantity,
@@ -29,6 +30,7 @@ from mesocli.units import (
     has_dimension,
     per,
     reduction,
+    settle,
     times,
     units_of,
 )
@@ -258,7 +260,7 @@ def companion_minimums(catalogue: Catalogue) -> dict[str, float]:
     for key, default in catalogue.defaults.items():
         if key.startswith(COMPANION_MINIMUM):
             amount = parse_amount(default.value, kind="concentration", what=f"default {key}")
-            found[key[len(COMPANION_MINIMUM):]] = amount.value * factor(amount.unit, "mg/mL")
+            found[key[len(COMPANION_MINIMUM):]] = canonical(amount.value, amount.unit)
     return found
 
 
@@ -290,7 +292,7 @@ def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], flo
                     known = False
                 else:
                     mass += c.concentration.value * factor(c.concentration.unit, "mg/mL") * millilitres
-        if not known or volume <= 0 or mass / volume < minimum * (1 - 1e-9):
+        if not known or volume <= 0 or settle(mass / volume) < minimum:
             weak.add(sid)
     return weak
 
@@ -382,6 +384,13 @@ def mg_text(value: float | None) -> str:
 
 
 def exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool:
-    """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as pint compares quantities."""
-    left, right = comparable(value, unit, limit, limit_unit)
+    """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as settled numbers in canonical units
+    (see "canonical numbers" in :mod:`mesocli.units`)."""
+    left, right = canonical_pair(value, unit, limit, limit_unit)
     return left > right
+
+
+def shorter(value: float, unit: Units, minimum: float, minimum_unit: Units) -> bool:
+    """``Q_(value, unit) < Q_(minimum, minimum_unit)``, compared as :func:`exceeds` compares."""
+    left, right = canonical_pair(value, unit, minimum, minimum_unit)
+    return left < right

@@ -52,12 +52,13 @@ from mesocli.domain.rules.base import Context, sourced
 from mesocli.units import (
     Amount,
     as_quantity,
-    comparable,
+    canonical_pair,
     compatible,
     factor,
     format_quantity,
     format_value,
     per,
+    settle,
     times,
     units_of,
 )
@@ -578,11 +579,11 @@ def _undilutable(cat: Catalogue, product: Product, fit: Fit) -> tuple[Amount, Am
     studied = fit.final_concentration
     if stock is None or studied is None or not compatible(stock.unit, studied.unit):
         return None
-    return (stock, studied) if _at_most(stock, studied.value * (1 + 1e-9), studied.unit) else None
+    return (stock, studied) if _at_most(stock, studied.value, studied.unit) else None
 
 
 def _own_syringe_reason(product: Product, stock: Amount, studied: Amount) -> str:
-    strength = "already at" if _at_most(studied, stock.value * (1 + 1e-9), stock.unit) else "weaker than"
+    strength = "already at" if _at_most(studied, stock.value, stock.unit) else "weaker than"
     return (f"{product.id} is {strength} the strength its sources studied as supplied (stock "
             f"{format_quantity(stock)}, studied {format_quantity(studied)}), so it has a syringe of its own: "
             "an anaesthetic or another product drawn up with it would dilute it.")
@@ -709,11 +710,14 @@ def _finish_plan(plan: _Plan, first: Any, syringes: Sequence[Syringe], protocol:
 
 
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
+GRADUATIONS_PER_ML = 100
 
 
 def _floor_volume(ml: float) -> float:
-    """Round a volume in mL down to the syringe graduation, so rounding never raises a dose."""
-    return math.floor(ml / VOLUME_STEP + 1e-9) * VOLUME_STEP
+    """Round a volume in mL down to the syringe graduation, so rounding never raises a dose: the
+    volume in whole graduations is the settled number of hundredths of a mL, rounded down (a
+    volume that is a whole number of graduations as a decimal is kept as it is)."""
+    return math.floor(settle(ml * GRADUATIONS_PER_ML)) / GRADUATIONS_PER_ML
 
 
 def _ml(value: float) -> str:
@@ -750,7 +754,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
         target = fit.final_concentration
         stock = active.concentration
         assert stock is not None
-        if not compatible(stock.unit, target.unit) or _at_most(stock, target.value * (1 + 1e-9), target.unit):
+        if not compatible(stock.unit, target.unit) or _at_most(stock, target.value, target.unit):
             supplied.append((product, _why(fit, f"stock {format_quantity(stock)} is not stronger than the "
                                                  f"studied {format_quantity(target)}, so it is used as supplied "
                                                  "and mixing dilutes it")))
@@ -827,8 +831,9 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
 
 
 def _at_most(stock: Amount, value: float, unit: Any) -> bool:
-    """``stock <= Q_(value, unit)``, compared as pint compares quantities."""
-    left, right = comparable(stock.value, stock.unit, value, unit)
+    """``stock <= Q_(value, unit)``, compared as settled numbers in canonical units (see
+    "canonical numbers" in :mod:`mesocli.units`)."""
+    left, right = canonical_pair(stock.value, stock.unit, value, unit)
     return left <= right
 
 
@@ -873,7 +878,7 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
             limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
             if limit.mg is None:
                 continue
-            if total <= limit.mg * (1 + 1e-9):
+            if settle(total) <= settle(limit.mg):
                 plan.explain.append(f"{name}: planned {_mg(total)} is within the limit "
                                     f"{_mg(limit.mg)} ({limit.working}).")
                 continue
@@ -978,7 +983,7 @@ def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syring
     points = per_point = None
     if protocol is not None and protocol.volume_per_point is not None and total > 0:
         per_point = protocol.volume_per_point.value * factor(protocol.volume_per_point.unit, ML)
-        points = max(1, math.ceil(total / per_point - 1e-9))
+        points = max(1, math.ceil(settle(total / per_point)))
         plan.explain.append(f"Points = {_ml(total)} / {_ml(per_point)} per point = {points}.")
         if protocol.max_points is not None and points > protocol.max_points:
             per_point = total / protocol.max_points

@@ -44,7 +44,7 @@ from mesocli.domain.dosing import (
 )
 from mesocli.domain.model import Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
-from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, units_of
+from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, settle, units_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -54,7 +54,6 @@ ML = "mL"
 FORMULA_SYRINGE = 1.0  # mL: the volume a formula is written for when no source gives a session volume
 BASES = ("requested-volume", "treatment-area", "protocol-session-volume", "one-syringe")
 BOUNDS = ("protocol-session-volume", "protocol-points", "treatment-area", "presentation", "dose-cap")
-EPSILON = 1e-9
 # mL: the most meso accepts as one session, however it is asked for (--volume, or a treated area
 # at the protocol's spacing and volume per point). An input limit, not a clinical dose: the
 # sourced bounds below are what plan a session.
@@ -156,7 +155,7 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
         else:
             square = treatment_area.magnitude * factor(units_of(treatment_area), "cm**2")
             step = _in_cm(spacing)
-            area_points = max(1, math.floor(square / (step * step) + EPSILON))
+            area_points = max(1, math.floor(settle(square / (step * step))))
             working.append(f"Points the treated area holds = {format_quantity(treatment_area)} / "
                            f"({format_quantity(spacing)})^2 = {area_points}.")
             if largest_point is not None:
@@ -199,7 +198,7 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
                      tuple(working), tuple(notes))
     if area_points is not None and per_point is not None:
         ml = area_points * _in_ml(per_point)
-        if ml > MAX_SESSION_ML * (1 + EPSILON):
+        if settle(ml) > MAX_SESSION_ML:
             from mesocli.errors import InputError
 
             raise InputError(f"--treatment-area: {format_quantity(treatment_area)} at {format_quantity(spacing)} "
@@ -287,7 +286,7 @@ def _total_mg(cat: Catalogue, key: str, syringes: Iterable[Iterable[tuple[Produc
 def decide(basis_ml: float, bounds: Sequence[Bound]) -> tuple[float, Bound | None]:
     """The planned volume: the basis, or the smallest bound below it (which then decides)."""
     lowest = min(bounds, key=_order, default=None)
-    if lowest is not None and lowest.ml < basis_ml * (1 - EPSILON):
+    if lowest is not None and settle(lowest.ml) < settle(basis_ml):
         return lowest.ml, lowest
     return basis_ml, None
 
