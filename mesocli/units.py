@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from mesocli.errors import UnitError
 
@@ -133,7 +133,6 @@ _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
 _PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
 _VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
-_DERIVED: dict[tuple[Any, ...], Any] = {}  # what the registry worked out about units (see below)
 
 
 def _build_with_cache(make: Callable[..., Any]) -> Any:
@@ -618,96 +617,27 @@ def format_value(value: float, unit: Units) -> str:
     key = (value, unit)
     text = _VALUE_TEXT.get(key)
     if text is None:
-        style = _DERIVED.get(("format", unit))
-        if style is None:
-            units = units_of(unit)
-            style = (6, _unit_text(units, "P")) if has_dimension(units, "[time]") else (4, _unit_text(units, "~P"))
-            _keep(("format", unit), style)
-        digits, unit_text = style
+        units = units_of(unit)
+        if canonical_unit(units) == "day":
+            digits, unit_text = 6, _unit_text(units, "P")
+        else:
+            digits, unit_text = 4, _unit_text(units, "~P")
         text = f"{format_number(float(value), digits)} {unit_text}".strip()
         if len(_VALUE_TEXT) < _MEMO_LIMIT:
             _VALUE_TEXT[key] = text
     return text
 
 
-# ----------------------------------------------------------------------------- arithmetic in floats
-# pint converts a magnitude by multiplying it by one number that depends on the units alone:
-# ``Q_(x, a).to(b).magnitude == x * factor(a, b)``, bit for bit. Multiplying or dividing two
-# quantities multiplies or divides their magnitudes and combines their units. So the dose
-# arithmetic, which runs for every build and every checked recipe, is done in plain floats: the
-# units of each step and each conversion factor are worked out by the registry once per
-# combination of units and remembered, and the magnitudes go through the same float operations,
-# in the same order, as they would inside pint. The results are the numbers pint would give.
-
-T = TypeVar("T")
-
-
-def _derived(key: tuple[Any, ...], make: Callable[[], T]) -> T:
-    """``make()``, worked out once per ``key`` and kept (the registry never changes)."""
-    found = _DERIVED.get(key)
-    if found is None:
-        found = make()
-        _keep(key, found)
-    return found  # type: ignore[no-any-return]
-
-
-def _keep(key: tuple[Any, ...], value: Any) -> None:
-    if len(_DERIVED) < _MEMO_LIMIT:
-        _DERIVED[key] = value
-
-
 def units_of(unit: pint.Quantity | Units) -> Units:
     """The units of a quantity, or of a unit text, as pint holds them."""
     if isinstance(unit, str):
-        found = _DERIVED.get(("units", unit))
-        if found is None:
-            found = Q_(1.0, unit)._units
-            _keep(("units", unit), found)
-        return found
+        return Q_(1.0, unit)._units
     return getattr(unit, "_units", unit)
 
 
 def as_quantity(value: float, unit: Units) -> pint.Quantity:
-    """``Q_(value, unit)`` for a number meso worked out, in units the registry already read."""
+    """``Q_(value, unit)`` for a number meso worked out (an edge: output)."""
     return registry().Quantity(value, units_of(unit))
-
-
-def factor(source: Units, target: Units) -> float:
-    """The number pint multiplies a magnitude by to convert it from ``source`` to ``target``
-    units: ``Q_(x, source).to(target).magnitude == x * factor(source, target)``.
-
-    Raises pint's ``DimensionalityError``, as ``.to()`` does, when the units do not convert.
-    """
-    return _derived(("factor", source, target), lambda: Q_(1.0, source).to(target).magnitude)
-
-
-def reduction(unit: Units) -> tuple[float, Units]:
-    """What ``to_reduced_units()`` does to a quantity in ``unit``: the factor and the new units."""
-    def reduce() -> tuple[float, Units]:
-        reduced = Q_(1.0, unit).to_reduced_units()
-        return (reduced.magnitude, reduced._units)
-
-    return _derived(("reduce", unit), reduce)
-
-
-def times(left: Units, right: Units) -> Units:
-    """The units of a product: ``(Q_(x, left) * Q_(y, right)).units``."""
-    return _derived(("times", left, right), lambda: (Q_(1.0, left) * Q_(1.0, right))._units)
-
-
-def per(left: Units, right: Units) -> Units:
-    """The units of a quotient: ``(Q_(x, left) / Q_(y, right)).units``."""
-    return _derived(("per", left, right), lambda: (Q_(1.0, left) / Q_(1.0, right))._units)
-
-
-def has_dimension(unit: Units, dimension: str) -> bool:
-    """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg", "[mass]")``."""
-    return _derived(("check", unit, dimension), lambda: bool(Q_(1.0, unit).check(dimension)))
-
-
-def compatible(left: Units, right: Units) -> bool:
-    """Whether quantities in these units convert to one another (the same dimension)."""
-    return _derived(("compatible", left, right), lambda: bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right))))
 
 
 # ----------------------------------------------------------------------------- canonical numbers
@@ -746,21 +676,54 @@ def settle(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT}g}")
 
 
-def canonical_unit(unit: Units) -> str:
-    """The canonical unit of ``unit``'s dimension (``"mg"`` for ``"g"``, ``"mg/mL"`` for ``"% w/v"``)."""
-    def work_out() -> str:
-        dims = Q_(1.0, unit).dimensionality
-        found = CANONICAL.get(str(dims) if dims else "")
-        if found is None:
-            raise UnitError(f"no canonical unit for {unit!s}")
-        return found
+_CANONICAL_FACTORS: dict[Any, tuple[float, str]] = {}  # unit -> (factor to canonical, canonical unit)
 
-    return _derived(("canonical", unit), work_out)
+
+def _canonical_factor(unit: Units) -> tuple[float, str]:
+    """The number pint multiplies a magnitude in ``unit`` by to give it in the canonical unit of
+    its dimension, and that unit: asked of pint once per unit text (a few dozen occur) and kept."""
+    found = _CANONICAL_FACTORS.get(unit)
+    if found is None:
+        quantity = Q_(1.0, unit)
+        dims = quantity.dimensionality
+        target = CANONICAL.get(str(dims) if dims else "")
+        if target is None:
+            raise UnitError(f"{format_unit(quantity)} is not a quantity meso computes with")
+        found = (float(quantity.to(target).magnitude), target)
+        if len(_CANONICAL_FACTORS) < _MEMO_LIMIT:
+            _CANONICAL_FACTORS[unit] = found
+    return found
+
+
+def canonical_unit(unit: Units) -> str:
+    """The canonical unit of ``unit``'s dimension (``"mg"`` for ``"g"``, ``"mg/mL"`` for ``"g/L"``)."""
+    return _canonical_factor(unit)[1]
 
 
 def canonical(value: float, unit: Units) -> float:
     """``Q_(value, unit)`` as a settled number in its canonical unit: ``canonical(0.3, "g") == 300``."""
-    return settle(value * factor(unit, canonical_unit(unit)))
+    return settle(value * _canonical_factor(unit)[0])
+
+
+def in_canonical(amount: Amount) -> float:
+    """An :class:`Amount` as a settled number in the canonical unit of its dimension."""
+    return canonical(amount.value, amount.unit)
+
+
+def from_canonical(value: float, unit: Units) -> float:
+    """A number in the canonical unit of ``unit``'s dimension, given in ``unit`` (for output)."""
+    return value / _canonical_factor(unit)[0]
+
+
+def compatible(left: Units, right: Units) -> bool:
+    """Whether quantities in these units convert to one another (the same dimension)."""
+    return canonical_unit(left) == canonical_unit(right)
+
+
+def has_dimension(unit: Units, dimension: str) -> bool:
+    """``Q_(x, unit).check(dimension)`` for a dimension meso computes with, e.g.
+    ``has_dimension("g", "[mass]")``."""
+    return CANONICAL.get(dimension) == canonical_unit(unit)
 
 
 def canonical_pair(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:

@@ -52,14 +52,14 @@ from mesocli.domain.rules.base import Context, sourced
 from mesocli.units import (
     Amount,
     as_quantity,
+    canonical,
     canonical_pair,
     compatible,
-    factor,
     format_quantity,
     format_value,
-    per,
+    from_canonical,
+    in_canonical,
     settle,
-    times,
     units_of,
 )
 
@@ -727,7 +727,7 @@ def _ml(value: float) -> str:
 def _diluted_volume(target: float, target_unit: Any, share: float, stock: Amount) -> float:
     """The volume in mL of ``stock`` that brings ``share`` mL to the ``target`` concentration:
     target x share / stock."""
-    return target * share / stock.value * factor(per(times(target_unit, ML), stock.unit), ML)
+    return canonical(target, target_unit) * share / in_canonical(stock)
 
 
 def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
@@ -868,15 +868,10 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
             if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id,
                                                                             area=plan.request.area):
                 continue
-            total: float = 0  # mg
-            for parts in syringes:
-                for product, vol, _, _ in parts:
-                    for c in product.components:
-                        if dose_id(c.substance) == key and c.concentration is not None:
-                            amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
-                            total = total + amount * factor(unit, "mg")
+            total = session_plan.total_mg(cat, key, [[(product, vol) for product, vol, _, _ in parts]
+                                                     for parts in syringes])
             limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
-            if limit.mg is None:
+            if limit.mg is None or total is None:  # None: an activity without a mass factor
                 continue
             if settle(total) <= settle(limit.mg):
                 plan.explain.append(f"{name}: planned {_mg(total)} is within the limit "
@@ -972,8 +967,7 @@ def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syring
             amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
             final = None
             if total > 0:
-                final = as_quantity(amount / total * factor(per(unit, ML), c.concentration.unit),
-                                    c.concentration.unit)
+                final = as_quantity(from_canonical(amount / total, c.concentration.unit), c.concentration.unit)
             dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role,
                                         as_quantity(c.concentration.value, c.concentration.unit),
                                         as_quantity(amount, unit), final))
@@ -982,7 +976,7 @@ def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syring
         components.append(RecipeComponent(product, as_quantity(vol, ML), tuple(dosed), purpose, why))
     points = per_point = None
     if protocol is not None and protocol.volume_per_point is not None and total > 0:
-        per_point = protocol.volume_per_point.value * factor(protocol.volume_per_point.unit, ML)
+        per_point = in_canonical(protocol.volume_per_point)
         points = max(1, math.ceil(settle(total / per_point)))
         plan.explain.append(f"Points = {_ml(total)} / {_ml(per_point)} per point = {points}.")
         if protocol.max_points is not None and points > protocol.max_points:

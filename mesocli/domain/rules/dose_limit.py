@@ -32,7 +32,7 @@ from mesocli.domain.dosing import (
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
 from mesocli.domain.rules.base import Check, Context, Finding, NoParams, no_params, sourced, wording
-from mesocli.units import Amount, factor, format_quantity, format_value, has_dimension, times, units_of
+from mesocli.units import Amount, format_quantity, format_value, in_canonical, units_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -132,7 +132,7 @@ def _mass(dose: _Dose) -> Iterator[Finding]:
                            unassessed=f"strength of {name}")
     limit = mass_limit(rule, dose.ctx.patient, dose.ctx.options.treatment_area)
     total, unit = dose.totals[sid]
-    if not has_dimension(unit, "[mass]"):
+    if unit != "mg":  # an activity without a mass factor: no mass limit applies
         return
     amount = f"{name} {format_value(total, unit)}"
     if dose.summed:  # e.g. "Dosed as one substance, A 1500 mg + B 1500 mg = 3000 mg"
@@ -142,7 +142,7 @@ def _mass(dose: _Dose) -> Iterator[Finding]:
                            f"{mg_text(limit.mg)} ({limit.working}). {rule.message}",
                            advice=rule.advice or "Reduce the volume.")
     elif rule.params.dose_kind == "per-kg":
-        yield from _per_kg_within(dose, limit, total * factor(unit, "mg"))
+        yield from _per_kg_within(dose, limit, total)
     elif limit.missing:
         yield dose.finding(f"{amount}: give the {limit.missing} to "
                            f"check the {rule.params.dose_kind} limit ({limit.working}).",
@@ -167,7 +167,7 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
     close = mg >= near * limit.mg
     share = f"{mg / limit.mg:.0%}"
     if limit.missing:
-        per_kg = params.amount.value * factor(times(params.amount.unit, "kg"), "mg")  # mg per kg
+        per_kg = in_canonical(params.amount)  # mg per kg
         text = (f"{name} {mg_text(mg)}: the patient's weight is not given, so only the absolute ceiling "
                 f"{mg_text(limit.mg)} was applied; the {format_quantity(params.amount)} limit needs the weight "
                 f"(this amount is within it for a patient of at least {mg / per_kg:.3g} kg).")
