@@ -103,20 +103,7 @@ def registry() -> pint.UnitRegistry:
 def _make_registry() -> pint.UnitRegistry:
     import pint
 
-    class Registry(pint.UnitRegistry):  # type: ignore[misc]
-        """pint's registry, remembering each parsed unit expression (pint re-parses "mg/mL" on
-        every use; meso only ever sees a few dozen distinct unit texts)."""
-
-        def _parse_units_as_container(self, input_string, as_delta=True, case_sensitive=True):  # type: ignore[no-untyped-def]
-            key = (input_string, as_delta, case_sensitive)
-            found = _PARSED_UNITS.get(key)
-            if found is None:
-                found = super()._parse_units_as_container(input_string, as_delta, case_sensitive)
-                if len(_PARSED_UNITS) < _MEMO_LIMIT:
-                    _PARSED_UNITS[key] = found
-            return found
-
-    ureg = _build_with_cache(Registry)
+    ureg = _build_with_cache(pint.UnitRegistry)
     # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
     ureg.define("liter = decimeter ** 3 = L = l = litre")
     ureg.define("international_unit = [biological_activity] = IU = iu")
@@ -128,7 +115,6 @@ def _make_registry() -> pint.UnitRegistry:
 
 
 _MEMO_LIMIT = 4096
-_PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
 _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
 _PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
@@ -631,7 +617,7 @@ def format_value(value: float, unit: Units) -> str:
 def units_of(unit: pint.Quantity | Units) -> Units:
     """The units of a quantity, or of a unit text, as pint holds them."""
     if isinstance(unit, str):
-        return Q_(1.0, unit)._units
+        return _facts(unit)[0]
     return getattr(unit, "_units", unit)
 
 
@@ -676,23 +662,32 @@ def settle(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT}g}")
 
 
-_CANONICAL_FACTORS: dict[Any, tuple[float, str]] = {}  # unit -> (factor to canonical, canonical unit)
+# What pint knows about each unit meso computes with (a unit text such as "mg/mL", or the units
+# of a quantity): its units as pint holds them, the factor to the canonical unit of its
+# dimension, and that unit. Asked of pint once per unit; a few dozen units occur, so the table
+# is small and bounded.
+_UNIT_FACTS: dict[Any, tuple[Any, float, str]] = {}
 
 
-def _canonical_factor(unit: Units) -> tuple[float, str]:
-    """The number pint multiplies a magnitude in ``unit`` by to give it in the canonical unit of
-    its dimension, and that unit: asked of pint once per unit text (a few dozen occur) and kept."""
-    found = _CANONICAL_FACTORS.get(unit)
+def _facts(unit: Units) -> tuple[Any, float, str]:
+    found = _UNIT_FACTS.get(unit)
     if found is None:
         quantity = Q_(1.0, unit)
         dims = quantity.dimensionality
         target = CANONICAL.get(str(dims) if dims else "")
         if target is None:
             raise UnitError(f"{format_unit(quantity)} is not a quantity meso computes with")
-        found = (float(quantity.to(target).magnitude), target)
-        if len(_CANONICAL_FACTORS) < _MEMO_LIMIT:
-            _CANONICAL_FACTORS[unit] = found
+        found = (quantity._units, float(quantity.to(target).magnitude), target)
+        if len(_UNIT_FACTS) < _MEMO_LIMIT:
+            _UNIT_FACTS[unit] = found
     return found
+
+
+def _canonical_factor(unit: Units) -> tuple[float, str]:
+    """The number pint multiplies a magnitude in ``unit`` by to give it in the canonical unit of
+    its dimension, and that unit."""
+    _, number, target = _facts(unit)
+    return number, target
 
 
 def canonical_unit(unit: Units) -> str:

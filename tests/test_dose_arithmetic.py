@@ -124,7 +124,7 @@ def test_remembered_results_equal_fresh_ones(monkeypatch):
     pairs = [("L", "mL"), ("ug/mL", "mg/mL"), ("week", "day")]
     remembered = [units.canonical(2.5, a) for a, _ in pairs]
     texts = [units.format_value(2.5, a) for a, _ in pairs]
-    monkeypatch.setattr(units, "_CANONICAL_FACTORS", {})
+    monkeypatch.setattr(units, "_UNIT_FACTS", {})
     monkeypatch.setattr(units, "_VALUE_TEXT", {})
     assert [units.canonical(2.5, a) for a, _ in pairs] == remembered
     assert [units.format_value(2.5, a) for a, _ in pairs] == texts
