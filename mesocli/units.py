@@ -348,14 +348,14 @@ def _check_value(value: float, what: str, allow_zero: bool) -> None:
 
 # Upper bounds beyond which a value cannot describe a mesotherapy session, so it is a typing
 # error, not an input to compute with: a treatment area larger than an adult's whole skin
-# (about 2 m²) would make every per-area dose limit meaningless.
+# (about 2 m²) would make every per-area dose limit meaningless. Bounds are in canonical units.
 PLAUSIBLE_MAXIMUM = {"area": (20000.0, "cm**2", "the whole skin of an adult (about 2 m**2)"),
                      "time": (3650.0, "day", "ten years")}
 
 
 def _check_plausible(quantity: pint.Quantity, kind: str, what: str) -> None:
     bound = PLAUSIBLE_MAXIMUM.get(kind)
-    if bound is not None and quantity.to(bound[1]).magnitude > bound[0]:
+    if bound is not None and canonical(float(quantity.magnitude), quantity._units) > bound[0]:
         raise UnitError(f"{what}: {format_number(float(quantity.magnitude))} {format_unit(quantity)} "
                         f"is more than {bound[2]}")
 

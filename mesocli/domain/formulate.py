@@ -604,8 +604,8 @@ def _has_anaesthetic(cat: Catalogue, products: Sequence[Product]) -> bool:
 
 
 # ----------------------------------------------------------------------------- dosing
-# Volumes are worked out as magnitudes in mL and amounts in mg (see "arithmetic in floats" in
-# mesocli.units); the syringes of the finished recipe carry them as quantities.
+# Volumes are worked out as numbers in mL and amounts in mg (see "canonical numbers" in
+# mesocli.units); the syringes of the finished recipe carry them as quantities (the output edge).
 ML = "mL"
 Part = tuple[Product, float, str, str]  # product, volume in mL, purpose, reason
 
