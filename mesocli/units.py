@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from mesocli.errors import UnitError
 
@@ -103,20 +103,7 @@ def registry() -> pint.UnitRegistry:
 def _make_registry() -> pint.UnitRegistry:
     import pint
 
-    class Registry(pint.UnitRegistry):  # type: ignore[misc]
-        """pint's registry, remembering each parsed unit expression (pint re-parses "mg/mL" on
-        every use; meso only ever sees a few dozen distinct unit texts)."""
-
-        def _parse_units_as_container(self, input_string, as_delta=True, case_sensitive=True):  # type: ignore[no-untyped-def]
-            key = (input_string, as_delta, case_sensitive)
-            found = _PARSED_UNITS.get(key)
-            if found is None:
-                found = super()._parse_units_as_container(input_string, as_delta, case_sensitive)
-                if len(_PARSED_UNITS) < _MEMO_LIMIT:
-                    _PARSED_UNITS[key] = found
-            return found
-
-    ureg = _build_with_cache(Registry)
+    ureg = _build_with_cache(pint.UnitRegistry)
     # Display litres as "L" so volumes print as "mL", the clinical and UCUM spelling.
     ureg.define("liter = decimeter ** 3 = L = l = litre")
     ureg.define("international_unit = [biological_activity] = IU = iu")
@@ -128,12 +115,10 @@ def _make_registry() -> pint.UnitRegistry:
 
 
 _MEMO_LIMIT = 4096
-_PARSED_UNITS: dict[tuple[str, bool, bool], Any] = {}
 _UNIT_QUANTITIES: dict[str, Any] = {}
 _UNIT_TEXT: dict[tuple[Any, str], str] = {}
 _PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
 _VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
-_DERIVED: dict[tuple[Any, ...], Any] = {}  # what the registry worked out about units (see below)
 
 
 def _build_with_cache(make: Callable[..., Any]) -> Any:
@@ -363,14 +348,14 @@ def _check_value(value: float, what: str, allow_zero: bool) -> None:
 
 # Upper bounds beyond which a value cannot describe a mesotherapy session, so it is a typing
 # error, not an input to compute with: a treatment area larger than an adult's whole skin
-# (about 2 m²) would make every per-area dose limit meaningless.
+# (about 2 m²) would make every per-area dose limit meaningless. Bounds are in canonical units.
 PLAUSIBLE_MAXIMUM = {"area": (20000.0, "cm**2", "the whole skin of an adult (about 2 m**2)"),
                      "time": (3650.0, "day", "ten years")}
 
 
 def _check_plausible(quantity: pint.Quantity, kind: str, what: str) -> None:
     bound = PLAUSIBLE_MAXIMUM.get(kind)
-    if bound is not None and quantity.to(bound[1]).magnitude > bound[0]:
+    if bound is not None and canonical(float(quantity.magnitude), quantity._units) > bound[0]:
         raise UnitError(f"{what}: {format_number(float(quantity.magnitude))} {format_unit(quantity)} "
                         f"is more than {bound[2]}")
 
@@ -618,114 +603,130 @@ def format_value(value: float, unit: Units) -> str:
     key = (value, unit)
     text = _VALUE_TEXT.get(key)
     if text is None:
-        style = _DERIVED.get(("format", unit))
-        if style is None:
-            units = units_of(unit)
-            style = (6, _unit_text(units, "P")) if has_dimension(units, "[time]") else (4, _unit_text(units, "~P"))
-            _keep(("format", unit), style)
-        digits, unit_text = style
+        units = units_of(unit)
+        if canonical_unit(units) == "day":
+            digits, unit_text = 6, _unit_text(units, "P")
+        else:
+            digits, unit_text = 4, _unit_text(units, "~P")
         text = f"{format_number(float(value), digits)} {unit_text}".strip()
         if len(_VALUE_TEXT) < _MEMO_LIMIT:
             _VALUE_TEXT[key] = text
     return text
 
 
-# ----------------------------------------------------------------------------- arithmetic in floats
-# pint converts a magnitude by multiplying it by one number that depends on the units alone:
-# ``Q_(x, a).to(b).magnitude == x * factor(a, b)``, bit for bit. Multiplying or dividing two
-# quantities multiplies or divides their magnitudes and combines their units. So the dose
-# arithmetic, which runs for every build and every checked recipe, is done in plain floats: the
-# units of each step and each conversion factor are worked out by the registry once per
-# combination of units and remembered, and the magnitudes go through the same float operations,
-# in the same order, as they would inside pint. The results are the numbers pint would give.
-
-T = TypeVar("T")
-
-
-def _derived(key: tuple[Any, ...], make: Callable[[], T]) -> T:
-    """``make()``, worked out once per ``key`` and kept (the registry never changes)."""
-    found = _DERIVED.get(key)
-    if found is None:
-        found = make()
-        _keep(key, found)
-    return found  # type: ignore[no-any-return]
-
-
-def _keep(key: tuple[Any, ...], value: Any) -> None:
-    if len(_DERIVED) < _MEMO_LIMIT:
-        _DERIVED[key] = value
-
-
 def units_of(unit: pint.Quantity | Units) -> Units:
     """The units of a quantity, or of a unit text, as pint holds them."""
     if isinstance(unit, str):
-        found = _DERIVED.get(("units", unit))
-        if found is None:
-            found = Q_(1.0, unit)._units
-            _keep(("units", unit), found)
-        return found
+        return _facts(unit)[0]
     return getattr(unit, "_units", unit)
 
 
 def as_quantity(value: float, unit: Units) -> pint.Quantity:
-    """``Q_(value, unit)`` for a number meso worked out, in units the registry already read."""
+    """``Q_(value, unit)`` for a number meso worked out (an edge: output)."""
     return registry().Quantity(value, units_of(unit))
 
 
-def factor(source: Units, target: Units) -> float:
-    """The number pint multiplies a magnitude by to convert it from ``source`` to ``target``
-    units: ``Q_(x, source).to(target).magnitude == x * factor(source, target)``.
+# ----------------------------------------------------------------------------- canonical numbers
+# Every comparison meso makes between quantities (a dose and its limit, a strength and the one
+# studied, an interval and its minimum, a volume and the syringe's graduation) is a plain float
+# comparison of two numbers in the canonical unit of their dimension (CANONICAL), each first
+# settled to SIGNIFICANT significant figures (:func:`settle`). Floating point noise from unit
+# factors and from summing and multiplying magnitudes sits in the 16th and 17th significant
+# figure, far below the 12th, and no clinical quantity is meaningful beyond the 6 figures meso
+# prints; so settled numbers that are equal as decimals compare equal, and no comparison needs
+# a tolerance of its own.
 
-    Raises pint's ``DimensionalityError``, as ``.to()`` does, when the units do not convert.
-    """
-    return _derived(("factor", source, target), lambda: Q_(1.0, source).to(target).magnitude)
+SIGNIFICANT = 12
+
+# dimension (as pint writes it) -> the canonical unit of quantities of that dimension
+CANONICAL: dict[str, str] = {
+    "[mass]": "mg",
+    "[length] ** 3": "mL",
+    "[mass] / [length] ** 3": "mg/mL",
+    "[length] ** 2": "cm**2",
+    "[length]": "mm",
+    "[time]": "day",
+    "[mass] / [length] ** 2": "mg/cm**2",
+    "": "mg/kg",  # a dose per body mass, the only dimensionless quantity meso reads
+    "[biological_activity]": "IU",
+    "[biological_activity] / [length] ** 3": "IU/mL",
+    "[usp_activity]": "USP",
+    "[usp_activity] / [length] ** 3": "USP/mL",
+}
 
 
-def reduction(unit: Units) -> tuple[float, Units]:
-    """What ``to_reduced_units()`` does to a quantity in ``unit``: the factor and the new units."""
-    def reduce() -> tuple[float, Units]:
-        reduced = Q_(1.0, unit).to_reduced_units()
-        return (reduced.magnitude, reduced._units)
-
-    return _derived(("reduce", unit), reduce)
+def settle(value: float) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT` significant figures: the number a comparison sees."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{SIGNIFICANT}g}")
 
 
-def times(left: Units, right: Units) -> Units:
-    """The units of a product: ``(Q_(x, left) * Q_(y, right)).units``."""
-    return _derived(("times", left, right), lambda: (Q_(1.0, left) * Q_(1.0, right))._units)
+# What pint knows about each unit meso computes with (a unit text such as "mg/mL", or the units
+# of a quantity): its units as pint holds them, the factor to the canonical unit of its
+# dimension, and that unit. Asked of pint once per unit; a few dozen units occur, so the table
+# is small and bounded.
+_UNIT_FACTS: dict[Any, tuple[Any, float, str]] = {}
 
 
-def per(left: Units, right: Units) -> Units:
-    """The units of a quotient: ``(Q_(x, left) / Q_(y, right)).units``."""
-    return _derived(("per", left, right), lambda: (Q_(1.0, left) / Q_(1.0, right))._units)
+def _facts(unit: Units) -> tuple[Any, float, str]:
+    found = _UNIT_FACTS.get(unit)
+    if found is None:
+        quantity = Q_(1.0, unit)
+        dims = quantity.dimensionality
+        target = CANONICAL.get(str(dims) if dims else "")
+        if target is None:
+            raise UnitError(f"{format_unit(quantity)} is not a quantity meso computes with")
+        found = (quantity._units, float(quantity.to(target).magnitude), target)
+        if len(_UNIT_FACTS) < _MEMO_LIMIT:
+            _UNIT_FACTS[unit] = found
+    return found
 
 
-def has_dimension(unit: Units, dimension: str) -> bool:
-    """``Q_(x, unit).check(dimension)``, e.g. ``has_dimension("mg", "[mass]")``."""
-    return _derived(("check", unit, dimension), lambda: bool(Q_(1.0, unit).check(dimension)))
+def _canonical_factor(unit: Units) -> tuple[float, str]:
+    """The number pint multiplies a magnitude in ``unit`` by to give it in the canonical unit of
+    its dimension, and that unit."""
+    _, number, target = _facts(unit)
+    return number, target
+
+
+def canonical_unit(unit: Units) -> str:
+    """The canonical unit of ``unit``'s dimension (``"mg"`` for ``"g"``, ``"mg/mL"`` for ``"g/L"``)."""
+    return _canonical_factor(unit)[1]
+
+
+def canonical(value: float, unit: Units) -> float:
+    """``Q_(value, unit)`` as a settled number in its canonical unit: ``canonical(0.3, "g") == 300``."""
+    return settle(value * _canonical_factor(unit)[0])
+
+
+def in_canonical(amount: Amount) -> float:
+    """An :class:`Amount` as a settled number in the canonical unit of its dimension."""
+    return canonical(amount.value, amount.unit)
+
+
+def from_canonical(value: float, unit: Units) -> float:
+    """A number in the canonical unit of ``unit``'s dimension, given in ``unit`` (for output)."""
+    return value / _canonical_factor(unit)[0]
 
 
 def compatible(left: Units, right: Units) -> bool:
     """Whether quantities in these units convert to one another (the same dimension)."""
-    return _derived(("compatible", left, right), lambda: bool(Q_(1.0, left).is_compatible_with(Q_(1.0, right))))
+    return canonical_unit(left) == canonical_unit(right)
 
 
-def _root_factor(unit: Units) -> float:
-    return _derived(("root", unit), lambda: Q_(1.0, unit).to_root_units().magnitude)
+def has_dimension(unit: Units, dimension: str) -> bool:
+    """``Q_(x, unit).check(dimension)`` for a dimension meso computes with, e.g.
+    ``has_dimension("g", "[mass]")``."""
+    return CANONICAL.get(dimension) == canonical_unit(unit)
 
 
-def comparable(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
-    """The two magnitudes pint compares for ``Q_(left, left_unit)`` and ``Q_(right, right_unit)``:
-    the magnitudes themselves in the same units, otherwise both in root units.
-
-    Raises pint's ``DimensionalityError`` for quantities of different dimensions.
-    """
-    left_units, right_units = units_of(left_unit), units_of(right_unit)
-    if left_units is right_units or left_units == right_units:
-        return left, right
-    if not compatible(left_unit, right_unit):
+def canonical_pair(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
+    """The two settled canonical numbers to compare for ``Q_(left, left_unit)`` and
+    ``Q_(right, right_unit)``. Raises pint's ``DimensionalityError`` for different dimensions."""
+    if canonical_unit(left_unit) != canonical_unit(right_unit):
         Q_(1.0, left_unit).to(units_of(right_unit))  # raises DimensionalityError
-    return left * _root_factor(left_unit), right * _root_factor(right_unit)
+    return canonical(left, left_unit), canonical(right, right_unit)
 
 
 def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:

@@ -1,9 +1,9 @@
-"""The dose arithmetic on magnitudes gives exactly the numbers pint gives.
+"""The dose arithmetic on canonical numbers gives the numbers pint gives.
 
-Doses, limits and volumes are worked out on plain numbers with conversion factors from the one
-unit registry (mesocli.units, "arithmetic in floats"). Each test here does the same sum with
-pint quantities, step by step, and asks for equality, not closeness: a dose that differs in the
-last bit can round to a different 0.01 mL graduation or fall on the other side of a limit.
+Doses, limits and volumes are worked out on plain numbers in canonical units (mesocli.units,
+"canonical numbers"). Each test here does the same sum with pint quantities, step by step, and
+asks for agreement to 11 significant figures (each canonical input is settled to 12,
+``units.settle``), far beyond the 6 figures meso prints.
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ AREAS = ["cm**2", "mm**2", "m**2"]
 DURATIONS = ["day", "d", "week", "hour"]
 
 
+def _agrees(value: float, expected: float) -> bool:
+    """``value`` is pint's number to 11 significant figures: each canonical input is settled to 12
+    (``units.settle``), so a product of three of them may differ from pint's in the 12th."""
+    return math.isclose(value, expected, rel_tol=1e-11)
+
+
 def _substance(iu_mass: Amount | None = None) -> Substance:
     return Substance("test-substance", "Test substance", "vitamin", "active", UNSOURCED, iu_mass=iu_mass)
 
@@ -50,33 +56,55 @@ def _pint_amount(substance: Substance, concentration: Amount, volume):  # type: 
 
 # ----------------------------------------------------------------------------- units.py helpers
 @PROPERTY
-@given(value=MAGNITUDES, pair=st.sampled_from(
-    [(a, b) for group in (VOLUMES, MASS_CONCENTRATIONS, AREAS, DURATIONS) for a in group for b in group]))
-def test_factor_converts_as_pint_does(value, pair):
-    source, target = pair
-    assert value * units.factor(source, target) == Q_(value, source).to(target).magnitude
+@given(value=MAGNITUDES, unit=st.sampled_from([*VOLUMES, *MASS_CONCENTRATIONS, *AREAS, *DURATIONS]))
+def test_canonical_converts_as_pint_does(value, unit):
+    target = units.canonical_unit(unit)
+    assert units.canonical(value, unit) == units.settle(Q_(value, unit).to(target).magnitude)
+
+
+MASSES = ["mg", "g", "ug", "mcg", "kg"]
+PER_BODY_MASS = ["mg/kg", "ug/kg", "g/kg"]
+ACTIVITY_CONCENTRATIONS = ["IU/mL", "IU/L"]
+COMPATIBLE = st.sampled_from([VOLUMES, MASS_CONCENTRATIONS, AREAS, DURATIONS, MASSES, PER_BODY_MASS,
+                              ACTIVITY_CONCENTRATIONS]).flatmap(
+    lambda group: st.tuples(st.sampled_from(group), st.sampled_from(group)))
 
 
 @PROPERTY
-@given(left=MAGNITUDES, right=MAGNITUDES, left_unit=st.sampled_from(VOLUMES), right_unit=st.sampled_from(VOLUMES))
-def test_comparisons_agree_with_pint(left, right, left_unit, right_unit):
-    a, b = units.comparable(left, left_unit, right, right_unit)
-    assert (a > b) == (Q_(left, left_unit) > Q_(right, right_unit))
-    assert (a <= b) == (Q_(left, left_unit) <= Q_(right, right_unit))
+@given(left=MAGNITUDES, right=MAGNITUDES, pair=COMPATIBLE, same=st.booleans())
+def test_canonical_comparison_agrees_with_pint(left, right, pair, same):
+    """Settled canonical numbers order two quantities as pint does, unless pint's own numbers
+    differ only by float noise (beyond the 12th significant figure), where they compare equal."""
+    left_unit, right_unit = pair
+    if same:  # the same quantity written in two units: pint may see noise, meso sees equality
+        right = Q_(left, left_unit).to(right_unit).magnitude
+    a, b = units.canonical_pair(left, left_unit, right, right_unit)
+    first, second = Q_(left, left_unit), Q_(right, right_unit)
+    gap = abs((first - second).to(left_unit).magnitude) / max(left, first.to(left_unit).magnitude, 1e-300)
+    if gap > 1e-11:
+        assert (a > b) == (first > second)
+        assert (a < b) == (first < second)
+    else:
+        assert a == b or (a > b) == (first > second)
+    if same:
+        assert a == b
+
+
+def test_canonical_numbers_are_in_canonical_units():
+    assert units.canonical(0.3, "g") == 300
+    assert units.canonical(2, "L") == 2000
+    assert units.canonical(1, "week") == 7
+    assert units.canonical(1, "m**2") == 10000
+    assert units.canonical(20, "g/L") == 20
+    assert units.canonical(4500, "ug/kg") == 4.5
+    assert units.canonical(0.1 + 0.2, "mL") == 0.3  # float noise settles
 
 
 def test_comparing_different_dimensions_is_refused_as_in_pint():
     import pint
 
     with pytest.raises(pint.DimensionalityError):
-        units.comparable(1.0, "mL", 1.0, "mg")
-
-
-@pytest.mark.parametrize(("left", "right"), [("mg/mL", "mL"), ("IU/mL", "uL"), ("mg/kg", "kg"),
-                                             ("mg/cm**2", "m**2"), ("USP/mL", "mL")])
-def test_product_and_quotient_units_are_pints(left, right):
-    assert units.times(left, right) == (Q_(1, left) * Q_(1, right))._units
-    assert units.per(left, right) == (Q_(1, left) / Q_(1, right))._units
+        units.canonical_pair(1.0, "mL", 1.0, "mg")
 
 
 @PROPERTY
@@ -94,11 +122,11 @@ def test_format_value_is_the_text_of_the_quantity(value, unit):
 def test_remembered_results_equal_fresh_ones(monkeypatch):
     """What the registry worked out once is what it works out again from nothing."""
     pairs = [("L", "mL"), ("ug/mL", "mg/mL"), ("week", "day")]
-    remembered = [units.factor(a, b) for a, b in pairs]
+    remembered = [units.canonical(2.5, a) for a, _ in pairs]
     texts = [units.format_value(2.5, a) for a, _ in pairs]
-    monkeypatch.setattr(units, "_DERIVED", {})
+    monkeypatch.setattr(units, "_UNIT_FACTS", {})
     monkeypatch.setattr(units, "_VALUE_TEXT", {})
-    assert [units.factor(a, b) for a, b in pairs] == remembered
+    assert [units.canonical(2.5, a) for a, _ in pairs] == remembered
     assert [units.format_value(2.5, a) for a, _ in pairs] == texts
 
 
@@ -112,10 +140,10 @@ def test_amount_agrees_with_pint(concentration, volume, concentration_unit, volu
     stock = Amount(concentration, concentration_unit)
     expected = _pint_amount(substance, stock, Q_(volume, volume_unit))
     value, unit = dosing.amount_in(substance, stock, volume, units.units_of(volume_unit))
-    assert value == expected.magnitude
+    assert _agrees(value, expected.magnitude)
     assert units.units_of(unit) == expected._units
     quantity = dosing.amount_of(substance, stock, Q_(volume, volume_unit))
-    assert quantity.magnitude == expected.magnitude and quantity.units == expected.units
+    assert _agrees(quantity.magnitude, expected.magnitude) and quantity.units == expected.units
 
 
 @PROPERTY
@@ -139,7 +167,7 @@ def test_session_totals_agree_with_pint(volumes, concentration):
         expected = amount if expected is None else expected + amount.to(expected.units)
     assert unknown == set()
     value, unit = totals[substance.id]
-    assert value == expected.magnitude and units.units_of(unit) == expected._units
+    assert _agrees(value, expected.magnitude) and units.units_of(unit) == expected._units
 
 
 # ----------------------------------------------------------------------------- limits
@@ -157,7 +185,7 @@ def test_per_kg_limit_agrees_with_pint(per_kg, cap, weight, cap_unit):
     pint_cap = Q_(cap, cap_unit).to("mg")
     by_weight = (Q_(per_kg, "mg/kg") * Q_(weight, "kg")).to("mg")
     lower = min(by_weight, pint_cap)
-    assert limit.mg == lower.magnitude
+    assert _agrees(limit.mg, lower.magnitude)
     assert format_quantity(lower) in limit.working and format_quantity(by_weight) in limit.working
 
 
@@ -171,7 +199,7 @@ def test_per_area_limit_agrees_with_pint(per_area, area, area_unit, cap):
                               ResolvedPatient(), treated)
     by_area = (Q_(per_area, "mg/cm**2") * treated).to("mg")
     lower = by_area if cap is None else min(by_area, Q_(cap, "mg").to("mg"))
-    assert limit.mg == lower.magnitude
+    assert _agrees(limit.mg, lower.magnitude)
     assert limit.working.startswith(f"{format_quantity(Q_(per_area, 'mg/cm**2'))} x {format_quantity(treated)} = "
                                     f"{format_quantity(by_area)}")
 
@@ -185,15 +213,24 @@ def test_dilution_volume_agrees_with_pint(target, share, stock, units_pair):
     target_unit, stock_unit = units_pair
     volume = formulate._diluted_volume(target, target_unit, share, Amount(stock, stock_unit))
     expected = (Q_(target, target_unit) * Q_(share, "mL") / Q_(stock, stock_unit)).to("mL").magnitude
-    assert volume == expected
+    assert _agrees(volume, expected)
 
 
 @PROPERTY
 @given(ml=st.floats(min_value=0, max_value=100))
 def test_floor_volume_rounds_down_to_the_graduation(ml):
     floored = formulate._floor_volume(ml)
-    assert floored == math.floor(Q_(ml, "mL").to("mL").magnitude / 0.01 + 1e-9) * 0.01
-    assert floored <= ml + 1e-9
+    hundredths = round(floored * 100)
+    assert floored == hundredths / 100  # a whole number of graduations, as the decimal says it
+    assert units.settle(floored) <= units.settle(ml)  # never more than the volume given
+    assert ml - floored < 0.01  # and less than one graduation below it
+
+
+@pytest.mark.parametrize(("ml", "expected"), [(0.07, 0.07), (0.1 + 0.2, 0.3), (0.6999999999999999, 0.7),
+                                              (0.069, 0.06), (1.0 - 1e-9, 0.99), (2.5, 2.5), (0.004, 0.0)])
+def test_floor_volume_keeps_a_volume_that_is_a_whole_number_of_graduations(ml, expected):
+    """Float noise (0.1 + 0.2 is 0.30000000000000004) never loses or gains a graduation."""
+    assert formulate._floor_volume(ml) == expected
 
 
 @PROPERTY

@@ -4,9 +4,9 @@ An amount is concentration x volume. Amounts of one substance add up across ever
 of a session. A per-kg limit is the per-kg dose times the weight, never above its absolute
 cap (the lower wins). A per-area limit is the per-area dose times the treated area.
 
-The arithmetic is done on magnitudes with conversion factors from the registry (see "arithmetic
-in floats" in :mod:`mesocli.units`), so it gives pint's numbers without building a quantity
-for every step.
+The arithmetic is done on plain numbers in canonical units (mg, mL, mg/mL, cm², mg/kg; IU and
+USP units as such), each quantity converted once by pint (see "canonical numbers" in
+:mod:`mesocli.units`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from mesocli.units import (
     Amount,
     Units,
     as_quantity,
-    comparable,
+    canonical,
+    canonical_pair,
+    canonical_unit,
     compatible,
-    factor,
     format_quantity,
     format_value,
-    has_dimension,
-    per,
-    reduction,
-    times,
+    from_canonical,
+    in_canonical,
+    settle,
     units_of,
 )
 
@@ -57,51 +57,21 @@ def amount_of(substance: Substance, concentration: Amount, volume: pint.Quantity
 
 
 def amount_in(substance: Substance, concentration: Amount, volume: float,
-              volume_unit: Units) -> tuple[float, Units]:
-    """:func:`amount_of` on magnitudes: the amount of ``substance`` in ``volume`` (in
-    ``volume_unit``) at ``concentration``, and its units.
+              volume_unit: Units) -> tuple[float, str]:
+    """:func:`amount_of` on numbers: the amount of ``substance`` in ``volume`` (in
+    ``volume_unit``) at ``concentration``, in its canonical unit (``"mg"``, ``"IU"`` or ``"USP"``).
 
-    A mass is given in mg. An activity is converted to mg with the substance's IU-to-mass
-    factor when it has one; otherwise it stays an activity (e.g. USP units).
+    The concentration in its canonical unit (mg/mL, IU/mL or USP/mL) times the volume in mL. An
+    activity is converted to mg with the substance's IU-to-mass factor when it has one; otherwise
+    it stays an activity (e.g. USP units).
     """
+    per_ml, per_ml_unit = in_canonical(concentration), canonical_unit(concentration.unit)
+    value = per_ml * canonical(volume, volume_unit)
+    unit = per_ml_unit.partition("/")[0]
     iu_mass = substance.iu_mass
-    per_iu, factors, unit = _amount_steps(concentration.unit, volume_unit, iu_mass.unit if iu_mass else None)
-    value = concentration.value * volume
-    if per_iu and iu_mass is not None:
-        value = value * (iu_mass.value / 1.0)  # the mass per IU, divided by 1 IU as pint does
-    for step in factors:
-        value = value * step
+    if unit == "IU" and iu_mass is not None:
+        return value * in_canonical(iu_mass), "mg"
     return value, unit
-
-
-_STEPS: dict[tuple[Units, Units, str | None], tuple[bool, tuple[float, ...], Units]] = {}
-
-
-def _amount_steps(concentration_unit: Units, volume_unit: Units,
-                  iu_unit: str | None) -> tuple[bool, tuple[float, ...], Units]:
-    """How an amount is worked out for these units, as pint does it step by step: whether the
-    IU-to-mass factor applies, the conversion factors in order, and the units of the result
-    (worked out once per combination of units)."""
-    key = (concentration_unit, volume_unit, iu_unit)
-    found = _STEPS.get(key)
-    if found is None:
-        found = _work_out_steps(concentration_unit, volume_unit, iu_unit)
-        if len(_STEPS) < 4096:  # bounded: a few dozen unit combinations occur in practice
-            _STEPS[key] = found
-    return found
-
-
-def _work_out_steps(concentration_unit: Units, volume_unit: Units,
-                    iu_unit: str | None) -> tuple[bool, tuple[float, ...], Units]:
-    units = times(concentration_unit, volume_unit)
-    if iu_unit is not None and has_dimension(units, "[biological_activity]"):
-        # activity_to_mass(amount, iu_mass).to("mg"): x (mass per IU), reduce, then to mg
-        first, reduced = reduction(times(units, per(iu_unit, "IU")))
-        return True, (first, factor(reduced, "mg")), units_of("mg")
-    if has_dimension(units, "[mass]"):
-        return False, (factor(units, "mg"),), units_of("mg")
-    first, reduced = reduction(units)
-    return False, (first,), reduced
 
 
 def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
@@ -142,14 +112,14 @@ def dose_totals(catalogue: Catalogue, amounts: dict[str, tuple[float, Units]],
     return totals, unknown_ids
 
 
-def _add(totals: dict[str, tuple[float, Units]], unknown: set[str], key: str, amount: float, unit: Units) -> None:
+def _add(totals: dict[str, tuple[float, Units]], unknown: set[str], key: str, amount: float, unit: str) -> None:
     previous = totals.get(key)
     if previous is None:
         totals[key] = (amount, unit)
-    elif not compatible(unit, previous[1]):
+    elif unit != previous[1]:
         unknown.add(key)  # activity without a mass factor cannot be added to mass
     else:
-        totals[key] = (previous[0] + amount * factor(unit, previous[1]), previous[1])
+        totals[key] = (previous[0] + amount, unit)
 
 
 def dose_forms(catalogue: Catalogue, sids: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -258,7 +228,7 @@ def companion_minimums(catalogue: Catalogue) -> dict[str, float]:
     for key, default in catalogue.defaults.items():
         if key.startswith(COMPANION_MINIMUM):
             amount = parse_amount(default.value, kind="concentration", what=f"default {key}")
-            found[key[len(COMPANION_MINIMUM):]] = amount.value * factor(amount.unit, "mg/mL")
+            found[key[len(COMPANION_MINIMUM):]] = canonical(amount.value, amount.unit)
     return found
 
 
@@ -286,11 +256,11 @@ def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], flo
             for c in components:
                 if c.substance != sid:
                     continue
-                if c.concentration is None or not has_dimension(c.concentration.unit, "[mass] / [length] ** 3"):
+                if c.concentration is None or canonical_unit(c.concentration.unit) != "mg/mL":
                     known = False
                 else:
-                    mass += c.concentration.value * factor(c.concentration.unit, "mg/mL") * millilitres
-        if not known or volume <= 0 or mass / volume < minimum * (1 - 1e-9):
+                    mass += in_canonical(c.concentration) * millilitres
+        if not known or volume <= 0 or settle(mass / volume) < minimum:
             weak.add(sid)
     return weak
 
@@ -320,20 +290,20 @@ def strength_in(parts: Sequence[tuple[Iterable[Any], float | None]], sid: str, u
                 continue
             if c.concentration is None or not compatible(c.concentration.unit, unit):
                 return None
-            amount += c.concentration.value * factor(c.concentration.unit, unit) * millilitres
-    return amount / volume if volume > 0 else None
+            amount += in_canonical(c.concentration) * millilitres
+    return from_canonical(amount / volume, unit) if volume > 0 else None
 
 
 def _millilitres(volume: Any) -> float | None:
     if volume is None:
         return None
-    return float(volume.magnitude) * factor(units_of(volume), "mL")
+    return canonical(float(volume.magnitude), units_of(volume))
 
 
 def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Any) -> Limit:
     """The mass a per-session, per-kg or per-area rule allows for this patient."""
     params = rule.params
-    cap = params.cap.value * factor(params.cap.unit, "mg") if params.cap else None
+    cap = in_canonical(params.cap) if params.cap else None
     return MASS_LIMITS[params.dose_kind](rule, cap, patient, treatment_area)
 
 
@@ -347,7 +317,7 @@ def _per_kg(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment_a
     if patient.weight_kg is None:
         return Limit(rule, cap, f"absolute cap {mg_text(cap)} (weight not given, so the "
                      f"{format_quantity(per_kg)} limit could not be applied)", missing="weight")
-    by_weight = per_kg.value * patient.weight_kg * factor(times(per_kg.unit, "kg"), "mg")
+    by_weight = in_canonical(per_kg) * patient.weight_kg  # mg/kg x kg
     lower = min(by_weight, cap)
     return Limit(rule, lower,
                  f"{format_quantity(per_kg)} x {patient.weight_kg:g} kg = {mg_text(by_weight)}; "
@@ -360,8 +330,7 @@ def _per_area(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment
     if treatment_area is None:
         return Limit(rule, cap, f"{format_quantity(per_area)} (treatment area not given)",
                      missing="treatment area")
-    area_unit = units_of(treatment_area)
-    by_area = per_area.value * treatment_area.magnitude * factor(times(per_area.unit, area_unit), "mg")
+    by_area = in_canonical(per_area) * canonical(treatment_area.magnitude, units_of(treatment_area))  # mg/cm² x cm²
     lower = by_area if cap is None else min(by_area, cap)
     working = (f"{format_quantity(per_area)} x {format_quantity(treatment_area)} = "
                f"{mg_text(by_area)}")
@@ -382,6 +351,13 @@ def mg_text(value: float | None) -> str:
 
 
 def exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool:
-    """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as pint compares quantities."""
-    left, right = comparable(value, unit, limit, limit_unit)
+    """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as settled numbers in canonical units
+    (see "canonical numbers" in :mod:`mesocli.units`)."""
+    left, right = canonical_pair(value, unit, limit, limit_unit)
     return left > right
+
+
+def shorter(value: float, unit: Units, minimum: float, minimum_unit: Units) -> bool:
+    """``Q_(value, unit) < Q_(minimum, minimum_unit)``, compared as :func:`exceeds` compares."""
+    left, right = canonical_pair(value, unit, minimum, minimum_unit)
+    return left < right

@@ -52,13 +52,14 @@ from mesocli.domain.rules.base import Context, sourced
 from mesocli.units import (
     Amount,
     as_quantity,
-    comparable,
+    canonical,
+    canonical_pair,
     compatible,
-    factor,
     format_quantity,
     format_value,
-    per,
-    times,
+    from_canonical,
+    in_canonical,
+    settle,
     units_of,
 )
 
@@ -578,11 +579,11 @@ def _undilutable(cat: Catalogue, product: Product, fit: Fit) -> tuple[Amount, Am
     studied = fit.final_concentration
     if stock is None or studied is None or not compatible(stock.unit, studied.unit):
         return None
-    return (stock, studied) if _at_most(stock, studied.value * (1 + 1e-9), studied.unit) else None
+    return (stock, studied) if _at_most(stock, studied.value, studied.unit) else None
 
 
 def _own_syringe_reason(product: Product, stock: Amount, studied: Amount) -> str:
-    strength = "already at" if _at_most(studied, stock.value * (1 + 1e-9), stock.unit) else "weaker than"
+    strength = "already at" if _at_most(studied, stock.value, stock.unit) else "weaker than"
     return (f"{product.id} is {strength} the strength its sources studied as supplied (stock "
             f"{format_quantity(stock)}, studied {format_quantity(studied)}), so it has a syringe of its own: "
             "an anaesthetic or another product drawn up with it would dilute it.")
@@ -603,8 +604,8 @@ def _has_anaesthetic(cat: Catalogue, products: Sequence[Product]) -> bool:
 
 
 # ----------------------------------------------------------------------------- dosing
-# Volumes are worked out as magnitudes in mL and amounts in mg (see "arithmetic in floats" in
-# mesocli.units); the syringes of the finished recipe carry them as quantities.
+# Volumes are worked out as numbers in mL and amounts in mg (see "canonical numbers" in
+# mesocli.units); the syringes of the finished recipe carry them as quantities (the output edge).
 ML = "mL"
 Part = tuple[Product, float, str, str]  # product, volume in mL, purpose, reason
 
@@ -712,11 +713,14 @@ def _finish_plan(plan: _Plan, first: Any, syringes: Sequence[Syringe], protocol:
 
 
 VOLUME_STEP = 0.01  # mL: the finest graduation a practitioner can measure
+GRADUATIONS_PER_ML = 100
 
 
 def _floor_volume(ml: float) -> float:
-    """Round a volume in mL down to the syringe graduation, so rounding never raises a dose."""
-    return math.floor(ml / VOLUME_STEP + 1e-9) * VOLUME_STEP
+    """Round a volume in mL down to the syringe graduation, so rounding never raises a dose: the
+    volume in whole graduations is the settled number of hundredths of a mL, rounded down (a
+    volume that is a whole number of graduations as a decimal is kept as it is)."""
+    return math.floor(settle(ml * GRADUATIONS_PER_ML)) / GRADUATIONS_PER_ML
 
 
 def _ml(value: float) -> str:
@@ -726,7 +730,7 @@ def _ml(value: float) -> str:
 def _diluted_volume(target: float, target_unit: Any, share: float, stock: Amount) -> float:
     """The volume in mL of ``stock`` that brings ``share`` mL to the ``target`` concentration:
     target x share / stock."""
-    return target * share / stock.value * factor(per(times(target_unit, ML), stock.unit), ML)
+    return canonical(target, target_unit) * share / in_canonical(stock)
 
 
 def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
@@ -753,7 +757,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
         target = fit.final_concentration
         stock = active.concentration
         assert stock is not None
-        if not compatible(stock.unit, target.unit) or _at_most(stock, target.value * (1 + 1e-9), target.unit):
+        if not compatible(stock.unit, target.unit) or _at_most(stock, target.value, target.unit):
             supplied.append((product, _why(fit, f"stock {format_quantity(stock)} is not stronger than the "
                                                  f"studied {format_quantity(target)}, so it is used as supplied "
                                                  "and mixing dilutes it")))
@@ -830,8 +834,9 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
 
 
 def _at_most(stock: Amount, value: float, unit: Any) -> bool:
-    """``stock <= Q_(value, unit)``, compared as pint compares quantities."""
-    left, right = comparable(stock.value, stock.unit, value, unit)
+    """``stock <= Q_(value, unit)``, compared as settled numbers in canonical units (see
+    "canonical numbers" in :mod:`mesocli.units`)."""
+    left, right = canonical_pair(stock.value, stock.unit, value, unit)
     return left <= right
 
 
@@ -866,17 +871,12 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
             if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id,
                                                                             area=plan.request.area):
                 continue
-            total: float = 0  # mg
-            for parts in syringes:
-                for product, vol, _, _ in parts:
-                    for c in product.components:
-                        if dose_id(c.substance) == key and c.concentration is not None:
-                            amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
-                            total = total + amount * factor(unit, "mg")
+            total = session_plan.total_mg(cat, key, [[(product, vol) for product, vol, _, _ in parts]
+                                                     for parts in syringes])
             limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
-            if limit.mg is None:
+            if limit.mg is None or total is None:  # None: an activity without a mass factor
                 continue
-            if total <= limit.mg * (1 + 1e-9):
+            if settle(total) <= settle(limit.mg):
                 plan.explain.append(f"{name}: planned {_mg(total)} is within the limit "
                                     f"{_mg(limit.mg)} ({limit.working}).")
                 continue
@@ -970,8 +970,7 @@ def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syring
             amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
             final = None
             if total > 0:
-                final = as_quantity(amount / total * factor(per(unit, ML), c.concentration.unit),
-                                    c.concentration.unit)
+                final = as_quantity(from_canonical(amount / total, c.concentration.unit), c.concentration.unit)
             dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role,
                                         as_quantity(c.concentration.value, c.concentration.unit),
                                         as_quantity(amount, unit), final))
@@ -980,8 +979,8 @@ def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syring
         components.append(RecipeComponent(product, as_quantity(vol, ML), tuple(dosed), purpose, why))
     points = per_point = None
     if protocol is not None and protocol.volume_per_point is not None and total > 0:
-        per_point = protocol.volume_per_point.value * factor(protocol.volume_per_point.unit, ML)
-        points = max(1, math.ceil(total / per_point - 1e-9))
+        per_point = in_canonical(protocol.volume_per_point)
+        points = max(1, math.ceil(settle(total / per_point)))
         plan.explain.append(f"Points = {_ml(total)} / {_ml(per_point)} per point = {points}.")
         if protocol.max_points is not None and points > protocol.max_points:
             per_point = total / protocol.max_points

@@ -44,7 +44,7 @@ from mesocli.domain.dosing import (
 )
 from mesocli.domain.model import UNSOURCED, Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
-from mesocli.units import as_quantity, compatible, factor, format_quantity, format_value, units_of
+from mesocli.units import as_quantity, canonical, format_quantity, format_value, in_canonical, settle, units_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -54,7 +54,6 @@ ML = "mL"
 FORMULA_SYRINGE = 1.0  # mL: the volume a formula is written for when no source gives a session volume
 BASES = ("requested-volume", "treatment-area", "protocol-session-volume", "one-syringe")
 BOUNDS = ("protocol-session-volume", "protocol-points", "treatment-area", "presentation", "dose-cap")
-EPSILON = 1e-9
 # mL: the most meso accepts as one session, however it is asked for (--volume, or a treated area
 # at the protocol's spacing and volume per point). An input limit, not a clinical dose: the
 # sourced bounds below are what plan a session.
@@ -115,12 +114,12 @@ def _ml(value: float) -> str:
 def _in_ml(amount: Any) -> float:
     """An Amount or a pint quantity of volume, in mL."""
     if hasattr(amount, "magnitude"):
-        return float(amount.magnitude) * factor(units_of(amount), ML)
-    return float(amount.value) * factor(amount.unit, ML)
+        return canonical(float(amount.magnitude), units_of(amount))
+    return in_canonical(amount)
 
 
 def _in_cm(amount: Any) -> float:
-    return float(amount.value) * factor(amount.unit, "cm")
+    return in_canonical(amount) / 10  # mm to cm
 
 
 def prefilled(product: Product) -> bool:
@@ -154,9 +153,9 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
             notes.append(f"No injection spacing is recorded in {where}, so the treated area cannot give "
                          "a number of points.")
         else:
-            square = treatment_area.magnitude * factor(units_of(treatment_area), "cm**2")
+            square = canonical(treatment_area.magnitude, units_of(treatment_area))  # cm²
             step = _in_cm(spacing)
-            area_points = max(1, math.floor(square / (step * step) + EPSILON))
+            area_points = max(1, math.floor(settle(square / (step * step))))
             working.append(f"Points the treated area holds = {format_quantity(treatment_area)} / "
                            f"({format_quantity(spacing)})^2 = {area_points}.")
             if largest_point is not None:
@@ -193,13 +192,13 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
                                 + (f" ({len(groups)} syringes share the session)" if len(groups) > 1 else ""),
                                 subject=group[0].id, provenance=group[0].provenance))
     if volume is not None:
-        ml = float(volume.magnitude) * factor(units_of(volume), ML)
+        ml = canonical(float(volume.magnitude), units_of(volume))
         working.append(f"Session volume {format_quantity(volume)} as requested (--volume).")
         return Start("requested-volume", ml, treatment_area, spacing, area_points, tuple(bounds),
                      tuple(working), tuple(notes))
     if area_points is not None and per_point is not None:
         ml = area_points * _in_ml(per_point)
-        if ml > MAX_SESSION_ML * (1 + EPSILON):
+        if settle(ml) > MAX_SESSION_ML:
             from mesocli.errors import InputError
 
             raise InputError(f"--treatment-area: {format_quantity(treatment_area)} at {format_quantity(spacing)} "
@@ -248,7 +247,7 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
     found = []
     for key in sorted(forms_of):
         substance, forms = cat.substances[key], forms_of[key]
-        total = _total_mg(cat, key, syringes)
+        total = total_mg(cat, key, syringes)
         if total is None or total <= 0:
             continue
         groups = [group for sid in forms for group in companions.get(sid, [])]
@@ -269,7 +268,7 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
     return found
 
 
-def _total_mg(cat: Catalogue, key: str, syringes: Iterable[Iterable[tuple[Product, float]]]) -> float | None:
+def total_mg(cat: Catalogue, key: str, syringes: Iterable[Iterable[tuple[Product, float]]]) -> float | None:
     """The mass (mg) of every form dosed as ``key`` in ``syringes``; ``None`` when part of it is an
     activity without a mass factor (no mass limit applies)."""
     total = 0.0
@@ -278,16 +277,16 @@ def _total_mg(cat: Catalogue, key: str, syringes: Iterable[Iterable[tuple[Produc
             for c in product.components:
                 if cat.dose_id(c.substance) == key and c.concentration is not None:
                     amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
-                    if not compatible(unit, "mg"):
+                    if unit != "mg":
                         return None  # an activity without a mass factor: no mass limit applies
-                    total += amount * factor(unit, "mg")
+                    total += amount
     return total
 
 
 def decide(basis_ml: float, bounds: Sequence[Bound]) -> tuple[float, Bound | None]:
     """The planned volume: the basis, or the smallest bound below it (which then decides)."""
     lowest = min(bounds, key=_order, default=None)
-    if lowest is not None and lowest.ml < basis_ml * (1 - EPSILON):
+    if lowest is not None and settle(lowest.ml) < settle(basis_ml):
         return lowest.ml, lowest
     return basis_ml, None
 

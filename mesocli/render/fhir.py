@@ -230,9 +230,9 @@ def _total_amount(doses: Sequence[DosedSubstance]) -> Any:
 
 
 def _days(amount: Any) -> float | int:
-    from mesocli.units import Q_
+    from mesocli.units import canonical, clean_number
 
-    return to_json(Q_(amount.value, amount.unit).to("day"))["value"]
+    return clean_number(canonical(amount.value, amount.unit))  # a duration's canonical unit is the day
 
 
 # ----------------------------------------------------------------------------- codings

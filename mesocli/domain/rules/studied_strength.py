@@ -17,13 +17,11 @@ from typing import TYPE_CHECKING
 from mesocli.domain.dosing import strength_in, syringe_parts
 from mesocli.domain.model import Fit
 from mesocli.domain.rules.base import Check, Context, Finding, Item, sourced
-from mesocli.units import format_quantity, format_value
+from mesocli.units import canonical, format_quantity, format_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
 
-# Below the studied strength by more than arithmetic noise.
-TOLERANCE = 1e-9
 ADVICE = ("Draw it up with less of the other products (or none), or use a stronger stock, so it is "
           "injected at the studied strength.")
 
@@ -45,9 +43,11 @@ def studied_strengths(catalogue: Catalogue, indication_id: str) -> dict[str, Fit
 
 
 def below_studied(strength: float, fit: Fit) -> bool:
-    """Whether ``strength`` (in the unit of the fit's final concentration) is below it."""
-    assert fit.final_concentration is not None
-    return strength < fit.final_concentration.value * (1 - TOLERANCE)
+    """Whether ``strength`` (in the unit of the fit's final concentration) is below it, compared
+    as settled numbers in canonical units (see "canonical numbers" in :mod:`mesocli.units`)."""
+    studied = fit.final_concentration
+    assert studied is not None
+    return canonical(strength, studied.unit) < canonical(studied.value, studied.unit)
 
 
 def message(catalogue: Catalogue, indication_id: str, sid: str, strength: float, fit: Fit, number: int) -> str:
