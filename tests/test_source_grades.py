@@ -163,3 +163,19 @@ def test_a_clinic_import_that_grades_a_shipped_document_otherwise_is_refused(mes
                     encoding="utf-8")
     assert meso("catalogue", "import", str(path)).exit_code == 0
     assert 'grade = "label"' in meso("catalogue", "export").stdout
+
+
+@pytest.mark.parametrize("rows", ["unrelated", "fhir_codes"])
+def test_vocabulary_and_code_rows_are_held_to_one_grade_per_document(rows):
+    """A vocabulary or FHIR code row that cites a label graded otherwise is refused like any row."""
+    from mesocli.config import data_dir
+    from mesocli.storage.text import read_directory
+
+    data = read_directory(data_dir())
+    label = next(s for x in data.substances for s in x.provenance.sources if s.grade == "label")
+    entries = getattr(data, rows)
+    entries[0] = dataclasses.replace(entries[0], provenance=Provenance(
+        "reference", (Source(label.title, label.url, "reference"),)))
+    with pytest.raises(CatalogueDataError) as caught:
+        validate_references(data)
+    assert "is graded 'reference' here but 'label'" in caught.value.message

@@ -862,6 +862,12 @@ def cited_facts(data: CatalogueData) -> Iterator[tuple[str, Provenance]]:
         yield f"{r.kind} rule #{r.id}", r.provenance
     for d in data.defaults:
         yield f"formulation default {d.key!r}", d.provenance
+    for u in data.unrelated:
+        yield f"{u.kind} term {u.id!r} (vocabulary)", u.provenance
+    for x in data.distinctions:
+        yield f"distinction {x.a!r} / {x.b!r}", x.provenance
+    for code in data.fhir_codes:
+        yield f"FHIR code {code.system}|{code.code}", code.provenance
 
 
 def validate_source_grades(data: CatalogueData, known: CatalogueData | None = None) -> None:
