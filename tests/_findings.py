@@ -1,9 +1,30 @@
-"""Matching a check document's findings against a case's expected patterns, and showing them
-when a case fails: shared by the clinical case tables (test_check_cases, test_label_rules)."""
+"""Writing a case's expected finding patterns, matching a check document's findings against
+them, and showing the findings when a case fails: shared by the clinical case tables
+(test_check_cases, test_label_rules)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def want(
+    severity: str | None = None,
+    kind: str | None = None,
+    subject: str | None = None,
+    trigger: str | None = None,
+    in_message: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A finding pattern: only the keys given are matched (see :func:`matches`)."""
+    pattern = {
+        "severity": severity,
+        "kind": kind,
+        "subject": subject,
+        "trigger": trigger,
+        "in_message": in_message,
+        **extra,
+    }
+    return {k: v for k, v in pattern.items() if v is not None}
 
 
 def matches(finding: dict[str, Any], pattern: dict[str, Any]) -> bool:

@@ -18,33 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from _findings import matches, show
+from _findings import matches, show, want
 
 SEVERITIES = ("info", "caution", "contraindicated")
 RANK = {"ok": 0, "info": 1, "caution": 2, "contraindicated": 3}
 
 
 # ------------------------------------------------------------------------------ the table
-def want(
-    severity: str | None = None,
-    kind: str | None = None,
-    subject: str | None = None,
-    trigger: str | None = None,
-    in_message: str | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """A finding pattern: only the keys given are matched."""
-    pattern = {
-        "severity": severity,
-        "kind": kind,
-        "subject": subject,
-        "trigger": trigger,
-        "in_message": in_message,
-        **extra,
-    }
-    return {k: v for k, v in pattern.items() if v is not None}
-
-
 def product(pid: str, volume: str | None = None) -> dict[str, Any]:
     return {"id": pid, **({"volume": volume} if volume is not None else {})}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _findings import matches, show
+from _findings import matches, show, want
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,25 +54,6 @@ def rule_key(kind: str, row: dict[str, Any]) -> tuple[str, str, str]:
 
 
 # ------------------------------------------------------------------------------ the table
-def want(
-    severity: str | None = None,
-    kind: str | None = None,
-    subject: str | None = None,
-    trigger: str | None = None,
-    in_message: str | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    pattern = {
-        "severity": severity,
-        "kind": kind,
-        "subject": subject,
-        "trigger": trigger,
-        "in_message": in_message,
-        **extra,
-    }
-    return {k: v for k, v in pattern.items() if v is not None}
-
-
 def syringes(*products: list[str]) -> dict[str, Any]:
     return {"syringes": [{"components": [{"id": p} for p in group]} for group in products]}
 
