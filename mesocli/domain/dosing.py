@@ -11,7 +11,7 @@ USP units as such), each quantity converted once by pint (see "canonical numbers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -342,6 +342,44 @@ def _per_area(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment
 # dose kind -> the mass a rule of that kind allows (the mass kinds only)
 MASS_LIMITS = {"per-session": _per_session, "per-kg": _per_kg, "per-area": _per_area}
 MASS_KINDS = tuple(MASS_LIMITS)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLimit:
+    """A mass limit that governs one substance of a planned session, for this patient."""
+
+    key: str  # the substance the forms are dosed as
+    forms: tuple[str, ...]  # the forms of it the session holds
+    name: str  # how a finding or a working line names them (:func:`dose_name`)
+    rule: Rule
+    limit: Limit  # its ``mg`` is known
+
+
+def held_limits(catalogue: Catalogue, patient: ResolvedPatient, treatment_area: Any, area: str | None,
+                syringes: Sequence[Sequence[tuple[Any, float]]]) -> Iterator[HeldLimit]:
+    """Every mass limit that governs a substance of ``syringes`` (products and volumes in mL, the
+    formulator's plan) at ``area`` for this patient, substance by substance: the forms of a
+    substance (``dose_as``) count as the substance, and a companion below its minimum
+    concentration counts as absent. Limits whose mass cannot be worked out (a missing weight or
+    area) are left out. The companions are read from ``syringes`` once, before the first limit."""
+    forms_of = dose_forms(catalogue, {c.substance for parts in syringes for p, _ in parts for c in p.components})
+    companions: dict[str, list[set[str]]] = {}
+    for parts in syringes:
+        members = {c.substance for p, _ in parts for c in p.components}
+        counted = members - below_minimum(catalogue, [(p.components, volume) for p, volume in parts])
+        for sid in members:
+            companions.setdefault(sid, []).append(counted)
+    for key in sorted(forms_of):
+        substance, forms = catalogue.substances[key], forms_of[key]
+        groups = [group for sid in forms for group in companions.get(sid, [])]
+        name = dose_name(catalogue, key, forms)
+        for rule in catalogue.dose_rules_for(substance):
+            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups,
+                                                                            catalogue.dose_id, area=area):
+                continue
+            limit = mass_limit(rule, patient, treatment_area)
+            if limit.mg is not None:
+                yield HeldLimit(key, forms, name, rule, limit)
 
 
 def mg_text(value: float | None) -> str:

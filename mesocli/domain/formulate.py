@@ -28,14 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from mesocli.domain import session_plan
 from mesocli.domain.dosing import (
-    MASS_KINDS,
     amount_in,
-    below_minimum,
-    dose_forms,
-    dose_name,
     dose_subject,
-    mass_limit,
-    rule_applies,
+    held_limits,
     strength_in,
 )
 from mesocli.domain.engine import (
@@ -856,42 +851,30 @@ def _apply_caps(plan: _Plan, syringes: list[list[Part]]) -> list[list[Part]]:
     limit. The forms of a substance (``dose_as``) count as the one substance they are dosed as."""
     cat = plan.cat
     dose_id = cat.dose_id
-    forms_of = dose_forms(cat, {c.substance for s in syringes for p, _, _, _ in s for c in p.components})
-    companions: dict[str, list[set[str]]] = {}
-    for parts in syringes:
-        members = {c.substance for p, _, _, _ in parts for c in p.components}
-        counted = members - below_minimum(cat, [(p.components, vol) for p, vol, _, _ in parts])
-        for sid in members:
-            companions.setdefault(sid, []).append(counted)
-    for key in sorted(forms_of):
-        substance, forms = cat.substances[key], forms_of[key]
-        groups = [group for sid in forms for group in companions.get(sid, [])]
-        name = dose_name(cat, key, forms)
-        for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id,
-                                                                            area=plan.request.area):
-                continue
-            total = session_plan.total_mg(cat, key, [[(product, vol) for product, vol, _, _ in parts]
-                                                     for parts in syringes])
-            limit = mass_limit(rule, plan.patient, plan.request.treatment_area)
-            if limit.mg is None or total is None:  # None: an activity without a mass factor
-                continue
-            if settle(total) <= settle(limit.mg):
-                plan.explain.append(f"{name}: planned {_mg(total)} is within the limit "
-                                    f"{_mg(limit.mg)} ({limit.working}).")
-                continue
-            scale = limit.mg / total
-            plan.explain.append(f"{name}: planned {_mg(total)} exceeds the limit "
-                                f"{_mg(limit.mg)} ({limit.working}); volumes containing it are "
-                                f"scaled by {scale:.3g}.")
-            plan.reasons.append(f"A dose cap truncated the plan: {name} is limited to "
+    planned = [[(product, vol) for product, vol, _, _ in parts] for parts in syringes]
+    for held in held_limits(cat, plan.patient, plan.request.treatment_area, plan.request.area, planned):
+        key, name, limit = held.key, held.name, held.limit
+        assert limit.mg is not None
+        total = session_plan.total_mg(cat, key, [[(product, vol) for product, vol, _, _ in parts]
+                                                 for parts in syringes])
+        if total is None:  # an activity without a mass factor
+            continue
+        if settle(total) <= settle(limit.mg):
+            plan.explain.append(f"{name}: planned {_mg(total)} is within the limit "
                                 f"{_mg(limit.mg)} ({limit.working}).")
-            plan.plan_findings.append(_truncated(dose_subject(key, forms), name, total, limit, rule))
-            for parts in syringes:
-                for index, (product, vol, purpose, why) in enumerate(parts):
-                    if any(dose_id(c.substance) == key for c in product.components):
-                        parts[index] = (product, _floor_volume(vol * scale), purpose,
-                                        why + "; volume reduced by a dose cap")
+            continue
+        scale = limit.mg / total
+        plan.explain.append(f"{name}: planned {_mg(total)} exceeds the limit "
+                            f"{_mg(limit.mg)} ({limit.working}); volumes containing it are "
+                            f"scaled by {scale:.3g}.")
+        plan.reasons.append(f"A dose cap truncated the plan: {name} is limited to "
+                            f"{_mg(limit.mg)} ({limit.working}).")
+        plan.plan_findings.append(_truncated(dose_subject(key, held.forms), name, total, limit, held.rule))
+        for parts in syringes:
+            for index, (product, vol, purpose, why) in enumerate(parts):
+                if any(dose_id(c.substance) == key for c in product.components):
+                    parts[index] = (product, _floor_volume(vol * scale), purpose,
+                                    why + "; volume reduced by a dose cap")
     return syringes
 
 

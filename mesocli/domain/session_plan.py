@@ -33,14 +33,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mesocli.domain.dosing import (
-    MASS_KINDS,
     amount_in,
-    below_minimum,
-    dose_forms,
-    dose_name,
     dose_subject,
-    mass_limit,
-    rule_applies,
+    held_limits,
 )
 from mesocli.domain.model import UNSOURCED, Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
@@ -237,34 +232,17 @@ def dose_cap_bounds(cat: Catalogue, patient: ResolvedPatient, treatment_area: An
     substance per mL of cocktail is the same at any volume."""
     if volume_ml <= 0:
         return []
-    forms_of = dose_forms(cat, {c.substance for parts in syringes for p, _ in parts for c in p.components})
-    companions: dict[str, list[set[str]]] = {}
-    for parts in syringes:
-        members = {c.substance for p, _ in parts for c in p.components}
-        counted = members - below_minimum(cat, [(p.components, vol) for p, vol in parts])
-        for sid in members:
-            companions.setdefault(sid, []).append(counted)
     found = []
-    for key in sorted(forms_of):
-        substance, forms = cat.substances[key], forms_of[key]
-        total = total_mg(cat, key, syringes)
+    for held in held_limits(cat, patient, treatment_area, area, syringes):
+        total = total_mg(cat, held.key, syringes)
         if total is None or total <= 0:
             continue
-        groups = [group for sid in forms for group in companions.get(sid, [])]
-        name = dose_name(cat, key, forms)
-        for rule in cat.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups, cat.dose_id,
-                                                                            area=area):
-                continue
-            limit = mass_limit(rule, patient, treatment_area)
-            if limit.mg is None:
-                continue
-            per_ml = total / volume_ml
-            ml = limit.mg / per_ml
-            found.append(Bound("dose-cap", ml,
-                               f"{name} is limited to {format_value(limit.mg, 'mg')} ({limit.working}); "
-                               f"the cocktail holds {format_value(per_ml, 'mg')} per mL, so at most "
-                               f"{_ml(ml)}", subject=dose_subject(key, forms), provenance=rule.provenance))
+        per_ml = total / volume_ml
+        ml = held.limit.mg / per_ml
+        found.append(Bound("dose-cap", ml,
+                           f"{held.name} is limited to {format_value(held.limit.mg, 'mg')} ({held.limit.working}); "
+                           f"the cocktail holds {format_value(per_ml, 'mg')} per mL, so at most "
+                           f"{_ml(ml)}", subject=dose_subject(held.key, held.forms), provenance=held.rule.provenance))
     return found
 
 
