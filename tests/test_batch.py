@@ -419,7 +419,7 @@ def test_a_batch_that_fails_as_a_whole_still_writes_one_line_per_document(meso):
 
 
 def _valid_line(document: dict) -> bool:
-    from test_schemas import problems
+    from tests.schemas.test_schemas import problems
 
     assert problems("batch", document) == [], document
     return True

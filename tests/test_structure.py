@@ -204,3 +204,51 @@ def test_the_domain_has_no_import_circles():
     circles = sorted(name for name in graph if reaches(name, name))
     assert circles == []
     assert "mesocli.domain.rules.dose_limit" in graph["mesocli.domain.rules"]  # the walk sees the registry
+
+
+# ------------------------------------------------------------------------ the tests' own layout
+# tests/ mirrors mesocli/: the tests of mesocli/X/Y.py live in tests/X/test_Y.py (tests/README.md).
+# Whole-product tests (through several layers at once) have one folder of their own; the shared
+# helpers (conftest.py, _findings.py, _terminal.py) sit at the top and the data folders hold no tests.
+
+TESTS = Path(__file__).resolve().parent
+SOURCE = TESTS.parent / "mesocli"
+PRODUCT_FOLDER = "product"
+DATA_FOLDERS = {"fixtures", "golden"}
+
+
+def _folders(root: Path) -> set[str]:
+    return {path.relative_to(root).as_posix() for path in root.rglob("*")
+            if path.is_dir() and path.name != "__pycache__"}
+
+
+def _test_folders() -> set[str]:
+    return {"." if path.parent == TESTS else path.parent.relative_to(TESTS).as_posix()
+            for path in TESTS.rglob("test_*.py")}
+
+
+def test_every_test_file_sits_in_a_folder_the_package_has():
+    """A test file is at the top of tests/, in a folder that mirrors one of mesocli/, or in the product folder."""
+    allowed = _folders(SOURCE) | {".", PRODUCT_FOLDER}
+    assert sorted(_test_folders() - allowed) == []
+
+
+def test_every_folder_of_tests_mirrors_the_package_or_holds_data():
+    """No folder of tests/ that the package lacks, other than the product folder and the data folders."""
+    stray = sorted(folder for folder in _folders(TESTS) - _folders(SOURCE) - {PRODUCT_FOLDER}
+                   if folder.split("/")[0] not in DATA_FOLDERS)
+    assert stray == []
+
+
+def test_the_data_folders_hold_no_tests():
+    """Fixtures and goldens are read by tests; a test file among them would escape the mirror."""
+    assert sorted(path.relative_to(TESTS).as_posix() for folder in DATA_FOLDERS
+                  for path in (TESTS / folder).rglob("test_*.py")) == []
+
+
+def test_every_test_folder_is_a_package():
+    """Each folder holding tests has an __init__.py, so two folders can hold files of the same name."""
+    folders = {TESTS} | {TESTS / folder for folder in _test_folders() if folder != "."}
+    missing = sorted(path.relative_to(TESTS.parent).as_posix() for path in folders
+                     if not (path / "__init__.py").is_file())
+    assert missing == []

@@ -1,6 +1,6 @@
 """Golden outputs of the safety engine and the formulator on the shipped catalogue.
 
-``python tests/golden/record.py`` (re)writes the files next to this script; ``tests/test_golden.py``
+``python tests/golden/record.py`` (re)writes the files next to this script; ``tests/product/test_golden.py``
 works every case out again in-process and asserts the same bytes. Cases come from a seeded
 generator, so the matrix is the same on every machine:
 
