@@ -1,4 +1,4 @@
-"""Property tests for what test_units.py and test_parsers.py leave open.
+"""Property tests for what tests/test_units.py and tests/cli/test_parsers.py leave open.
 
 Those files already fuzz ``parse_quantity``, ``patient_from_mapping``, ``recipe_from_mapping``
 and ``read_document`` on their own. Here the parsed values go on through the catalogue, as the
