@@ -263,7 +263,8 @@ def test_refusal_markdown(meso):
 
 
 def test_refusal_when_every_candidate_is_excluded(meso):
-    out = run(meso, "--indication", "dark-circles", "--allergy", "lidocaine", "--volume", "1 mL", "--json")
+    out = run(meso, "--indication", "dark-circles", "--allergy", "lidocaine", "--allergy", "polynucleotides",
+              "--volume", "1 mL", "--json")
     assert out.exit_code == 1
     doc = out.json()
     assert doc["status"] == "refused" and doc["syringes"] == []

@@ -82,19 +82,19 @@ def test_an_unsourced_anaesthetic_that_would_rank_first_is_not_used(catalogue):
 
 
 def test_an_ingredient_left_without_a_product_names_the_unsourced_ones(catalogue):
-    # Every shipped polynucleotide product lacks a strength; five unsourced ones with a strength
-    # are still not dosed, and the reasons say so in one line naming the first three.
-    template = catalogue.products["polynucleotide-injection"]
-    extra = [replace(template, id=f"pn-clinic-{n}", aliases=(), provenance=UNSOURCED, local=True,
-                     components=(Component("polynucleotides", "active", Amount(5.0, "mg/mL")),))
+    # The one shipped DMAE product lacks a strength; five unsourced ones with a strength are
+    # still not dosed, and the reasons say so in one line naming the first three.
+    template = catalogue.products["dmae-injection"]
+    extra = [replace(template, id=f"dmae-clinic-{n}", aliases=(), provenance=UNSOURCED, local=True,
+                     components=(Component("dmae", "active", Amount(5.0, "mg/mL")),))
              for n in range(1, 6)]
-    shipped = _make(catalogue, "hair-loss")
-    doc = _make(_with(catalogue, extra), "hair-loss")
+    shipped = _make(catalogue, "skin-rejuvenation")
+    doc = _make(_with(catalogue, extra), "skin-rejuvenation")
     assert doc["syringes"] == shipped["syringes"]
     assert doc["excluded"] == shipped["excluded"]
     lines = [r for r in doc["reasons"] if PASSED_OVER in r]
-    assert lines == ["polynucleotides: 5 products have no published source and cannot be dosed from sourced "
-                     "data (pn-clinic-1, pn-clinic-2, pn-clinic-3 and 2 more)."]
+    assert lines == ["dmae: 5 products have no published source and cannot be dosed from sourced "
+                     "data (dmae-clinic-1, dmae-clinic-2, dmae-clinic-3 and 2 more)."]
     assert _other(doc["reasons"]) == _other(shipped["reasons"])
 
 

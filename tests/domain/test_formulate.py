@@ -152,11 +152,12 @@ def test_lidocaine_absolute_cap_without_weight(catalogue):
 
 
 def test_lidocaine_cap_counts_lidocaine_premixed_in_a_booster(catalogue):
-    # Teosyal Redensity II carries 3 mg/mL lidocaine: 20 mL would be 60 mg, 10 kg allows 45 mg.
-    doc = make(catalogue, "dark-circles", Patient(weight="10 kg"), volume="20 mL")
+    # Teosyal Redensity II carries 3 mg/mL lidocaine and shares the syringe with PN-HPT: half of
+    # 20 mL would be 30 mg of lidocaine, 5 kg allows 22.5 mg.
+    doc = make(catalogue, "dark-circles", Patient(weight="5 kg"), volume="20 mL")
     assert doc["status"] == "ok"
     assert "teosyal-redensity-ii" in product_ids(doc)
-    assert total_mg(doc, "lidocaine") <= 45 * (1 + REL)
+    assert total_mg(doc, "lidocaine") <= 22.5 * (1 + REL)
     assert any("cap" in r and "Lidocaine" in r for r in doc["reasons"])
 
 
@@ -276,9 +277,15 @@ def test_premixed_booster_with_lidocaine_is_excluded_for_lidocaine_allergy(catal
     excluded = {e["id"]: e for e in doc["excluded"]}
     assert excluded["teosyal-redensity-ii"]["trigger"] == "lidocaine"
     assert "Lidocaine" in excluded["teosyal-redensity-ii"]["reason"]
-    # polynucleotides cannot be dosed, so nothing is left: refused.
-    assert doc["status"] == "refused"
-    assert doc["syringes"] == []
+    # The polynucleotides of published strength hold no lidocaine: they are what is left.
+    assert doc["status"] == "ok"
+    assert product_ids(doc) and "teosyal-redensity-ii" not in product_ids(doc)
+    actives = {c["id"] for c in components(doc) if c["purpose"] == "active"}
+    assert actives and actives <= {"pn-hpt-20mg-ml", "pn-hpt-ha-10mg-ml", "pn-hpt-7-5mg-ml"}
+    assert not any("lidocaine" in {s["id"] for s in c["substances"]} for c in components(doc))
+    # With the polynucleotides ruled out too, nothing is left: refused.
+    both = make(catalogue, "dark-circles", Patient(allergies=("lidocaine", "polynucleotides")), volume="1 mL")
+    assert both["status"] == "refused" and both["syringes"] == []
 
 
 def test_skin_rejuvenation_with_lidocaine_allergy(catalogue):
@@ -486,7 +493,7 @@ def test_pregnancy_refuses_every_indication(catalogue, condition):
 
 
 def test_refusal_when_every_candidate_is_excluded(catalogue):
-    for indication, patient in (("dark-circles", Patient(allergies=("lidocaine",))),
+    for indication, patient in (("dark-circles", Patient(allergies=("lidocaine", "polynucleotides"))),
                                 ("localized-fat", Patient(allergies=("soy",))),
                                 ("rosacea", None),
                                 ("submental-fat", Patient(age=16))):

@@ -337,3 +337,169 @@ def test_the_copper_peptide_is_not_the_copper_trace_element(catalogue):
     assert catalogue.resolve_ingredient("copper peptide").id == "ghk-cu"
     assert catalogue.resolve_ingredient("copper").id == "copper"
     assert catalogue.substances["copper"].injectable is True
+
+
+# ------------------------------------------------------------------------------ polynucleotides
+# PN-HPT strengths from a published study (Cavallini et al., J Cosmet Dermatol 2022): the first
+# polynucleotide presentations of sourced strength, so every polynucleotide fit can be dosed.
+PN_HPT = (
+    ("pn-hpt-20mg-ml", "polynucleotides", "20 mg/mL"),
+    ("pn-hpt-ha-10mg-ml", "polynucleotides", "10 mg/mL"),
+    ("pn-hpt-ha-10mg-ml", "hyaluronic-acid", "10 mg/mL"),
+    ("pn-hpt-7-5mg-ml", "polynucleotides", "7.5 mg/mL"),
+)
+
+
+@pytest.mark.parametrize(("product_id", "substance", "strength"), PN_HPT)
+def test_each_pn_hpt_product_carries_its_published_strength(catalogue, product_id, substance, strength):
+    product = catalogue.products[product_id]
+    assert product.provenance.evidence == "peer-reviewed"
+    assert any("jocd.14578" in (s.title or "") for s in product.provenance.sources)
+    [component] = [c for c in product.components if c.substance == substance]
+    expected = registry().Quantity(strength)
+    stored = component.concentration.quantity().to(expected.units)
+    assert math.isclose(stored.magnitude, expected.magnitude, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "indication", ["dark-circles", "hair-loss", "skin-laxity", "skin-rejuvenation", "stretch-marks"]
+)
+def test_every_sourced_polynucleotide_fit_is_now_dosable(catalogue, indication):
+    from mesocli.domain.formulate import fit_dosability
+
+    [fit] = [f for f in catalogue.indications[indication].fits if f.target == "polynucleotides"]
+    dosable, why_not = fit_dosability(catalogue, fit)
+    assert why_not is None
+    assert set(dosable) == {"pn-hpt-20mg-ml", "pn-hpt-ha-10mg-ml", "pn-hpt-7-5mg-ml"}
+
+
+def test_the_unsourced_rosacea_fit_stays_undosable_for_its_own_reason(catalogue):
+    """A product of known strength does not make an unsourced fit buildable."""
+    from mesocli.domain.formulate import UNSOURCED_FIT, fit_dosability
+
+    [fit] = [f for f in catalogue.indications["rosacea"].fits if f.target == "polynucleotides"]
+    assert fit_dosability(catalogue, fit) == ((), UNSOURCED_FIT)
+
+
+def test_a_dark_circles_build_doses_pn_hpt_at_its_strength(meso):
+    doc = meso("build", "--indication", "dark-circles", "--json").json()
+    used = [(c["id"], s) for syringe in doc["syringes"] for c in syringe["components"] for s in c["substances"]]
+    pn = [s for pid, s in used if pid == "pn-hpt-20mg-ml" and s["id"] == "polynucleotides"]
+    assert pn, used
+    assert pn[0]["concentration"] == {"value": 20, "unit": "mg/mL"}
+    amount = registry().Quantity(pn[0]["amount"]["value"], pn[0]["amount"]["unit"])
+    assert amount.to("mg").magnitude > 0
+    excluded = {e["id"]: e["reason"] for e in doc["excluded"]}
+    assert "pn-hpt-20mg-ml" not in excluded
+    assert "concentration is not known" in excluded["plinest"]
+
+
+def test_fish_allergy_reaches_every_pn_hpt_product(catalogue):
+    for pid in ("pn-hpt-20mg-ml", "pn-hpt-ha-10mg-ml", "pn-hpt-7-5mg-ml"):
+        result = check(Patient(allergies=("fish",)), ingredients=[pid], catalogue=catalogue)
+        assert _findings(result, severity="caution", kind="allergy", subject=pid, trigger="fish"), pid
+
+
+def test_the_pn_hpt_hyaluronic_acid_gel_shares_the_hyaluronidase_incompatibility():
+    result = check(ingredients=["pn-hpt-ha-10mg-ml", "hyaluronidase"])
+    assert _findings(result, severity="contraindicated", kind="incompatibility")
+    neighbour = check(ingredients=["pn-hpt-20mg-ml", "hyaluronidase"])
+    assert _findings(neighbour, severity="contraindicated", kind="incompatibility") == []
+
+
+# ------------------------------------------------------------------------------ still not dosable
+# (product, what its notes say, a piece of the source that shows it). Each stays without a
+# strength, so no build doses it, and the catalogue says why with the document behind it.
+NOT_DOSABLE = (
+    ("rejuran", "No source found states Rejuran's polynucleotide concentration", "jkms"),
+    ("polynucleotide-injection", "Strengths differ between brands", "PMC7984045"),
+    ("plinest", "a shop listing is not a source for a strength", "farmaciadisarnico"),
+    ("organic-silicium", "marketing authorisation was not renewed from 1996", "Prescrire 1999"),
+    ("artichoke-extract-injection", "for oral use only", "ANSM"),
+    ("dexpanthenol-injection", "No label of a single-agent dexpanthenol injection was found", "B-Dose"),
+    ("procaine-injection", "this generic entry has no concentration", "Procaine"),
+    ("pdrn-injection", "This generic entry stays without a strength", "Polydeoxyribonucleotide"),
+    ("dmae-injection", "No human injectable concentration is established", "PMC4123624"),
+    ("aqualyx", "Deoxycholate concentration not retrieved", "Pinto H"),
+)
+
+
+@pytest.mark.parametrize(("product_id", "why", "source"), NOT_DOSABLE)
+def test_each_undosable_product_says_why_with_its_source(catalogue, product_id, why, source):
+    product = catalogue.products[product_id]
+    assert any(c.concentration is None for c in product.actives()), product_id
+    assert why in (product.notes or ""), product.notes
+    cited = " ".join(f"{s.title or ''} {s.url or ''}" for s in product.provenance.sources)
+    assert source.lower() in cited.lower(), cited
+
+
+@pytest.mark.parametrize(("product_id", "_why", "_source"), NOT_DOSABLE)
+def test_an_undosable_product_is_excluded_from_a_recipe_check_as_unknown_strength(product_id, _why, _source):
+    result = check(ingredients=[product_id])
+    unknown_strength = _findings(result, kind="dose", subject=product_id)
+    assert unknown_strength or _findings(result, kind="regulatory", subject=product_id)
+    assert result.status != "ok"
+
+
+def test_conjonctyl_is_reported_as_having_no_approved_injectable_product():
+    """Its French marketing authorisation lapsed and no current one was found: a caution that
+    names it, not a claim that every market withdrew it."""
+    result = check(ingredients=["Conjonctyl"])
+    hits = _findings(result, severity="caution", kind="regulatory", subject="organic-silicium")
+    assert hits and "no approved injectable product" in hits[0].message
+    assert "not renewed from 1996" in hits[0].message
+
+
+def test_the_dexpanthenol_fit_is_dosed_from_the_b_complex_label(catalogue):
+    """The generic dexpanthenol row has no strength, but the fit is dosable through a label."""
+    from mesocli.domain.formulate import fit_dosability
+
+    [fit] = [f for f in catalogue.indications["hair-loss"].fits if f.target == "dexpanthenol"]
+    dosable, why_not = fit_dosability(catalogue, fit)
+    assert why_not is None and "vitamin-b-complex-100" in dosable and "dexpanthenol-injection" not in dosable
+
+
+def test_organic_silicon_fit_says_why_it_cannot_be_dosed(meso):
+    doc = meso("indications", "show", "skin-rejuvenation", "--json").json()
+    [fit] = [f for f in doc["fits"] if f["target"] == "monomethylsilanetriol-salicylate"]
+    assert fit["dosable_products"] == []
+    assert "organic-silicium" in fit["not_dosable_because"]
+
+
+@pytest.mark.parametrize(("term", "substance"), [
+    ("zinc", "zinc-sulfate"), ("niacinamide", "nicotinamide"), ("glutathione", "glutathione"), ("caffeine", "caffeine"),
+])
+def test_zinc_niacinamide_glutathione_and_caffeine_each_have_a_sourced_strength(catalogue, term, substance):
+    assert catalogue.resolve_ingredient(term).id == substance
+    dosable = [
+        p for p in catalogue.products.values()
+        if p.provenance.evidence != "unsourced"
+        and any(c.substance == substance and c.concentration is not None for c in p.actives())
+        and all(c.concentration is not None for c in p.actives())
+    ]
+    assert dosable, term
+
+
+# ------------------------------------------------------------------------------ Plinest's warnings
+def test_plinest_under_18_is_a_caution_from_its_warnings():
+    result = check(Patient(age=16), ingredients=["plinest"])
+    hits = _findings(result, severity="caution", kind="age", subject="plinest")
+    assert hits and "Plinest" in hits[0].message
+
+
+@pytest.mark.parametrize(("age", "product_id"), [(18, "plinest"), (16, "pn-hpt-20mg-ml")])
+def test_plinest_age_limit_neighbours(age, product_id):
+    """An adult is not reached, and a PN-HPT product of published strength has no such statement."""
+    result = check(Patient(age=age), ingredients=[product_id])
+    assert _findings(result, kind="age", subject=product_id) == []
+
+
+def test_plinest_carries_its_fish_allergy_warning_for_every_patient():
+    result = check(ingredients=["plinest"])
+    hits = _findings(result, severity="caution", kind="advisory", subject="plinest")
+    assert hits and "fish" in hits[0].message
+
+
+def test_the_fish_allergy_warning_is_plinests_own():
+    result = check(ingredients=["pn-hpt-20mg-ml"])
+    assert _findings(result, kind="advisory") == []

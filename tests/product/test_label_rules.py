@@ -248,6 +248,57 @@ VITAMIN_AND_AMINOPHYLLINE_LABELS: list[Case] = [
 ]
 
 
+# ------------------------------------------------------------------ Plinest and artichoke extract
+# (condition as typed, condition id, scope, product that must fire it, a piece of the message, the
+#  evidence grade, neighbour product, the statement, why the neighbour is untouched). Plinest's
+#  warnings are read from a pharmacy listing that reproduces them (graded vendor); the artichoke
+#  statements from the French summary of the oral medicine (graded label).
+PLINEST_AND_ARTICHOKE = (
+    ("autoimmune disease", "autoimmune-disease", "plinest", "plinest", "autoimmune disease", "vendor",
+     "pn-hpt-20mg-ml",
+     "Plinest warnings: not recommended in autoimmune disease (no clinical data).",
+     "A PN-HPT product of published strength whose own warnings are not in the catalogue."),
+    ("pregnant", "pregnancy", "plinest", "plinest", "pregnancy", "vendor", "pn-hpt-7-5mg-ml",
+     "Plinest warnings: not recommended in pregnancy (no clinical data).",
+     "A PN-HPT product of published strength whose own warnings are not in the catalogue."),
+    ("breastfeeding", "breastfeeding", "plinest", "plinest", "breastfeeding", "vendor", "rejuran",
+     "Plinest warnings: not recommended while breastfeeding (no clinical data).",
+     "Another polynucleotide brand: the statement is Plinest's."),
+    ("liver disease", "hepatic-impairment", "artichoke-extract", "artichoke-extract-injection",
+     "hepatocellular", "label", "centella-extract-injection",
+     "Chophytol SmPC 4.3: not in severe hepatocellular insufficiency.",
+     "Centella is another plant extract of the cellulite cocktails with no such statement."),
+    ("gallstones", "cholelithiasis", "artichoke-extract", "artichoke-extract-injection", "bile ducts", "label",
+     "centella-extract-injection",
+     "Chophytol SmPC 4.3: not when the bile ducts are obstructed.",
+     "Centella is another plant extract of the cellulite cocktails with no such statement."),
+)
+
+PLINEST_AND_ARTICHOKE_LABELS: list[Case] = [
+    case
+    for typed, condition, scope, fires, text, grade, neighbour, fact, why in PLINEST_AND_ARTICHOKE
+    for case in (
+        Case(
+            f"{condition}-{scope}-fires-on-{fires}",
+            ("contraindication", condition, scope),
+            fact,
+            conditions=(typed,),
+            ingredients=(fires,),
+            must=(want(CAUTION, "condition", fires, condition, in_message=text, evidence=grade),),
+            must_not=(want(CONTRA, subject=fires, trigger=condition),),
+        ),
+        Case(
+            f"{condition}-{scope}-not-on-{neighbour}",
+            ("contraindication", condition, scope),
+            why,
+            conditions=(typed,),
+            ingredients=(neighbour,),
+            must_not=(want(subject=neighbour, trigger=condition),),
+        ),
+    )
+]
+
+
 HYAL_EPI = ("incompatibility", "class:enzyme", "class:vasoconstrictor")
 ALPHA = "alpha-agonists"
 
@@ -971,6 +1022,7 @@ CASES: list[Case] = [
     ),
     *PREGNANCY_AND_BREASTFEEDING,
     *VITAMIN_AND_AMINOPHYLLINE_LABELS,
+    *PLINEST_AND_ARTICHOKE_LABELS,
 ]
 
 
