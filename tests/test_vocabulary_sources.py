@@ -109,6 +109,18 @@ def test_a_row_without_evidence_and_sources_is_unsourced_only_while_its_table_is
             parse_documents(doc)
 
 
+def test_every_shipped_condition_is_sourced():
+    """Conditions are no longer pending: every shipped condition row has a grade other than
+    unsourced and at least one source, and a row without them is refused."""
+    assert "condition" not in text.SOURCES_PENDING
+    conditions = read_directory(data_dir()).conditions
+    assert len(conditions) >= 40
+    assert [c.id for c in conditions if c.provenance is None or c.provenance.evidence == "unsourced"
+            or not c.provenance.sources] == []
+    with pytest.raises(CatalogueDataError, match=r"\[\[condition\]\] #1 \(test-x\): 'evidence' = None"):
+        parse_documents(_doc("condition", evidence=None, sources=None))
+
+
 def test_a_document_graded_two_ways_across_vocabulary_and_rules_is_refused():
     """One document, one grade: a source graded 'reference' on a condition cannot be 'label' on
     a medication."""

@@ -302,7 +302,7 @@ def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = Fals
 # Vocabulary tables whose rows may still come without `evidence` and `sources` while their
 # sources are being written: such a row is read as unsourced. Every other condition, medication
 # class and medication row needs a source (see _vocabulary_provenance).
-SOURCES_PENDING: frozenset[str] = frozenset({"condition", "medication_class", "medication"})
+SOURCES_PENDING: frozenset[str] = frozenset({"medication_class", "medication"})
 
 
 def _vocabulary_provenance(row: _Row, table: str) -> Provenance:
