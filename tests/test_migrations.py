@@ -39,8 +39,9 @@ CLINIC = CatalogueData(
     products=[Product(id="clinic-ha-vial", name="Clinic HA vial", aliases=("house HA",), local=True,
                       components=(Component("hyaluronic-acid", "active"), Component("clinic-peptide-x", "active")),
                       provenance=Provenance("vendor", (Source(None, "https://clinic.example/ha"),)))],
-    fhir_codes=[FhirCode(kind="condition", system="http://snomed.info/sct", code="999000001",
-                         display="Clinic code for asthma", term="asthma", local=True,
+    # SNOMED CT 389145006 "Allergic asthma" (not in the shipped code table), mapped to asthma.
+    fhir_codes=[FhirCode(kind="condition", system="http://snomed.info/sct", code="389145006",
+                         display="Allergic asthma", term="asthma", local=True,
                          provenance=Provenance("reference", (Source("Clinic coding manual", None),)))],
 )
 
