@@ -22,9 +22,15 @@ from mesocli.domain.model import FhirCode
 from mesocli.storage.text import read_directory
 
 SCT = "http://snomed.info/sct"
-# A SNOMED CT code the shipped table does not map; the tests give it a meaning of their own
-# (as a clinic's file would, with its source), they do not claim what SNOMED CT says it is.
-CLINIC_CODE = "999000001"
+# Real SNOMED CT codes the shipped table does not map, with the meaning SNOMED CT gives them as
+# public FHIR material shows it: 389145006 "Allergic asthma" (a GP asthma value-set code list;
+# Dutch telemonitoring FHIR examples, "allergisch astma (aandoening)"), which a clinic maps to
+# asthma; 59621000 "Essential hypertension (disorder)" (AU primary care and HL7 Austria FHIR
+# examples, a FHIR validator's display check), which a clinic maps to hypertension.
+CLINIC_CODE = "389145006"
+CLINIC_DISPLAY = "Allergic asthma"
+HYPERTENSION_CODE = "59621000"
+HYPERTENSION_DISPLAY = "Essential hypertension (disorder)"
 ASTHMA = "195967001"  # shipped: condition asthma
 
 
@@ -98,8 +104,8 @@ def edited_catalogue(tmp_path) -> str:
     text = text[:start] + text[end:] + textwrap.dedent(f'''
         [[code]]
         system = "{SCT}"
-        code = "{CLINIC_CODE}"
-        display = "Test code"
+        code = "{HYPERTENSION_CODE}"
+        display = "{HYPERTENSION_DISPLAY}"
         kind = "condition"
         term = "hypertension"
         evidence = "reference"
@@ -121,19 +127,20 @@ def test_codings_map_through_the_catalogue_given(edited_catalogue):
     assert patient_from_fhir(_bundle(_coded_condition(ASTHMA)), catalogue=shipped).conditions == ("asthma",)
     with pytest.raises(InputError, match=f"no mapping for {SCT}\\|{ASTHMA}"):
         patient_from_fhir(_bundle(_coded_condition(ASTHMA)), catalogue=edited)
-    assert patient_from_fhir(_bundle(_coded_condition(CLINIC_CODE)), catalogue=edited).conditions == ("hypertension",)
-    with pytest.raises(InputError, match=f"no mapping for {SCT}\\|{CLINIC_CODE}"):
-        patient_from_fhir(_bundle(_coded_condition(CLINIC_CODE)), catalogue=shipped)
+    assert patient_from_fhir(_bundle(_coded_condition(HYPERTENSION_CODE)), catalogue=edited).conditions == (
+        "hypertension",)
+    with pytest.raises(InputError, match=f"no mapping for {SCT}\\|{HYPERTENSION_CODE}"):
+        patient_from_fhir(_bundle(_coded_condition(HYPERTENSION_CODE)), catalogue=shipped)
 
 
 def test_the_command_line_maps_through_the_configured_database(meso, edited_catalogue, tmp_path):
     """`meso check --patient` and `meso batch` use MESO_DATABASE_URL's code table, as the check does."""
     path = tmp_path / "bundle.json"
-    path.write_text(json.dumps(_bundle(_coded_condition(CLINIC_CODE))), encoding="utf-8")
+    path.write_text(json.dumps(_bundle(_coded_condition(HYPERTENSION_CODE))), encoding="utf-8")
     env = {"MESO_DATABASE_URL": edited_catalogue}
     assert _triggers(meso("check", "--patient", str(path), "--json", env=env)) == {"hypertension"}
     shipped = meso("check", "--patient", str(path), "--json")
-    assert shipped.exit_code == 2 and f"{SCT}|{CLINIC_CODE}" in shipped.stderr
+    assert shipped.exit_code == 2 and f"{SCT}|{HYPERTENSION_CODE}" in shipped.stderr
     line = json.dumps({"action": "check", "patient": _bundle(_coded_condition(ASTHMA))}) + "\n"
     [answer] = [json.loads(text) for text in meso("batch", "-", input=line, env=env).stdout.splitlines()]
     assert answer["kind"] == "error" and f"{SCT}|{ASTHMA}" in answer["message"]
@@ -164,7 +171,7 @@ CODE_FILE = textwrap.dedent(f'''\
     [[code]]
     system = "{SCT}"
     code = "{CLINIC_CODE}"
-    display = "Clinic code for asthma"
+    display = "{CLINIC_DISPLAY}"
     kind = "condition"
     term = "asthma"
     evidence = "reference"
@@ -228,15 +235,23 @@ def test_an_exported_code_imports_back_unchanged(meso, clinic_database, tmp_path
     assert [c for c in load_catalogue(clinic_database, refresh=True).fhir_codes if c.local] == first
 
 
+# The same clinic file for essential hypertension, first mapped to the broader cardiovascular
+# disease (hypertension is one of them), then replaced by the exact term.
+HYPERTENSION_FILE = (CODE_FILE.replace(CLINIC_CODE, HYPERTENSION_CODE).replace(CLINIC_DISPLAY, HYPERTENSION_DISPLAY)
+                     .replace('term = "asthma"', 'term = "cardiovascular-disease"'))
+
+
 def test_a_code_imported_before_is_replaced_only_when_asked(meso, clinic_database, tmp_path):
-    assert meso("catalogue", "import", _write(tmp_path, CODE_FILE)).exit_code == 0
-    changed = _write(tmp_path, CODE_FILE.replace('term = "asthma"', 'term = "hypertension"'), "changed.toml")
+    assert meso("catalogue", "import", _write(tmp_path, HYPERTENSION_FILE)).exit_code == 0
+    assert _triggers(_read_bundle(meso, tmp_path, _coded_condition(HYPERTENSION_CODE))) == set()
+    exact = HYPERTENSION_FILE.replace('term = "cardiovascular-disease"', 'term = "hypertension"')
+    changed = _write(tmp_path, exact, "changed.toml")
     refused = meso("catalogue", "import", changed)
     assert refused.exit_code == 2 and "was imported before; use --replace" in refused.stderr
     replaced = meso("catalogue", "import", "--replace", changed, "--json")
     assert replaced.exit_code == 0, replaced.stderr
-    assert replaced.json()["replaced"] == [f"condition {SCT}|{CLINIC_CODE}"]
-    assert _triggers(_read_bundle(meso, tmp_path, _coded_condition(CLINIC_CODE))) == {"hypertension"}
+    assert replaced.json()["replaced"] == [f"condition {SCT}|{HYPERTENSION_CODE}"]
+    assert _triggers(_read_bundle(meso, tmp_path, _coded_condition(HYPERTENSION_CODE))) == {"hypertension"}
 
 
 def test_imported_codes_survive_db_upgrade(meso, clinic_database, tmp_path):
@@ -268,7 +283,7 @@ REFUSED_IMPORTS = {
     "an observation row": ('[[observation]]\nsystem = "http://loinc.org"\ncode = "1-1"\ndisplay = "x"\n'
                            'reads = "body-weight"\nevidence = "reference"\nsources = [{title = "t"}]\n',
                            "[[observation]] cannot be imported"),
-    "a control character": (CODE_FILE.replace("Clinic code for asthma", "Clinic\u202ecode"), "U+202E"),
+    "a control character": (CODE_FILE.replace(CLINIC_DISPLAY, "Allergic\u202easthma"), "U+202E"),
 }
 
 
