@@ -122,6 +122,12 @@ def fact_rows(cat) -> Iterator[tuple[str, Provenance]]:  # type: ignore[no-untyp
         yield f"rule #{r.id} ({r.kind})", r.provenance
     for d in cat.defaults.values():
         yield f"default {d.key}", d.provenance
+    for t in cat.conditions.values():
+        yield f"condition {t.id}", t.provenance
+    for t in cat.medication_classes.values():
+        yield f"medication-class {t.id}", t.provenance
+    for m in cat.medications.values():
+        yield f"medication {m.id}", m.provenance
 
 
 # --------------------------------------------------------------------------- sizes and required ids
@@ -448,6 +454,9 @@ def test_every_kind_of_fact_row_is_covered(catalogue):
         "protocol",
         "rule",
         "default",
+        "condition",
+        "medication-class",
+        "medication",
     }
 
 

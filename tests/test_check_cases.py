@@ -524,7 +524,7 @@ CASES: list[Case] = [
     Case(
         "myasthenia-lidocaine",
         "Swiss lidocaine label: contraindicated in myasthenia gravis.",
-        conditions=("myasthenia",),
+        conditions=("myasthenia gravis",),
         ingredients=("lidocaine-2pct-sd",),
         must=(want(CONTRA, "condition", "lidocaine-2pct-sd", "myasthenia-gravis"),),
     ),

@@ -93,7 +93,7 @@ def _codes(url: str) -> tuple[list[FhirCode], list[FhirCode]]:
 
 
 def test_there_is_an_earlier_revision_to_upgrade_from():
-    assert earlier_revisions() == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    assert earlier_revisions() == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
 
 
 @pytest.mark.parametrize("revision", earlier_revisions())
@@ -127,6 +127,23 @@ def _without_codes(dump: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     cited = {row[2] for row in citations}
     rest = {name: rows for name, rows in dump.items() if name not in ("fhir_code", "citation", "source")}
     return {**rest, "citation": citations, "source": [row for row in dump["source"] if row[0] in cited]}
+
+
+VOCABULARY_TABLES = ("condition", "medication_class", "medication")
+VOCABULARY_SUBJECTS = ("condition:", "medication-class:", "medication:")
+
+
+def _without_vocabulary_sources(dump: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """A dump as a schema before revision 0008 holds it: conditions, medication classes and
+    medications without their grade (NULL), their citations and the sources only they cite."""
+    out = dict(dump)
+    for table in VOCABULARY_TABLES:
+        column = [c.name for c in Base.metadata.tables[table].columns].index("evidence")
+        out[table] = [(*row[:column], None, *row[column + 1:]) for row in dump[table]]
+    out["citation"] = [row for row in dump["citation"] if not row[0].startswith(VOCABULARY_SUBJECTS)]
+    cited = {row[2] for row in out["citation"]}
+    out["source"] = [row for row in dump["source"] if row[0] in cited]
+    return out
 
 
 def _cited_sources(dump: dict[str, list[tuple]]) -> list[str]:
@@ -174,6 +191,13 @@ def test_downgrade_then_upgrade_round_trips(empty_database):
     assert not any(row[column] for row in after["substance"])
     for dump in (before, after):
         dump["substance"] = sorted((row[:column] + row[column + 1:] for row in dump["substance"]), key=repr)
+    # The grades of conditions, medication classes and medications (revision 0008) come back
+    # NULL and their citations are gone, with the sources only they cite, until 'meso db upgrade'.
+    before = _without_vocabulary_sources(before)
+    for table in VOCABULARY_TABLES:
+        column = [c.name for c in Base.metadata.tables[table].columns].index("evidence")
+        assert all(row[column] is None for row in after[table]), table
+    assert not any(row[0].startswith(VOCABULARY_SUBJECTS) for row in after["citation"])
     assert after["fhir_code"] == []
     assert after == {**_without_codes(before), "fhir_code": []}
     assert _clinic_rows(empty_database) == (CLINIC.substances, CLINIC.products)

@@ -97,7 +97,7 @@ def test_the_hash_follows_content_not_storage_or_order(catalogue):
                  else list(getattr(catalogue, name))
                  for name in ("substances", "products", "groups", "crosses", "conditions", "medication_classes",
                               "medications", "areas", "indications", "protocols", "rules", "defaults",
-                              "fhir_codes")}
+                              "fhir_codes", "unrelated", "distinctions")}
         parts.update(changes)
         return Catalogue(**parts, revision=catalogue.revision)
 

@@ -22,8 +22,8 @@ PRODUCT_COLUMNS = ("id", "name", "status", "vehicle", "dose", "do_not_admix", "g
 SEARCH_COLUMNS = ("type", "id", "name", "class", "matched", "rank")
 INDICATION_COLUMNS = ("id", "name", "areas", "ingredients")
 ALLERGEN_COLUMNS = ("id", "name", "aliases", "members", "origins")
-CONDITION_COLUMNS = ("id", "name", "aliases")
-MEDICATION_COLUMNS = ("id", "name", "type", "classes", "aliases")
+CONDITION_COLUMNS = ("id", "name", "aliases", "evidence", "sources", "source_grades")
+MEDICATION_COLUMNS = ("id", "name", "type", "classes", "aliases", "evidence", "sources", "source_grades")
 
 ingredients = typer.Typer(help="Substances: actives, excipients and vehicles.", no_args_is_help=True)
 products = typer.Typer(help="Products: what comes in a vial, ampoule or syringe.", no_args_is_help=True)
@@ -275,10 +275,10 @@ def conditions_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JSO
     """List patient conditions (use their ids or aliases with --condition)."""
     fmt = _list_format(output_format, as_json)
     cat = _catalogue()
-    items = [{"id": c.id, "name": c.name, "aliases": list(c.aliases)}
+    items = [{"id": c.id, "name": c.name, "aliases": list(c.aliases), **_cited(c.provenance)}
              for c in sorted(cat.conditions.values(), key=lambda c: c.id)]
-    _emit_list("conditions", items, fmt, CONDITION_COLUMNS, ["Id", "Name", "Aliases"],
-               lambda i: [i["id"], i["name"], ", ".join(i["aliases"])], "Conditions", output, cat)
+    _emit_list("conditions", items, fmt, CONDITION_COLUMNS, ["Id", "Name", "Aliases", "Evidence"],
+               lambda i: [i["id"], i["name"], ", ".join(i["aliases"]), i["evidence"]], "Conditions", output, cat)
 
 
 @medications.command("list")
@@ -288,8 +288,21 @@ def medications_list(output_format: str = FORMAT_OPTION, as_json: bool = LIST_JS
     fmt = _list_format(output_format, as_json)
     cat = _catalogue()
     items = [{"id": m.id, "name": m.name, "type": "medication", "classes": list(m.classes),
-              "aliases": list(m.aliases)} for m in sorted(cat.medications.values(), key=lambda m: m.id)]
-    items += [{"id": c.id, "name": c.name, "type": "class", "classes": [], "aliases": list(c.aliases)}
-              for c in sorted(cat.medication_classes.values(), key=lambda c: c.id)]
-    _emit_list("medications", items, fmt, MEDICATION_COLUMNS, ["Id", "Name", "Type", "Classes"],
-               lambda i: [i["id"], i["name"], i["type"], ", ".join(i["classes"])], "Medications", output, cat)
+              "aliases": list(m.aliases), **_cited(m.provenance)}
+             for m in sorted(cat.medications.values(), key=lambda m: m.id)]
+    items += [{"id": c.id, "name": c.name, "type": "class", "classes": [], "aliases": list(c.aliases),
+               **_cited(c.provenance)} for c in sorted(cat.medication_classes.values(), key=lambda c: c.id)]
+    _emit_list("medications", items, fmt, MEDICATION_COLUMNS, ["Id", "Name", "Type", "Classes", "Evidence"],
+               lambda i: [i["id"], i["name"], i["type"], ", ".join(i["classes"]), i["evidence"]], "Medications",
+               output, cat)
+
+
+def _cited(provenance: Any) -> dict[str, Any]:
+    """A vocabulary row's evidence, its sources as findings cite them, and each source's own
+    grade in the same order (a row given no provenance is unsourced)."""
+    if provenance is None:
+        from mesocli.domain.model import Provenance
+
+        provenance = Provenance("unsourced")
+    return {"evidence": provenance.evidence, "sources": list(provenance.citations),
+            "source_grades": provenance.grades()}

@@ -18,7 +18,7 @@ from typing import Any
 # The catalogue's collections, in the order they are hashed. A collection a catalogue lacks is
 # left out, so the hash follows the content whatever shape the catalogue's class takes.
 PARTS = ("substances", "products", "groups", "crosses", "conditions", "medication_classes", "medications",
-         "areas", "indications", "protocols", "rules", "defaults", "fhir_codes")
+         "areas", "indications", "protocols", "rules", "defaults", "fhir_codes", "unrelated", "distinctions")
 ATTRIBUTE = "content_identity"
 
 

@@ -197,20 +197,28 @@ class Distinction:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A vocabulary entry: a condition, medication class, area."""
+    """A vocabulary entry: a condition, medication class, area.
+
+    ``provenance`` sources a condition or medication class (its name and aliases are clinical
+    claims: an alias says two terms are one); an area carries none (``None``)."""
 
     id: str
     name: str
     aliases: tuple[str, ...] = ()
     notes: str | None = None
+    provenance: Provenance | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Medication:
+    """A named drug: its aliases and the medication classes it belongs to, with the sources
+    that say so (``provenance``)."""
+
     id: str
     name: str
     classes: tuple[str, ...]
     aliases: tuple[str, ...] = ()
+    provenance: Provenance | None = None
 
 
 @dataclass(frozen=True, slots=True)

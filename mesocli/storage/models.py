@@ -199,12 +199,19 @@ class DistinctionRow(Base):
     evidence: Mapped[str] = mapped_column(String(20), nullable=False)
 
 
+# Conditions, medication classes and medications carry an evidence grade and their sources
+# (``citation`` subjects ``condition:<id>``, ``medication-class:<id>``, ``medication:<id>``) from
+# revision 0008 on. ``evidence`` is NULL only in a database migrated from an earlier revision,
+# until 'meso db upgrade' writes the catalogue again: read as unsourced.
+
+
 class ConditionRow(Base):
     __tablename__ = "condition"
 
     id: Mapped[str] = mapped_column(Slug, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(String(20))
 
 
 class MedicationClassRow(Base):
@@ -213,6 +220,7 @@ class MedicationClassRow(Base):
     id: Mapped[str] = mapped_column(Slug, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(String(20))
 
 
 class MedicationRow(Base):
@@ -220,6 +228,7 @@ class MedicationRow(Base):
 
     id: Mapped[str] = mapped_column(Slug, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    evidence: Mapped[str | None] = mapped_column(String(20))
 
 
 class MedicationClassLink(Base):

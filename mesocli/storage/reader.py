@@ -107,16 +107,21 @@ def read_catalogue(session: Session, *, revision: str | None = None,
                       severity=c.severity, message=c.message, provenance=prov(f"cross:{c.id}", c.evidence))
         for c in sorted(rows(m.CrossReactionRow), key=lambda r: r.id)
     ]
-    conditions = [Term(c.id, c.name, names("condition", c.id), c.notes)
+    # A vocabulary row's evidence is NULL only in a database migrated from before revision 0008
+    # and not yet upgraded: unsourced.
+    conditions = [Term(c.id, c.name, names("condition", c.id), c.notes,
+                       prov(f"condition:{c.id}", c.evidence or "unsourced"))
                   for c in sorted(rows(m.ConditionRow), key=lambda r: r.id)]
-    med_classes = [Term(c.id, c.name, names("medication-class", c.id), c.notes)
+    med_classes = [Term(c.id, c.name, names("medication-class", c.id), c.notes,
+                        prov(f"medication-class:{c.id}", c.evidence or "unsourced"))
                    for c in sorted(rows(m.MedicationClassRow), key=lambda r: r.id)]
     links: dict[str, list[m.MedicationClassLink]] = defaultdict(list)
     for link in rows(m.MedicationClassLink):
         links[link.medication_id].append(link)
     medications = [
         Medication(id=med.id, name=med.name, aliases=names("medication", med.id),
-                   classes=tuple(link.class_id for link in sorted(links[med.id], key=lambda x: x.position)))
+                   classes=tuple(link.class_id for link in sorted(links[med.id], key=lambda x: x.position)),
+                   provenance=prov(f"medication:{med.id}", med.evidence or "unsourced"))
         for med in sorted(rows(m.MedicationRow), key=lambda r: r.id)
     ]
     areas = [Term(a.id, a.name, names("area", a.id), a.notes) for a in sorted(rows(m.AreaRow), key=lambda r: r.id)]

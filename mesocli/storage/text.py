@@ -273,8 +273,8 @@ def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = Fals
         "product": lambda r: data.products.append(_product(r, local)),
         "group": lambda r: data.groups.append(_group(r)),
         "cross": lambda r: data.crosses.append(_cross(r)),
-        "condition": lambda r: data.conditions.append(_term(r)),
-        "medication_class": lambda r: data.medication_classes.append(_term(r)),
+        "condition": lambda r: data.conditions.append(_term(r, sourced="condition")),
+        "medication_class": lambda r: data.medication_classes.append(_term(r, sourced="medication_class")),
         "medication": lambda r: data.medications.append(_medication(r)),
         "area": lambda r: data.areas.append(_term(r)),
         "indication": lambda r: data.indications.append(_indication(r)),
@@ -299,12 +299,34 @@ def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = Fals
     return data
 
 
-def _term(row: _Row) -> Term:
+# Vocabulary tables whose rows may still come without `evidence` and `sources` while their
+# sources are being written: such a row is read as unsourced. Every other condition, medication
+# class and medication row needs a source (see _vocabulary_provenance).
+SOURCES_PENDING: frozenset[str] = frozenset({"medication_class", "medication"})
+
+
+def _vocabulary_provenance(row: _Row, table: str) -> Provenance:
+    """The provenance of a condition, medication class or medication row. Each makes clinical
+    claims (an alias says two names are one condition; a drug is said to belong to a class), so
+    each needs a source: 'unsourced' is refused. A table still in SOURCES_PENDING accepts a row
+    with neither key, read as unsourced."""
+    if table in SOURCES_PENDING and row.get("evidence") is None and row.get("sources") is None:
+        return Provenance("unsourced")
+    provenance = row.provenance()
+    if provenance.evidence == "unsourced":
+        raise row.fail("a vocabulary row needs 'evidence' and a source for its names and aliases"
+                       + (" and classes" if table == "medication" else "") + "; 'unsourced' is not accepted")
+    return provenance
+
+
+def _term(row: _Row, sourced: str | None = None) -> Term:
+    """An area (no provenance) or, with ``sourced`` (its table), a condition or medication class."""
     term = Term(
         id=row.slug("id"),  # type: ignore[arg-type]
         name=row.text("name"),  # type: ignore[arg-type]
         aliases=row.names("aliases"),
         notes=row.text("notes", required=False),
+        provenance=_vocabulary_provenance(row, sourced) if sourced is not None else None,
     )
     row.finish()
     return term
@@ -441,6 +463,7 @@ def _medication(row: _Row) -> Medication:
         name=row.text("name"),  # type: ignore[arg-type]
         aliases=row.names("aliases"),
         classes=row.slugs("classes"),
+        provenance=_vocabulary_provenance(row, "medication"),
     )
     row.text("notes", required=False)
     row.finish()
@@ -862,6 +885,15 @@ def cited_facts(data: CatalogueData) -> Iterator[tuple[str, Provenance]]:
         yield f"{r.kind} rule #{r.id}", r.provenance
     for d in data.defaults:
         yield f"formulation default {d.key!r}", d.provenance
+    for t in data.conditions:
+        if t.provenance is not None:
+            yield f"condition {t.id!r}", t.provenance
+    for t in data.medication_classes:
+        if t.provenance is not None:
+            yield f"medication class {t.id!r}", t.provenance
+    for med in data.medications:
+        if med.provenance is not None:
+            yield f"medication {med.id!r}", med.provenance
     for u in data.unrelated:
         yield f"{u.kind} term {u.id!r} (vocabulary)", u.provenance
     for x in data.distinctions:

@@ -27,6 +27,14 @@ def search_text(*parts: object) -> str:
     return "\n".join(dict.fromkeys(terms))
 
 
+_UNSOURCED = Provenance("unsourced")
+
+
+def _evidence(provenance: Provenance | None) -> str:
+    """A vocabulary row's grade: one given no provenance is written as unsourced."""
+    return (provenance or _UNSOURCED).evidence
+
+
 def _split(amount: Amount | None) -> tuple[float | None, str | None]:
     return (amount.value, amount.unit) if amount else (None, None)
 
@@ -122,18 +130,21 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
                              evidence=d.provenance.evidence))
         w.cite(f"distinction:{index}", d.provenance)
     for t in data.conditions:
-        add(m.ConditionRow(id=t.id, name=t.name, notes=t.notes))
+        add(m.ConditionRow(id=t.id, name=t.name, notes=t.notes, evidence=_evidence(t.provenance)))
         w.aliases("condition", t.id, t.aliases)
+        w.cite(f"condition:{t.id}", t.provenance or _UNSOURCED)
     for t in data.medication_classes:
-        add(m.MedicationClassRow(id=t.id, name=t.name, notes=t.notes))
+        add(m.MedicationClassRow(id=t.id, name=t.name, notes=t.notes, evidence=_evidence(t.provenance)))
         w.aliases("medication-class", t.id, t.aliases)
+        w.cite(f"medication-class:{t.id}", t.provenance or _UNSOURCED)
     session.flush()
     for med in data.medications:
-        add(m.MedicationRow(id=med.id, name=med.name))
+        add(m.MedicationRow(id=med.id, name=med.name, evidence=_evidence(med.provenance)))
         session.flush()
         for position, cls in enumerate(med.classes):
             add(m.MedicationClassLink(medication_id=med.id, class_id=cls, position=position))
         w.aliases("medication", med.id, med.aliases)
+        w.cite(f"medication:{med.id}", med.provenance or _UNSOURCED)
     for i in data.indications:
         add(m.IndicationRow(id=i.id, name=i.name, notes=i.notes, evidence=i.provenance.evidence))
         session.flush()
