@@ -299,19 +299,10 @@ def parse_documents(docs: Mapping[str, Mapping[str, Any]], *, local: bool = Fals
     return data
 
 
-# Vocabulary tables whose rows may still come without `evidence` and `sources` while their
-# sources are being written: such a row is read as unsourced. Every other condition, medication
-# class and medication row needs a source (see _vocabulary_provenance).
-SOURCES_PENDING: frozenset[str] = frozenset({"medication_class", "medication"})
-
-
 def _vocabulary_provenance(row: _Row, table: str) -> Provenance:
     """The provenance of a condition, medication class or medication row. Each makes clinical
     claims (an alias says two names are one condition; a drug is said to belong to a class), so
-    each needs a source: 'unsourced' is refused. A table still in SOURCES_PENDING accepts a row
-    with neither key, read as unsourced."""
-    if table in SOURCES_PENDING and row.get("evidence") is None and row.get("sources") is None:
-        return Provenance("unsourced")
+    each needs a source: 'unsourced' is refused."""
     provenance = row.provenance()
     if provenance.evidence == "unsourced":
         raise row.fail("a vocabulary row needs 'evidence' and a source for its names and aliases"

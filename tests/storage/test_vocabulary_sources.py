@@ -89,36 +89,20 @@ def test_an_unknown_key_is_still_refused(table):
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_a_row_without_evidence_and_sources_is_refused_once_its_table_is_sourced(table, monkeypatch):
-    """With no table left pending, a row with neither key is refused, naming the row."""
-    monkeypatch.setattr(text, "SOURCES_PENDING", frozenset())
+def test_a_row_without_evidence_and_sources_is_refused(table):
+    """A condition, medication class or medication row with neither key is refused, naming the row."""
     with pytest.raises(CatalogueDataError, match=r"\[\[" + table + r"\]\] #1 \(test-.\): 'evidence' = None"):
         parse_documents(_doc(table, evidence=None, sources=None))
 
 
-@pytest.mark.parametrize("table", TABLES)
-def test_a_row_without_evidence_and_sources_is_unsourced_only_while_its_table_is_pending(table):
-    """While a table's sources are being written its rows may lack both keys: such a row is read
-    as unsourced (never as sourced); a table no longer pending refuses it."""
-    doc = _doc(table, evidence=None, sources=None)
-    if table in text.SOURCES_PENDING:
-        [row] = _parsed(parse_documents(doc), table)
-        assert row.provenance == Provenance("unsourced")
-    else:
-        with pytest.raises(CatalogueDataError, match="'evidence' = None"):
-            parse_documents(doc)
-
-
-def test_every_shipped_condition_is_sourced():
-    """Conditions are no longer pending: every shipped condition row has a grade other than
-    unsourced and at least one source, and a row without them is refused."""
-    assert "condition" not in text.SOURCES_PENDING
-    conditions = read_directory(data_dir()).conditions
-    assert len(conditions) >= 40
-    assert [c.id for c in conditions if c.provenance is None or c.provenance.evidence == "unsourced"
-            or not c.provenance.sources] == []
-    with pytest.raises(CatalogueDataError, match=r"\[\[condition\]\] #1 \(test-x\): 'evidence' = None"):
-        parse_documents(_doc("condition", evidence=None, sources=None))
+@pytest.mark.parametrize(("table", "least"), [("conditions", 40), ("medication_classes", 20), ("medications", 90)])
+def test_every_shipped_vocabulary_row_is_sourced(table, least):
+    """Every shipped condition, medication class and medication row has a grade other than
+    unsourced and at least one source."""
+    rows = getattr(read_directory(data_dir()), table)
+    assert len(rows) >= least
+    assert [r.id for r in rows if r.provenance is None or r.provenance.evidence == "unsourced"
+            or not r.provenance.sources] == []
 
 
 def test_a_document_graded_two_ways_across_vocabulary_and_rules_is_refused():
