@@ -307,12 +307,18 @@ class _Unit:
     dims: tuple[tuple[str, int], ...]  # its dimension, e.g. (("[length]", 3),)
 
 
+# What unit text means: its units (pint's names and exponents), the factor that gives a
+# magnitude in it in the canonical unit of its dimension, that unit, the text as meso writes it
+# ("~C": "µg" for "ug") and the dimension.
+_Facts = tuple[dict[str, Any], float, str, str, tuple[tuple[str, Any], ...]]
+
 _WORDS: dict[str, _Unit] | None = None  # unit word or symbol -> its facts
 _NAMES: dict[str, _Unit] = {}  # pint's name -> the same facts
 _BASES: dict[str, float] = {}  # canonical unit -> its factor to pint's base units
-# unit text -> (units, factor to the canonical unit, canonical unit) for every word and symbol
-# and every canonical unit: the units the catalogue and meso's own numbers are written in
-_TEXTS: dict[str, tuple[dict[str, Any], float, str]] = {}
+# unit text -> its facts (_Facts) for every word and symbol and every canonical unit: the units
+# the catalogue and meso's own numbers are written in, and most units people write
+_TEXTS: dict[str, _Facts] = {}
+_SHOWN: dict[str, tuple[int, str]] = {}  # the same texts: digits and unit text for people (format_value)
 
 
 def _words() -> dict[str, _Unit]:
@@ -335,6 +341,7 @@ def _words() -> dict[str, _Unit]:
         _WORDS = table
         for text in [*table, *CANONICAL.values()]:
             _TEXTS[text] = _facts_of(text)
+            _SHOWN[text] = _shown(text)
     return _WORDS
 
 
@@ -525,7 +532,7 @@ def _base_factor(units: dict[str, Any]) -> float:
     return above / below
 
 
-def _unit_facts(unit: Units) -> tuple[dict[str, Any], float, str]:
+def _unit_facts(unit: Units) -> _Facts:
     """The units of unit text ``unit`` (pint's names and exponents), the factor that gives a
     magnitude in it in the canonical unit of its dimension, and that unit. Raises
     :class:`UnitError` for a unit meso does not compute with."""
@@ -537,15 +544,16 @@ def _unit_facts(unit: Units) -> tuple[dict[str, Any], float, str]:
     return found if found is not None else _facts_of(unit)
 
 
-def _facts_of(unit: str) -> tuple[dict[str, Any], float, str]:
+def _facts_of(unit: str) -> _Facts:
     try:
         magnitude, units = _read(unit)
     except (_UnreadableError, ArithmeticError):
         raise UnitError(f"unknown unit {_printable(unit[:30])!r}") from None
-    target = _CANONICAL_BY_DIMENSION.get(_dimension(units))
+    dims = _dimension(units)
+    target = _CANONICAL_BY_DIMENSION.get(dims)
     if target is None:
         raise UnitError(f"{_format_units(units, 'C') or 'dimensionless'} is not a quantity meso computes with")
-    return units, magnitude * _base_factor(units) / _BASES[target], target
+    return units, magnitude * _base_factor(units) / _BASES[target], target, _format_units(units, "C"), dims
 
 
 def _pint_text(units: Any) -> str:
@@ -714,6 +722,10 @@ def _to_amount(value: float, unit_text: str, what: str, example: str = "2 mL") -
     """``value`` in ``unit_text`` as an amount, and its units (pint's names and exponents)."""
     if not unit_text:
         raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '{example}'")
+    known = _TEXTS.get(unit_text) if _WORDS is not None else None
+    if known is not None:  # a word or a canonical unit: what reading it would give is in the table
+        _check_words(unit_text, None, what)
+        return _amount(value, known[3], known[1], known[2]), known[0]
     if not _UNIT_CHARS_RE.match(unit_text):
         raise UnitError(f"{what}: unit {_printable(unit_text[:30])!r} contains characters meso does not accept")
     percent = _is_percent(unit_text)
@@ -901,12 +913,17 @@ def format_value(value: float, unit: Units) -> str:
     """
     if not isinstance(unit, str):
         unit = _pint_text(unit)
-    units, _, target = _unit_facts(unit)
-    if target == "day":
-        digits, unit_text = 6, _format_units(units, "P")
-    else:
-        digits, unit_text = 4, _format_units(units, "~P")
+    if _WORDS is None:
+        _words()
+    digits, unit_text = _SHOWN.get(unit) or _shown(unit)
     return f"{format_number(float(value), digits)} {unit_text}".strip()
+
+
+def _shown(unit: str) -> tuple[int, str]:
+    units, _, target = _unit_facts(unit)[:3]
+    if target == "day":
+        return 6, _format_units(units, "P")
+    return 4, _format_units(units, "~P")
 
 
 def as_quantity(value: float, unit: Units) -> Amount:
