@@ -257,7 +257,7 @@ def test_a_quantity_object_read_again_gives_an_equal_quantity():
     assert again == first and again.unit == first.unit == "mL" and again.canonical == 1.5
 
 
-def test_a_remembered_quantity_object_does_not_let_a_lookalike_through():
+def test_a_quantity_object_value_is_a_number_never_a_bool():
     """1 and True are equal keys in Python; only the number is a valid value."""
     assert parse_quantity({"value": 1, "unit": "mL"}, kind="volume", what="test").value == 1
     with pytest.raises(units.UnitError, match="'value' must be a number"):

@@ -334,13 +334,29 @@ class HeldLimit:
     limit: Limit  # its ``mg`` is known
 
 
+def governing(catalogue: Catalogue, forms_of: dict[str, tuple[str, ...]], companions: dict[str, list[set[str]]],
+              area: str | None) -> Iterator[tuple[str, Substance, tuple[str, ...], list[Rule]]]:
+    """The one walk of dose rules over what a session holds: for each substance it is dosed as
+    (the keys of ``forms_of``, in order), the substance, the forms of it present, and the dose
+    rules of every kind that govern it at ``area`` given its ``companions`` (for each form, the
+    substances in each syringe that holds it: :func:`companions_of`). Both the check
+    (``rules/dose_limit.py``) and the build's dose caps (:func:`held_limits`) walk this."""
+    for key in sorted(forms_of):
+        substance, forms = catalogue.substances[key], forms_of[key]
+        groups = [group for sid in forms for group in companions.get(sid, [])]
+        rules = [rule for rule in catalogue.dose_rules_for(substance)
+                 if rule_applies(rule, substance, groups, catalogue.dose_id, area=area)]
+        yield key, substance, forms, rules
+
+
 def held_limits(catalogue: Catalogue, patient: ResolvedPatient, treatment_area: Any, area: str | None,
                 syringes: Sequence[Sequence[tuple[Any, float]]]) -> Iterator[HeldLimit]:
     """Every mass limit that governs a substance of ``syringes`` (products and volumes in mL, the
-    formulator's plan) at ``area`` for this patient, substance by substance: the forms of a
-    substance (``dose_as``) count as the substance, and a companion below its minimum
-    concentration counts as absent. Limits whose mass cannot be worked out (a missing weight or
-    area) are left out. The companions are read from ``syringes`` once, before the first limit."""
+    formulator's plan) at ``area`` for this patient, substance by substance (:func:`governing`):
+    the forms of a substance (``dose_as``) count as the substance, and a companion below its
+    minimum concentration counts as absent. Limits whose mass cannot be worked out (a missing
+    weight or area) are left out. The companions are read from ``syringes`` once, before the
+    first limit."""
     forms_of = dose_forms(catalogue, {c.substance for parts in syringes for p, _ in parts for c in p.components})
     companions: dict[str, list[set[str]]] = {}
     for parts in syringes:
@@ -348,13 +364,10 @@ def held_limits(catalogue: Catalogue, patient: ResolvedPatient, treatment_area: 
         counted = members - below_minimum(catalogue, [(p.components, volume) for p, volume in parts])
         for sid in members:
             companions.setdefault(sid, []).append(counted)
-    for key in sorted(forms_of):
-        substance, forms = catalogue.substances[key], forms_of[key]
-        groups = [group for sid in forms for group in companions.get(sid, [])]
+    for key, _, forms, rules in governing(catalogue, forms_of, companions, area):
         name = dose_name(catalogue, key, forms)
-        for rule in catalogue.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups,
-                                                                            catalogue.dose_id, area=area):
+        for rule in rules:
+            if rule.params.dose_kind not in MASS_KINDS:
                 continue
             limit = mass_limit(rule, patient, treatment_area)
             if limit.mg is not None:

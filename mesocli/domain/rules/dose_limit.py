@@ -25,9 +25,9 @@ from mesocli.domain.dosing import (
     dosed_as,
     exceeds,
     form_amounts,
+    governing,
     mass_limit,
     mg_text,
-    rule_applies,
     shorter,
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
@@ -239,29 +239,25 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             subject_of.setdefault(key, item.subject)
             if item.volume is None:
                 without_volume.setdefault(key, set()).add(item.subject)
-    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))
+    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))  # by dose id, as subject_of
     companions = companions_of(items, cat)
     actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
-    for key in sorted(subject_of):
-        substance = cat.substances[key]
-        forms = forms_of[key]
-        groups = [group for sid in forms for group in companions.get(sid, [])]
+    for key, substance, forms, rules in governing(cat, forms_of, companions, ctx.options.area):
         name, trigger = dose_name(cat, key, forms), dose_subject(key, forms)
         summed = amounts_text(cat, forms, amounts)
         if summed:
             summed = f"{dosed_as(cat, key, forms).capitalize()}, {summed}"
         not_applied: list[Rule] = []
         capped = False
-        for rule in cat.dose_rules_for(substance):
-            if rule_applies(rule, substance, groups, cat.dose_id, area=ctx.options.area):
-                if rule.params.dose_kind in _MASS_KINDS and rule.provenance.evidence != "unsourced":
-                    capped = True
-                if rule.params.dose_kind in _MASS_KINDS and without_volume.get(key):
-                    not_applied.append(rule)
-                    if key not in totals and key not in unknown:
-                        continue  # no amount at all: the one finding below says so
-                dose = _Dose(ctx, rule, substance, subject_of[key], totals, unknown, name, trigger, summed)
-                yield from EVALUATORS[rule.params.dose_kind](dose)
+        for rule in rules:
+            if rule.params.dose_kind in _MASS_KINDS and rule.provenance.evidence != "unsourced":
+                capped = True
+            if rule.params.dose_kind in _MASS_KINDS and without_volume.get(key):
+                not_applied.append(rule)
+                if key not in totals and key not in unknown:
+                    continue  # no amount at all: the one finding below says so
+            dose = _Dose(ctx, rule, substance, subject_of[key], totals, unknown, name, trigger, summed)
+            yield from EVALUATORS[rule.params.dose_kind](dose)
         if not_applied:
             subjects = sorted(without_volume[key])  # the first, whatever the order of the items
             yield _without_volume(ctx, name, trigger, subjects[0], not_applied, subjects,
