@@ -983,11 +983,6 @@ def canonical(value: float, unit: Units) -> float:
     return settle(value * _unit_facts(unit)[1])
 
 
-def in_canonical(amount: Amount) -> float:
-    """An :class:`Amount` as a settled number in the canonical unit of its dimension."""
-    return amount.canonical
-
-
 def from_canonical(value: float, unit: Units) -> float:
     """A number in the canonical unit of ``unit``'s dimension, given in ``unit`` (for output)."""
     return value / _unit_facts(unit)[1]
