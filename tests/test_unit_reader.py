@@ -158,7 +158,8 @@ ODD = ["mg.mL", "mg. mL", ".mg/mL", "mg/mL.", "mg mL", "mg  /  mL", "mg\t/mL", "
        "mg/mL**1.", "cm².³", "cm**2mL", "mg(/mL)", "mg/(mL/)", "mg/mL)(", ")mg(", "mg...mL", "mg/(100 mL)(100 mL)",
        "cm²cm", "(cm)(cm)", "cm(cm)", "mg/(9 mL)**9", "mg/(99999999999 mL)**9", "g/mL\n", "mg/\nmL",
        "mg/(100\nmL)", "mg\u00a0/mL", "mg/mL²", "USP/mL", "IU/mL", "IU", "mg/cm²", "l", "week", "months", "µL",
-       "uL/mL*mg/uL", "kg*g/mg", "mg**2/kg**2", "lb/kg*mg/kg", "h", "min*d/h", "m**2", "um*m"]
+       "uL/mL*mg/uL", "kg*g/mg", "mg**2/kg**2", "lb/kg*mg/kg", "h", "min*d/h", "m**2", "um*m", "a", "a/d",
+       "mg/a", "dimensionless", "mg/mg"]
 
 
 @pytest.mark.parametrize("text", ODD)
