@@ -252,7 +252,7 @@ def build(
     """
     from mesocli.domain.formulate import BuildRequest, formulate
     from mesocli.domain.session_plan import MAX_SESSION_ML
-    from mesocli.units import canonical, parse_quantity, units_of
+    from mesocli.units import parse_quantity
 
     cat = catalogue or load_catalogue()
     resolved = resolve_patient(cat, patient or Patient())
@@ -267,6 +267,6 @@ def build(
                         if treatment_area is not None else None),
         max_products=max_products,
     )
-    if request.volume is not None and canonical(request.volume.magnitude, units_of(request.volume)) > MAX_SESSION_ML:
+    if request.volume is not None and request.volume.canonical > MAX_SESSION_ML:
         raise InputError(f"--volume: more than {MAX_SESSION_ML:g} mL is not a mesotherapy session")
     return formulate(cat, resolved, request)

@@ -1,8 +1,17 @@
 """The one unit registry, and the only place where text becomes a quantity.
 
-The registry is built lazily: commands that never touch a quantity (``meso --help``,
-``meso ingredients list``) never import pint. Every quantity meso handles is made by this
-module's registry, so quantities always interoperate.
+A quantity inside meso is an :class:`Amount`: its value and unit text as written for people,
+and, from the moment it is made, its number in the canonical unit of its dimension (mg, mL,
+mg/mL, cm², day, ...). Comparisons and dose arithmetic use those canonical numbers only.
+
+pint is used at the edges, once: when the unit registry is first needed, it works out the
+facts of each unit word meso reads (``UNIT_WORDS``: its factor to pint's base units, its
+dimension, its name and symbol), and those facts make a table. Unit text is then read by a
+small evaluator of meso's own over that table (words, ``/``, ``*``, one-digit exponents,
+``²``/``³``, parentheses, the ``/(100 mL)`` divisor), which reads every text the way pint's
+expression parser does, and the text of a unit for people is written from the same table the
+way pint writes it. The registry is built lazily: commands that never touch a quantity
+(``meso --help``, ``meso ingredients list``) never import pint.
 
 Accepted forms (case of unit symbols matters, as in pint):
 
@@ -27,7 +36,7 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mesocli.errors import UnitError
@@ -37,9 +46,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _REGISTRY: pint.UnitRegistry | None = None
 
-Units = Any  # a unit text ("mg/mL"), or the units of a quantity as pint holds them (units_of)
+Units = Any  # a unit text ("mg/mL"); pint's own units are accepted at the edges (output of Q_)
 
-# The dimension each kind of quantity must have, as pint dimensionality strings.
+# The dimension each kind of quantity must have, as pint writes dimensions.
 KINDS: dict[str, str] = {
     "mass": "[mass]",
     "volume": "[length] ** 3",
@@ -69,10 +78,10 @@ _QUANTITY_RE = re.compile(rf"^\s*({_NUMBER}|nan|inf|infinity)\s*(.*?)\s*$", re.I
 _UNIT_CHARS_RE = re.compile(r"^[A-Za-zµμ²³°%/*^().\s0-9_]*$")
 _PERCENT_RE = re.compile(r"^%\s*(w/v|w/w|v/v)?$", re.IGNORECASE)
 _AMBIGUOUS_RE = re.compile(r"/\s*\d")
-# Unit text is checked against this small grammar before pint sees it: unit words, '/', '*',
+# Unit text is checked against this small grammar before it is read: unit words, '/', '*',
 # a one-digit exponent, and a numeric factor only as the divisor of '/(100 mL)'. Anything
-# else (stray numbers, exponent towers, unbalanced parentheses) is refused here, so pint's
-# expression evaluator never multiplies a dose by a stray number or computes 9**9**9.
+# else (stray numbers, exponent towers, unbalanced parentheses) is refused here, so a dose is
+# never multiplied by a stray number and no one computes 9**9**9.
 _EXPONENT_RE = re.compile(r"(\*\*|\^)\s*-?\d(?!\d)")
 _DIVISOR_RE = re.compile(r"/\s*\(\s*\d+(?:\.\d+)?\s+(?=[A-Za-zµμ])")
 _MAX_TEXT = 64
@@ -80,16 +89,46 @@ _MAX_TEXT = 64
 
 @dataclass(frozen=True, slots=True)
 class Amount:
-    """A magnitude with its unit text, as stored in the catalogue; no pint needed to hold it."""
+    """A magnitude with its unit text, and the same quantity as a settled number in the
+    canonical unit of its dimension (``Amount(0.3, "g").canonical == 300``, ``canonical_unit``
+    ``"mg"``), worked out when the amount is made. Holding one needs no pint."""
 
     value: float
     unit: str
+    # worked out from value and unit, so not content: equality and the catalogue's content
+    # hash (mesocli.domain.identity) leave them out
+    canonical: float = field(init=False, compare=False, repr=False, metadata={"derived": True})
+    canonical_unit: str = field(init=False, compare=False, repr=False, metadata={"derived": True})
+
+    def __post_init__(self) -> None:
+        factor, target = _unit_facts(self.unit)[1:3]
+        object.__setattr__(self, "canonical", settle(self.value * factor))
+        object.__setattr__(self, "canonical_unit", target)
+
+    def in_unit(self, unit: str) -> float:
+        """The value in ``unit``, a unit of the same dimension (``Amount(2, "g").in_unit("mg")``
+        is 2000); raises :class:`UnitError` for another dimension."""
+        facts = _unit_facts(unit)
+        if facts[2] != self.canonical_unit:
+            raise UnitError(f"cannot give {self} in {unit}: a different kind of quantity")
+        return self.value * _unit_facts(self.unit)[1] / facts[1]
 
     def quantity(self) -> pint.Quantity:
+        """The same quantity in pint (an edge: for code that wants pint's own arithmetic)."""
         return Q_(self.value, self.unit)
 
     def __str__(self) -> str:
         return f"{format_number(self.value)} {self.unit}"
+
+
+def _amount(value: float, unit: str, factor: float, target: str) -> Amount:
+    """An :class:`Amount` whose unit's factor to ``target`` (its canonical unit) is known."""
+    made = object.__new__(Amount)
+    object.__setattr__(made, "value", value)
+    object.__setattr__(made, "unit", unit)
+    object.__setattr__(made, "canonical", settle(value * factor))
+    object.__setattr__(made, "canonical_unit", target)
+    return made
 
 
 def registry() -> pint.UnitRegistry:
@@ -114,11 +153,6 @@ def _make_registry() -> pint.UnitRegistry:
     return ureg
 
 
-_MEMO_LIMIT = 4096
-_UNIT_QUANTITIES: dict[str, Any] = {}
-_UNIT_TEXT: dict[tuple[Any, str], str] = {}
-_PARSED_TEXT: dict[tuple[Any, str, bool], tuple[float, Any]] = {}
-_VALUE_TEXT: dict[tuple[float, Any], str] = {}  # the text of a magnitude in a unit: doses recur
 
 
 def _build_with_cache(make: Callable[..., Any]) -> Any:
@@ -253,66 +287,344 @@ def _locked(folder: str | None) -> int | None:
         return None
 
 
-def _unit_text(units: Any, spec: str) -> str:
-    """``format(unit, spec)`` for a quantity's units, remembered: pint looks every symbol up
-    again on each call."""
-    key = (units, spec)
-    text = _UNIT_TEXT.get(key)
-    if text is None:
-        text = format(registry().Unit(units), spec)
-        if len(_UNIT_TEXT) < _MEMO_LIMIT:
-            _UNIT_TEXT[key] = text
-    return text
-
-
 def Q_(value: float, unit: Units) -> pint.Quantity:  # noqa: N802 - pint's own spelling
-    """Build a quantity in the one registry."""
+    """Build a quantity in the one registry (an edge: pint's own arithmetic, for tests and callers
+    that want it; meso itself computes with :class:`Amount`)."""
     return registry().Quantity(value, unit)
 
 
-def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) -> pint.Quantity:
-    """Parse user input into a quantity of ``kind``, or raise :class:`UnitError`.
+# ----------------------------------------------------------------------------- the unit table
+# What pint knows about each unit word meso reads, asked of pint once, when the registry is
+# first needed: a table of a closed list of words (UNIT_WORDS, and the symbols pint writes for
+# them), not a store of what was asked before.
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    name: str  # pint's name of the unit ("milliliter"): units are sorted by it in unit text
+    symbol: str  # its symbol as pint writes it ("mL")
+    factor: float  # pint's base units per unit (kg, m, s, ...)
+    dims: tuple[tuple[str, int], ...]  # its dimension, e.g. (("[length]", 3),)
+
+
+# What unit text means: its units (pint's names and exponents), the factor that gives a
+# magnitude in it in the canonical unit of its dimension, that unit, the text as meso writes it
+# ("~C": "µg" for "ug") and the dimension.
+_Facts = tuple[dict[str, Any], float, str, str, tuple[tuple[str, Any], ...]]
+
+_WORDS: dict[str, _Unit] | None = None  # unit word or symbol -> its facts
+_NAMES: dict[str, _Unit] = {}  # pint's name -> the same facts
+_BASES: dict[str, float] = {}  # canonical unit -> its factor to pint's base units
+# unit text -> its facts (_Facts) for every word and symbol and every canonical unit: the units
+# the catalogue and meso's own numbers are written in, and most units people write
+_TEXTS: dict[str, _Facts] = {}
+_SHOWN: dict[str, tuple[int, str]] = {}  # the same texts: digits and unit text for people (format_value)
+
+
+def _words() -> dict[str, _Unit]:
+    global _WORDS
+    if _WORDS is None:
+        ureg = registry()
+        table: dict[str, _Unit] = {}
+        for word in sorted(ALL_UNIT_WORDS):
+            unit = ureg.Unit(word)
+            ((name, _),) = unit._units.items()
+            dims = tuple(sorted((str(dim), int(exp)) for dim, exp in ureg.get_dimensionality(name).items()))
+            facts = _Unit(name, format(unit, "~C"), float(ureg.Quantity(1.0, name).to_base_units().magnitude), dims)
+            table[word] = facts
+            _NAMES[name] = facts
+        for facts in list(_NAMES.values()):  # the symbols pint writes ("d" for day, "a" for year)
+            known = table.setdefault(facts.symbol, facts)
+            assert known.name == facts.name, (facts.symbol, known.name, facts.name)
+        for target in CANONICAL.values():
+            _BASES[target] = _base_factor(_evaluated(target, table)[1])
+        _WORDS = table
+        for text in [*table, *CANONICAL.values()]:
+            _TEXTS[text] = _facts_of(text)
+            _SHOWN[text] = _shown(text)
+    return _WORDS
+
+
+# --------------------------------------------------------------------------- reading unit text
+# Unit text is read the way pint's expression parser reads it (pint's string preprocessor,
+# Python's tokenizer and pint's evaluation tree, for the characters meso lets through): a
+# space between two operands multiplies, '^' and '²'/'³' are exponents, '.' is ignored, '*',
+# '/' and juxtaposition bind equally from left to right and '**' from right to left. The
+# result is a magnitude (a divisor such as '(100 mL)' makes it 0.01) and the units with their
+# exponents, which give the factor to the canonical unit, the dimension and the text.
+
+class _UnreadableError(Exception):
+    """Unit text that pint would not read either."""
+
+
+_SPACES_RE = re.compile(r"([\w.\-+*\\^])\s+")
+_NUMBER_LETTER_RE = re.compile(r"\b([0-9]+\.?[0-9]*)(?=[e|E][a-zA-Z]|[a-df-zA-DF-Z])")
+_JUXTAPOSED_RE = re.compile(r"([\w.)])\s+(?=[\w(])")
+_SUPERSCRIPT_RE = re.compile(r"(⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:\.[⁰¹²³⁴⁵⁶⁷⁸⁹]*)?)")
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹·⁻", "0123456789*-")
+_TOKEN_RE = re.compile(r"\s*(?:(?P<number>[0-9]+\.?[0-9]*|\.[0-9]+)|(?P<name>[^\W\d]\w*)"
+                       r"|(?P<op>\*\*|//|\.\.\.|[*/().]))")
+_PRIORITY = {"**": 3, "unary": 2, "*": 1, "": 1, "//": 1, "/": 1}
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    text = _SPACES_RE.sub(r"\1 ", text)
+    text = _NUMBER_LETTER_RE.sub(r"\1*", text)
+    text = _JUXTAPOSED_RE.sub(r"\1*", text)
+    text = _SUPERSCRIPT_RE.sub(r"**(\1)", text).translate(_SUPERSCRIPTS).replace("^", "**")
+    tokens: list[tuple[str, str]] = []
+    position, end = 0, len(text.rstrip())
+    while position < end:
+        match = _TOKEN_RE.match(text, position)
+        if match is None:
+            raise _UnreadableError(text)
+        kind = match.lastgroup
+        assert kind is not None
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    tokens.append(("end", ""))
+    return tokens
+
+
+def _tree(tokens: list[tuple[str, str]], index: int, depth: int, prev_op: str) -> tuple[Any, int]:
+    """pint's evaluation tree for ``tokens`` (see ``pint.pint_eval.build_eval_tree``), as
+    nested tuples ``(operator, left, right)`` with leaves ``(kind, text)``."""
+    result: Any = None
+    while True:
+        kind, text = tokens[index]
+        if kind == "op":
+            if text == ")":
+                if prev_op == "<none>":
+                    raise _UnreadableError("unopened parenthesis")
+                if result is None:
+                    raise _UnreadableError("empty group")
+                if prev_op == "(":
+                    return result, index
+                return result, index - 1
+            if text == "(":
+                right, index = _tree(tokens, index + 1, 0, "(")
+                if tokens[index][1] != ")":
+                    raise _UnreadableError("unclosed parenthesis")
+                result = right if result is None else ("", result, right)
+            elif text in _PRIORITY:
+                if result is None:
+                    raise _UnreadableError("unary operator")  # pint has no unary '*', '/' or '**'
+                if _PRIORITY[text] <= _PRIORITY.get(prev_op, -1) and text != "**":
+                    return result, index - 1
+                right, index = _tree(tokens, index + 1, depth + 1, text)
+                result = (text, result, right)
+            # any other operator ('.') is passed over, as pint does
+        elif kind in ("number", "name"):
+            if result is not None:
+                if _PRIORITY[""] <= _PRIORITY.get(prev_op, -1):
+                    return result, index - 1
+                right, index = _tree(tokens, index, depth + 1, "")
+                result = ("", result, right)
+            else:
+                result = (kind, text)
+        if tokens[index][0] == "end":
+            if prev_op == "(":
+                raise _UnreadableError("unclosed parenthesis")
+            if result is None:
+                raise _UnreadableError("nothing to read")
+            return result, index
+        if index + 1 >= len(tokens):  # pragma: no cover - the end token comes first
+            raise _UnreadableError("unexpected end")
+        index += 1
+
+
+# A value while reading: (magnitude, units) where units maps pint's unit names to exponents,
+# or None for a plain number.
+_Value = tuple[Any, "dict[str, Any] | None"]
+
+
+def _evaluate(node: Any, table: dict[str, _Unit]) -> _Value:
+    operator = node[0]
+    if operator == "number":
+        text = node[1]
+        return (int(text) if text.isdigit() else float(text)), None
+    if operator == "name":
+        facts = table.get(node[1])
+        if facts is None:
+            raise _UnreadableError(node[1])
+        return 1, {facts.name: 1}
+    left, right = _evaluate(node[1], table), _evaluate(node[2], table)
+    if operator in ("", "*"):
+        return left[0] * right[0], _combine(left[1], right[1], 1)
+    if operator == "/":
+        if right[0] == 0:
+            raise _UnreadableError("division by zero")
+        return left[0] / right[0], _combine(left[1], right[1], -1)
+    if operator == "**":
+        if right[1]:  # an exponent with units ('cm**2(mL)'): pint takes only a zero one
+            if right[0] != 0:
+                raise _UnreadableError("exponent with a unit")
+            return 1, {}
+        power = right[0]
+        try:
+            magnitude = left[0] ** power
+        except (OverflowError, ZeroDivisionError):
+            raise _UnreadableError("exponent out of range") from None
+        if left[1] is None:
+            return magnitude, None
+        return magnitude, {name: exp * power for name, exp in left[1].items() if exp * power != 0}
+    raise _UnreadableError(operator)  # '//' of units
+
+
+def _combine(left: dict[str, Any] | None, right: dict[str, Any] | None, sign: int) -> dict[str, Any] | None:
+    if left is None and right is None:
+        return None
+    out = dict(left or {})
+    for name, exp in (right or {}).items():
+        total = out.get(name, 0) + sign * exp
+        if total:
+            out[name] = total
+        else:
+            out.pop(name, None)
+    return out
+
+
+def _read(text: str) -> tuple[float, dict[str, Any]]:
+    """The magnitude and units of unit ``text``, read as pint reads it; raises
+    :class:`_UnreadableError` where pint would not read it either."""
+    return _evaluated(text, _words())
+
+
+def _evaluated(text: str, table: dict[str, _Unit]) -> tuple[float, dict[str, Any]]:
+    facts = table.get(text)
+    if facts is not None:  # one word, the common case
+        return 1, {facts.name: 1}
+    tree, _ = _tree(_tokens(text), 0, 0, "<none>")
+    magnitude, units = _evaluate(tree, table)
+    return magnitude, units or {}
+
+
+# ----------------------------------------------------------------------------- facts of units
+def _dimension(units: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    dims: dict[str, Any] = {}
+    for name, exp in units.items():
+        for dim, power in _NAMES[name].dims:
+            dims[dim] = dims.get(dim, 0) + power * exp
+    return tuple(sorted((dim, exp) for dim, exp in dims.items() if exp != 0))
+
+
+_DIMENSION_RE = re.compile(r"(\[\w+\])(?: \*\* (\d+))?")
+
+
+def _dimension_of(text: str) -> tuple[tuple[str, int], ...]:
+    """A dimension as pint writes it ("[mass] / [length] ** 3") as :func:`_dimension` gives it."""
+    dims: dict[str, int] = {}
+    for sign, part in ((1, text.partition(" / ")[0]), (-1, text.partition(" / ")[2])):
+        for dim, exp in _DIMENSION_RE.findall(part):
+            dims[dim] = dims.get(dim, 0) + sign * int(exp or 1)
+    return tuple(sorted(dims.items()))
+
+
+def _base_factor(units: dict[str, Any]) -> float:
+    """Base units per unit: the factors of the units above the line over those below it (so
+    "mg/mL" is exactly 1e-6 / 1e-6)."""
+    above = below = 1.0
+    for name, exp in units.items():
+        if exp > 0:
+            above *= _NAMES[name].factor ** exp
+        else:
+            below *= _NAMES[name].factor ** -exp
+    return above / below
+
+
+def _unit_facts(unit: Units) -> _Facts:
+    """The units of unit text ``unit`` (pint's names and exponents), the factor that gives a
+    magnitude in it in the canonical unit of its dimension, and that unit. Raises
+    :class:`UnitError` for a unit meso does not compute with."""
+    if not isinstance(unit, str):
+        unit = _pint_text(unit)
+    if _WORDS is None:
+        _words()
+    found = _TEXTS.get(unit)
+    return found if found is not None else _facts_of(unit)
+
+
+def _facts_of(unit: str) -> _Facts:
+    try:
+        magnitude, units = _read(unit)
+    except (_UnreadableError, ArithmeticError):
+        raise UnitError(f"unknown unit {_printable(unit[:30])!r}") from None
+    dims = _dimension(units)
+    target = _CANONICAL_BY_DIMENSION.get(dims)
+    if target is None:
+        raise UnitError(f"{_format_units(units, 'C') or 'dimensionless'} is not a quantity meso computes with")
+    return units, magnitude * _base_factor(units) / _BASES[target], target, _format_units(units, "C"), dims
+
+
+def _pint_text(units: Any) -> str:
+    """Unit text for pint's own units (an edge: quantities made with :func:`Q_`)."""
+    return format(registry().Unit(getattr(units, "_units", units)), "~C")
+
+
+# ----------------------------------------------------------------------------- writing units
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789.-", "⁰¹²³⁴⁵⁶⁷⁸⁹·⁻")
+
+
+def _exponent(exp: Any) -> str:
+    if isinstance(exp, float) and exp.is_integer():
+        exp = int(exp)
+    return format(exp, "n") if isinstance(exp, float) else str(exp)
+
+
+def _format_units(units: dict[str, Any], spec: str) -> str:
+    """Unit text as pint's formatter writes it: ``spec`` "C" (``format(unit, "~C")``, text pint
+    reads back: ``mg/cm**2``), "~P" (``mg/cm²``) or "P" (names: ``day``); units sorted by name,
+    each divisor after its own '/'."""
+    if not units:
+        return ""
+    product, power = ("*", "{}**{}") if spec == "C" else ("·", "{}{}")
+    parts: tuple[list[str], list[str]] = ([], [])
+    for name in sorted(units):
+        exp = units[name]
+        shown = name if spec == "P" else _NAMES[name].symbol
+        size = abs(exp)
+        if size != 1:
+            text = _exponent(size)
+            shown = power.format(shown, text if spec == "C" else text.translate(_SUPERSCRIPT_DIGITS))
+        parts[exp < 0].append(shown)
+    numerator, denominator = parts
+    text = product.join(numerator) if numerator else "1"
+    return text + "".join(f"/{item}" for item in denominator) if denominator else text
+
+
+
+
+def parse_quantity(raw: Any, *, kind: str, what: str, allow_zero: bool = False) -> Amount:
+    """Parse user input into an :class:`Amount` of ``kind``, or raise :class:`UnitError`.
 
     ``what`` names the value in the error message (e.g. ``"--weight"``, ``"volume of
     lidocaine-1pct-sd"``). A quantity must be finite and positive (zero only when
-    ``allow_zero``). A quantity given before (as text or as an object) gives the same quantity
-    without being read again.
+    ``allow_zero``). The amount's unit is written the way meso writes units (``cm^2`` becomes
+    ``cm**2``, ``milliliters`` ``mL``), its value carries any factor the text held
+    (``1.5 g/(100 mL)`` is 0.015 g/mL, ``2 % w/v`` 20 mg/mL).
     """
-    given = _given_as(raw)
-    key = (given, kind, allow_zero) if given is not None else None
-    if key is not None:
-        found = _PARSED_TEXT.get(key)
-        if found is not None:
-            return as_quantity(*found)  # a quantity of its own for each caller
-    quantity = _parse(raw, kind, what, allow_zero)
-    if key is not None and len(_PARSED_TEXT) < _MEMO_LIMIT:
-        _PARSED_TEXT[key] = (quantity.magnitude, quantity._units)
-    return quantity
-
-
-def _given_as(raw: Any) -> Any:
-    """What identifies a given quantity for :func:`parse_quantity` to remember: its text, or the
-    type, value and unit of a ``{"value", "unit"}`` object (``None`` for anything else)."""
-    if type(raw) is str:
-        return raw
-    if type(raw) is dict and len(raw) == 2:
-        value, unit = raw.get("value"), raw.get("unit")
-        if type(value) in (int, float) and type(unit) is str:
-            return (type(value), value, unit)
-    return None
+    example = EXAMPLES.get(kind, "2 mL")
+    value, unit_text = _split(raw, what, example)
+    _check_value(value, what, allow_zero)
+    amount, units = _to_amount(value, unit_text, what, example)
+    check_kind(units, kind, what)
+    if not _is_percent(unit_text):  # '% w/v' became mg/mL above
+        _check_words(unit_text, kind, what)
+    _check_plausible(amount, kind, what)
+    return amount
 
 
 def mass_in_kg(raw: Any, *, what: str) -> float:
     """A mass given as text or as a ``{"value", "unit"}`` object, in kilograms.
 
-    Gives ``float(parse_quantity(raw, kind="mass", what=what).to("kg").magnitude)``, errors
-    included. A mass already in kilograms ("70 kg", the way weights are written) is its own
-    number: it is read without building the registry, so a batch of checks whose patients
-    give their weight never loads pint.
+    Gives ``parse_quantity(raw, kind="mass", what=what)`` in kilograms, errors included. A mass
+    already in kilograms ("70 kg", the way weights are written) is its own number: it is read
+    without building the registry, so a batch of checks whose patients give their weight never
+    loads pint.
     """
     value, unit_text = _split(raw, what, EXAMPLES["mass"])
     if unit_text != "kg":
-        return float(parse_quantity(raw, kind="mass", what=what).to("kg").magnitude)
+        return parse_quantity(raw, kind="mass", what=what).in_unit("kg")
     _check_value(value, what, allow_zero=False)
     return value
 
@@ -321,22 +633,6 @@ def mass_in_kg(raw: Any, *, what: str) -> float:
 EXAMPLES = {"mass": "70 kg", "volume": "2 mL", "area": "25 cm^2", "concentration": "20 mg/mL",
             "length": "4 mm", "time": "14 day", "mass-per-area": "2 mg/cm^2",
             "mass-per-body-mass": "4.5 mg/kg"}
-
-
-def _parse(raw: Any, kind: str, what: str, allow_zero: bool) -> pint.Quantity:
-    example = EXAMPLES.get(kind, "2 mL")
-    value, unit_text = _split(raw, what, example)
-    _check_value(value, what, allow_zero)
-    quantity = _to_quantity(value, unit_text, what, example)
-    check_kind(quantity, kind, what)
-    checked = _CHECKED_WORDS.setdefault(kind, set())
-    if unit_text not in checked:
-        if not _is_percent(unit_text):  # '% w/v' became mg/mL above
-            _check_words(unit_text, kind, what)
-        if len(checked) < _MEMO_LIMIT:
-            checked.add(unit_text)
-    _check_plausible(quantity, kind, what)
-    return quantity
 
 
 def _check_value(value: float, what: str, allow_zero: bool) -> None:
@@ -353,26 +649,26 @@ PLAUSIBLE_MAXIMUM = {"area": (20000.0, "cm**2", "the whole skin of an adult (abo
                      "time": (3650.0, "day", "ten years")}
 
 
-def _check_plausible(quantity: pint.Quantity, kind: str, what: str) -> None:
+def _check_plausible(amount: Amount, kind: str, what: str) -> None:
     bound = PLAUSIBLE_MAXIMUM.get(kind)
-    if bound is not None and canonical(float(quantity.magnitude), quantity._units) > bound[0]:
-        raise UnitError(f"{what}: {format_number(float(quantity.magnitude))} {format_unit(quantity)} "
-                        f"is more than {bound[2]}")
+    if bound is not None and amount.canonical > bound[0]:
+        raise UnitError(f"{what}: {format_number(amount.value)} {amount.unit} is more than {bound[2]}")
 
 
-def check_kind(quantity: pint.Quantity, kind: str, what: str) -> None:
-    """Raise :class:`UnitError` unless ``quantity`` has the dimension ``kind`` asks for."""
+def check_kind(units: dict[str, Any] | Amount, kind: str, what: str) -> None:
+    """Raise :class:`UnitError` unless ``units`` (pint's unit names and exponents, as read
+    from unit text, or an amount) have the dimension ``kind`` asks for."""
+    if isinstance(units, Amount):
+        units = _unit_facts(units.unit)[0]
     kinds = CONCENTRATION_KINDS if kind == "concentration" else (kind,)
-    wanted = [KINDS[k] for k in kinds]
-    dims = _dims(quantity)
-    if kind == "mass-per-body-mass" and dims == "":
+    dims: Any = _dimension(units)
+    if kind == "mass-per-body-mass" and dims == ():
         # Dimensionless is not enough: "4.5 mL/L" or "2 percent" are not doses per body mass.
-        ureg = registry()
-        masses = all(str(ureg.get_dimensionality(name)) == "[mass]" for name in quantity.units._units)
-        if not masses or len(quantity.units._units) != 2:
+        masses = all(_NAMES[name].dims == (("[mass]", 1),) for name in units)
+        if not masses or len(units) != 2:
             dims = "not a mass per mass"
-    if dims not in wanted:
-        unit = format_unit(quantity)
+    if dims not in [_KIND_DIMENSIONS[k] for k in kinds]:
+        unit = _format_units(units, "C") or "dimensionless"
         expected = {
             "concentration": "a concentration such as '20 mg/mL' or '2 % w/v'",
             "volume": "a volume such as '2 mL'",
@@ -384,11 +680,6 @@ def check_kind(quantity: pint.Quantity, kind: str, what: str) -> None:
             "mass-per-body-mass": "a dose per body mass such as '4.5 mg/kg'",
         }.get(kind, kind)
         raise UnitError(f"{what}: '{unit}' is not {expected}")
-
-
-def _dims(quantity: pint.Quantity) -> str:
-    dims = quantity.dimensionality
-    return str(dims) if dims else ""
 
 
 def _split(raw: Any, what: str, example: str = "2 mL") -> tuple[float, str]:
@@ -425,16 +716,24 @@ def _split(raw: Any, what: str, example: str = "2 mL") -> tuple[float, str]:
     return value, match.group(2)
 
 
-def _to_quantity(value: float, unit_text: str, what: str, example: str = "2 mL") -> pint.Quantity:
+
+
+def _to_amount(value: float, unit_text: str, what: str, example: str = "2 mL") -> tuple[Amount, dict[str, Any]]:
+    """``value`` in ``unit_text`` as an amount, and its units (pint's names and exponents)."""
     if not unit_text:
         raise UnitError(f"{what}: {format_number(value)} has no unit; write it with one, e.g. '{example}'")
+    known = _TEXTS.get(unit_text) if _WORDS is not None else None
+    if known is not None:  # a word or a canonical unit: what reading it would give is in the table
+        _check_words(unit_text, None, what)
+        return _amount(value, known[3], known[1], known[2]), known[0]
     if not _UNIT_CHARS_RE.match(unit_text):
         raise UnitError(f"{what}: unit {_printable(unit_text[:30])!r} contains characters meso does not accept")
     percent = _is_percent(unit_text)
     if percent:
         basis = (percent.group(1) or "").lower()
         if basis == "w/v":
-            return Q_(value * 10.0, "mg/mL")
+            units = {_words()["mg"].name: 1, _words()["mL"].name: -1}
+            return _made(value * 10.0, units, 1), units
         if basis:
             raise UnitError(
                 f"{what}: '% {basis}' is not a mass per volume; give the concentration as "
@@ -451,22 +750,30 @@ def _to_quantity(value: float, unit_text: str, what: str, example: str = "2 mL")
         )
     _check_grammar(unit_text, what)
     _check_words(unit_text, None, what)
-    unit = _UNIT_QUANTITIES.get(unit_text)
-    if unit is None:
-        try:
-            unit = registry().parse_expression(unit_text.replace("^", "**"))
-        except Exception as exc:
-            raise UnitError(f"{what}: unknown unit {_printable(unit_text[:30])!r}") from exc
-        if len(_UNIT_QUANTITIES) < _MEMO_LIMIT:
-            _UNIT_QUANTITIES[unit_text] = unit
-    if not isinstance(unit, registry().Quantity):
-        raise UnitError(f"{what}: {unit_text[:30]!r} is a number, not a unit")
-    if not math.isfinite(float(unit.magnitude)) or unit.magnitude <= 0:
+    try:
+        magnitude, units = _read(unit_text)
+    except (_UnreadableError, ArithmeticError):
+        raise UnitError(f"{what}: unknown unit {_printable(unit_text[:30])!r}") from None
+    if not math.isfinite(float(magnitude)) or magnitude <= 0:
         raise UnitError(f"{what}: unit {unit_text[:30]!r} has no usable scale")
-    result = value * unit
-    if not math.isfinite(float(result.magnitude)):
+    result = value * magnitude
+    if not math.isfinite(float(result)):
         raise UnitError(f"{what}: value out of range")
-    return result
+    return _made(result, units, 1), units
+
+
+def _made(value: float, units: dict[str, Any], magnitude: Any) -> Amount:
+    """An amount of ``value`` in ``units`` (read from text), with its canonical number; a unit
+    of a dimension meso does not compute with gets no canonical unit (``""``), and the kind
+    check refuses it."""
+    text = _format_units(units, "C") or "dimensionless"
+    target = _CANONICAL_BY_DIMENSION.get(_dimension(units))
+    if target is None:
+        made = object.__new__(Amount)
+        for name, item in (("value", value), ("unit", text), ("canonical", math.nan), ("canonical_unit", "")):
+            object.__setattr__(made, name, item)
+        return made
+    return _amount(value, text, magnitude * _base_factor(units) / _BASES[target], target)
 
 
 def _is_percent(unit_text: str) -> re.Match[str] | None:
@@ -521,7 +828,6 @@ UNIT_WORDS: dict[str, frozenset[str]] = {
 }
 ALL_UNIT_WORDS = frozenset().union(*UNIT_WORDS.values())
 _WORD_RE = re.compile(r"[^\s*/^().0-9²³-]+")
-_CHECKED_WORDS: dict[str, set[str]] = {}  # unit texts already found to use only a kind's words
 
 
 def _check_words(unit_text: str, kind: str | None, what: str) -> None:
@@ -547,23 +853,27 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
 
 
+
 def parse_amount(text: str, *, kind: str, what: str) -> Amount:
-    """Parse catalogue text such as ``"20 mg/mL"`` into an :class:`Amount` in canonical units."""
-    quantity = parse_quantity(text, kind=kind, what=what)
-    return to_amount(quantity)
+    """Parse catalogue text such as ``"20 mg/mL"`` into an :class:`Amount`."""
+    return parse_quantity(text, kind=kind, what=what)
 
 
-def to_amount(quantity: pint.Quantity) -> Amount:
+def to_amount(quantity: Amount | pint.Quantity) -> Amount:
+    """An :class:`Amount` for an amount (itself) or a pint quantity (an edge: :func:`Q_`)."""
+    if isinstance(quantity, Amount):
+        return quantity
     return Amount(clean_number(float(quantity.magnitude)), format_unit(quantity))
 
 
-def format_unit(quantity: pint.Quantity) -> str:
-    """Unit text that pint parses back, with clinical spellings (``mg/mL``, ``cm**2``)."""
-    text = _unit_text(quantity._units, "~C")
-    return text or "dimensionless"
+def format_unit(quantity: Amount | pint.Quantity) -> str:
+    """Unit text that meso (and pint) reads back, with clinical spellings (``mg/mL``, ``cm**2``)."""
+    if isinstance(quantity, Amount):
+        return quantity.unit
+    return _pint_text(quantity._units) or "dimensionless"
 
 
-def to_json(quantity: pint.Quantity | Amount) -> dict[str, Any]:
+def to_json(quantity: Amount | pint.Quantity) -> dict[str, Any]:
     """The JSON contract for a quantity: ``{"value": number, "unit": "mg/mL"}``."""
     if isinstance(quantity, Amount):
         return {"value": clean_number(quantity.value), "unit": quantity.unit}
@@ -586,44 +896,42 @@ def format_number(value: float, digits: int = 6) -> str:
     return str(int(cleaned)) if cleaned.is_integer() and abs(cleaned) < 1e15 else f"{cleaned:g}"
 
 
-def format_quantity(quantity: pint.Quantity | Amount) -> str:
+
+
+def format_quantity(quantity: Amount | pint.Quantity) -> str:
     """Human text for a quantity, e.g. ``"20 mg/mL"``, ``"25 cm²"``."""
     if isinstance(quantity, Amount):
         return format_value(quantity.value, quantity.unit)
-    return format_value(quantity.magnitude, quantity._units)
+    return format_value(quantity.magnitude, _pint_text(quantity._units))
 
 
 def format_value(value: float, unit: Units) -> str:
-    """:func:`format_quantity` of ``Q_(value, unit)``, without making the quantity.
+    """:func:`format_quantity` of ``Amount(value, unit)``, without making the amount.
 
     Durations keep six significant figures and the full unit name (``14 day``); everything
-    else four figures and the short symbol (``2.5 mL``). The same doses and limits come back
-    again and again, so each text is remembered.
+    else four figures and the short symbol (``2.5 mL``).
     """
-    key = (value, unit)
-    text = _VALUE_TEXT.get(key)
-    if text is None:
-        units = units_of(unit)
-        if canonical_unit(units) == "day":
-            digits, unit_text = 6, _unit_text(units, "P")
-        else:
-            digits, unit_text = 4, _unit_text(units, "~P")
-        text = f"{format_number(float(value), digits)} {unit_text}".strip()
-        if len(_VALUE_TEXT) < _MEMO_LIMIT:
-            _VALUE_TEXT[key] = text
-    return text
+    if not isinstance(unit, str):
+        unit = _pint_text(unit)
+    if _WORDS is None:
+        _words()
+    digits, unit_text = _SHOWN.get(unit) or _shown(unit)
+    return f"{format_number(float(value), digits)} {unit_text}".strip()
 
 
-def units_of(unit: pint.Quantity | Units) -> Units:
-    """The units of a quantity, or of a unit text, as pint holds them."""
-    if isinstance(unit, str):
-        return _facts(unit)[0]
-    return getattr(unit, "_units", unit)
+def _shown(unit: str) -> tuple[int, str]:
+    units, _, target = _unit_facts(unit)[:3]
+    if target == "day":
+        return 6, _format_units(units, "P")
+    return 4, _format_units(units, "~P")
 
 
-def as_quantity(value: float, unit: Units) -> pint.Quantity:
-    """``Q_(value, unit)`` for a number meso worked out (an edge: output)."""
-    return registry().Quantity(value, units_of(unit))
+def as_quantity(value: float, unit: Units) -> Amount:
+    """An amount of ``value`` in ``unit``, the unit written as meso writes units (``uL`` as
+    ``µL``, ``cm^2`` as ``cm**2``), as pint's ``Quantity(value, unit)`` writes it."""
+    units = _unit_facts(unit)[0]
+    text = _format_units(units, "C")
+    return Amount(value, text) if text != unit else Amount(value, unit)
 
 
 # ----------------------------------------------------------------------------- canonical numbers
@@ -653,6 +961,8 @@ CANONICAL: dict[str, str] = {
     "[usp_activity]": "USP",
     "[usp_activity] / [length] ** 3": "USP/mL",
 }
+_CANONICAL_BY_DIMENSION = {_dimension_of(dims): unit for dims, unit in CANONICAL.items()}
+_KIND_DIMENSIONS = {kind: _dimension_of(dims) for kind, dims in KINDS.items()}
 
 
 def settle(value: float) -> float:
@@ -662,52 +972,20 @@ def settle(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT}g}")
 
 
-# What pint knows about each unit meso computes with (a unit text such as "mg/mL", or the units
-# of a quantity): its units as pint holds them, the factor to the canonical unit of its
-# dimension, and that unit. Asked of pint once per unit; a few dozen units occur, so the table
-# is small and bounded.
-_UNIT_FACTS: dict[Any, tuple[Any, float, str]] = {}
-
-
-def _facts(unit: Units) -> tuple[Any, float, str]:
-    found = _UNIT_FACTS.get(unit)
-    if found is None:
-        quantity = Q_(1.0, unit)
-        dims = quantity.dimensionality
-        target = CANONICAL.get(str(dims) if dims else "")
-        if target is None:
-            raise UnitError(f"{format_unit(quantity)} is not a quantity meso computes with")
-        found = (quantity._units, float(quantity.to(target).magnitude), target)
-        if len(_UNIT_FACTS) < _MEMO_LIMIT:
-            _UNIT_FACTS[unit] = found
-    return found
-
-
-def _canonical_factor(unit: Units) -> tuple[float, str]:
-    """The number pint multiplies a magnitude in ``unit`` by to give it in the canonical unit of
-    its dimension, and that unit."""
-    _, number, target = _facts(unit)
-    return number, target
-
-
 def canonical_unit(unit: Units) -> str:
     """The canonical unit of ``unit``'s dimension (``"mg"`` for ``"g"``, ``"mg/mL"`` for ``"g/L"``)."""
-    return _canonical_factor(unit)[1]
+    return _unit_facts(unit)[2]
 
 
 def canonical(value: float, unit: Units) -> float:
-    """``Q_(value, unit)`` as a settled number in its canonical unit: ``canonical(0.3, "g") == 300``."""
-    return settle(value * _canonical_factor(unit)[0])
-
-
-def in_canonical(amount: Amount) -> float:
-    """An :class:`Amount` as a settled number in the canonical unit of its dimension."""
-    return canonical(amount.value, amount.unit)
+    """``Amount(value, unit).canonical``: a settled number in the canonical unit of ``unit``'s
+    dimension (``canonical(0.3, "g") == 300``)."""
+    return settle(value * _unit_facts(unit)[1])
 
 
 def from_canonical(value: float, unit: Units) -> float:
     """A number in the canonical unit of ``unit``'s dimension, given in ``unit`` (for output)."""
-    return value / _canonical_factor(unit)[0]
+    return value / _unit_facts(unit)[1]
 
 
 def compatible(left: Units, right: Units) -> bool:
@@ -716,20 +994,21 @@ def compatible(left: Units, right: Units) -> bool:
 
 
 def has_dimension(unit: Units, dimension: str) -> bool:
-    """``Q_(x, unit).check(dimension)`` for a dimension meso computes with, e.g.
+    """Whether ``unit`` has ``dimension``, a dimension meso computes with, e.g.
     ``has_dimension("g", "[mass]")``."""
     return CANONICAL.get(dimension) == canonical_unit(unit)
 
 
-def canonical_pair(left: float, left_unit: Units, right: float, right_unit: Units) -> tuple[float, float]:
-    """The two settled canonical numbers to compare for ``Q_(left, left_unit)`` and
-    ``Q_(right, right_unit)``. Raises pint's ``DimensionalityError`` for different dimensions."""
-    if canonical_unit(left_unit) != canonical_unit(right_unit):
-        Q_(1.0, left_unit).to(units_of(right_unit))  # raises DimensionalityError
-    return canonical(left, left_unit), canonical(right, right_unit)
+def same_dimension(left: Amount, right: Amount) -> None:
+    """Raise :class:`UnitError` unless two amounts can be compared (the same dimension)."""
+    if left.canonical_unit != right.canonical_unit:
+        raise UnitError(f"cannot compare {left} with {right}: {left.unit} and {right.unit} are "
+                        "different kinds of quantity")
 
 
-def activity_to_mass(quantity: pint.Quantity, iu_mass: Amount) -> pint.Quantity:
-    """Convert IU (or IU per volume) to mass using one substance's own factor."""
-    per_iu = Q_(iu_mass.value, iu_mass.unit) / Q_(1, "IU")
-    return (quantity * per_iu).to_reduced_units()
+def sum_of(left: Amount, right: Amount) -> Amount:
+    """``left + right`` in ``left``'s unit (amounts of one dimension)."""
+    same_dimension(left, right)
+    if right.unit == left.unit:
+        return Amount(left.value + right.value, left.unit)
+    return Amount(left.value + right.value * _unit_facts(right.unit)[1] / _unit_facts(left.unit)[1], left.unit)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PARSE = ("from mesocli.units import parse_quantity; "
-         "print(parse_quantity('20 mg/mL', kind='concentration', what='c').to('g/L').magnitude)")
+         "print(parse_quantity('20 mg/mL', kind='concentration', what='c').in_unit('g/L'))")
 
 
 def _start(home: Path) -> subprocess.Popen[str]:

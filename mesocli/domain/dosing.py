@@ -5,8 +5,8 @@ of a session. A per-kg limit is the per-kg dose times the weight, never above it
 cap (the lower wins). A per-area limit is the per-area dose times the treated area.
 
 The arithmetic is done on plain numbers in canonical units (mg, mL, mg/mL, cm², mg/kg; IU and
-USP units as such), each quantity converted once by pint (see "canonical numbers" in
-:mod:`mesocli.units`).
+USP units as such): each :class:`~mesocli.units.Amount` carries its canonical number from the
+moment it is made (see "canonical numbers" in :mod:`mesocli.units`).
 """
 
 from __future__ import annotations
@@ -17,25 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from mesocli.domain.model import Rule, Substance
 from mesocli.domain.patient import ResolvedPatient
-from mesocli.units import (
-    Amount,
-    Units,
-    as_quantity,
-    canonical,
-    canonical_pair,
-    canonical_unit,
-    compatible,
-    format_quantity,
-    format_value,
-    from_canonical,
-    in_canonical,
-    settle,
-    units_of,
-)
+from mesocli.units import Amount, format_quantity, format_value, from_canonical, same_dimension, settle
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pint
-
     from mesocli.domain.catalogue import Catalogue
     from mesocli.domain.rules.base import Item
 
@@ -50,69 +34,65 @@ class Limit:
     missing: str | None = None  # what the user must give for the limit to be checked
 
 
-def amount_of(substance: Substance, concentration: Amount, volume: pint.Quantity) -> pint.Quantity:
+def amount_of(substance: Substance, concentration: Amount, volume: Amount) -> Amount:
     """The amount of ``substance`` in ``volume`` of a solution at ``concentration``."""
-    value, unit = amount_in(substance, concentration, volume.magnitude, units_of(volume))
-    return as_quantity(value, unit)
+    return Amount(*amount_in(substance, concentration, volume.canonical))
 
 
-def amount_in(substance: Substance, concentration: Amount, volume: float,
-              volume_unit: Units) -> tuple[float, str]:
-    """:func:`amount_of` on numbers: the amount of ``substance`` in ``volume`` (in
-    ``volume_unit``) at ``concentration``, in its canonical unit (``"mg"``, ``"IU"`` or ``"USP"``).
+def amount_in(substance: Substance, concentration: Amount, millilitres: float) -> tuple[float, str]:
+    """:func:`amount_of` on numbers: the amount of ``substance`` in ``millilitres`` mL at
+    ``concentration``, in its canonical unit (``"mg"``, ``"IU"`` or ``"USP"``).
 
-    The concentration in its canonical unit (mg/mL, IU/mL or USP/mL) times the volume in mL. An
-    activity is converted to mg with the substance's IU-to-mass factor when it has one; otherwise
-    it stays an activity (e.g. USP units).
+    The concentration in its canonical unit (mg/mL, IU/mL or USP/mL) times the volume in mL
+    (settled). An activity is converted to mg with the substance's IU-to-mass factor when it has
+    one; otherwise it stays an activity (e.g. USP units).
     """
-    per_ml, per_ml_unit = in_canonical(concentration), canonical_unit(concentration.unit)
-    value = per_ml * canonical(volume, volume_unit)
-    unit = per_ml_unit.partition("/")[0]
+    value = concentration.canonical * settle(millilitres)
+    unit = concentration.canonical_unit.partition("/")[0]
     iu_mass = substance.iu_mass
     if unit == "IU" and iu_mass is not None:
-        return value * in_canonical(iu_mass), "mg"
+        return value * iu_mass.canonical, "mg"
     return value, unit
 
 
-def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+def session_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, str]], set[str]]:
     """Total amount per dose id across ``items`` (magnitude and units), every form of a
     substance counted under the substance it is dosed as (:meth:`Catalogue.dose_id`); and the
     dose ids whose amount is unknown."""
     return dose_totals(catalogue, *form_amounts(catalogue, items))
 
 
-def form_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+def form_amounts(catalogue: Catalogue, items: Iterable[Item]) -> tuple[dict[str, tuple[float, str]], set[str]]:
     """Total amount per substance id across ``items`` (magnitude and units), each form on its
     own; and the substances whose amount is unknown."""
-    totals: dict[str, tuple[float, Units]] = {}
+    totals: dict[str, tuple[float, str]] = {}
     unknown: set[str] = set()
     for item in items:
         if item.volume is None:
             continue
-        volume, volume_unit = item.volume.magnitude, units_of(item.volume)
+        volume = item.volume.canonical  # mL
         for component in item.components:
             if component.concentration is None:
                 if component.role == "active":
                     unknown.add(component.substance)
                 continue
-            amount, unit = amount_in(catalogue.substances[component.substance], component.concentration,
-                                     volume, volume_unit)
+            amount, unit = amount_in(catalogue.substances[component.substance], component.concentration, volume)
             _add(totals, unknown, component.substance, amount, unit)
     return totals, unknown
 
 
-def dose_totals(catalogue: Catalogue, amounts: dict[str, tuple[float, Units]],
-                unknown: set[str]) -> tuple[dict[str, tuple[float, Units]], set[str]]:
+def dose_totals(catalogue: Catalogue, amounts: dict[str, tuple[float, str]],
+                unknown: set[str]) -> tuple[dict[str, tuple[float, str]], set[str]]:
     """:func:`form_amounts` summed by dose id: the amounts of the forms of one substance add up
     under the substance they are dosed as; one form's unknown amount makes the sum unknown in part."""
-    totals: dict[str, tuple[float, Units]] = {}
+    totals: dict[str, tuple[float, str]] = {}
     unknown_ids = {catalogue.dose_id(sid) for sid in unknown}
     for sid in sorted(amounts):
         _add(totals, unknown_ids, catalogue.dose_id(sid), *amounts[sid])
     return totals, unknown_ids
 
 
-def _add(totals: dict[str, tuple[float, Units]], unknown: set[str], key: str, amount: float, unit: str) -> None:
+def _add(totals: dict[str, tuple[float, str]], unknown: set[str], key: str, amount: float, unit: str) -> None:
     previous = totals.get(key)
     if previous is None:
         totals[key] = (amount, unit)
@@ -149,7 +129,7 @@ def dose_subject(key: str, forms: Sequence[str]) -> str:
     return forms[0] if len(forms) == 1 else key
 
 
-def amounts_text(catalogue: Catalogue, forms: Sequence[str], amounts: dict[str, tuple[float, Units]]) -> str:
+def amounts_text(catalogue: Catalogue, forms: Sequence[str], amounts: dict[str, tuple[float, str]]) -> str:
     """The amount of each form that was summed, e.g. ``Phosphatidylcholine (soy) 1,500 mg +
     Phosphatidylcholine (source not declared) 1,500 mg``; empty for one form."""
     counted = [sid for sid in forms if sid in amounts]
@@ -221,14 +201,14 @@ COMPANION_MINIMUM = "companion-minimum-"
 
 def companion_minimums(catalogue: Catalogue) -> dict[str, float]:
     """Each substance's minimum concentration (mg/mL) to count as a companion, for those the
-    catalogue sets one for (epinephrine): read with pint when the catalogue is indexed."""
+    catalogue sets one for (epinephrine): read when the catalogue is indexed."""
     from mesocli.units import parse_amount
 
     found = {}
     for key, default in catalogue.defaults.items():
         if key.startswith(COMPANION_MINIMUM):
             amount = parse_amount(default.value, kind="concentration", what=f"default {key}")
-            found[key[len(COMPANION_MINIMUM):]] = canonical(amount.value, amount.unit)
+            found[key[len(COMPANION_MINIMUM):]] = amount.canonical
     return found
 
 
@@ -256,10 +236,10 @@ def below_minimum(catalogue: Catalogue, parts: Sequence[tuple[Iterable[Any], flo
             for c in components:
                 if c.substance != sid:
                     continue
-                if c.concentration is None or canonical_unit(c.concentration.unit) != "mg/mL":
+                if c.concentration is None or c.concentration.canonical_unit != "mg/mL":
                     known = False
                 else:
-                    mass += in_canonical(c.concentration) * millilitres
+                    mass += c.concentration.canonical * millilitres
         if not known or volume <= 0 or settle(mass / volume) < minimum:
             weak.add(sid)
     return weak
@@ -276,10 +256,11 @@ def syringe_parts(syringe: Sequence[Any]) -> list[tuple[list[Any], float | None]
     return list(parts.values())
 
 
-def strength_in(parts: Sequence[tuple[Iterable[Any], float | None]], sid: str, unit: Units) -> float | None:
+def strength_in(parts: Sequence[tuple[Iterable[Any], float | None]], sid: str, unit: str) -> float | None:
     """The concentration of ``sid`` in one mixed syringe (its ``parts``: components and volume
     in mL), in ``unit``: every part's amount of it over the syringe's volume. ``None`` when it
     cannot be worked out: a volume or a concentration of it unknown, or not in ``unit``'s dimension."""
+    wanted = Amount(1, unit).canonical_unit
     volume = amount = 0.0
     for components, millilitres in parts:
         if millilitres is None:
@@ -288,22 +269,20 @@ def strength_in(parts: Sequence[tuple[Iterable[Any], float | None]], sid: str, u
         for c in components:
             if c.substance != sid:
                 continue
-            if c.concentration is None or not compatible(c.concentration.unit, unit):
+            if c.concentration is None or c.concentration.canonical_unit != wanted:
                 return None
-            amount += in_canonical(c.concentration) * millilitres
+            amount += c.concentration.canonical * millilitres
     return from_canonical(amount / volume, unit) if volume > 0 else None
 
 
-def _millilitres(volume: Any) -> float | None:
-    if volume is None:
-        return None
-    return canonical(float(volume.magnitude), units_of(volume))
+def _millilitres(volume: Amount | None) -> float | None:
+    return None if volume is None else volume.canonical
 
 
-def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Any) -> Limit:
+def mass_limit(rule: Rule, patient: ResolvedPatient, treatment_area: Amount | None) -> Limit:
     """The mass a per-session, per-kg or per-area rule allows for this patient."""
     params = rule.params
-    cap = in_canonical(params.cap) if params.cap else None
+    cap = params.cap.canonical if params.cap else None
     return MASS_LIMITS[params.dose_kind](rule, cap, patient, treatment_area)
 
 
@@ -317,7 +296,7 @@ def _per_kg(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment_a
     if patient.weight_kg is None:
         return Limit(rule, cap, f"absolute cap {mg_text(cap)} (weight not given, so the "
                      f"{format_quantity(per_kg)} limit could not be applied)", missing="weight")
-    by_weight = in_canonical(per_kg) * patient.weight_kg  # mg/kg x kg
+    by_weight = per_kg.canonical * patient.weight_kg  # mg/kg x kg
     lower = min(by_weight, cap)
     return Limit(rule, lower,
                  f"{format_quantity(per_kg)} x {patient.weight_kg:g} kg = {mg_text(by_weight)}; "
@@ -330,7 +309,7 @@ def _per_area(rule: Rule, cap: float | None, patient: ResolvedPatient, treatment
     if treatment_area is None:
         return Limit(rule, cap, f"{format_quantity(per_area)} (treatment area not given)",
                      missing="treatment area")
-    by_area = in_canonical(per_area) * canonical(treatment_area.magnitude, units_of(treatment_area))  # mg/cm² x cm²
+    by_area = per_area.canonical * treatment_area.canonical  # mg/cm² x cm²
     lower = by_area if cap is None else min(by_area, cap)
     working = (f"{format_quantity(per_area)} x {format_quantity(treatment_area)} = "
                f"{mg_text(by_area)}")
@@ -355,13 +334,29 @@ class HeldLimit:
     limit: Limit  # its ``mg`` is known
 
 
+def governing(catalogue: Catalogue, forms_of: dict[str, tuple[str, ...]], companions: dict[str, list[set[str]]],
+              area: str | None) -> Iterator[tuple[str, Substance, tuple[str, ...], list[Rule]]]:
+    """The one walk of dose rules over what a session holds: for each substance it is dosed as
+    (the keys of ``forms_of``, in order), the substance, the forms of it present, and the dose
+    rules of every kind that govern it at ``area`` given its ``companions`` (for each form, the
+    substances in each syringe that holds it: :func:`companions_of`). Both the check
+    (``rules/dose_limit.py``) and the build's dose caps (:func:`held_limits`) walk this."""
+    for key in sorted(forms_of):
+        substance, forms = catalogue.substances[key], forms_of[key]
+        groups = [group for sid in forms for group in companions.get(sid, [])]
+        rules = [rule for rule in catalogue.dose_rules_for(substance)
+                 if rule_applies(rule, substance, groups, catalogue.dose_id, area=area)]
+        yield key, substance, forms, rules
+
+
 def held_limits(catalogue: Catalogue, patient: ResolvedPatient, treatment_area: Any, area: str | None,
                 syringes: Sequence[Sequence[tuple[Any, float]]]) -> Iterator[HeldLimit]:
     """Every mass limit that governs a substance of ``syringes`` (products and volumes in mL, the
-    formulator's plan) at ``area`` for this patient, substance by substance: the forms of a
-    substance (``dose_as``) count as the substance, and a companion below its minimum
-    concentration counts as absent. Limits whose mass cannot be worked out (a missing weight or
-    area) are left out. The companions are read from ``syringes`` once, before the first limit."""
+    formulator's plan) at ``area`` for this patient, substance by substance (:func:`governing`):
+    the forms of a substance (``dose_as``) count as the substance, and a companion below its
+    minimum concentration counts as absent. Limits whose mass cannot be worked out (a missing
+    weight or area) are left out. The companions are read from ``syringes`` once, before the
+    first limit."""
     forms_of = dose_forms(catalogue, {c.substance for parts in syringes for p, _ in parts for c in p.components})
     companions: dict[str, list[set[str]]] = {}
     for parts in syringes:
@@ -369,13 +364,10 @@ def held_limits(catalogue: Catalogue, patient: ResolvedPatient, treatment_area: 
         counted = members - below_minimum(catalogue, [(p.components, volume) for p, volume in parts])
         for sid in members:
             companions.setdefault(sid, []).append(counted)
-    for key in sorted(forms_of):
-        substance, forms = catalogue.substances[key], forms_of[key]
-        groups = [group for sid in forms for group in companions.get(sid, [])]
+    for key, _, forms, rules in governing(catalogue, forms_of, companions, area):
         name = dose_name(catalogue, key, forms)
-        for rule in catalogue.dose_rules_for(substance):
-            if rule.params.dose_kind not in MASS_KINDS or not rule_applies(rule, substance, groups,
-                                                                            catalogue.dose_id, area=area):
+        for rule in rules:
+            if rule.params.dose_kind not in MASS_KINDS:
                 continue
             limit = mass_limit(rule, patient, treatment_area)
             if limit.mg is not None:
@@ -388,14 +380,14 @@ def mg_text(value: float | None) -> str:
 
 
 
-def exceeds(value: float, unit: Units, limit: float, limit_unit: Units) -> bool:
-    """``Q_(value, unit) > Q_(limit, limit_unit)``, compared as settled numbers in canonical units
-    (see "canonical numbers" in :mod:`mesocli.units`)."""
-    left, right = canonical_pair(value, unit, limit, limit_unit)
-    return left > right
+def exceeds(amount: Amount, limit: Amount) -> bool:
+    """``amount > limit``, compared as settled numbers in canonical units (see "canonical
+    numbers" in :mod:`mesocli.units`); amounts of different dimensions raise ``UnitError``."""
+    same_dimension(amount, limit)
+    return amount.canonical > limit.canonical
 
 
-def shorter(value: float, unit: Units, minimum: float, minimum_unit: Units) -> bool:
-    """``Q_(value, unit) < Q_(minimum, minimum_unit)``, compared as :func:`exceeds` compares."""
-    left, right = canonical_pair(value, unit, minimum, minimum_unit)
-    return left < right
+def shorter(amount: Amount, minimum: Amount) -> bool:
+    """``amount < minimum``, compared as :func:`exceeds` compares."""
+    same_dimension(amount, minimum)
+    return amount.canonical < minimum.canonical

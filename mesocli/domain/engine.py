@@ -142,12 +142,12 @@ def _weight_kg(catalogue: Catalogue, raw: Any) -> float:
     return weight_kg
 
 
-def _check_activity_unit(quantity: Any, substance: Substance, what: str) -> None:
+def _check_activity_unit(amount: Any, substance: Substance, what: str) -> None:
     """Activity units need a meaning for this substance: IU a mass factor, USP units an enzyme."""
-    if quantity.check("[biological_activity] / [volume]") and substance.iu_mass is None:
+    if amount.canonical_unit == "IU/mL" and substance.iu_mass is None:
         raise InputError(f"{what}: {substance.name} has no IU-to-mass factor in the catalogue; give its "
                          "concentration by mass, e.g. mg/mL")
-    if quantity.check("[usp_activity] / [volume]") and substance.cls != "enzyme":
+    if amount.canonical_unit == "USP/mL" and substance.cls != "enzyme":
         raise InputError(f"{what}: USP units apply to enzymes such as hyaluronidase, not to {substance.name}; "
                          "give its concentration by mass, e.g. mg/mL")
 
@@ -195,12 +195,9 @@ def items_from_recipe(catalogue: Catalogue, recipe: RecipeInput) -> list[Item]:
                 substance = catalogue.substances[found.id]
                 concentration = None
                 if sub.concentration is not None:
-                    from mesocli.units import to_amount
-
                     what = f"{where} {found.id} concentration"
-                    quantity = parse_quantity(sub.concentration, kind="concentration", what=what)
-                    _check_activity_unit(quantity, substance, what)
-                    concentration = to_amount(quantity)
+                    concentration = parse_quantity(sub.concentration, kind="concentration", what=what)
+                    _check_activity_unit(concentration, substance, what)
                 items.append(Item(found.id, None, (Component(found.id, "active", concentration),),
                                   volume=volume, syringe=number))
     return items

@@ -44,19 +44,7 @@ from mesocli.domain.model import Component, Fit, Product, Protocol, Provenance
 from mesocli.domain.patient import ResolvedPatient
 from mesocli.domain.rules import purpose_conflict, studied_strength
 from mesocli.domain.rules.base import Context, sourced
-from mesocli.units import (
-    Amount,
-    as_quantity,
-    canonical,
-    canonical_pair,
-    compatible,
-    format_quantity,
-    format_value,
-    from_canonical,
-    in_canonical,
-    settle,
-    units_of,
-)
+from mesocli.units import Amount, format_quantity, format_value, from_canonical, same_dimension, settle
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -68,8 +56,8 @@ MAX_REBUILDS = 10
 class BuildRequest:
     indication: str
     area: str | None = None
-    volume: Any = None  # pint quantity: total cocktail volume for the session
-    treatment_area: Any = None  # pint quantity
+    volume: Amount | None = None  # total cocktail volume for the session
+    treatment_area: Amount | None = None
     max_products: int = 3
 
 
@@ -78,15 +66,15 @@ class DosedSubstance:
     id: str
     name: str
     role: str
-    concentration: Any  # pint quantity (in the product)
-    amount: Any  # pint quantity (in the component's volume)
-    final_concentration: Any  # pint quantity (in the mixed syringe)
+    concentration: Amount | None  # in the product
+    amount: Amount | None  # in the component's volume
+    final_concentration: Amount | None  # in the mixed syringe
 
 
 @dataclass(frozen=True, slots=True)
 class RecipeComponent:
     product: Product
-    volume: Any  # pint quantity
+    volume: Amount
     substances: tuple[DosedSubstance, ...]
     purpose: str  # active | anaesthetic | diluent
     reason: str
@@ -572,13 +560,13 @@ def _undilutable(cat: Catalogue, product: Product, fit: Fit) -> tuple[Amount, Am
     stock = next((c.concentration for c in product.components
                   if c.substance == fit.target and c.role == "active" and c.concentration is not None), None)
     studied = fit.final_concentration
-    if stock is None or studied is None or not compatible(stock.unit, studied.unit):
+    if stock is None or studied is None or stock.canonical_unit != studied.canonical_unit:
         return None
-    return (stock, studied) if _at_most(stock, studied.value, studied.unit) else None
+    return (stock, studied) if _at_most(stock, studied) else None
 
 
 def _own_syringe_reason(product: Product, stock: Amount, studied: Amount) -> str:
-    strength = "already at" if _at_most(studied, stock.value, stock.unit) else "weaker than"
+    strength = "already at" if _at_most(studied, stock) else "weaker than"
     return (f"{product.id} is {strength} the strength its sources studied as supplied (stock "
             f"{format_quantity(stock)}, studied {format_quantity(studied)}), so it has a syringe of its own: "
             "an anaesthetic or another product drawn up with it would dilute it.")
@@ -695,12 +683,12 @@ def _finish_plan(plan: _Plan, first: Any, syringes: Sequence[Syringe], protocol:
     _, bounds, decided, volume_ml = plan.session
     total: float = 0
     for syringe in syringes:
-        total = total + syringe.total_volume.magnitude
+        total = total + syringe.total_volume.value
     counted = [s.points for s in syringes if s.points is not None]
     points = sum(counted) if counted else None
     per_point = protocol.volume_per_point if protocol is not None else None
     vpps = [s.volume_per_point for s in syringes if s.volume_per_point is not None]
-    shown = max(vpps) if vpps else (as_quantity(per_point.value, per_point.unit) if per_point is not None else None)
+    shown = max(vpps, key=_by_size) if vpps else per_point
     plan.session = session_plan.finish(first, bounds, volume_ml, decided, total, points, shown)
     plan.explain.extend(session_plan.working(plan.session))
     if points is not None:
@@ -722,10 +710,14 @@ def _ml(value: float) -> str:
     return format_value(value, ML)
 
 
-def _diluted_volume(target: float, target_unit: Any, share: float, stock: Amount) -> float:
+def _by_size(amount: Amount) -> float:
+    return amount.canonical
+
+
+def _diluted_volume(target: Amount, share: float, stock: Amount) -> float:
     """The volume in mL of ``stock`` that brings ``share`` mL to the ``target`` concentration:
     target x share / stock."""
-    return canonical(target, target_unit) * share / in_canonical(stock)
+    return target.canonical * share / stock.canonical
 
 
 def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[str, Fit],
@@ -752,12 +744,12 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
         target = fit.final_concentration
         stock = active.concentration
         assert stock is not None
-        if not compatible(stock.unit, target.unit) or _at_most(stock, target.value, target.unit):
+        if stock.canonical_unit != target.canonical_unit or _at_most(stock, target):
             supplied.append((product, _why(fit, f"stock {format_quantity(stock)} is not stronger than the "
                                                  f"studied {format_quantity(target)}, so it is used as supplied "
                                                  "and mixing dilutes it")))
             continue
-        volume = _diluted_volume(target.value, target.unit, share, stock)
+        volume = _diluted_volume(target, share, stock)
         plan.explain.append(f"Syringe {number}: {product.id} volume = studied final concentration x syringe "
                             f"volume / stock = {format_quantity(target)} x {_ml(share)} / "
                             f"{format_quantity(stock)} = {_ml(volume)}.")
@@ -785,7 +777,7 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
         stock_c = anaesthetic.actives()[0].concentration
         if default is not None and stock_c is not None:
             final = _anaesthetic_final_concentration(cat, default.value)
-            volume = _diluted_volume(final.magnitude, units_of(final), share, stock_c)
+            volume = _diluted_volume(final, share, stock_c)
             plan.explain.append(f"Syringe {number}: {anaesthetic.id} volume = {format_quantity(final)} final x "
                                 f"{_ml(share)} / {format_quantity(stock_c)} = {_ml(volume)} "
                                 f"(catalogue default anaesthetic-final-concentration, evidence "
@@ -828,15 +820,15 @@ def _dose_syringe(plan: _Plan, number: int, members: list[Product], fits: dict[s
     return kept
 
 
-def _at_most(stock: Amount, value: float, unit: Any) -> bool:
-    """``stock <= Q_(value, unit)``, compared as settled numbers in canonical units (see
-    "canonical numbers" in :mod:`mesocli.units`)."""
-    left, right = canonical_pair(stock.value, stock.unit, value, unit)
-    return left <= right
+def _at_most(stock: Amount, other: Amount) -> bool:
+    """``stock <= other``, compared as settled numbers in canonical units (see "canonical
+    numbers" in :mod:`mesocli.units`)."""
+    same_dimension(stock, other)
+    return stock.canonical <= other.canonical
 
 
-def _anaesthetic_final_concentration(cat: Catalogue, text: str) -> Any:
-    """The catalogue default anaesthetic-final-concentration as a quantity."""
+def _anaesthetic_final_concentration(cat: Catalogue, text: str) -> Amount:
+    """The catalogue default anaesthetic-final-concentration as an amount."""
     from mesocli.units import parse_quantity
 
     return parse_quantity(text, kind="concentration", what="anaesthetic-final-concentration")
@@ -950,27 +942,26 @@ def _points(plan: _Plan, parts: list[Part], protocol: Protocol | None) -> Syring
             if c.concentration is None:
                 dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role, None, None, None))
                 continue
-            amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
+            amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol)
             final = None
             if total > 0:
-                final = as_quantity(from_canonical(amount / total, c.concentration.unit), c.concentration.unit)
+                final = Amount(from_canonical(amount / total, c.concentration.unit), c.concentration.unit)
             dosed.append(DosedSubstance(c.substance, cat.substances[c.substance].name, c.role,
-                                        as_quantity(c.concentration.value, c.concentration.unit),
-                                        as_quantity(amount, unit), final))
+                                        c.concentration, Amount(amount, unit), final))
             plan.explain.append(f"{product.id}: {c.substance} amount = {format_quantity(c.concentration)} x "
                                 f"{_ml(vol)} = {format_value(amount, unit)}.")
-        components.append(RecipeComponent(product, as_quantity(vol, ML), tuple(dosed), purpose, why))
+        components.append(RecipeComponent(product, Amount(vol, ML), tuple(dosed), purpose, why))
     points = per_point = None
     if protocol is not None and protocol.volume_per_point is not None and total > 0:
-        per_point = in_canonical(protocol.volume_per_point)
+        per_point = protocol.volume_per_point.canonical
         points = max(1, math.ceil(settle(total / per_point)))
         plan.explain.append(f"Points = {_ml(total)} / {_ml(per_point)} per point = {points}.")
         if protocol.max_points is not None and points > protocol.max_points:
             per_point = total / protocol.max_points
             points = protocol.max_points
             plan.explain.append(f"Capped at {points} points by the protocol: {_ml(per_point)} per point.")
-    return Syringe(tuple(components), as_quantity(total, ML), points,
-                   as_quantity(per_point, ML) if per_point is not None else None)
+    return Syringe(tuple(components), Amount(total, ML), points,
+                   Amount(per_point, ML) if per_point is not None else None)
 
 
 # ----------------------------------------------------------------------------- final check
@@ -984,10 +975,10 @@ def _final_check(plan: _Plan, syringes: Sequence[Syringe], protocol: Protocol | 
     points = sum(s.points or 0 for s in syringes)
     options.points = points or None
     vpps = [s.volume_per_point for s in syringes if s.volume_per_point is not None]
-    options.volume_per_point = max(vpps) if vpps else None
+    options.volume_per_point = max(vpps, key=_by_size) if vpps else None
     if protocol is not None:
         options.sessions = protocol.sessions_max
         if protocol.interval_min is not None:
-            options.interval = as_quantity(protocol.interval_min.value, protocol.interval_min.unit)
+            options.interval = protocol.interval_min
     result = check_items(plan.cat, plan.patient, items, options, patient_state=plan.patient_state)
     return result

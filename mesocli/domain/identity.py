@@ -76,13 +76,14 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON-ready data with a fixed order: a dataclass as its class name and its
-    fields' values in declaration order, sets sorted, dicts by key."""
+    fields' values in declaration order (not those derived from the others, such as an amount's
+    canonical number), sets sorted, dicts by key."""
     kind = type(value)
     if kind in _SCALARS:
         return value
     names = _FIELD_NAMES.get(kind)
     if names is None and dataclasses.is_dataclass(kind):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind) if not f.metadata.get("derived"))
     if names is not None:
         return [kind.__name__, *[_plain(getattr(value, name)) for name in names]]
     if kind is tuple or kind is list:

@@ -39,7 +39,7 @@ from mesocli.domain.dosing import (
 )
 from mesocli.domain.model import UNSOURCED, Product, Protocol, Provenance
 from mesocli.domain.rules.base import PROCEDURE, Finding, sourced
-from mesocli.units import as_quantity, canonical, format_quantity, format_value, in_canonical, settle, units_of
+from mesocli.units import Amount, format_quantity, format_value, settle
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -72,8 +72,8 @@ class Start:
 
     basis: str
     ml: float
-    surface: Any = None  # pint quantity: the treated surface, when known
-    spacing: Any = None  # pint quantity
+    surface: Any = None  # Amount: the treated surface, when known
+    spacing: Any = None  # Amount
     area_points: int | None = None  # the points the treated surface holds at the spacing
     bounds: tuple[Bound, ...] = ()
     working: tuple[str, ...] = ()
@@ -85,14 +85,14 @@ class SessionPlan:
     """The finished plan, as the recipe reports it."""
 
     basis: str
-    planned: Any  # pint quantity: the volume the basis gave
-    session_volume: Any  # pint quantity: the total of the syringes
+    planned: Any  # Amount: the volume the basis gave
+    session_volume: Any  # Amount: the total of the syringes
     points: int | None
     volume_per_point: Any
     spacing: Any
     surface: Any
     decided_by: str  # the basis, or the name of the bound that capped it
-    max_session_volume: Any  # pint quantity, or None when no bound is known
+    max_session_volume: Any  # Amount, or None when no bound is known
     max_bound: str | None  # the bound that gives max_session_volume
     bounds: tuple[Bound, ...]
     notes: tuple[str, ...] = ()
@@ -106,15 +106,13 @@ def _ml(value: float) -> str:
     return format_value(value, ML)
 
 
-def _in_ml(amount: Any) -> float:
-    """An Amount or a pint quantity of volume, in mL."""
-    if hasattr(amount, "magnitude"):
-        return canonical(float(amount.magnitude), units_of(amount))
-    return in_canonical(amount)
+def _in_ml(amount: Amount) -> float:
+    """An amount of volume, in mL."""
+    return amount.canonical
 
 
-def _in_cm(amount: Any) -> float:
-    return in_canonical(amount) / 10  # mm to cm
+def _in_cm(amount: Amount) -> float:
+    return amount.canonical / 10  # mm to cm
 
 
 def prefilled(product: Product) -> bool:
@@ -148,7 +146,7 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
             notes.append(f"No injection spacing is recorded in {where}, so the treated area cannot give "
                          "a number of points.")
         else:
-            square = canonical(treatment_area.magnitude, units_of(treatment_area))  # cm²
+            square = treatment_area.canonical  # cm²
             step = _in_cm(spacing)
             area_points = max(1, math.floor(settle(square / (step * step))))
             working.append(f"Points the treated area holds = {format_quantity(treatment_area)} / "
@@ -187,7 +185,7 @@ def start(protocol: Protocol | None, volume: Any, treatment_area: Any,
                                 + (f" ({len(groups)} syringes share the session)" if len(groups) > 1 else ""),
                                 subject=group[0].id, provenance=group[0].provenance))
     if volume is not None:
-        ml = canonical(float(volume.magnitude), units_of(volume))
+        ml = volume.canonical
         working.append(f"Session volume {format_quantity(volume)} as requested (--volume).")
         return Start("requested-volume", ml, treatment_area, spacing, area_points, tuple(bounds),
                      tuple(working), tuple(notes))
@@ -254,7 +252,7 @@ def total_mg(cat: Catalogue, key: str, syringes: Iterable[Iterable[tuple[Product
         for product, vol in parts:
             for c in product.components:
                 if cat.dose_id(c.substance) == key and c.concentration is not None:
-                    amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol, ML)
+                    amount, unit = amount_in(cat.substances[c.substance], c.concentration, vol)
                     if unit != "mg":
                         return None  # an activity without a mass factor: no mass limit applies
                     total += amount
@@ -309,14 +307,14 @@ def finish(first: Start, bounds: Sequence[Bound], planned_ml: float, decided: Bo
     lowest = min(bounds, key=_order, default=None)
     return SessionPlan(
         basis=first.basis,
-        planned=as_quantity(first.ml, ML),
-        session_volume=as_quantity(total_ml, ML),
+        planned=Amount(first.ml, ML),
+        session_volume=Amount(total_ml, ML),
         points=points,
         volume_per_point=per_point,
         spacing=first.spacing,
         surface=first.surface,
         decided_by=decided.name if decided is not None else first.basis,
-        max_session_volume=as_quantity(lowest.ml, ML) if lowest is not None else None,
+        max_session_volume=Amount(lowest.ml, ML) if lowest is not None else None,
         max_bound=lowest.name if lowest is not None else None,
         bounds=tuple(bounds),
         notes=first.notes,

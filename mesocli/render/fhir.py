@@ -53,7 +53,7 @@ from mesocli.domain.engine import PROCEDURE, CheckResult, Finding
 from mesocli.domain.formulate import DosedSubstance, Recipe, Syringe
 from mesocli.errors import UnitError
 from mesocli.render.documents import DISCLAIMER
-from mesocli.units import format_number, format_quantity, to_json
+from mesocli.units import format_number, format_quantity, sum_of, to_json
 
 MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 VERSION_PROFILE = "http://hl7.org/fhir/4.0/StructureDefinition/{type}"
@@ -202,7 +202,7 @@ def operation_outcome(exit_code: int, message: str) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- quantities
 def ucum_quantity(quantity: Any) -> dict[str, Any]:
-    """A FHIR Quantity in UCUM for a pint quantity or :class:`~mesocli.units.Amount`."""
+    """A FHIR Quantity in UCUM for an :class:`~mesocli.units.Amount`."""
     data = to_json(quantity)
     code = UCUM_CODES.get(data["unit"])
     if code is None:
@@ -223,16 +223,16 @@ def _total_amount(doses: Sequence[DosedSubstance]) -> Any:
         return None
     total = doses[0].amount
     for dose in doses[1:]:
-        if not dose.amount.is_compatible_with(total):
+        if dose.amount.canonical_unit != total.canonical_unit:
             return None
-        total = total + dose.amount
+        total = sum_of(total, dose.amount)
     return total
 
 
 def _days(amount: Any) -> float | int:
-    from mesocli.units import canonical, clean_number
+    from mesocli.units import clean_number
 
-    return clean_number(canonical(amount.value, amount.unit))  # a duration's canonical unit is the day
+    return clean_number(amount.canonical)  # a duration's canonical unit is the day
 
 
 # ----------------------------------------------------------------------------- codings

@@ -12,7 +12,7 @@ from mesocli.domain.formulate import Recipe
 from mesocli.render.check_view import patient_line
 from mesocli.render.documents import DISCLAIMER, envelope, finding_document
 from mesocli.render.human import Printer, visible
-from mesocli.units import Amount, as_quantity, format_number, format_quantity, to_json
+from mesocli.units import Amount, format_number, format_quantity, to_json
 
 
 def _q(quantity: Any) -> dict[str, Any] | None:
@@ -97,7 +97,7 @@ def plan_document(recipe: Recipe) -> dict[str, Any] | None:
         "capped": plan.capped,
         "max_session_volume": _q(plan.max_session_volume),
         "max_session_volume_bound": plan.max_bound,
-        "bounds": [{"bound": b.name, "volume": to_json(as_quantity(b.ml, "mL")), "subject": b.subject,
+        "bounds": [{"bound": b.name, "volume": to_json(Amount(b.ml, "mL")), "subject": b.subject,
                     "detail": b.detail} for b in plan.bounds],
         "notes": list(plan.notes),
     }

@@ -207,7 +207,7 @@ def test_any_recipe_becomes_items_or_is_an_input_error(catalogue, data):
         assert item.subject in catalogue.products or item.subject in catalogue.substances
         assert all(component.substance in catalogue.substances for component in item.components)
         if item.volume is not None:
-            millilitres = float(item.volume.to("mL").magnitude)
+            millilitres = item.volume.in_unit("mL")
             assert math.isfinite(millilitres) and millilitres > 0
         for component in item.components:
             if component.concentration is not None:

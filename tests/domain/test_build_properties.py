@@ -57,7 +57,7 @@ def patients(cat) -> st.SearchStrategy[Patient]:
 
 
 def _ml(q) -> float:
-    return parse_quantity(q, kind="volume", what="volume", allow_zero=True).to("mL").magnitude
+    return parse_quantity(q, kind="volume", what="volume", allow_zero=True).in_unit("mL")
 
 
 def _assert_safe_by_construction(cat, indication, area, patient, max_products) -> dict:

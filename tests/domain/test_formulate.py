@@ -35,8 +35,9 @@ def make(cat, indication: str, patient: Patient | None = None, **kw: Any) -> dic
 
 
 def q(doc: dict[str, Any], kind: str, what: str = "quantity"):
+    """A quantity of the JSON contract, read by meso, as a pint quantity to compute with."""
     assert set(doc) == {"value", "unit"}, doc
-    return parse_quantity(doc, kind=kind, what=what, allow_zero=True)
+    return parse_quantity(doc, kind=kind, what=what, allow_zero=True).quantity()
 
 
 def components(doc: dict[str, Any]):
@@ -99,7 +100,7 @@ def test_every_amount_is_concentration_times_volume(catalogue, patient, extra):
 
 def test_volumes_never_exceed_the_requested_session_volume(catalogue):
     for volume in ("0.5 mL", "2 mL", "7 mL", "40 mL"):
-        requested = parse_quantity(volume, kind="volume", what="v").to("mL").magnitude
+        requested = parse_quantity(volume, kind="volume", what="v").in_unit("mL")
         for indication, area in pairs(catalogue):
             doc = make(catalogue, indication, area=area, volume=volume, treatment_area="25 cm**2")
             total = sum(q(s["total_volume"], "volume").to("mL").magnitude for s in doc["syringes"])
@@ -462,7 +463,7 @@ def test_no_sourced_session_volume_plans_one_standard_syringe(catalogue):
     recipe = api.build("hyperpigmentation", catalogue=catalogue)
     assert recipe.status == "ok"
     assert recipe.plan.basis == "one-syringe"
-    assert recipe.plan.session_volume.to("mL").magnitude <= len(recipe.syringes) * 1.0 + 1e-9
+    assert recipe.plan.session_volume.in_unit("mL") <= len(recipe.syringes) * 1.0 + 1e-9
     assert recipe.plan.max_session_volume is not None
     assert any("formula for one standard syringe" in line for line in recipe.explanations)
 

@@ -34,7 +34,7 @@ PAIRS = _pairs()
 
 
 def _ml(quantity) -> float:
-    return parse_quantity(quantity, kind="volume", what="volume", allow_zero=True).to("mL").magnitude
+    return parse_quantity(quantity, kind="volume", what="volume", allow_zero=True).in_unit("mL")
 
 
 def _doc(recipe, cat) -> dict:

@@ -346,12 +346,14 @@ def test_same_substance_in_two_products_is_one_summed_ingredient(catalogue):
     """A substance from two components of one syringe is a single ingredient with the summed amount."""
     import dataclasses
 
+    from mesocli.units import sum_of
+
     recipe = api.build("hair-loss", catalogue=catalogue)
     number = next(n for n, s in enumerate(recipe.syringes) if any(c.purpose == "anaesthetic" for c in s.components))
     syringe = recipe.syringes[number]
     lidocaine = next(c for c in syringe.components if c.purpose == "anaesthetic")
     doubled = dataclasses.replace(syringe, components=(*syringe.components, lidocaine),
-                                  total_volume=syringe.total_volume + lidocaine.volume)
+                                  total_volume=sum_of(syringe.total_volume, lidocaine.volume))
     syringes = list(recipe.syringes)
     syringes[number] = doubled
     recipe = dataclasses.replace(recipe, syringes=tuple(syringes))
@@ -361,7 +363,7 @@ def test_same_substance_in_two_products_is_one_summed_ingredient(catalogue):
     found = [i for i in medication["ingredient"]
              if _codes(i["itemCodeableConcept"], SUBSTANCE_SYSTEM) == ["lidocaine"]]
     assert len(found) == 1
-    assert found[0]["strength"]["numerator"]["value"] == pytest.approx(sum(p.to("mg").magnitude for p in parts))
+    assert found[0]["strength"]["numerator"]["value"] == pytest.approx(sum(p.in_unit("mg") for p in parts))
 
 
 def test_unknown_amounts_have_no_strength_and_roles_set_is_active(submental, catalogue):

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from mesocli.storage import snapshot
 
 PARSE = ("from mesocli.units import parse_quantity; "
-         "print(parse_quantity('20 mg/mL', kind='concentration', what='c').to('g/L').magnitude)")
+         "print(parse_quantity('20 mg/mL', kind='concentration', what='c').in_unit('g/L'))")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 

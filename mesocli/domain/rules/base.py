@@ -87,7 +87,7 @@ class Item:
     subject: str
     product: Product | None
     components: tuple[Component, ...]
-    volume: Any = None  # pint quantity or None
+    volume: Any = None  # an Amount or None
     syringe: int = 0
     sids: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
@@ -103,7 +103,7 @@ class CheckOptions:
     indication: str | None = None
     area: str | None = None
     max_products: int = DEFAULT_MAX_PRODUCTS
-    treatment_area: Any = None  # pint quantity
+    treatment_area: Any = None  # an Amount
     points: int | None = None
     volume_per_point: Any = None
     sessions: int | None = None

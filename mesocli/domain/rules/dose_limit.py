@@ -25,14 +25,14 @@ from mesocli.domain.dosing import (
     dosed_as,
     exceeds,
     form_amounts,
+    governing,
     mass_limit,
     mg_text,
-    rule_applies,
     shorter,
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
 from mesocli.domain.rules.base import Check, Context, Finding, NoParams, no_params, sourced, wording
-from mesocli.units import Amount, format_quantity, format_value, in_canonical, units_of
+from mesocli.units import Amount, format_quantity, format_value, settle
 
 if TYPE_CHECKING:  # pragma: no cover
     from mesocli.domain.catalogue import Catalogue
@@ -137,7 +137,7 @@ def _mass(dose: _Dose) -> Iterator[Finding]:
     amount = f"{name} {format_value(total, unit)}"
     if dose.summed:  # e.g. "Dosed as one substance, A 1500 mg + B 1500 mg = 3000 mg"
         amount = f"{dose.summed} = {format_value(total, unit)}"
-    if limit.mg is not None and exceeds(total, unit, limit.mg, "mg"):
+    if limit.mg is not None and settle(total) > settle(limit.mg):  # both in mg
         yield dose.finding(f"{amount} exceeds the limit "
                            f"{mg_text(limit.mg)} ({limit.working}). {rule.message}",
                            advice=rule.advice or "Reduce the volume.")
@@ -167,7 +167,7 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
     close = mg >= near * limit.mg
     share = f"{mg / limit.mg:.0%}"
     if limit.missing:
-        per_kg = in_canonical(params.amount)  # mg per kg
+        per_kg = params.amount.canonical  # mg per kg
         text = (f"{name} {mg_text(mg)}: the patient's weight is not given, so only the absolute ceiling "
                 f"{mg_text(limit.mg)} was applied; the {format_quantity(params.amount)} limit needs the weight "
                 f"(this amount is within it for a patient of at least {mg / per_kg:.3g} kg).")
@@ -185,8 +185,7 @@ def _per_kg_within(dose: _Dose, limit: Limit, mg: float) -> Iterator[Finding]:
 def _per_point_volume(dose: _Dose) -> Iterator[Finding]:
     volume_per_point = dose.ctx.options.volume_per_point
     cap = dose.rule.params.amount
-    if volume_per_point is not None and exceeds(volume_per_point.magnitude, units_of(volume_per_point),
-                                                cap.value, cap.unit):
+    if volume_per_point is not None and exceeds(volume_per_point, cap):
         yield dose.finding(f"{format_quantity(volume_per_point)} per point exceeds "
                            f"{format_quantity(cap)} for {dose.name}. {dose.rule.message}",
                            advice=dose.rule.advice)
@@ -208,8 +207,7 @@ def _sessions(dose: _Dose) -> Iterator[Finding]:
 
 def _interval(dose: _Dose) -> Iterator[Finding]:
     interval, minimum = dose.ctx.options.interval, dose.rule.params.amount
-    if interval is not None and shorter(interval.magnitude, units_of(interval),
-                                         minimum.value, minimum.unit):
+    if interval is not None and shorter(interval, minimum):
         yield dose.finding(f"An interval of {format_quantity(interval)} is shorter than "
                            f"{format_quantity(minimum)} for {dose.name}. {dose.rule.message}",
                            kind="protocol", advice=dose.rule.advice)
@@ -241,29 +239,25 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             subject_of.setdefault(key, item.subject)
             if item.volume is None:
                 without_volume.setdefault(key, set()).add(item.subject)
-    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))
+    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))  # by dose id, as subject_of
     companions = companions_of(items, cat)
     actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
-    for key in sorted(subject_of):
-        substance = cat.substances[key]
-        forms = forms_of[key]
-        groups = [group for sid in forms for group in companions.get(sid, [])]
+    for key, substance, forms, rules in governing(cat, forms_of, companions, ctx.options.area):
         name, trigger = dose_name(cat, key, forms), dose_subject(key, forms)
         summed = amounts_text(cat, forms, amounts)
         if summed:
             summed = f"{dosed_as(cat, key, forms).capitalize()}, {summed}"
         not_applied: list[Rule] = []
         capped = False
-        for rule in cat.dose_rules_for(substance):
-            if rule_applies(rule, substance, groups, cat.dose_id, area=ctx.options.area):
-                if rule.params.dose_kind in _MASS_KINDS and rule.provenance.evidence != "unsourced":
-                    capped = True
-                if rule.params.dose_kind in _MASS_KINDS and without_volume.get(key):
-                    not_applied.append(rule)
-                    if key not in totals and key not in unknown:
-                        continue  # no amount at all: the one finding below says so
-                dose = _Dose(ctx, rule, substance, subject_of[key], totals, unknown, name, trigger, summed)
-                yield from EVALUATORS[rule.params.dose_kind](dose)
+        for rule in rules:
+            if rule.params.dose_kind in _MASS_KINDS and rule.provenance.evidence != "unsourced":
+                capped = True
+            if rule.params.dose_kind in _MASS_KINDS and without_volume.get(key):
+                not_applied.append(rule)
+                if key not in totals and key not in unknown:
+                    continue  # no amount at all: the one finding below says so
+            dose = _Dose(ctx, rule, substance, subject_of[key], totals, unknown, name, trigger, summed)
+            yield from EVALUATORS[rule.params.dose_kind](dose)
         if not_applied:
             subjects = sorted(without_volume[key])  # the first, whatever the order of the items
             yield _without_volume(ctx, name, trigger, subjects[0], not_applied, subjects,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mesocli.domain.dosing import exceeds, shorter
 from mesocli.domain.rules.base import PROCEDURE, Check, Context, Finding, sourced
-from mesocli.units import format_quantity, units_of
+from mesocli.units import format_quantity
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
@@ -24,14 +24,14 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
                       f"{options.sessions} sessions exceed {protocol.sessions_max} in {where}.", **cites)
     if options.interval is not None and protocol.interval_min is not None:
         minimum = protocol.interval_min
-        if shorter(options.interval.magnitude, units_of(options.interval), minimum.value, minimum.unit):
+        if shorter(options.interval, minimum):
             yield Finding("caution", "protocol", PROCEDURE, "interval",
                           f"An interval of {format_quantity(options.interval)} is shorter than "
                           f"{format_quantity(minimum)} in {where}.", **cites)
     if options.volume_per_point is not None and protocol.max_volume_per_point is not None:
         cap = protocol.max_volume_per_point
         volume_per_point = options.volume_per_point
-        if exceeds(volume_per_point.magnitude, units_of(volume_per_point), cap.value, cap.unit):
+        if exceeds(volume_per_point, cap):
             yield Finding("caution", "protocol", PROCEDURE, "volume-per-point",
                           f"{format_quantity(options.volume_per_point)} per point exceeds "
                           f"{format_quantity(cap)} in {where}.", **cites)

@@ -47,7 +47,7 @@ def below_studied(strength: float, fit: Fit) -> bool:
     as settled numbers in canonical units (see "canonical numbers" in :mod:`mesocli.units`)."""
     studied = fit.final_concentration
     assert studied is not None
-    return canonical(strength, studied.unit) < canonical(studied.value, studied.unit)
+    return canonical(strength, studied.unit) < studied.canonical
 
 
 def message(catalogue: Catalogue, indication_id: str, sid: str, strength: float, fit: Fit, number: int) -> str:
