@@ -9,7 +9,7 @@ the mass rules the walk finds governing the recipe's own items, with the same fo
 from __future__ import annotations
 
 import pytest
-from test_build_properties import PAIRS, TREATMENT_AREA
+from tests.domain.test_build_properties import PAIRS, TREATMENT_AREA
 
 from mesocli import api
 from mesocli.domain import dosing
