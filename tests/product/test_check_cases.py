@@ -1554,6 +1554,25 @@ CASES: list[Case] = [
         status="ok",
     ),
     Case(
+        "celecoxib-allergy-salicylate-silanol-caution",
+        "A reaction to a COX-2 inhibitor may be part of cross-reactive NSAID hypersensitivity (21 % of "
+        "NSAID-hypersensitive patients reacted to a COX-2 inhibitor in a challenge study): a caution on "
+        "the salicylate-stabilised silanol that asks which kind of reaction it was.",
+        allergies=("celecoxib",),
+        ingredients=("organic-silicium",),
+        must=(want(CAUTION, "allergy", "organic-silicium", "cox-2-inhibitors", path="cross"),),
+        must_not=(want(CONTRA), want(trigger="nsaids")),
+        status=CAUTION,
+    ),
+    Case(
+        "celecoxib-allergy-lidocaine-and-ha-unaffected",
+        "No catalogue substance is a COX-2 inhibitor or a salicylate in lidocaine or a plain HA booster.",
+        allergies=("celecoxib",),
+        ingredients=("lidocaine-1pct-sd", "ha-nonxl-booster"),
+        must_not=(want(kind="allergy"),),
+        status="ok",
+    ),
+    Case(
         "expecting-is-pregnancy",
         "'Expecting' is a common way of saying pregnant: elective mesotherapy is refused in pregnancy.",
         conditions=("expecting",),
