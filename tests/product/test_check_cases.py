@@ -1573,6 +1573,22 @@ CASES: list[Case] = [
         status="ok",
     ),
     Case(
+        "cholinesterase-deficiency-procaine-caution",
+        "The cholinesterase measured in blood is butyrylcholinesterase (plasma cholinesterase), which "
+        "breaks down ester anaesthetics such as procaine.",
+        conditions=("cholinesterase deficiency",),
+        ingredients=("procaine",),
+        must=(want(CAUTION, "condition", "procaine", "pseudocholinesterase-deficiency"),),
+    ),
+    Case(
+        "cholinesterase-deficiency-lidocaine-no-finding",
+        "Lidocaine is an amide, cleared by the liver, not by plasma cholinesterase.",
+        conditions=("cholinesterase deficiency",),
+        ingredients=("lidocaine-1pct-sd",),
+        must_not=(want(kind="condition"),),
+        status="ok",
+    ),
+    Case(
         "expecting-is-pregnancy",
         "'Expecting' is a common way of saying pregnant: elective mesotherapy is refused in pregnancy.",
         conditions=("expecting",),
