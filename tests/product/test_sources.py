@@ -68,7 +68,7 @@ LABEL_WORDS = re.compile(
     r"\blabel\b(?!-derived| summary)|\blabell?ing\b|prescribing information|instructions for use|\bIFU\b|"
     r"summary of product characteristics|\bSmPC\b|package (?:insert|leaflet)|patient information leaflet|"
     r"product information|professional information|consumer medicine information|product monograph|"
-    r"important safety information|riassunto delle caratteristiche del prodotto|prescribing summary|"
+    r"important safety information|riassunto delle caratteristiche del prodotto|"
     r"\bEMA/HMPC/|\bEMEA/HMPC/|FDA safety communication",
     re.IGNORECASE,
 )
@@ -388,3 +388,15 @@ def test_drug_references_posters_and_trade_press_are_never_graded_label_or_peer_
 
     bad = sorted({f"{grade_of(row, s)}: {s.get('title')}" for row, s in SOURCES if wrong(grade_of(row, s), s)})
     assert bad == []
+
+
+def test_a_label_summary_or_digest_is_never_graded_label():
+    """A drug-information summary of a label (a "label summary", "prescribing summary" or digest,
+    e.g. the Avodart summary on 120ty.net) is a reference, wherever it is cited, and its copies too."""
+    digest = re.compile(r"label summary|prescribing summary|prescribing information summary|\bdigest\b", re.IGNORECASE)
+    bad = sorted({f"{grade_of(row, s)}: {s.get('title')}" for row, s in SOURCES
+                  if digest.search(s.get("title") or "") and grade_of(row, s) == "label"})
+    assert bad == []
+    assert not is_label_like({"title": "Avodart (dutasteride) 0.5 mg capsules, US prescribing summary"})
+    avodart = [(row, s) for row, s in SOURCES if "fid=134&id=5611" in (s.get("url") or "")]
+    assert avodart and {grade_of(row, s) for row, s in avodart} == {"reference"}

@@ -305,3 +305,18 @@ def test_shipped_codes_cannot_be_removed(meso, clinic_database):
     assert outcome.exit_code == 2 and "is in the shipped code table" in outcome.stderr
     unknown = meso("catalogue", "remove", f"{SCT}|{CLINIC_CODE}")
     assert unknown.exit_code == 2 and "no clinic FHIR code" in unknown.stderr
+
+
+def test_thrombophilia_is_coded_as_a_tendency_to_clot_not_a_history_of_clots():
+    """SNOMED CT 234467004 'Thrombophilia' maps to the thrombophilia condition (its own tranexamic
+    acid rule), never to thrombosis-history; a coded deep vein thrombosis still maps to the history."""
+    from mesocli.api import load_catalogue
+    from mesocli.fhir_input import patient_from_fhir
+
+    shipped = load_catalogue()
+    [row] = [c for c in _shipped_codes() if c.system == SCT and c.code == "234467004"]
+    assert row.term == "thrombophilia" and not row.history
+    assert patient_from_fhir(_bundle(_coded_condition("234467004")), catalogue=shipped).conditions == (
+        "thrombophilia",)
+    assert patient_from_fhir(_bundle(_coded_condition("128053003")), catalogue=shipped).conditions == (
+        "thrombosis-history",)

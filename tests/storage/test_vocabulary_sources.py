@@ -220,3 +220,31 @@ def test_the_content_hash_follows_a_vocabulary_rows_sources():
     assert edited(unrelated={**cat.unrelated, key: dataclasses.replace(term, reason=term.reason + " More.")}) \
         != before
     assert edited() == before
+
+
+# Consumer health pages, dictionary snippets and clinic lists: kept on a condition only where no
+# canonical document for the same name was found, never first and never above `reference`.
+WEAK_HOSTS = ("healthline.com", "sharecare.com", "sutterhealth.org", "yalemedicine.org", "healthcentral.com",
+              "aerztin-herdt.de", "blogspot.com", "marjukarin.ee", "medicinka.com", "healthfan.biz")
+GONE_HOSTS = ("hyperdictionary.com", "amboss.com")
+
+
+def test_condition_rows_cite_canonical_documents_before_weak_pages():
+    from urllib.parse import urlparse
+
+    def host(url: str | None) -> str:
+        return (urlparse(url).hostname or "") if url else ""
+
+    def on(url: str | None, hosts: tuple[str, ...]) -> bool:
+        name = host(url)
+        return any(name == h or name.endswith("." + h) for h in hosts)
+
+    grades = ("label", "peer-reviewed", "reference", "expert", "vendor")
+    rows = read_directory(data_dir()).conditions
+    assert [(r.id, s.url) for r in rows for s in r.provenance.sources if on(s.url, GONE_HOSTS)] == []
+    weak_first = [r.id for r in rows if on(r.provenance.sources[0].url, WEAK_HOSTS)
+                  and not all(on(s.url, WEAK_HOSTS) for s in r.provenance.sources)]
+    assert weak_first == []
+    too_high = [(r.id, s.url, s.grade) for r in rows for s in r.provenance.sources
+                if on(s.url, WEAK_HOSTS) and grades.index(s.grade) < grades.index("reference")]
+    assert too_high == []
