@@ -460,11 +460,13 @@ def _dose_rules(rules: Iterable[Rule]) -> dict[tuple[str, str | None], tuple[Rul
 
 
 def _invert(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = defaultdict(list)
+    """item -> its owners, each once, in the order first met (a dict per item keeps the order and
+    finds a repeat at once: a list searched for each owner would grow with the square of a
+    substance's products)."""
+    out: dict[str, dict[str, None]] = defaultdict(dict)
     for owner, items in pairs:
         for item in items:
-            if owner not in out[item]:
-                out[item].append(owner)
+            out[item][owner] = None
     return {k: tuple(v) for k, v in out.items()}
 
 

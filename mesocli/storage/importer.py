@@ -262,6 +262,8 @@ def _check_text(document: Any, name: str) -> None:
         elif isinstance(value, list):
             stack.extend((f"{where}[{index}]", child, key) for index, child in enumerate(value))
         elif isinstance(value, str):
+            if value.isprintable():  # no character of _FORBIDDEN (all of them are unprintable): no need to look
+                continue
             allowed = "\n\t" if key in _MULTILINE_KEYS else ""
             for char in value:
                 if char not in allowed and unicodedata.category(char) in _FORBIDDEN:
