@@ -227,9 +227,16 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     status = _status(findings[:1])  # sorted worst first, so the first finding is the worst
     alternatives: tuple[Alternative, ...] = ()
     if options.alternatives and status == "contraindicated":  # alternatives replace contraindicated ones
-        alternatives = suggest_alternatives(catalogue, patient, findings)
+        blocked = None
+        if screened and options == _PLAIN_SCREEN:  # every candidate was just judged for this very patient
+            blocked = frozenset([f.subject for f in findings if f.severity == "contraindicated"])
+        alternatives = suggest_alternatives(catalogue, patient, findings, blocked=blocked)
     return CheckResult(status, findings, alternatives, screened, patient,
                        tuple(dict.fromkeys([i.subject for i in items])))
+
+
+# A screen with nothing but the patient: what a candidate's verdict is judged with, but market status.
+_PLAIN_SCREEN = CheckOptions()
 
 
 def _run(ctx: Context) -> None:
@@ -274,8 +281,8 @@ _STATUS_BY_RANK = {3: "contraindicated", 2: "caution"}
 ALTERNATIVES_SHOWN = 5
 
 
-def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
-                         findings: Sequence[Finding]) -> tuple[Alternative, ...]:
+def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient, findings: Sequence[Finding], *,
+                         blocked: frozenset[str] | None = None) -> tuple[Alternative, ...]:
     """For each contraindicated ingredient, up to :data:`ALTERNATIVES_SHOWN` safe ones in the same role.
 
     A candidate is safe when the checks that concern the patient and the ingredient alone (what a
@@ -288,13 +295,15 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
     - for a substance, the injectable, marketed substances of its class, by id.
 
     Candidates are judged one at a time (see :class:`_Safety`), and the walk stops as soon as
-    enough are found.
+    enough are found. ``blocked``, from a screen of the whole catalogue for this very patient
+    with no other option, is every ingredient that screen found contraindicated: the screen ran
+    the patient's checks on every candidate already, so only market status is left to judge.
     """
     subjects = [s for s in dict.fromkeys(f.subject for f in findings if f.severity == "contraindicated")
                 if s != PROCEDURE]
     if not subjects:
         return ()
-    safe = _Safety(catalogue, patient)
+    safe = _Safety(catalogue, patient, blocked)
     walks = _Walks(catalogue, safe)
     out = []
     for subject in subjects:
@@ -322,11 +331,18 @@ class _Safety:
     fires its own rules, the age its own limits, and market status concerns everyone. So the
     verdict is judged term by term, and each verdict on (ingredient, term) is kept in the one
     memo of the engine (see :data:`VERDICTS_KEPT`): patients differ, their terms recur.
+
+    When a screen of the whole catalogue for the patient gave ``blocked`` (what it found
+    contraindicated), the patient's terms have been judged on every candidate at once: what is
+    left is the verdict with no term (market status and vehicle), the same for every patient.
+    The screen's findings are the union of what each term finds (see above), so the verdicts
+    are the same.
     """
 
-    def __init__(self, catalogue: Catalogue, patient: ResolvedPatient) -> None:
+    def __init__(self, catalogue: Catalogue, patient: ResolvedPatient, blocked: frozenset[str] | None = None) -> None:
         self.cat = catalogue
-        self.terms = _terms(catalogue, patient)
+        self.terms = _terms(catalogue, patient) if blocked is None else [_NO_TERM]
+        self.blocked = blocked or frozenset()
         self.verdicts = _verdicts(catalogue)
         self.tables: dict[str, list[dict[str, bool]]] = {}
 
@@ -337,6 +353,8 @@ class _Safety:
         return self._safe("substance", entry_id)
 
     def _safe(self, kind: str, entry_id: str) -> bool:
+        if entry_id in self.blocked:
+            return False
         tables = self.tables.get(kind)
         if tables is None:
             tables = self.tables[kind] = self.verdicts.tables(kind, self.terms)
@@ -398,12 +416,13 @@ def _verdicts(catalogue: Catalogue) -> _Verdicts:
 
 
 Term = tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], int | None]
+_NO_TERM: Term = ((), (), (), (), None)
 
 
 def _terms(catalogue: Catalogue, patient: ResolvedPatient) -> list[Term]:
     """The patient as single terms: nothing (market status), each allergy, condition, medication
     (with its classes), class and the age; each as (allergies, conditions, medications, classes, age)."""
-    terms: list[Term] = [((), (), (), (), None)]
+    terms: list[Term] = [_NO_TERM]
     terms += [((allergy,), (), (), (), None) for allergy in patient.allergies]
     terms += [((), (condition,), (), (), None) for condition in patient.conditions]
     terms += [((), (), (medication,), catalogue.medication_classes_of(medication), None)
