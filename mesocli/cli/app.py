@@ -179,7 +179,8 @@ def _leave(code: int) -> None:
         sys.exit(code)
     atexit._run_exitfuncs()
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except ValueError:  # closed: nothing is left to write
         pass
     except OSError as exc:
@@ -189,6 +190,6 @@ def _leave(code: int) -> None:
             with contextlib.suppress(OSError, ValueError):
                 sys.stderr.write(f"meso: error: cannot write standard output ({exc.strerror or exc})\n")
             code = 120
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()
     os._exit(code)
