@@ -179,7 +179,7 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
 
 
 # Products are most of a large clinic catalogue: they are written as plain rows, many to a
-# statement, rather than as one ORM object each (the same rows; a tenth of the time).
+# statement, rather than as one ORM object each (the same rows).
 _PRODUCT_BATCH = 5_000
 
 
