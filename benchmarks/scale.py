@@ -3,7 +3,7 @@
 Usage (from the repository root, with meso installed with the ``bench`` extra)::
 
     python benchmarks/scale.py              # the shipped catalogue and +10,000 clinic products
-    python benchmarks/scale.py --large      # also +100,000 (today most of an hour on two cores)
+    python benchmarks/scale.py --large      # also +100,000 (about 5 minutes on two cores)
     python benchmarks/scale.py --quick      # a smoke run: +1,000 products, 2 runs, under a minute
     python benchmarks/scale.py --sizes 10000,50000 --runs 7
 

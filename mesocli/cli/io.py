@@ -46,11 +46,11 @@ def write_json(document: Any, stream: TextIO | None = None) -> None:
 def _dumps(document: Any) -> str:
     """The JSON text of ``document``: non-ASCII characters as they are, but the ones a terminal
     would act on rather than show (C1 controls, bidirectional overrides, ...) as ``\\uXXXX``."""
-    from mesocli.render.jsontext import printable
+    from mesocli.render.jsontext import indented, printable
 
     if OutputState.ndjson:
         return printable(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-    return printable(json.dumps(document, ensure_ascii=False, indent=2))
+    return printable(indented(document))  # json.dumps(document, ensure_ascii=False, indent=2)
 
 
 def _escaped(value: Any) -> Any:

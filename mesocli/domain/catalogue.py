@@ -133,6 +133,11 @@ class Catalogue:
             pid: shared([substances[s].cls for s in ids]) for pid, ids in self.product_active_ids.items()}
         self.rules_by_trigger: dict[tuple[str, str, str | None], tuple[Rule, ...]] = _rules_by_trigger(self.rules)
         self._dose_rules = _dose_rules(self.rules_by_kind.get("dose_limit", ()))
+        # substance id -> the dose rules whose scope can concern it, in catalogue order (only the
+        # substances that have one besides the procedure's)
+        self._dose_rules_of: dict[str, tuple[Rule, ...]] = {
+            s.id: found for s in substances.values()
+            if len(found := self._dose_rules_in_scope(s)) > len(self._dose_rules.get(("procedure", None), ()))}
         # For dosing, a substance with dose_as is that other substance: its id -> the other's id
         # (only the substances that have one; every other substance is dosed as itself).
         self.dose_ids: dict[str, str] = {s.id: s.dose_as for s in substances.values() if s.dose_as is not None}
@@ -194,7 +199,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 10
+    SNAPSHOT_SHAPE = 11
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -219,6 +224,14 @@ class Catalogue:
 
     def dose_rules_for(self, substance: Substance) -> tuple[Rule, ...]:
         """The dose rules whose scope can concern ``substance``, in catalogue order."""
+        found = self._dose_rules_of.get(substance.id)
+        if found is not None:
+            return found
+        if self.substances.get(substance.id) is substance:  # indexed: only the procedure's
+            return self._dose_rules.get(("procedure", None), ())
+        return self._dose_rules_in_scope(substance)
+
+    def _dose_rules_in_scope(self, substance: Substance) -> tuple[Rule, ...]:
         rules = (*self._dose_rules.get(("procedure", None), ()), *self._dose_rules.get(("substance", substance.id), ()),
                  *self._dose_rules.get(("class", substance.cls), ()))
         return tuple(sorted(rules, key=lambda r: r.id)) if len(rules) > 1 else rules
@@ -460,11 +473,13 @@ def _dose_rules(rules: Iterable[Rule]) -> dict[tuple[str, str | None], tuple[Rul
 
 
 def _invert(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = defaultdict(list)
+    """item -> its owners, each once, in the order first met (a dict per item keeps the order and
+    finds a repeat at once: a list searched for each owner would grow with the square of a
+    substance's products)."""
+    out: dict[str, dict[str, None]] = defaultdict(dict)
     for owner, items in pairs:
         for item in items:
-            if owner not in out[item]:
-                out[item].append(owner)
+            out[item][owner] = None
     return {k: tuple(v) for k, v in out.items()}
 
 

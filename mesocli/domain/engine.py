@@ -25,6 +25,7 @@ from mesocli.domain.rules.allergy import item_findings as item_allergy_findings
 from mesocli.domain.rules.base import (
     DEFAULT_MAX_PRODUCTS,
     PROCEDURE,
+    STAGES,
     CheckOptions,
     Context,
     Finding,
@@ -223,19 +224,40 @@ def check_items(catalogue: Catalogue, patient: ResolvedPatient, items: Sequence[
     status = _status(findings[:1])  # sorted worst first, so the first finding is the worst
     alternatives: tuple[Alternative, ...] = ()
     if options.alternatives and status == "contraindicated":  # alternatives replace contraindicated ones
-        alternatives = suggest_alternatives(catalogue, patient, findings)
+        blocked = None
+        if screened and options == _PLAIN_SCREEN:  # every candidate was just judged for this very patient
+            blocked = frozenset([f.subject for f in findings if f.severity == "contraindicated"])
+        alternatives = suggest_alternatives(catalogue, patient, findings, blocked=blocked)
     return CheckResult(status, findings, alternatives, screened, patient,
                        tuple(dict.fromkeys([i.subject for i in items])))
 
 
+# A screen with nothing but the patient: what a candidate's verdict is judged with, but market status.
+_PLAIN_SCREEN = CheckOptions()
+
+
 def _run(ctx: Context) -> None:
     """Every registered check whose stage applies, in the registry's order."""
-    stages = ctx.stages()
-    for check in CHECKS:
-        if check.stage in stages:
-            assert check.evaluate is not None
-            for finding in check.evaluate(ctx):
-                ctx.add(finding)
+    add = ctx.add
+    for evaluate in _PLANS[ctx.stages()]:
+        for finding in evaluate(ctx):
+            add(finding)
+
+
+def _plans() -> dict[frozenset[str], tuple[Any, ...]]:
+    """The evaluators of the registered checks whose stage is in each set of stages a check can
+    run (every non-empty set of :data:`STAGES`), in the registry's order."""
+    from itertools import combinations
+
+    plans = {}
+    for size in range(1, len(STAGES) + 1):
+        for chosen in combinations(STAGES, size):
+            stages = frozenset(chosen)
+            plans[stages] = tuple(check.evaluate for check in CHECKS if check.stage in stages)
+    return plans
+
+
+_PLANS = _plans()
 
 
 def screen_items(catalogue: Catalogue) -> list[Item]:
@@ -256,8 +278,8 @@ _STATUS_BY_RANK = {3: "contraindicated", 2: "caution"}
 ALTERNATIVES_SHOWN = 5
 
 
-def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
-                         findings: Sequence[Finding]) -> tuple[Alternative, ...]:
+def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient, findings: Sequence[Finding], *,
+                         blocked: frozenset[str] | None = None) -> tuple[Alternative, ...]:
     """For each contraindicated ingredient, up to :data:`ALTERNATIVES_SHOWN` safe ones in the same role.
 
     A candidate is safe when the checks that concern the patient and the ingredient alone (what a
@@ -270,13 +292,15 @@ def suggest_alternatives(catalogue: Catalogue, patient: ResolvedPatient,
     - for a substance, the injectable, marketed substances of its class, by id.
 
     Candidates are judged one at a time (see :class:`_Safety`), and the walk stops as soon as
-    enough are found.
+    enough are found. ``blocked``, from a screen of the whole catalogue for this very patient
+    with no other option, is every ingredient that screen found contraindicated: the screen ran
+    the patient's checks on every candidate already, so only market status is left to judge.
     """
     subjects = [s for s in dict.fromkeys(f.subject for f in findings if f.severity == "contraindicated")
                 if s != PROCEDURE]
     if not subjects:
         return ()
-    safe = _Safety(catalogue, patient)
+    safe = _Safety(catalogue, patient, blocked)
     walks = _Walks(catalogue, safe)
     out = []
     for subject in subjects:
@@ -304,12 +328,20 @@ class _Safety:
     fires its own rules, the age its own limits, and market status concerns everyone. So the
     verdict is judged term by term, and each verdict on (ingredient, term) is kept in the one
     memo of the engine (see :data:`VERDICTS_KEPT`): patients differ, their terms recur.
+
+    When a screen of the whole catalogue for the patient gave ``blocked`` (what it found
+    contraindicated), the patient's terms have been judged on every candidate at once: what is
+    left is the verdict with no term (market status and vehicle), the same for every patient.
+    The screen's findings are the union of what each term finds (see above), so the verdicts
+    are the same.
     """
 
-    def __init__(self, catalogue: Catalogue, patient: ResolvedPatient) -> None:
+    def __init__(self, catalogue: Catalogue, patient: ResolvedPatient, blocked: frozenset[str] | None = None) -> None:
         self.cat = catalogue
-        self.terms = _terms(catalogue, patient)
+        self.terms = _terms(catalogue, patient) if blocked is None else [_NO_TERM]
+        self.blocked = blocked or frozenset()
         self.verdicts = _verdicts(catalogue)
+        self.tables: dict[str, list[dict[str, bool]]] = {}
 
     def product(self, entry_id: str) -> bool:
         return self._safe("product", entry_id)
@@ -318,41 +350,76 @@ class _Safety:
         return self._safe("substance", entry_id)
 
     def _safe(self, kind: str, entry_id: str) -> bool:
-        verdicts = self.verdicts
-        for term in self.terms:
-            key = (kind, entry_id, term)
-            safe = verdicts.get(key)
+        if entry_id in self.blocked:
+            return False
+        tables = self.tables.get(kind)
+        if tables is None:
+            tables = self.tables[kind] = self.verdicts.tables(kind, self.terms)
+        for index, term in enumerate(self.terms):
+            safe = tables[index].get(entry_id)
             if safe is None:
-                if len(verdicts) >= VERDICTS_KEPT:
-                    verdicts.clear()  # cheaper than tracking the oldest; refilled as patients come
-                safe = verdicts[key] = _judge(self.cat, kind, entry_id, term)
+                safe = _judge(self.cat, kind, entry_id, term)
+                if self.verdicts.full():
+                    self.verdicts.clear()  # cheaper than tracking the oldest; refilled as patients come
+                    self.tables.clear()
+                    tables = self.tables[kind] = self.verdicts.tables(kind, self.terms)
+                tables[index][entry_id] = safe
+                self.verdicts.size += 1
             if not safe:
                 return False
         return True
 
 
+class _Verdicts:
+    """The engine's one memo for one catalogue: a table of verdicts (entry id -> safe) for each
+    (kind of ingredient, patient term), and how many verdicts the tables hold in all.
+
+    Each verdict is one slot in its table, keyed by the catalogue's own id string; the term's
+    tuple is hashed once per :func:`suggest_alternatives` call, not once per verdict looked up.
+    """
+
+    __slots__ = ("by_term", "size")
+
+    def __init__(self) -> None:
+        self.by_term: dict[tuple[str, Term], dict[str, bool]] = {}
+        self.size = 0
+
+    def tables(self, kind: str, terms: Sequence[Term]) -> list[dict[str, bool]]:
+        """The table of each of ``terms`` for ingredients of ``kind``, in order."""
+        by_term = self.by_term
+        return [by_term.setdefault((kind, term), {}) for term in terms]
+
+    def full(self) -> bool:
+        return self.size >= VERDICTS_KEPT
+
+    def clear(self) -> None:
+        self.by_term.clear()
+        self.size = 0
+
+
 # The engine's one memo: verdicts on (ingredient, patient term), per catalogue. Without it, the
 # 20,000 generated check requests of `benchmarks/run.py --only batch` take about 1.6x the CPU
-# time in the engine (measured in-process, VERDICTS_KEPT = 0 against the default); each entry is
-# a few short strings and a bool, and the store is emptied when it holds this many.
+# time in the engine (measured in-process, VERDICTS_KEPT = 0 against the default); each verdict
+# is one slot of a dict keyed by a catalogue id, and the memo is emptied when it holds this many.
 VERDICTS_KEPT = 65_536
-_VERDICTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], bool]] = weakref.WeakKeyDictionary()
+_VERDICTS: weakref.WeakKeyDictionary[Any, _Verdicts] = weakref.WeakKeyDictionary()
 
 
-def _verdicts(catalogue: Catalogue) -> dict[tuple[Any, ...], bool]:
+def _verdicts(catalogue: Catalogue) -> _Verdicts:
     found = _VERDICTS.get(catalogue)
     if found is None:
-        found = _VERDICTS[catalogue] = {}
+        found = _VERDICTS[catalogue] = _Verdicts()
     return found
 
 
 Term = tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], int | None]
+_NO_TERM: Term = ((), (), (), (), None)
 
 
 def _terms(catalogue: Catalogue, patient: ResolvedPatient) -> list[Term]:
     """The patient as single terms: nothing (market status), each allergy, condition, medication
     (with its classes), class and the age; each as (allergies, conditions, medications, classes, age)."""
-    terms: list[Term] = [((), (), (), (), None)]
+    terms: list[Term] = [_NO_TERM]
     terms += [((allergy,), (), (), (), None) for allergy in patient.allergies]
     terms += [((), (condition,), (), (), None) for condition in patient.conditions]
     terms += [((), (), (medication,), catalogue.medication_classes_of(medication), None)
@@ -363,14 +430,17 @@ def _terms(catalogue: Catalogue, patient: ResolvedPatient) -> list[Term]:
     return terms
 
 
+_NOBODY = Patient()  # the raw patient of a single term: only its resolved term is judged
+_JUDGING = CheckOptions(alternatives=False, screen_regulatory=True)
+
+
 def _judge(catalogue: Catalogue, kind: str, entry_id: str, term: Term) -> bool:
     """Whether the screen's checks find nothing contraindicated on the ingredient alone for a
     patient with only ``term``."""
     allergies, conditions, medications, classes, age = term
     patient = ResolvedPatient(allergies=allergies, conditions=conditions, medications=medications,
-                              medication_classes=classes, age=age)
-    ctx = Context(catalogue, patient, [_item(catalogue, kind, entry_id)],
-                  CheckOptions(alternatives=False, screen_regulatory=True), screened=True)
+                              medication_classes=classes, age=age, raw=_NOBODY)
+    ctx = Context(catalogue, patient, [_item(catalogue, kind, entry_id)], _JUDGING, screened=True)
     _run(ctx)
     return not any(f.severity == "contraindicated" and f.subject == entry_id for f in ctx.findings.values())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from json.encoder import encode_basestring as _basestring
 from typing import Any
 
 
@@ -38,6 +39,113 @@ def encoder_of(template: json.JSONEncoder) -> Callable[[Any], str]:
         return "".join(encode(document, 0))
 
     return encoded
+
+
+def indented(document: Any) -> str:
+    """Exactly ``json.dumps(document, ensure_ascii=False, indent=2)``, mostly by the C encoder.
+
+    The standard library encodes indented JSON with its pure-Python encoder only. Here every
+    container that holds no non-empty container (a list of names, a finding's sources, most of
+    a large document's leaves) is encoded in one call of a C encoder whose item separator
+    carries the newline and the indentation of its depth; only the containers above those are
+    walked in Python. Documents must have no cycles (meso builds them fresh); a key that is not
+    text, which JSON turns into text, sends the whole document to ``json.dumps``.
+    """
+    try:
+        parts: list[str] = []
+        _indented(document, 0, parts)
+        return "".join(parts)
+    except _KeyNotTextError:
+        return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+class _KeyNotTextError(Exception):
+    """A key that is not text: ``json.dumps`` converts it (or refuses it) by rules of its own."""
+
+
+_INDENT = "  "
+_flat_encoders: list[Callable[[Any], Any]] = []  # one per depth, made when first needed
+
+
+def _flat_encoder(depth: int) -> Callable[[Any], Any]:
+    """The C encoder of a container at ``depth`` with no non-empty container in it."""
+    from json import encoder
+
+    while len(_flat_encoders) <= depth:
+        inner = "\n" + _INDENT * (len(_flat_encoders) + 1)
+        make = getattr(encoder, "c_make_encoder", None)
+        template = json.JSONEncoder(ensure_ascii=False, separators=("," + inner, ": "), check_circular=False)
+        if make is None:  # no C accelerator: the same text from the Python encoder
+            _flat_encoders.append(lambda value, t=template: (t.encode(value),))
+        else:
+            _flat_encoders.append(make(None, template.default, encoder.encode_basestring, None, ": ",
+                                       "," + inner, False, False, True))
+    return _flat_encoders[depth]
+
+
+def _indented(value: Any, depth: int, out: list[str]) -> None:
+    """Append the text of ``value`` at ``depth`` to ``out``."""
+    if isinstance(value, dict):
+        if not value:
+            out.append("{}")
+        elif _is_flat(value.values()):
+            _flat(value, depth, out)
+        else:
+            inner = "\n" + _INDENT * (depth + 1)
+            separator = "," + inner
+            append = out.append
+            append("{")
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _KeyNotTextError
+                append(inner)
+                append(_basestring(key))
+                append(": ")
+                if type(item) is str:
+                    append(_basestring(item))
+                else:
+                    _indented(item, depth + 1, out)
+                inner = separator
+            append("\n" + _INDENT * depth + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+        elif _is_flat(value):
+            _flat(value, depth, out)
+        else:
+            inner = "\n" + _INDENT * (depth + 1)
+            separator = "," + inner
+            append = out.append
+            append("[")
+            for item in value:
+                append(inner)
+                if type(item) is str:
+                    append(_basestring(item))
+                else:
+                    _indented(item, depth + 1, out)
+                inner = separator
+            append("\n" + _INDENT * depth + "]")
+    else:
+        out.extend(_flat_encoder(depth)(value, 0))
+
+
+_CONTAINERS = (list, tuple, dict)
+
+
+def _is_flat(values: Any) -> bool:
+    """Whether no value is a non-empty container."""
+    for item in values:  # noqa: SIM110 (a loop: no generator to resume per value)
+        if isinstance(item, _CONTAINERS) and item:
+            return False
+    return True
+
+
+def _flat(value: Any, depth: int, out: list[str]) -> None:
+    """A non-empty container with no non-empty container in it, opened and closed on lines of its own."""
+    if isinstance(value, dict) and any(type(key) is not str for key in value):
+        raise _KeyNotTextError
+    text = "".join(_flat_encoder(depth)(value, 0))
+    out.append(text[0] + "\n" + _INDENT * (depth + 1) + text[1:-1] + "\n" + _INDENT * depth + text[-1])
 
 
 # What ``json.dumps(..., ensure_ascii=False)`` leaves raw although a terminal acts on it or

@@ -209,7 +209,9 @@ def _rewriting_local_rows(
     """One locked transaction that replaces the clinic's rows with ``change(current, local)``.
 
     The new set is validated against the rest of the catalogue before anything is deleted (a
-    problem is reported after ``label``); any error rolls the whole transaction back.
+    problem is reported after ``label``); any error rolls the whole transaction back. Only what
+    changes is written: the rows ``change`` kept (the very objects of ``local``) stay as they
+    are, so an import costs what it adds, not what the clinic imported before.
     """
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
@@ -232,8 +234,9 @@ def _rewriting_local_rows(
                 validate_references(new_local, known=shipped)
             except CatalogueDataError as exc:
                 raise CatalogueDataError(f"{label}: {exc.message}") from None
-            _delete_local_rows(session, local)
-            write_catalogue(session, new_local)
+            gone, added = _difference(local, new_local)
+            _delete_local_rows(session, gone)
+            write_catalogue(session, added)
             yield session
     except SQLAlchemyError as exc:
         raise DatabaseError(explain(exc, describe(url))) from None
@@ -262,6 +265,8 @@ def _check_text(document: Any, name: str) -> None:
         elif isinstance(value, list):
             stack.extend((f"{where}[{index}]", child, key) for index, child in enumerate(value))
         elif isinstance(value, str):
+            if value.isprintable():  # no character of _FORBIDDEN (all of them are unprintable): no need to look
+                continue
             allowed = "\n\t" if key in _MULTILINE_KEYS else ""
             for char in value:
                 if char not in allowed and unicodedata.category(char) in _FORBIDDEN:
@@ -336,19 +341,37 @@ def _kind(current: Catalogue, row_id: str) -> str:
     return "substance" if row_id in current.substances else "product"
 
 
+def _difference(old: CatalogueData, new: CatalogueData) -> tuple[CatalogueData, CatalogueData]:
+    """The clinic rows of ``old`` that ``new`` does not keep, and those ``new`` adds (a row is
+    kept when ``new`` holds the very object: changed rows are new objects)."""
+
+    def split(before: list[Any], after: list[Any]) -> tuple[list[Any], list[Any]]:
+        kept = {id(row) for row in before} & {id(row) for row in after}
+        return [row for row in before if id(row) not in kept], [row for row in after if id(row) not in kept]
+
+    (gone_s, new_s), (gone_p, new_p), (gone_c, new_c) = (
+        split(old.substances, new.substances), split(old.products, new.products),
+        split(old.fhir_codes, new.fhir_codes))
+    return _rows(gone_s, gone_p, gone_c), _rows(new_s, new_p, new_c)
+
+
 def _delete_local_rows(session: Session, local: CatalogueData) -> None:
+    """Delete the clinic rows ``local`` names (substances, products, FHIR codes) and what hangs on them."""
     from sqlalchemy import delete, or_, select
 
     from mesocli.storage import models as m
+    from mesocli.storage.text import fhir_code_key
 
     substances = [s.id for s in local.substances]
     products = [p.id for p in local.products]
     subjects = [f"substance:{i}" for i in substances] + [f"product:{i}" for i in products]
     session.execute(delete(m.Citation).where(m.Citation.subject.in_(subjects)))
-    codes = select(m.FhirCodeRow.id).where(m.FhirCodeRow.is_local)
-    session.execute(delete(m.Citation).where(m.Citation.subject.in_(
-        [f"fhir-code:{code_id}" for code_id in session.execute(codes).scalars()])))
-    session.execute(delete(m.FhirCodeRow).where(m.FhirCodeRow.is_local))
+    keys = {fhir_code_key(c) for c in local.fhir_codes}
+    rows = session.execute(select(m.FhirCodeRow.id, m.FhirCodeRow.kind, m.FhirCodeRow.system, m.FhirCodeRow.code)
+                           .where(m.FhirCodeRow.is_local))
+    codes = [code_id for code_id, *key in rows if tuple(key) in keys]
+    session.execute(delete(m.Citation).where(m.Citation.subject.in_([f"fhir-code:{code_id}" for code_id in codes])))
+    session.execute(delete(m.FhirCodeRow).where(m.FhirCodeRow.id.in_(codes)))
     session.execute(delete(m.Alias).where(or_(
         (m.Alias.kind == "substance") & m.Alias.target.in_(substances),
         (m.Alias.kind == "product") & m.Alias.target.in_(products),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mesocli.domain.catalogue import normalise
-from mesocli.domain.model import Provenance
+from mesocli.domain.model import Product, Provenance
 from mesocli.domain.rules import RULE_KINDS
 from mesocli.errors import CatalogueDataError
 from mesocli.storage import models as m
@@ -49,6 +49,12 @@ class _Writer:
             self.sources[(row.title, row.url)] = row
 
     def cite(self, subject: str, provenance: Provenance) -> None:
+        for citation in self.citations(subject, provenance):
+            self.session.add(m.Citation(**citation))
+
+    def citations(self, subject: str, provenance: Provenance) -> list[dict[str, object]]:
+        """The citation rows of ``subject`` (its sources' rows are added where new)."""
+        out: list[dict[str, object]] = []
         for position, source in enumerate(provenance.sources):
             key = (source.title, source.url)
             row = self.sources.get(key)
@@ -62,12 +68,17 @@ class _Writer:
             elif row.grade != source.grade:
                 raise CatalogueDataError(f"{subject}: source {str(source)!r} is graded {source.grade!r}, "
                                          f"but the catalogue grades it {row.grade!r}")
-            self.session.add(m.Citation(subject=subject, position=position, source_id=row.id))
+            out.append({"subject": subject, "position": position, "source_id": row.id})
+        return out
 
     def aliases(self, kind: str, target: str, aliases: Iterable[str]) -> None:
-        for position, alias in enumerate(aliases):
-            self.session.add(m.Alias(kind=kind, target=target, position=position, alias=alias,
-                                     norm=normalise(alias)))
+        for alias in alias_rows(kind, target, aliases):
+            self.session.add(m.Alias(**alias))
+
+
+def alias_rows(kind: str, target: str, aliases: Iterable[str]) -> list[dict[str, object]]:
+    return [{"kind": kind, "target": target, "position": position, "alias": alias, "norm": normalise(alias)}
+            for position, alias in enumerate(aliases)]
 
 
 def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int = 1) -> None:
@@ -87,23 +98,7 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
         add(m.AreaRow(id=a.id, name=a.name, notes=a.notes))
         w.aliases("area", a.id, a.aliases)
     session.flush()
-    for p in data.products:
-        vol = _split(p.container_volume)
-        row = m.ProductRow(id=p.id, name=p.name, generic=p.generic, vehicle=p.vehicle, ph=p.ph,
-                           dose=p.dose, status=p.status, container_volume_value=vol[0],
-                           container_volume_unit=vol[1], do_not_admix=p.do_not_admix, notes=p.notes,
-                           evidence=p.provenance.evidence, is_local=p.local,
-                           search_text=search_text(p.id, p.name, p.aliases, "product"))
-        for position, c in enumerate(p.components):
-            conc = _split(c.concentration)
-            row.components.append(m.ProductComponent(
-                substance_id=c.substance, position=position, role=c.role,
-                concentration_value=conc[0], concentration_unit=conc[1]))
-        for position, area in enumerate(p.areas):
-            row.areas.append(m.ProductArea(area_id=area, position=position))
-        add(row)
-        w.aliases("product", p.id, p.aliases)
-        w.cite(f"product:{p.id}", p.provenance)
+    _write_products(session, w, data.products)
     for g in data.groups:
         add(m.AllergenGroupRow(id=g.id, name=g.name, member_severity=g.member_severity,
                                origin_severity=g.origin_severity, notes=g.notes,
@@ -192,3 +187,45 @@ def write_catalogue(session: Session, data: CatalogueData, *, first_rule_id: int
         session.flush()
         w.cite(f"fhir-code:{code_row.id}", code.provenance)
     session.flush()
+
+
+# Products are most of a large clinic catalogue: they are written as plain rows, many to a
+# statement, rather than as one ORM object each (the same rows).
+_PRODUCT_BATCH = 5_000
+
+
+def _write_products(session: Session, w: _Writer, products: Iterable[Product]) -> None:
+    """Insert the rows of ``products``: each product, its components, areas, aliases and citations."""
+    from sqlalchemy import insert
+
+    session.flush()  # the substances and areas they name, and every pending row, come first
+    tables: dict[object, list[dict[str, object]]] = {
+        m.ProductRow.__table__: [], m.ProductComponent.__table__: [], m.ProductArea.__table__: [],
+        m.Alias.__table__: [], m.Citation.__table__: []}
+    rows, components, areas, aliases, citations = tables.values()
+
+    def write() -> None:
+        session.flush()  # sources added for these citations
+        for table, values in tables.items():
+            if values:
+                session.execute(insert(table), values)  # type: ignore[arg-type]
+                values.clear()
+
+    for p in products:
+        vol = _split(p.container_volume)
+        rows.append({"id": p.id, "name": p.name, "generic": p.generic, "vehicle": p.vehicle, "ph": p.ph,
+                     "dose": p.dose, "status": p.status, "container_volume_value": vol[0],
+                     "container_volume_unit": vol[1], "do_not_admix": p.do_not_admix, "notes": p.notes,
+                     "evidence": p.provenance.evidence, "is_local": p.local,
+                     "search_text": search_text(p.id, p.name, p.aliases, "product")})
+        for position, c in enumerate(p.components):
+            conc = _split(c.concentration)
+            components.append({"product_id": p.id, "substance_id": c.substance, "position": position,
+                               "role": c.role, "concentration_value": conc[0], "concentration_unit": conc[1]})
+        areas.extend({"product_id": p.id, "area_id": area, "position": position}
+                     for position, area in enumerate(p.areas))
+        aliases.extend(alias_rows("product", p.id, p.aliases))
+        citations.extend(w.citations(f"product:{p.id}", p.provenance))
+        if len(rows) >= _PRODUCT_BATCH:
+            write()
+    write()

@@ -9,13 +9,13 @@ the mass rules the walk finds governing the recipe's own items, with the same fo
 from __future__ import annotations
 
 import pytest
-from tests.domain.test_build_properties import PAIRS, TREATMENT_AREA
 
 from mesocli import api
 from mesocli.domain import dosing
 from mesocli.domain.engine import Item, resolve_patient
 from mesocli.domain.patient import Patient
 from mesocli.units import parse_quantity
+from tests.domain.test_build_properties import PAIRS, TREATMENT_AREA
 
 WEIGHTS = [None, "60 kg"]
 
