@@ -3,8 +3,8 @@
 Each request is ``{"id": ..., "action": "build" | "check", ...}`` with the same fields as the
 command-line options and the patient file. A line that is malformed or invalid yields an error
 document carrying its line number, and the run goes on. Requests are processed one at a time,
-so memory stays flat however long the input. Results of identical requests are computed once
-(the engine is deterministic), which keeps repetitive pipeline input fast.
+so memory stays flat however long the input. Each request is answered afresh: the engine's
+one memo (verdicts at the rule seam) is what makes recurring patients cheap.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -26,7 +25,6 @@ from mesocli.errors import EXIT_FINDINGS, InputError, MesoError, WorkerError
 from mesocli.render.jsontext import encoder_of, printable
 
 MAX_LINE = 1024 * 1024
-CACHE_SIZE = 256  # recent answers kept per process; repeats in pipelines come close together
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +55,18 @@ def _dumps(document: Any) -> str:
     return printable(_dumps_raw(document))
 
 
-_dumps_sorted = encoder_of(json.JSONEncoder(sort_keys=True, check_circular=False))
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:
     """Process NDJSON ``lines`` lazily; blank lines are skipped, every other line answered."""
-    cache: OrderedDict[str, tuple[int, str]] = OrderedDict()
     for number, raw in enumerate(lines, 1):
-        result = answer_line(number, raw, catalogue, cache)
+        result = answer_line(number, raw, catalogue)
         if result is not None:
             yield result
 
 
-def answer_line(number: int, raw: str, catalogue: Catalogue,
-                cache: OrderedDict[str, tuple[int, str]]) -> BatchResult | None:
-    """Answer line ``number`` (``None`` for a blank line); ``cache`` holds recent answers."""
+def answer_line(number: int, raw: str, catalogue: Catalogue) -> BatchResult | None:
+    """Answer line ``number`` (``None`` for a blank line)."""
     text = raw.strip()
     if not text:
         return None
@@ -95,18 +90,8 @@ def answer_line(number: int, raw: str, catalogue: Catalogue,
         if request_id is not None and not isinstance(request_id, str | int):
             request_id = None
             raise InputError("'id' must be text or a number")
-        without_id = dict(request)
-        without_id.pop("id", None)
-        key = _dumps_sorted(without_id)
-        cached = cache.get(key)
-        if cached is None:
-            cached = _answer(request, catalogue)
-            cache[key] = cached
-            if len(cache) > CACHE_SIZE:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
-        return BatchResult(number, cached[0], request_id, cached[1])
+        exit_code, body = _answer(request, catalogue)
+        return BatchResult(number, exit_code, request_id, body)
     except MesoError as exc:
         from mesocli.render.documents import error_document
 
@@ -187,14 +172,13 @@ class Block:
     first_failure: tuple[int, str] | None  # line number and message of the first of those
 
 
-def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue,
-                 cache: OrderedDict[str, tuple[int, str]]) -> Block:
+def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue) -> Block:
     """Answer ``lines``, numbered from ``first``, into one :class:`Block`."""
     out: list[str] = []
     worst = failed = 0
     first_failure = None
     for number, raw in enumerate(lines, first):
-        result = answer_line(number, raw, catalogue, cache)
+        result = answer_line(number, raw, catalogue)
         if result is None:
             continue
         out.append(result.ndjson())
@@ -226,7 +210,7 @@ def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> 
     passes the answers on as they are: no request travels between processes, and no thread is
     needed. The catalogue is loaded before the fork, so the workers share it. A worker blocks
     once its pipe holds ``PIPE_BYTES`` not yet read, so memory stays flat however long the
-    input. Each worker keeps its own cache of recent answers.
+    input.
     """
     import gc
     import pickle
@@ -423,12 +407,11 @@ def _import_answering_modules() -> None:
 
 def _answer_chunk(first: int, chunk: bytes) -> Block:
     catalogue = _WORKER["catalogue"]
-    cache = _WORKER.setdefault("cache", OrderedDict())
     try:
         lines: Iterable[str] = chunk.decode("utf-8").split("\n")
     except UnicodeDecodeError:
         lines = [decode_line(raw) for raw in chunk.split(b"\n")]
-    return answer_block(first, lines, catalogue, cache)
+    return answer_block(first, lines, catalogue)
 
 
 def _body(document: dict[str, Any]) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 REQUESTS = [
     {"id": "a", "action": "check", "allergies": ["lidocaine"], "ingredients": ["restylane-vital-lidocaine"]},
@@ -117,7 +115,6 @@ def _mixed_requests(count: int) -> list[object]:
 def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monkeypatch):
     """Answered by forked workers in small chunks, a batch gives exactly the in-process output."""
     import io
-    from collections import OrderedDict
 
     from mesocli import batch
 
@@ -129,7 +126,7 @@ def test_the_worker_pool_gives_the_same_lines_in_the_same_order(catalogue, monke
     blocks = list(batch.run_batch_parallel(io.BytesIO(text.encode()), catalogue, 2))
     assert len(blocks) == 60  # 300 lines in chunks of 5, blank ones included
     assert b"".join(b.data for b in blocks) == alone.encode()
-    whole = batch.answer_block(1, text.split("\n"), catalogue, OrderedDict())
+    whole = batch.answer_block(1, text.split("\n"), catalogue)
     assert sum(b.answered for b in blocks) == whole.answered == alone.count("\n")
     assert max(b.worst for b in blocks) == whole.worst == 2
     assert sum(b.failed for b in blocks) == whole.failed
@@ -228,24 +225,19 @@ def test_a_run_stopped_early_leaves_no_worker_behind(catalogue, monkeypatch):
             os.kill(pid, 0)
 
 
-def test_remembered_answers_are_bounded_and_one_forgotten_is_answered_the_same(catalogue):
-    """The cache of recent answers holds at most CACHE_SIZE; a request it has forgotten gets
-    the same answer again."""
-    from collections import OrderedDict
-
+def test_a_repeated_request_gets_the_same_answer_with_its_own_id(catalogue):
+    """Requests are answered afresh each time: the same request later in the input gets the same
+    document (the engine is deterministic), with the id of its own line."""
     from mesocli import batch
 
-    cache: OrderedDict = OrderedDict()
-    first = json.dumps({"id": "first", "action": "check", "ingredients": ["ha-nonxl-booster"], "weight": "39 kg"})
-    answer = batch.answer_line(1, first, catalogue, cache)
-    for n in range(batch.CACHE_SIZE + 10):
-        request = {"id": n, "action": "check", "ingredients": ["ha-nonxl-booster"], "weight": f"{40 + n / 10} kg"}
-        batch.answer_line(n + 2, json.dumps(request), catalogue, cache)
-        assert len(cache) <= batch.CACHE_SIZE
-    assert len(cache) == batch.CACHE_SIZE
-    assert all('"weight": "39 kg"' not in key for key in cache)  # the first one was forgotten
-    again = batch.answer_line(9999, first, catalogue, cache)
-    assert (again.exit_code, again.body) == (answer.exit_code, answer.body)
+    request = {"action": "check", "ingredients": ["ha-nonxl-booster"], "weight": "39 kg", "allergies": ["lidocaine"]}
+    first = batch.answer_line(1, json.dumps({"id": "first", **request}), catalogue)
+    for n in range(20):  # other patients in between
+        batch.answer_line(n + 2, json.dumps({"id": n, **request, "weight": f"{40 + n} kg"}), catalogue)
+    again = batch.answer_line(99, json.dumps({"id": "again", **request}), catalogue)
+    assert (again.exit_code, again.body) == (first.exit_code, first.body)
+    assert (first.request_id, again.request_id) == ("first", "again")
+    assert json.loads(again.ndjson())["id"] == "again"
 
 
 def test_lines_split_only_at_newlines_in_both_paths(meso, tmp_path, monkeypatch):
@@ -376,13 +368,12 @@ def _readline_within(stream, seconds: float) -> bytes:
 
 def _dying_chunk(first, chunk):  # a worker that is killed on its second task
     import os
-    from collections import OrderedDict
 
     from mesocli import batch
 
     if first > 1:
         os._exit(9)
-    return batch.answer_block(first, chunk.decode().split("\n"), batch._WORKER["catalogue"], OrderedDict())
+    return batch.answer_block(first, chunk.decode().split("\n"), batch._WORKER["catalogue"])
 
 
 def test_a_worker_that_dies_stops_the_run_with_exit_4_instead_of_hanging(meso, tmp_path, monkeypatch):
@@ -432,25 +423,3 @@ def test_a_number_too_long_for_python_is_an_error_line_not_a_crash(meso):
     results = _lines(outcome.stdout)
     assert [r["kind"] for r in results] == ["error", "check"]
     assert "thousands of digits" in results[0]["message"] and outcome.exit_code == 2
-
-
-_json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-              st.text(max_size=10)),
-    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text(max_size=5), children,
-                                                                                 max_size=3)),
-    max_leaves=10,
-)
-
-
-@settings(max_examples=300, deadline=None, database=None)
-@given(first=st.dictionaries(st.text(max_size=6), _json_values, max_size=5),
-       second=st.dictionaries(st.text(max_size=6), _json_values, max_size=5))
-def test_the_key_of_remembered_answers_tells_requests_apart(first, second):
-    """Identical requests are answered once: their key is the request as sorted JSON text, so two
-    requests share a key exactly when they are equal as JSON (true is not 1, 1.0 is not 1)."""
-    from mesocli import batch
-
-    assert batch._dumps_sorted(first) == json.dumps(first, sort_keys=True)
-    same_json = json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
-    assert (batch._dumps_sorted(first) == batch._dumps_sorted(second)) == same_json

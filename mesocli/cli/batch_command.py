@@ -98,13 +98,10 @@ def batch(
 def _one_by_one(handle: BinaryIO, catalogue: Catalogue, out: BinaryIO, *, flush: bool) -> Iterator[Block]:
     """Answer in this process, a line at a time; from a pipe, each answer is flushed at once,
     so a client may wait for it before it writes the next request."""
-    from collections import OrderedDict
-
     from mesocli.batch import answer_block, lines_of
 
-    cache: OrderedDict[str, tuple[int, str]] = OrderedDict()
     for number, line in enumerate(lines_of(handle), 1):
-        block = answer_block(number, (line,), catalogue, cache)
+        block = answer_block(number, (line,), catalogue)
         yield block
         if flush and block.answered:
             out.flush()
