@@ -271,15 +271,11 @@ def verdict(result: CheckResult) -> str:
 
 def check_document(result: CheckResult, catalogue: Catalogue | None = None) -> dict[str, Any]:
     """What ``meso check --json`` writes: the one definition of the check document."""
-    return _check_document(result, catalogue, [finding_document(f) for f in result.findings])
-
-
-def _check_document(result: CheckResult, catalogue: Catalogue | None, findings: Any) -> dict[str, Any]:
     return envelope(
         "check",
         catalogue=catalogue,
         status=result.status,
-        findings=findings,
+        findings=[finding_document(f) for f in result.findings],
         alternatives=_alternatives(result),
         screened=result.screened,
         checked=list(result.subjects) if not result.screened else [],
@@ -330,39 +326,7 @@ def _compact(document: Any) -> str:
     return printable(_compact_raw(document))
 
 
-
-# Stands for the findings while the rest of a check document is encoded. It is the value of the
-# key after "status" (an enum), so its first occurrence in the text is that value.
-_FINDINGS_SLOT = "\x00findings\x00"
-_FINDINGS_SLOT_JSON = _compact(_FINDINGS_SLOT)
-
-
 def check_json(result: CheckResult, catalogue: Catalogue | None = None) -> str:
     """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``,
-    invisible characters escaped by :func:`~mesocli.render.jsontext.printable`), as a batch line holds it.
-
-    The document is :func:`check_document`'s, encoded once with its findings left out and their
-    texts put in their place: the same findings come back for patient after patient, and their
-    texts (long messages and sources) are most of the encoding work.
-    """
-    text = _compact(_check_document(result, catalogue, _FINDINGS_SLOT))
-    findings = ",".join([_finding_text(f) for f in result.findings])
-    return text.replace(_FINDINGS_SLOT_JSON, f"[{findings}]", 1)
-
-
-def _finding_text(finding: Finding) -> str:
-    """The compact JSON text of :func:`finding_document` for ``finding``; recent ones are kept."""
-    text = _FINDING_TEXTS.get(finding)
-    if text is None:
-        text = _compact(finding_document(finding))
-        if len(_FINDING_TEXTS) >= FINDING_TEXTS_KEPT:
-            _FINDING_TEXTS.clear()
-        _FINDING_TEXTS[finding] = text
-    return text
-
-
-# The one memo of the render layer: findings are immutable values, so a finding's text is found
-# by the finding itself. Bounded; the batch benchmark shows it pays (most of a check line's
-# encoding time is its findings' texts).
-FINDING_TEXTS_KEPT = 2048
-_FINDING_TEXTS: dict[Finding, str] = {}
+    invisible characters escaped by :func:`~mesocli.render.jsontext.printable`), as a batch line holds it."""
+    return _compact(check_document(result, catalogue))

@@ -2,8 +2,8 @@
 JSON text that a terminal shows rather than acts on.
 
 ``JSONEncoder.encode`` builds a new C encoder on every call that is not a plain string, which
-costs as much as encoding a short document. Hot paths (batch answers, finding texts, the keys
-of remembered answers) encode thousands of small documents, so they build theirs once here.
+costs as much as encoding a short document. Hot paths (batch answers, check documents) encode
+thousands of small documents, so they build theirs once here.
 """
 
 from __future__ import annotations

@@ -59,33 +59,3 @@ def test_checks_and_screens_read_as_their_documents(catalogue, data):
     result = api.check(patient, ingredients=ingredients, indication=indication, catalogue=catalogue)
     assert check_json(result) == _compact(check_document(result))
     assert json.loads(check_json(result)) == check_document(result)
-
-
-def test_kept_finding_texts_stay_their_own():
-    """Finding texts are kept up to a bound; passing findings, more than are kept, each read as their own."""
-    from mesocli.render import documents
-
-    for number in range(3 * documents.FINDING_TEXTS_KEPT):
-        finding = Finding("info", "fit", f"subject {number}", "t", "m", (), "expert")
-        result = CheckResult("ok", (finding,))
-        assert check_json(result) == _compact(check_document(result))
-    assert len(documents._FINDING_TEXTS) <= documents.FINDING_TEXTS_KEPT
-
-
-def test_a_text_like_the_findings_slot_stays_text(catalogue):
-    """Text equal to the placeholder of the findings, anywhere in a result, comes out as itself."""
-    from mesocli.render import documents
-
-    slot = documents._FINDINGS_SLOT
-    finding = Finding("info", "fit", slot, slot, slot, (slot,), "expert", slot, slot, slot)
-    result = CheckResult("ok", (finding, finding), (Alternative(slot, (slot,), slot),), False, None, (slot,))
-    assert check_json(result, catalogue) == _compact(check_document(result, catalogue))
-
-
-def test_finding_texts_stay_their_own():
-    """Many distinct findings, one after another, each serialise as themselves."""
-    for number in range(500):
-        finding = Finding("info", "fit", f"subject {number}", "t", "m", (), "expert")
-        result = CheckResult("ok", (finding,))
-        assert check_json(result) == _compact(check_document(result))
-        assert json.loads(check_json(result))["findings"][0]["subject"] == f"subject {number}"
