@@ -229,6 +229,10 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     """Every dose rule held against the request. The forms of a substance (``dose_as``) are
     one substance here: their amounts add up, and its rules apply to the sum."""
     cat, items = ctx.cat, ctx.items
+    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))  # by dose id
+    if not any(cat.dose_rules_for(cat.substances[key]) for key in forms_of) and all(
+            item.volume is None for item in items):
+        return  # no rule to apply and no amount to report: no dose finding can arise
     amounts, unknown_forms = form_amounts(cat, items)
     totals, unknown = dose_totals(cat, amounts, unknown_forms)
     subject_of: dict[str, str] = {}  # dose id -> the first subject holding a form of it
@@ -239,7 +243,6 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             subject_of.setdefault(key, item.subject)
             if item.volume is None:
                 without_volume.setdefault(key, set()).add(item.subject)
-    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))  # by dose id, as subject_of
     companions = companions_of(items, cat)
     actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
     for key, substance, forms, rules in governing(cat, forms_of, companions, ctx.options.area):
