@@ -141,6 +141,10 @@ class Catalogue:
         # For dosing, a substance with dose_as is that other substance: its id -> the other's id
         # (only the substances that have one; every other substance is dosed as itself).
         self.dose_ids: dict[str, str] = {s.id: s.dose_as for s in substances.values() if s.dose_as is not None}
+        # The substances some dose rule can concern, as what they are dosed as: a request holding
+        # none of them, and no volume, can have no dose finding.
+        self.dose_ruled: frozenset[str] = frozenset(
+            s.id for s in substances.values() if self.dose_rules_for(substances[self.dose_id(s.id)]))
         from mesocli.domain.rules import dose_limit
 
         self.limit_texts: dict[int, str] = dose_limit.limit_texts(self)  # rule id -> the limit in words
@@ -199,7 +203,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 11
+    SNAPSHOT_SHAPE = 12
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)

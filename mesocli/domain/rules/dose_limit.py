@@ -229,10 +229,10 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     """Every dose rule held against the request. The forms of a substance (``dose_as``) are
     one substance here: their amounts add up, and its rules apply to the sum."""
     cat, items = ctx.cat, ctx.items
+    ruled = cat.dose_ruled
+    if all(item.volume is None and ruled.isdisjoint(item.sids) for item in items):
+        return  # no amount to report and no rule to apply: no dose finding can arise
     forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))  # by dose id
-    if not any(cat.dose_rules_for(cat.substances[key]) for key in forms_of) and all(
-            item.volume is None for item in items):
-        return  # no rule to apply and no amount to report: no dose finding can arise
     amounts, unknown_forms = form_amounts(cat, items)
     totals, unknown = dose_totals(cat, amounts, unknown_forms)
     subject_of: dict[str, str] = {}  # dose id -> the first subject holding a form of it
