@@ -47,16 +47,19 @@ def as_a(catalogue, refs: frozenset[str]) -> tuple[Rule, ...]:  # type: ignore[n
                                              for rule in by_a.get(("incompatibility", "a", ref), ())}.items()))
 
 
-def _refs(ctx: Context, item: Item) -> frozenset[str]:
-    if item.product is not None and item.components is item.product.components:
-        return ctx.cat.product_refs(item.product.id)  # type: ignore[no-any-return]
-    return refs_of(item.product.id if item.product is not None else None, item.sids, ctx.classes(item))
+def _holds(ctx: Context, item: Item, ref: str) -> bool:
+    """Whether ``item`` is, holds or holds a member of ``ref`` (a product or substance id, or
+    ``class:<class>``): whether ``ref`` is among its :func:`refs_of`."""
+    if ref.startswith("class:") and ref[len("class:"):] in ctx.classes(item):
+        return True
+    return ref in item.sids or (item.product is not None and item.product.id == ref)
 
 
 def _as_a(ctx: Context, item: Item) -> tuple[Rule, ...]:
     if item.product is not None and item.components is item.product.components:
         return ctx.cat.product_incompatible_as_a.get(item.product.id, ())  # type: ignore[no-any-return]
-    return as_a(ctx.cat, _refs(ctx, item))
+    return as_a(ctx.cat, refs_of(item.product.id if item.product is not None else None, item.sids,
+                                 ctx.classes(item)))
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
@@ -66,15 +69,14 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
         ruled = [(item, _as_a(ctx, item)) for item in members]
         if not any(rules for _, rules in ruled):
             continue  # nothing in this syringe is the ``a`` of a rule
-        refs = [_refs(ctx, item) for item in members]
         for item, rules in ruled:
             if not rules:
                 continue
-            for other, theirs in zip(members, refs, strict=True):
+            for other in members:
                 if other is item or other.subject == item.subject:
                     continue
                 for rule in rules:
-                    if rule.params.b == "*" or rule.params.b in theirs:
+                    if rule.params.b == "*" or _holds(ctx, other, rule.params.b):
                         yield finding_of(rule, "incompatibility", item.subject, other.subject)
 
 
