@@ -343,9 +343,9 @@ def governing(catalogue: Catalogue, forms_of: dict[str, tuple[str, ...]], compan
     (``rules/dose_limit.py``) and the build's dose caps (:func:`held_limits`) walk this."""
     for key in sorted(forms_of):
         substance, forms = catalogue.substances[key], forms_of[key]
-        groups = [group for sid in forms for group in companions.get(sid, [])]
-        rules = [rule for rule in catalogue.dose_rules_for(substance)
-                 if rule_applies(rule, substance, groups, catalogue.dose_id, area=area)]
+        candidates = catalogue.dose_rules_for(substance)
+        groups = [group for sid in forms for group in companions.get(sid, [])] if candidates else []
+        rules = [rule for rule in candidates if rule_applies(rule, substance, groups, catalogue.dose_id, area=area)]
         yield key, substance, forms, rules
 
 

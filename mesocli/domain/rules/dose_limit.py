@@ -246,6 +246,8 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     companions = companions_of(items, cat)
     actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
     for key, substance, forms, rules in governing(cat, forms_of, companions, ctx.options.area):
+        if not rules and not (key in actives and key in totals):
+            continue  # no limit governs it, and no amount of it to report
         name, trigger = dose_name(cat, key, forms), dose_subject(key, forms)
         summed = amounts_text(cat, forms, amounts)
         if summed:
