@@ -229,20 +229,22 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     """Every dose rule held against the request. The forms of a substance (``dose_as``) are
     one substance here: their amounts add up, and its rules apply to the sum."""
     cat, items = ctx.cat, ctx.items
-    ruled = cat.dose_ruled
-    if all(item.volume is None and ruled.isdisjoint(item.sids) for item in items):
-        return  # no amount to report and no rule to apply: no dose finding can arise
-    forms_of = dose_forms(cat, (sid for item in items for sid in item.sids))  # by dose id
+    ruled, dosed = cat.dose_ruled, any(item.volume is not None for item in items)
+    # What a finding can be about: a substance some dose rule concerns and, once there is a
+    # volume, any substance (an amount no sourced limit governs is reported too).
+    held = [(item, sid) for item in items for sid in item.sids if dosed or sid in ruled]
+    if not held:
+        return
+    forms_of = dose_forms(cat, (sid for _, sid in held))  # by dose id
     amounts, unknown_forms = form_amounts(cat, items)
     totals, unknown = dose_totals(cat, amounts, unknown_forms)
     subject_of: dict[str, str] = {}  # dose id -> the first subject holding a form of it
     without_volume: dict[str, set[str]] = {}  # dose id -> the subjects that hold it and have no volume
-    for item in items:
-        for sid in item.sids:
-            key = cat.dose_id(sid)
-            subject_of.setdefault(key, item.subject)
-            if item.volume is None:
-                without_volume.setdefault(key, set()).add(item.subject)
+    for item, sid in held:
+        key = cat.dose_id(sid)
+        subject_of.setdefault(key, item.subject)
+        if item.volume is None:
+            without_volume.setdefault(key, set()).add(item.subject)
     companions = companions_of(items, cat)
     actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
     for key, substance, forms, rules in governing(cat, forms_of, companions, ctx.options.area):
