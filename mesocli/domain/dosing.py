@@ -182,8 +182,8 @@ def companions_of(items: Iterable[Any], catalogue: Catalogue | None = None) -> d
     for syringe in by_syringe.values():
         members = {sid for item in syringe for sid in item.substance_ids()}
         counted = members
-        if catalogue is not None:
-            counted = members - below_minimum(catalogue, syringe_parts(syringe))
+        if catalogue is not None and not catalogue.companion_minimums.keys().isdisjoint(members):
+            counted = members - below_minimum(catalogue, syringe_parts(syringe))  # only those can be too weak
         for sid in members:
             out.setdefault(sid, []).append(counted)
     return out
