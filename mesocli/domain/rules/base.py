@@ -52,15 +52,15 @@ class Finding:
     # What could not be assessed because it is unknown, in a few words ("strength of Caffeine",
     # "vehicle", "volume"): the verdict says that not everything could be assessed, and names it.
     unassessed: str | None = field(default=None, compare=False)
-    # The own grade of each entry of ``sources``, when the finding rests on one fact (see
-    # :func:`sourced`, which gives it with the sources); otherwise read from ``references``.
-    grades: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    # The one fact the finding rests on, when it does (see :func:`sourced`): its sources are the
+    # finding's, and it grades them.
+    rests_on: Provenance | None = field(default=None, compare=False, repr=False)
 
     def source_grades(self) -> tuple[str | None, ...]:
         """The own grade of each entry of ``sources``, in order (a label is ``label`` whatever
         the finding's ``evidence``); None for an entry the finding holds no record of."""
-        if self.grades is not None:
-            return self.grades
+        if self.rests_on is not None:
+            return tuple(self.rests_on.grades())
         graded = {str(r): r.grade for r in self.references}
         return tuple(graded.get(s, "unsourced" if s == UNSOURCED_CITATION else None) for s in self.sources)
 
@@ -74,9 +74,9 @@ def cited(provenance: Provenance) -> tuple[str, ...]:
 
 
 def sourced(provenance: Provenance) -> dict[str, Any]:
-    """A finding's ``sources``, ``evidence``, ``references`` and ``grades``, from the fact it rests on."""
+    """A finding's ``sources``, ``evidence`` and ``references``, from the fact it rests on (``rests_on``)."""
     return {"sources": provenance.citations, "evidence": provenance.evidence, "references": provenance.sources,
-            "grades": tuple(provenance.grades())}
+            "rests_on": provenance}
 
 
 def finding_of(rule: Rule, kind: str, subject: str, trigger: str,
