@@ -78,7 +78,7 @@ def test_finding_source_grades_follow_its_sources_in_order():
     assert finding.source_grades() == ("label", "expert")
     unsourced = Finding("caution", "fit", "procedure", "t", "m", **sourced(Provenance("unsourced")))
     assert unsourced.sources == (UNSOURCED_CITATION,) and unsourced.source_grades() == ("unsourced",)
-    by_hand = dataclasses.replace(finding, references=())
+    by_hand = dataclasses.replace(finding, references=(), rests_on=None)  # no record of its sources
     assert by_hand.source_grades() == (None, None)
 
 
