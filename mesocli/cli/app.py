@@ -15,7 +15,7 @@ import typer
 
 from mesocli import __version__
 from mesocli.cli import batch_command, catalogue_commands, clinic_commands, completion, db_commands, verbs
-from mesocli.cli.io import OutputState, closed_pipe, reader_gone, write_json
+from mesocli.cli.io import OutputState, closed_pipe, output_failed, reader_gone, write_json
 from mesocli.errors import EXIT_INPUT, MesoError
 
 HELP = """Formulate mesotherapy cocktails and check them for safety, from a sourced catalogue.
@@ -41,8 +41,8 @@ Exit codes:
   1  findings at or above --fail-on, or a refused recipe
   2  usage error or invalid input (unknown name or key, bad unit, malformed file)
   3  catalogue or database unavailable (missing, damaged, wrong schema revision)
-  4  a batch worker process stopped (killed, out of memory); results written so far
-     are complete
+  4  out of a resource: a batch worker process stopped (killed, out of memory), results
+     written so far are complete; or standard output could not be written (disk full)
   130  interrupted (Ctrl-C)
 """
 
@@ -132,6 +132,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         if closed_pipe(exc):
             return reader_gone()
         raise
+    except OSError as exc:  # standard output could not be written (a full disk): never exit 1
+        if closed_pipe(exc):
+            return reader_gone()
+        return output_failed(exc)
     return result if isinstance(result, int) else 0
 
 
@@ -184,12 +188,7 @@ def _leave(code: int) -> None:
     except ValueError:  # closed: nothing is left to write
         pass
     except OSError as exc:
-        if closed_pipe(exc):
-            code = reader_gone()
-        else:  # what the interpreter's own exit does when its last flush fails
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.write(f"meso: error: cannot write standard output ({exc.strerror or exc})\n")
-            code = 120
+        code = reader_gone() if closed_pipe(exc) else output_failed(exc)
     with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()
     os._exit(code)

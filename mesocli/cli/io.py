@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from mesocli import strictjson
-from mesocli.errors import InputError
+from mesocli.errors import EXIT_WORKER, InputError
 
 # The largest patient, recipe or FHIR document read (1 MiB). A larger one is refused after
 # reading at most this many bytes, before any parsing, so time and memory stay bounded; a
@@ -264,13 +264,29 @@ def closed_pipe(exc: BaseException) -> bool:
     return False
 
 
+def output_failed(exc: OSError) -> int:
+    """The exit code when standard output could not be written for another reason than a reader
+    that went away (a full disk, an input/output error): ``EXIT_WORKER`` (out of a resource),
+    with the reason on standard error, never the findings code. Standard output is pointed at
+    the null device so the final flush cannot fail again."""
+    with _suppressed(), contextlib.suppress(ValueError):
+        sys.stderr.write(f"meso: error: cannot write standard output ({_reason(exc)}); "
+                         "what was written before is incomplete\n")
+    _to_null()
+    return EXIT_WORKER
+
+
 def reader_gone() -> int:
     """The exit code when the reader of standard output went away: 0, quietly. Standard output
     is pointed at the null device so the final flush cannot fail again."""
+    _to_null()
+    return 0
+
+
+def _to_null() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no real descriptor (a test's stream)
         pass
-    return 0
