@@ -15,7 +15,7 @@ import typer
 
 from mesocli import __version__
 from mesocli.cli import batch_command, catalogue_commands, clinic_commands, completion, db_commands, verbs
-from mesocli.cli.io import OutputState, closed_pipe, output_failed, reader_gone, write_json
+from mesocli.cli.io import OutputState, closed_pipe, reader_gone, unwritable, write_json
 from mesocli.errors import EXIT_INPUT, MesoError
 
 HELP = """Formulate mesotherapy cocktails and check them for safety, from a sourced catalogue.
@@ -125,17 +125,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `meso ... | head`); that is not an error of ours.
-        return reader_gone()
+    except OSError as exc:
+        # Standard output could not be written: the reader went away (e.g. `meso ... | head`),
+        # which is not an error of ours, or a full disk, which is never exit 1.
+        return unwritable(exc)
     except SystemExit as exc:  # click turns a closed pipe into exit 1 even when not standalone
         if closed_pipe(exc):
             return reader_gone()
         raise
-    except OSError as exc:  # standard output could not be written (a full disk): never exit 1
-        if closed_pipe(exc):
-            return reader_gone()
-        return output_failed(exc)
     return result if isinstance(result, int) else 0
 
 
@@ -188,7 +185,7 @@ def _leave(code: int) -> None:
     except ValueError:  # closed: nothing is left to write
         pass
     except OSError as exc:
-        code = reader_gone() if closed_pipe(exc) else output_failed(exc)
+        code = unwritable(exc)
     with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()
     os._exit(code)

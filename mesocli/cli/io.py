@@ -264,12 +264,18 @@ def closed_pipe(exc: BaseException) -> bool:
     return False
 
 
+def unwritable(exc: OSError) -> int:
+    """The exit code when writing standard output raised ``exc``: a reader that went away is no
+    error (:func:`reader_gone`); anything else is (:func:`output_failed`)."""
+    return reader_gone() if closed_pipe(exc) else output_failed(exc)
+
+
 def output_failed(exc: OSError) -> int:
     """The exit code when standard output could not be written for another reason than a reader
     that went away (a full disk, an input/output error): ``EXIT_WORKER`` (out of a resource),
     with the reason on standard error, never the findings code. Standard output is pointed at
     the null device so the final flush cannot fail again."""
-    with _suppressed(), contextlib.suppress(ValueError):
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(f"meso: error: cannot write standard output ({_reason(exc)}); "
                          "what was written before is incomplete\n")
     _to_null()
