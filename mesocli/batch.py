@@ -22,7 +22,7 @@ from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.request import request_from_mapping
 from mesocli.errors import EXIT_FINDINGS, InputError, MesoError, WorkerError
-from mesocli.render.jsontext import encoder_of, printable
+from mesocli.render.jsontext import compact
 
 MAX_LINE = 1024 * 1024
 
@@ -42,17 +42,9 @@ class BatchResult:
 
     def ndjson(self) -> str:
         """The result line as ``meso batch`` writes it (with its newline)."""
-        return f'{{"id":{_dumps(self.request_id)},{self.body[1:]}\n'
+        return f'{{"id":{compact(self.request_id)},{self.body[1:]}\n'
 
 
-# Built once: json.dumps would build a new encoder on every call that passes options, and
-# JSONEncoder.encode a new C encoder on every call (parsed JSON and our documents have no cycles).
-_dumps_raw = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
-
-
-def _dumps(document: Any) -> str:
-    """Compact JSON text, with the characters a terminal would act on escaped (see printable)."""
-    return printable(_dumps_raw(document))
 
 
 
@@ -418,7 +410,7 @@ def _body(document: dict[str, Any]) -> str:
     # Every result document starts with schema_version and has no "id" of its own, so the id
     # can be put in front of the serialised document without serialising it again.
     assert document and "id" not in document
-    return _dumps(document)
+    return compact(document)
 
 
 def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:

@@ -46,10 +46,10 @@ def write_json(document: Any, stream: TextIO | None = None) -> None:
 def _dumps(document: Any) -> str:
     """The JSON text of ``document``: non-ASCII characters as they are, but the ones a terminal
     would act on rather than show (C1 controls, bidirectional overrides, ...) as ``\\uXXXX``."""
-    from mesocli.render.jsontext import indented, printable
+    from mesocli.render.jsontext import compact, indented, printable
 
     if OutputState.ndjson:
-        return printable(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+        return compact(document)
     return printable(indented(document))  # json.dumps(document, ensure_ascii=False, indent=2)
 
 

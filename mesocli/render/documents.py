@@ -6,7 +6,6 @@ removed, which the contracts forbid; new keys may be added freely.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mesocli import __version__
@@ -24,7 +23,7 @@ from mesocli.domain.model import (
     Rule,
     Substance,
 )
-from mesocli.render.jsontext import encoder_of, printable
+from mesocli.render.jsontext import compact
 from mesocli.units import Amount, to_json
 
 SCHEMA_VERSION = 1
@@ -317,16 +316,7 @@ def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
             for a in result.alternatives]
 
 
-# Compact JSON, as one NDJSON line: no spaces, non-ASCII characters as they are, but those a
-# terminal would act on rather than show escaped (see printable).
-_compact_raw = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
-
-
-def _compact(document: Any) -> str:
-    return printable(_compact_raw(document))
-
-
 def check_json(result: CheckResult, catalogue: Catalogue | None = None) -> str:
     """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``,
-    invisible characters escaped by :func:`~mesocli.render.jsontext.printable`), as a batch line holds it."""
-    return _compact(check_document(result, catalogue))
+    invisible characters escaped: :func:`~mesocli.render.jsontext.compact`), as a batch line holds it."""
+    return compact(check_document(result, catalogue))

@@ -1,9 +1,9 @@
-"""JSON text from a :class:`json.JSONEncoder`'s configuration, by its C encoder built once, and
-JSON text that a terminal shows rather than acts on.
+"""JSON text as meso writes it: compact (one NDJSON line, :func:`compact`) or indented
+(:func:`indented`), both exactly what the standard library's ``json.dumps`` gives, and with the
+characters a terminal would act on escaped (:func:`printable`).
 
 ``JSONEncoder.encode`` builds a new C encoder on every call that is not a plain string, which
-costs as much as encoding a short document. Hot paths (batch answers, check documents) encode
-thousands of small documents, so they build theirs once here.
+costs as much as encoding a short document; :func:`encoder_of` builds one once.
 """
 
 from __future__ import annotations
@@ -39,6 +39,52 @@ def encoder_of(template: json.JSONEncoder) -> Callable[[Any], str]:
         return "".join(encode(document, 0))
 
     return encoded
+
+
+def compact(document: Any) -> str:
+    """Exactly ``printable(json.dumps(document, ensure_ascii=False, separators=(",", ":")))``: the
+    text of one NDJSON line (a batch answer, ``meso batch``'s error lines, ``--ndjson``).
+
+    orjson writes it, several times faster than the standard library's C encoder (a batch
+    line's 4 KB check document in about 4 µs instead of about 25). Its text is the standard
+    library's except in cases the standard library writes instead:
+
+    - a float of magnitude below 1e-4, which orjson writes as ``0.00001`` or ``1e-6`` where
+      Python writes ``1e-05`` and ``1e-06``; orjson's text then holds ``0.0000``, or ``e-``
+      and one digit closing a number, and such text (rarely, the same letters in a string)
+      is written again by the standard library;
+    - what orjson refuses: an integer beyond 64 bits, a key that is not text, a lone
+      surrogate, nesting deeper than 254, and the dataclasses and dates it is told not to
+      write itself (the standard library refuses those too, with its own ``TypeError``).
+
+    Documents are built from text, numbers, booleans, ``None``, lists, tuples and dicts, and
+    their numbers are finite: meso refuses NaN and infinity wherever a number comes in
+    (orjson would write ``null`` for them, the standard library ``NaN``; orjson would also
+    write an enum or a UUID, which the standard library refuses).
+    """
+    dumps = _orjson_dumps or _load_orjson()
+    try:
+        data = dumps(document, None, _ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return printable(_stdlib_compact(document))
+    if b"0.0000" in data or _SHORT_NEGATIVE_EXPONENT.search(data) is not None:
+        return printable(_stdlib_compact(document))
+    return printable(data.decode())
+
+
+_stdlib_compact = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
+_SHORT_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9][,}\]]|e-[0-9]$")
+_orjson_dumps: Callable[..., bytes] | None = None  # imported when first needed (a few ms of start-up)
+_ORJSON_OPTIONS = 0
+
+
+def _load_orjson() -> Callable[..., bytes]:
+    global _orjson_dumps, _ORJSON_OPTIONS
+    import orjson
+
+    _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    _orjson_dumps = orjson.dumps
+    return orjson.dumps
 
 
 def indented(document: Any) -> str:
