@@ -69,9 +69,18 @@ def compact(document: Any) -> str:
         return printable(_stdlib_compact(document))
     if b"0.0000" in data or _SHORT_NEGATIVE_EXPONENT.search(data) is not None:
         return printable(_stdlib_compact(document))
-    return printable(data.decode())
+    text = data.decode()
+    if data.isascii():
+        return text if b"\x7f" not in data else printable(text)
+    # What printable looks for is DEL or a character beyond ASCII, so only those bytes are
+    # searched (UTF-8 never uses an ASCII byte inside a longer character): a few dozen bytes
+    # of a document of several kilobytes, as a rule.
+    if _INVISIBLE.search(data.translate(None, _ASCII_BUT_DEL).decode()) is None:
+        return text
+    return printable(text)
 
 
+_ASCII_BUT_DEL = bytes(range(0x7F))
 _stdlib_compact = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
 _SHORT_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9][,}\]]|e-[0-9]$")
 _orjson_dumps: Callable[..., bytes] | None = None  # imported when first needed (a few ms of start-up)
