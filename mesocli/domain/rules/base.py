@@ -34,7 +34,7 @@ PROCEDURE = "procedure"
 DEFAULT_MAX_PRODUCTS = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Finding:
     severity: str
     kind: str
@@ -56,6 +56,28 @@ class Finding:
     # finding's, and it grades them.
     rests_on: Provenance | None = field(default=None, compare=False, repr=False)
 
+    # The __init__ a frozen dataclass would have, setting each slot through its own setter rather
+    # than object.__setattr__ by name (half the cost; every check makes findings).
+    def __init__(self, severity: str, kind: str, subject: str, trigger: str, message: str,
+                 sources: tuple[str, ...], evidence: str, advice: str | None = None, path: str | None = None,
+                 summary: str | None = None, references: tuple[Source, ...] = (), unassessed: str | None = None,
+                 rests_on: Provenance | None = None) -> None:
+        (set_severity, set_kind, set_subject, set_trigger, set_message, set_sources, set_evidence, set_advice,
+         set_path, set_summary, set_references, set_unassessed, set_rests_on) = _FINDING_SLOTS
+        set_severity(self, severity)
+        set_kind(self, kind)
+        set_subject(self, subject)
+        set_trigger(self, trigger)
+        set_message(self, message)
+        set_sources(self, sources)
+        set_evidence(self, evidence)
+        set_advice(self, advice)
+        set_path(self, path)
+        set_summary(self, summary)
+        set_references(self, references)
+        set_unassessed(self, unassessed)
+        set_rests_on(self, rests_on)
+
     def source_grades(self) -> tuple[str | None, ...]:
         """The own grade of each entry of ``sources``, in order (a label is ``label`` whatever
         the finding's ``evidence``); None for an entry the finding holds no record of."""
@@ -66,6 +88,10 @@ class Finding:
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
+
+
+# The setter of each slot of a Finding, in field order (what its __init__ sets).
+_FINDING_SLOTS = tuple(Finding.__dict__[f.name].__set__ for f in dataclasses.fields(Finding))
 
 
 def cited(provenance: Provenance) -> tuple[str, ...]:
@@ -79,11 +105,22 @@ def sourced(provenance: Provenance) -> dict[str, Any]:
             "rests_on": provenance}
 
 
+def finding_on(provenance: Provenance, severity: str, kind: str, subject: str, trigger: str, message: str,
+               advice: str | None = None, path: str | None = None, summary: str | None = None,
+               unassessed: str | None = None) -> Finding:
+    """A finding resting on the fact whose provenance is ``provenance``: its ``sources``,
+    ``evidence`` and ``references`` are the fact's (what :func:`sourced` gives, without the dict)."""
+    return Finding(severity, kind, subject, trigger, message, provenance.citations, provenance.evidence, advice,
+                   path, summary, provenance.sources, unassessed, provenance)
+
+
 def finding_of(rule: Rule, kind: str, subject: str, trigger: str,
                message: str | None = None, severity: str | None = None) -> Finding:
     """The finding ``rule`` gives on ``subject``, with its own message and severity unless overridden."""
+    provenance = rule.provenance
     return Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                   **sourced(rule.provenance), advice=rule.advice)
+                   provenance.citations, provenance.evidence, rule.advice, None, None, provenance.sources, None,
+                   provenance)
 
 
 @dataclass(slots=True)

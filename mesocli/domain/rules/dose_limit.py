@@ -31,7 +31,7 @@ from mesocli.domain.dosing import (
     shorter,
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, NoParams, no_params, sourced, wording
+from mesocli.domain.rules.base import Check, Context, Finding, NoParams, finding_on, no_params, wording
 from mesocli.units import Amount, format_quantity, format_value, settle
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,8 +112,8 @@ class _Dose:
         if area is not None and self.ctx.options.area is None:
             message += (f" This limit holds at the {area} area; the area was not given, so it is applied "
                         "(give --area).")
-        return Finding(severity or self.rule.severity, kind, self.subject, self.trigger, message,
-                       **sourced(provenance), advice=advice, unassessed=unassessed)
+        return finding_on(provenance, severity or self.rule.severity, kind, self.subject, self.trigger, message,
+                          advice, unassessed=unassessed)
 
 
 def _mass(dose: _Dose) -> Iterator[Finding]:
@@ -282,9 +282,8 @@ def _no_limit(ctx: Context, name: str, trigger: str, subject: str, total: tuple[
     rule = wording(ctx.cat, NO_LIMIT)
     area = ctx.options.area
     where = f" at the {area} area" if area else ""
-    return Finding(rule.severity, "dose", subject, trigger,
-                   rule.message.format(name=name, amount=format_value(*total), where=where),
-                   **sourced(substance.provenance), advice=rule.advice)
+    return finding_on(substance.provenance, rule.severity, "dose", subject, trigger,
+                      rule.message.format(name=name, amount=format_value(*total), where=where), rule.advice)
 
 
 _MASS_KINDS = frozenset({"per-session", "per-kg", "per-area"})
