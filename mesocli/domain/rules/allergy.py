@@ -132,4 +132,4 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
         yield from item_findings(ctx.cat, item, reaches)
 
 
-CHECK = Check("allergy", "patient", evaluate)
+CHECK = Check("allergy", "patient", evaluate, reads=frozenset({"allergies"}))

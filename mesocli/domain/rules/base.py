@@ -257,6 +257,11 @@ _SCREEN_STAGES = {False: frozenset({"patient"}), True: frozenset({"patient", "st
 _REQUEST_STAGES = {False: frozenset({"patient", "status", "request"}), True: frozenset(STAGES)}
 
 
+# The patient's terms, as :class:`~mesocli.domain.patient.ResolvedPatient` holds them: what a
+# verdict on an alternative is judged by, one term at a time (``Check.reads``).
+PATIENT_TERMS = frozenset({"allergies", "conditions", "medications", "medication_classes", "age"})
+
+
 @dataclass(frozen=True)
 class Check:
     """One kind of check, as registered in :data:`mesocli.domain.rules.CHECKS`.
@@ -270,6 +275,11 @@ class Check:
     ``references`` (the catalogue entries the parameters name, as (what, id), checked when the
     catalogue is read) and ``triggers`` (the keys under which the catalogue index files a rule,
     as (what, id): a rule is found as ``catalogue.rules_by_trigger[(kind, what, id)]``).
+
+    ``reads`` names the patient's terms (:data:`PATIENT_TERMS`) the check reads, when it says:
+    given two patients who differ only in other terms, the check finds the same on both. The
+    engine's alternatives judge each term alone with the checks that read it (see
+    ``engine._Safety``); a check that does not say (``None``) is taken to read every term.
     """
 
     name: str
@@ -281,6 +291,7 @@ class Check:
     columns: Mapping[str, str] = field(default_factory=dict)
     references: Callable[[Any], Iterable[tuple[str, str]]] | None = None
     triggers: Callable[[Rule], Iterable[tuple[str, str | None]]] | None = None
+    reads: frozenset[str] | None = None
 
     def runs(self, ctx: Context) -> bool:
         """Whether this check runs for the check in progress ``ctx``."""

@@ -96,4 +96,5 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
 CHECK = Check("contraindication", "patient", evaluate, params=Params, read=read, scoped=True,
               columns={"condition": "condition_id", "medication": "medication_id",
                        "medication_class": "medication_class_id"},
-              references=references, triggers=triggers)
+              references=references, triggers=triggers,
+              reads=frozenset({"conditions", "medications", "medication_classes"}))

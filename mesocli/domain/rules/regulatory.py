@@ -67,7 +67,7 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
                              rule.advice)
 
 
-CHECK = Check("regulatory", "status", evaluate)
+CHECK = Check("regulatory", "status", evaluate, reads=frozenset())  # the same for every patient
 # The rules that word these findings: one of each, with a message template and no other parameters.
 WORDING = tuple(Check(kind, None, None, params=NoParams, read=no_params)
                 for kind in (*STATUS_KINDS.values(), "vehicle_unknown", "off_label"))
