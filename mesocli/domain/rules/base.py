@@ -179,6 +179,7 @@ class Context:
         # What a check works out once from the patient (an allergy's reach, the rules the
         # patient's conditions fire), by the name of the check; dropped with the check.
         self.state: dict[str, Any] = {}
+        self._syringes: list[list[Item]] | None = None
 
     def add(self, finding: Finding) -> None:
         key = (finding.kind, finding.subject, finding.trigger, finding.message)
@@ -191,6 +192,13 @@ class Context:
         if self.screened:
             return _SCREEN_STAGES[self.options.screen_regulatory]
         return _REQUEST_STAGES[has_quantities(self.items, self.options)]
+
+    def syringes(self) -> list[list[Item]]:
+        """The items of each syringe, syringes in order of first appearance: :func:`syringes` of
+        the items, grouped once for the checks of this check that need them."""
+        if self._syringes is None:
+            self._syringes = syringes(self.items)
+        return self._syringes
 
     def rules(self, kind: str) -> tuple[Rule, ...]:
         return self.cat.rules_by_kind.get(kind, ())
@@ -224,6 +232,14 @@ class Context:
 
     def name(self, item: Item) -> str:
         return item.product.name if item.product else self.cat.substances[item.subject].name
+
+
+def syringes(items: Iterable[Item]) -> list[list[Item]]:
+    """The items of each syringe, syringes in order of first appearance."""
+    out: dict[int, list[Item]] = {}
+    for item in items:
+        out.setdefault(item.syringe, []).append(item)
+    return list(out.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from typing import Any
 
 from mesocli.domain.model import Rule
 from mesocli.domain.rules.base import Check, Context, Finding, Item, finding_of
-from mesocli.domain.rules.purpose_conflict import syringes
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ def _as_a(ctx: Context, item: Item) -> tuple[Rule, ...]:
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
-    for members in syringes(ctx.items):
+    for members in ctx.syringes():
         if len(members) == 1:
             continue
         ruled = [(item, _as_a(ctx, item)) for item in members]

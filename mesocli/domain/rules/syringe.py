@@ -7,12 +7,11 @@ from collections.abc import Iterator
 
 from mesocli.domain.model import Provenance
 from mesocli.domain.rules.base import Check, Context, Finding, finding_on
-from mesocli.domain.rules.purpose_conflict import syringes
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
     limit = ctx.options.max_products
-    for members in syringes(ctx.items):
+    for members in ctx.syringes():
         distinct = list(dict.fromkeys([i.subject for i in members]))
         if len(distinct) > limit:
             default = ctx.cat.default("max-products-per-syringe")
