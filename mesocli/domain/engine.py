@@ -469,11 +469,13 @@ def _judge(catalogue: Catalogue, kind: str, entry_id: str, term: Term, judge: _T
     ingredient alone for a patient with only ``term``."""
     ctx = Context(catalogue, judge.patient, [_item(catalogue, kind, entry_id)], _JUDGING, screened=True)
     ctx.state = judge.state
-    add = ctx.add
+    # One contraindicated finding on the ingredient decides (the check would keep it: the worst
+    # of equal findings is kept), so the findings need not be gathered.
     for evaluate in judge.plan:
         for finding in evaluate(ctx):
-            add(finding)
-    return not any(f.severity == "contraindicated" and f.subject == entry_id for f in ctx.findings.values())
+            if finding.severity == "contraindicated" and finding.subject == entry_id:
+                return False
+    return True
 
 
 def _judge_plans() -> dict[frozenset[str], tuple[Any, ...]]:
