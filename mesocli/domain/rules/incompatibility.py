@@ -57,6 +57,8 @@ def _holds(ctx: Context, item: Item, ref: str) -> bool:
 def _as_a(ctx: Context, item: Item) -> tuple[Rule, ...]:
     if item.product is not None and item.components is item.product.components:
         return ctx.cat.product_incompatible_as_a.get(item.product.id, ())  # type: ignore[no-any-return]
+    if item.product is None and len(item.sids) == 1:  # a lone substance: it and its class, from the index
+        return ctx.cat.substance_incompatible_as_a.get(item.sids[0], ())  # type: ignore[no-any-return]
     return as_a(ctx.cat, refs_of(item.product.id if item.product is not None else None, item.sids,
                                  ctx.classes(item)))
 
