@@ -188,13 +188,17 @@ class Catalogue:
 
     def _index_rules(self) -> None:
         """What the patient-independent checks need per product: the incompatibility rules it is
-        the ``a`` of, its flagged market statuses; and each allergen's reach (for every group and
-        substance: which substances it reaches, and how)."""
+        the ``a`` of (and those of a lone substance), its flagged market statuses; and each
+        allergen's reach (for every group and substance: which substances it reaches, and how)."""
         from mesocli.domain.rules import allergy, incompatibility, regulatory
 
         # only the products that have some (the others: none)
         as_a = {p.id: incompatibility.as_a(self, self.product_refs(p.id)) for p in self.products.values()}
         self.product_incompatible_as_a: dict[str, tuple[Rule, ...]] = {pid: r for pid, r in as_a.items() if r}
+        # the same for a substance checked on its own (it and its class), again only those with some
+        alone = {s.id: incompatibility.as_a(self, incompatibility.refs_of(None, (s.id,), (s.cls,)))
+                 for s in self.substances.values()}
+        self.substance_incompatible_as_a: dict[str, tuple[Rule, ...]] = {sid: r for sid, r in alone.items() if r}
         statuses = {p.id: tuple(regulatory.statuses_of(self, p, p.components)) for p in self.products.values()}
         self.product_statuses = {pid: found for pid, found in statuses.items() if found}
         self.allergy_reach: dict[tuple[str, str], dict[str, tuple[allergy.Exposure, ...]]] = {
@@ -203,7 +207,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 12
+    SNAPSHOT_SHAPE = 13
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)

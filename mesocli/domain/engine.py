@@ -329,6 +329,13 @@ class _Safety:
     verdict is judged term by term, and each verdict on (ingredient, term) is kept in the one
     memo of the engine (see :data:`VERDICTS_KEPT`): patients differ, their terms recur.
 
+    The verdict with no term (market status, vehicle, and what the checks find on nobody) is
+    judged first, and a term is judged only on an ingredient that verdict found safe. So a term
+    needs only the checks that read it (``Check.reads``): every other check finds on the
+    ingredient what it found with no term, which was nothing contraindicated. The checks a term
+    needs, the patient with only that term, and what those checks work out from it once, are
+    made at most once per call (:class:`_TermJudge`).
+
     When a screen of the whole catalogue for the patient gave ``blocked`` (what it found
     contraindicated), the patient's terms have been judged on every candidate at once: what is
     left is the verdict with no term (market status and vehicle), the same for every patient.
@@ -342,6 +349,7 @@ class _Safety:
         self.blocked = blocked or frozenset()
         self.verdicts = _verdicts(catalogue)
         self.tables: dict[str, list[dict[str, bool]]] = {}
+        self.judges: list[_TermJudge | None] = [None] * len(self.terms)
 
     def product(self, entry_id: str) -> bool:
         return self._safe("product", entry_id)
@@ -358,7 +366,10 @@ class _Safety:
         for index, term in enumerate(self.terms):
             safe = tables[index].get(entry_id)
             if safe is None:
-                safe = _judge(self.cat, kind, entry_id, term)
+                judge = self.judges[index]
+                if judge is None:
+                    judge = self.judges[index] = _TermJudge(self.cat, term)
+                safe = _judge(self.cat, kind, entry_id, term, judge)
                 if self.verdicts.full():
                     self.verdicts.clear()  # cheaper than tracking the oldest; refilled as patients come
                     self.tables.clear()
@@ -432,17 +443,59 @@ def _terms(catalogue: Catalogue, patient: ResolvedPatient) -> list[Term]:
 
 _NOBODY = Patient()  # the raw patient of a single term: only its resolved term is judged
 _JUDGING = CheckOptions(alternatives=False, screen_regulatory=True)
+# The fields of a Term, in order, as ResolvedPatient names them (the terms of Check.reads).
+_TERM_FIELDS = ("allergies", "conditions", "medications", "medication_classes", "age")
 
 
-def _judge(catalogue: Catalogue, kind: str, entry_id: str, term: Term) -> bool:
-    """Whether the screen's checks find nothing contraindicated on the ingredient alone for a
-    patient with only ``term``."""
-    allergies, conditions, medications, classes, age = term
-    patient = ResolvedPatient(allergies=allergies, conditions=conditions, medications=medications,
-                              medication_classes=classes, age=age, raw=_NOBODY)
-    ctx = Context(catalogue, patient, [_item(catalogue, kind, entry_id)], _JUDGING, screened=True)
-    _run(ctx)
-    return not any(f.severity == "contraindicated" and f.subject == entry_id for f in ctx.findings.values())
+class _TermJudge:
+    """What judging ingredients for a patient with only ``term`` needs, made once per term in one
+    :func:`suggest_alternatives` call: the patient, the screen's checks that read the term (all
+    of them with no term; see :class:`_Safety`), and ``state``, what those checks work out from
+    the patient (as :attr:`Context.state`, shared like a build's checks of one patient share it)."""
+
+    __slots__ = ("patient", "plan", "state")
+
+    def __init__(self, catalogue: Catalogue, term: Term) -> None:
+        allergies, conditions, medications, classes, age = term
+        self.patient = ResolvedPatient(allergies=allergies, conditions=conditions, medications=medications,
+                                       medication_classes=classes, age=age, raw=_NOBODY)
+        given = frozenset(name for name, value in zip(_TERM_FIELDS, term, strict=True) if value not in (None, ()))
+        self.plan = _JUDGE_PLANS[given]
+        self.state: dict[str, Any] = {}
+
+
+def _judge(catalogue: Catalogue, kind: str, entry_id: str, term: Term, judge: _TermJudge) -> bool:
+    """Whether the checks of ``judge`` (made for ``term``) find nothing contraindicated on the
+    ingredient alone for a patient with only ``term``."""
+    ctx = Context(catalogue, judge.patient, [_item(catalogue, kind, entry_id)], _JUDGING, screened=True)
+    ctx.state = judge.state
+    # One contraindicated finding on the ingredient decides (the check would keep it: the worst
+    # of equal findings is kept), so the findings need not be gathered.
+    for evaluate in judge.plan:
+        for finding in evaluate(ctx):
+            if finding.severity == "contraindicated" and finding.subject == entry_id:
+                return False
+    return True
+
+
+def _judge_plans() -> dict[frozenset[str], tuple[Any, ...]]:
+    """For each set of term fields a term can give (none: the verdict with no term), the
+    evaluators of the checks a screen with market status runs (what :data:`_JUDGING` runs) that
+    judge it, in the registry's order: all of them with no term, else those that read one of
+    the fields (or do not say what they read)."""
+    from itertools import combinations
+
+    stages = frozenset(["patient", "status"])
+    screen = [check for check in CHECKS if check.stage in stages]
+    plans = {frozenset(): tuple(check.evaluate for check in screen)}
+    for size in range(1, len(_TERM_FIELDS) + 1):
+        for chosen in combinations(_TERM_FIELDS, size):
+            given = frozenset(chosen)
+            plans[given] = tuple(check.evaluate for check in screen if check.reads is None or check.reads & given)
+    return plans
+
+
+_JUDGE_PLANS = _judge_plans()
 
 
 class _Walks:

@@ -314,3 +314,32 @@ def test_alternatives_do_not_depend_on_what_the_verdict_memo_holds(catalogue, mo
     cold = [suggest_alternatives(catalogue, patient, findings) for patient in patients]
     assert cold == warm
     assert warm[:10] == [_alternatives_the_long_way(catalogue, patient, findings) for patient in patients[:10]]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_check_finds_the_same_whatever_the_terms_it_does_not_read(catalogue, data):
+    """Alternatives judge each term with only the checks that read it (``Check.reads``): each
+    check that says what it reads finds the same on patients who differ only in other terms."""
+    import dataclasses
+
+    from mesocli.domain.engine import _item
+    from mesocli.domain.patient import Patient
+    from mesocli.domain.rules import CHECKS
+    from mesocli.domain.rules.base import PATIENT_TERMS, Context
+
+    patient, _ = data.draw(_patient_and_findings(catalogue))
+    patient = dataclasses.replace(patient, sex=data.draw(st.sampled_from([None, "female", "male"])),
+                                  raw=data.draw(st.sampled_from([Patient(), Patient(age=30)])))
+    kind = data.draw(st.sampled_from(["product", "substance"]))
+    entries = sorted(catalogue.products if kind == "product" else catalogue.substances)
+    items = [_item(catalogue, kind, entry) for entry in data.draw(st.lists(st.sampled_from(entries), min_size=1,
+                                                                              max_size=3))]
+    options = CheckOptions(alternatives=False, screen_regulatory=True)
+    declared = [check for check in CHECKS if check.reads is not None]
+    assert {check.name for check in declared} >= {"allergy", "contraindication", "age_limit", "regulatory"}
+    for check in declared:
+        unread = {name: (None if name == "age" else ()) for name in PATIENT_TERMS - check.reads}
+        findings = [list(check.evaluate(Context(catalogue, someone, items, options, screened=True)))
+                    for someone in (patient, dataclasses.replace(patient, **unread))]
+        assert findings[0] == findings[1], check.name

@@ -46,4 +46,4 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
 
 
 CHECK = Check("age_limit", "patient", evaluate, params=Params, read=read, scoped=True,
-              columns={"min_age": "min_age", "max_age": "max_age"})
+              columns={"min_age": "min_age", "max_age": "max_age"}, reads=frozenset({"age"}))

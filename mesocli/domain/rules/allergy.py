@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from mesocli.domain.model import SEVERITY_RANK, Component, Provenance
-from mesocli.domain.rules.base import Check, Context, Finding, Item, sourced
+from mesocli.domain.rules.base import Check, Context, Finding, Item, finding_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +119,8 @@ def item_findings(cat, item: Item,  # type: ignore[no-untyped-def]
         advice = ("Do not use; choose an alternative below."
                   if worst.severity == "contraindicated"
                   else "Use only after confirming tolerance with the patient's allergist.")
-        findings.append(Finding(worst.severity, "allergy", item.subject, trigger, message,
-                                **sourced(worst.provenance), advice=advice, path=path, summary=summary))
+        findings.append(finding_on(worst.provenance, worst.severity, "allergy", item.subject, trigger, message,
+                                   advice, path, summary))
     return findings
 
 
@@ -132,4 +132,4 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
         yield from item_findings(ctx.cat, item, reaches)
 
 
-CHECK = Check("allergy", "patient", evaluate)
+CHECK = Check("allergy", "patient", evaluate, reads=frozenset({"allergies"}))

@@ -34,7 +34,7 @@ PROCEDURE = "procedure"
 DEFAULT_MAX_PRODUCTS = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Finding:
     severity: str
     kind: str
@@ -56,6 +56,28 @@ class Finding:
     # finding's, and it grades them.
     rests_on: Provenance | None = field(default=None, compare=False, repr=False)
 
+    # The __init__ a frozen dataclass would have, setting each slot through its own setter rather
+    # than object.__setattr__ by name (half the cost; every check makes findings).
+    def __init__(self, severity: str, kind: str, subject: str, trigger: str, message: str,
+                 sources: tuple[str, ...], evidence: str, advice: str | None = None, path: str | None = None,
+                 summary: str | None = None, references: tuple[Source, ...] = (), unassessed: str | None = None,
+                 rests_on: Provenance | None = None) -> None:
+        (set_severity, set_kind, set_subject, set_trigger, set_message, set_sources, set_evidence, set_advice,
+         set_path, set_summary, set_references, set_unassessed, set_rests_on) = _FINDING_SLOTS
+        set_severity(self, severity)
+        set_kind(self, kind)
+        set_subject(self, subject)
+        set_trigger(self, trigger)
+        set_message(self, message)
+        set_sources(self, sources)
+        set_evidence(self, evidence)
+        set_advice(self, advice)
+        set_path(self, path)
+        set_summary(self, summary)
+        set_references(self, references)
+        set_unassessed(self, unassessed)
+        set_rests_on(self, rests_on)
+
     def source_grades(self) -> tuple[str | None, ...]:
         """The own grade of each entry of ``sources``, in order (a label is ``label`` whatever
         the finding's ``evidence``); None for an entry the finding holds no record of."""
@@ -66,6 +88,10 @@ class Finding:
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (-SEVERITY_RANK[self.severity], self.kind, self.subject, self.trigger, self.message)
+
+
+# The setter of each slot of a Finding, in field order (what its __init__ sets).
+_FINDING_SLOTS = tuple(Finding.__dict__[f.name].__set__ for f in dataclasses.fields(Finding))
 
 
 def cited(provenance: Provenance) -> tuple[str, ...]:
@@ -79,11 +105,22 @@ def sourced(provenance: Provenance) -> dict[str, Any]:
             "rests_on": provenance}
 
 
+def finding_on(provenance: Provenance, severity: str, kind: str, subject: str, trigger: str, message: str,
+               advice: str | None = None, path: str | None = None, summary: str | None = None,
+               unassessed: str | None = None) -> Finding:
+    """A finding resting on the fact whose provenance is ``provenance``: its ``sources``,
+    ``evidence`` and ``references`` are the fact's (what :func:`sourced` gives, without the dict)."""
+    return Finding(severity, kind, subject, trigger, message, provenance.citations, provenance.evidence, advice,
+                   path, summary, provenance.sources, unassessed, provenance)
+
+
 def finding_of(rule: Rule, kind: str, subject: str, trigger: str,
                message: str | None = None, severity: str | None = None) -> Finding:
     """The finding ``rule`` gives on ``subject``, with its own message and severity unless overridden."""
+    provenance = rule.provenance
     return Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                   **sourced(rule.provenance), advice=rule.advice)
+                   provenance.citations, provenance.evidence, rule.advice, None, None, provenance.sources, None,
+                   provenance)
 
 
 @dataclass(slots=True)
@@ -142,6 +179,7 @@ class Context:
         # What a check works out once from the patient (an allergy's reach, the rules the
         # patient's conditions fire), by the name of the check; dropped with the check.
         self.state: dict[str, Any] = {}
+        self._syringes: list[list[Item]] | None = None
 
     def add(self, finding: Finding) -> None:
         key = (finding.kind, finding.subject, finding.trigger, finding.message)
@@ -154,6 +192,13 @@ class Context:
         if self.screened:
             return _SCREEN_STAGES[self.options.screen_regulatory]
         return _REQUEST_STAGES[has_quantities(self.items, self.options)]
+
+    def syringes(self) -> list[list[Item]]:
+        """The items of each syringe, syringes in order of first appearance: :func:`syringes` of
+        the items, grouped once for the checks of this check that need them."""
+        if self._syringes is None:
+            self._syringes = syringes(self.items)
+        return self._syringes
 
     def rules(self, kind: str) -> tuple[Rule, ...]:
         return self.cat.rules_by_kind.get(kind, ())
@@ -189,6 +234,14 @@ class Context:
         return item.product.name if item.product else self.cat.substances[item.subject].name
 
 
+def syringes(items: Iterable[Item]) -> list[list[Item]]:
+    """The items of each syringe, syringes in order of first appearance."""
+    out: dict[int, list[Item]] = {}
+    for item in items:
+        out.setdefault(item.syringe, []).append(item)
+    return list(out.values())
+
+
 @dataclass(frozen=True, slots=True)
 class NoParams:
     """The parameters of a rule kind that has none beyond what every rule has."""
@@ -220,6 +273,11 @@ _SCREEN_STAGES = {False: frozenset({"patient"}), True: frozenset({"patient", "st
 _REQUEST_STAGES = {False: frozenset({"patient", "status", "request"}), True: frozenset(STAGES)}
 
 
+# The patient's terms, as :class:`~mesocli.domain.patient.ResolvedPatient` holds them: what a
+# verdict on an alternative is judged by, one term at a time (``Check.reads``).
+PATIENT_TERMS = frozenset({"allergies", "conditions", "medications", "medication_classes", "age"})
+
+
 @dataclass(frozen=True)
 class Check:
     """One kind of check, as registered in :data:`mesocli.domain.rules.CHECKS`.
@@ -233,6 +291,11 @@ class Check:
     ``references`` (the catalogue entries the parameters name, as (what, id), checked when the
     catalogue is read) and ``triggers`` (the keys under which the catalogue index files a rule,
     as (what, id): a rule is found as ``catalogue.rules_by_trigger[(kind, what, id)]``).
+
+    ``reads`` names the patient's terms (:data:`PATIENT_TERMS`) the check reads, when it says:
+    given two patients who differ only in other terms, the check finds the same on both. The
+    engine's alternatives judge each term alone with the checks that read it (see
+    ``engine._Safety``); a check that does not say (``None``) is taken to read every term.
     """
 
     name: str
@@ -244,6 +307,7 @@ class Check:
     columns: Mapping[str, str] = field(default_factory=dict)
     references: Callable[[Any], Iterable[tuple[str, str]]] | None = None
     triggers: Callable[[Rule], Iterable[tuple[str, str | None]]] | None = None
+    reads: frozenset[str] | None = None
 
     def runs(self, ctx: Context) -> bool:
         """Whether this check runs for the check in progress ``ctx``."""

@@ -55,12 +55,12 @@ def fired(ctx: Context) -> tuple[tuple[Rule, str, str], ...]:
     if found is not None:
         return found  # type: ignore[no-any-return]
     patient, cat = ctx.patient, ctx.cat
-    conditions, medications = set(patient.conditions), set(patient.medications)
-    classes = set(patient.medication_classes)
+    conditions, medications = patient.conditions, patient.medications  # a few terms each
+    by_trigger = cat.rules_by_trigger
     by_id: dict[int, Rule] = {}
-    for kind, terms in (("condition", conditions), ("medication", medications), ("class", classes)):
+    for kind, terms in (("condition", conditions), ("medication", medications), ("class", patient.medication_classes)):
         for term in terms:
-            for rule in cat.rules_by_trigger.get(("contraindication", kind, term), ()):
+            for rule in by_trigger.get(("contraindication", kind, term), ()):
                 by_id[rule.id] = rule
     out = []
     for rule_id in sorted(by_id):
@@ -80,20 +80,26 @@ def fired(ctx: Context) -> tuple[tuple[Rule, str, str], ...]:
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
-    rules = fired(ctx) if (ctx.patient.conditions or ctx.patient.medications
-                           or ctx.patient.medication_classes) else ()
-    for rule, kind, trigger in rules:
+    patient = ctx.patient
+    if not (patient.conditions or patient.medications or patient.medication_classes):
+        return
+    scoped = []
+    for rule, kind, trigger in fired(ctx):
         if rule.scope.kind == PROCEDURE:
             yield finding_of(rule, kind, PROCEDURE, trigger)
+        else:
+            scoped.append((rule, kind, trigger))
+    if not scoped:
+        return
     for item in ctx.items:
-        for rule, kind, trigger in rules:
-            if rule.scope.kind != PROCEDURE:
-                subject = ctx.matches(rule.scope, item)
-                if subject is not None:
-                    yield finding_of(rule, kind, subject, trigger)
+        for rule, kind, trigger in scoped:
+            subject = ctx.matches(rule.scope, item)
+            if subject is not None:
+                yield finding_of(rule, kind, subject, trigger)
 
 
 CHECK = Check("contraindication", "patient", evaluate, params=Params, read=read, scoped=True,
               columns={"condition": "condition_id", "medication": "medication_id",
                        "medication_class": "medication_class_id"},
-              references=references, triggers=triggers)
+              references=references, triggers=triggers,
+              reads=frozenset({"conditions", "medications", "medication_classes"}))

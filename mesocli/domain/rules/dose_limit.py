@@ -31,7 +31,7 @@ from mesocli.domain.dosing import (
     shorter,
 )
 from mesocli.domain.model import EVIDENCE_GRADES, Rule, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, NoParams, no_params, sourced, wording
+from mesocli.domain.rules.base import Check, Context, Finding, NoParams, finding_on, has_quantities, no_params, wording
 from mesocli.units import Amount, format_quantity, format_value, settle
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,8 +112,8 @@ class _Dose:
         if area is not None and self.ctx.options.area is None:
             message += (f" This limit holds at the {area} area; the area was not given, so it is applied "
                         "(give --area).")
-        return Finding(severity or self.rule.severity, kind, self.subject, self.trigger, message,
-                       **sourced(provenance), advice=advice, unassessed=unassessed)
+        return finding_on(provenance, severity or self.rule.severity, kind, self.subject, self.trigger, message,
+                          advice, unassessed=unassessed)
 
 
 def _mass(dose: _Dose) -> Iterator[Finding]:
@@ -236,8 +236,17 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     if not held:
         return
     forms_of = dose_forms(cat, (sid for _, sid in held))  # by dose id
-    amounts, unknown_forms = form_amounts(cat, items)
-    totals, unknown = dose_totals(cat, amounts, unknown_forms)
+    amounts: dict[str, tuple[float, str]] = {}
+    totals: dict[str, tuple[float, str]] = {}
+    unknown: set[str] = set()
+    actives: set[str] = set()
+    if dosed:  # without any volume there is no amount of anything
+        amounts, unknown_forms = form_amounts(cat, items)
+        totals, unknown = dose_totals(cat, amounts, unknown_forms)
+        actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
+    # Without a volume or a protocol figure no limit can be held against the request: each
+    # rule's evaluator would find nothing, and only the limits left unapplied are reported.
+    quantities = dosed or has_quantities(items, ctx.options)
     subject_of: dict[str, str] = {}  # dose id -> the first subject holding a form of it
     without_volume: dict[str, set[str]] = {}  # dose id -> the subjects that hold it and have no volume
     for item, sid in held:
@@ -246,7 +255,6 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
         if item.volume is None:
             without_volume.setdefault(key, set()).add(item.subject)
     companions = companions_of(items, cat)
-    actives = {cat.dose_id(c.substance) for item in items for c in item.components if c.role == "active"}
     for key, substance, forms, rules in governing(cat, forms_of, companions, ctx.options.area):
         if not rules and not (key in actives and key in totals):
             continue  # no limit governs it, and no amount of it to report
@@ -263,6 +271,8 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
                 not_applied.append(rule)
                 if key not in totals and key not in unknown:
                     continue  # no amount at all: the one finding below says so
+            if not quantities:
+                continue
             dose = _Dose(ctx, rule, substance, subject_of[key], totals, unknown, name, trigger, summed)
             yield from EVALUATORS[rule.params.dose_kind](dose)
         if not_applied:
@@ -282,9 +292,8 @@ def _no_limit(ctx: Context, name: str, trigger: str, subject: str, total: tuple[
     rule = wording(ctx.cat, NO_LIMIT)
     area = ctx.options.area
     where = f" at the {area} area" if area else ""
-    return Finding(rule.severity, "dose", subject, trigger,
-                   rule.message.format(name=name, amount=format_value(*total), where=where),
-                   **sourced(substance.provenance), advice=rule.advice)
+    return finding_on(substance.provenance, rule.severity, "dose", subject, trigger,
+                      rule.message.format(name=name, amount=format_value(*total), where=where), rule.advice)
 
 
 _MASS_KINDS = frozenset({"per-session", "per-kg", "per-area"})

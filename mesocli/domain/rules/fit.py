@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mesocli.domain.model import Fit
-from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, no_params, sourced
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, finding_on, no_params
 
 
 def adjunct_classes(catalogue) -> frozenset[str]:  # type: ignore[no-untyped-def]
@@ -42,14 +42,13 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
         fits = item_fits(ctx.cat, indication_id, item)
         if fits:
             best = min(fits, key=lambda f: 0 if f.fit == "principal" else 1)
-            yield Finding("info", "fit", item.subject, indication_id,
-                          f"{ctx.name(item)}: {best.fit} ingredient for {indication.name} "
-                          f"(evidence: {best.provenance.evidence}).",
-                          **sourced(best.provenance))
+            yield finding_on(best.provenance, "info", "fit", item.subject, indication_id,
+                             f"{ctx.name(item)}: {best.fit} ingredient for {indication.name} "
+                             f"(evidence: {best.provenance.evidence}).")
         elif not is_adjunct(ctx, item):
-            yield Finding("caution", "fit", item.subject, indication_id,
-                          f"{ctx.name(item)} has no recorded fit for {indication.name}.",
-                          **sourced(indication.provenance), advice="Leave it out, or record why it is used.")
+            yield finding_on(indication.provenance, "caution", "fit", item.subject, indication_id,
+                             f"{ctx.name(item)} has no recorded fit for {indication.name}.",
+                             "Leave it out, or record why it is used.")
 
 
 CHECK = Check("fit", "request", evaluate)

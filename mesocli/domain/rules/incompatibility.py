@@ -9,7 +9,6 @@ from typing import Any
 
 from mesocli.domain.model import Rule
 from mesocli.domain.rules.base import Check, Context, Finding, Item, finding_of
-from mesocli.domain.rules.purpose_conflict import syringes
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +57,14 @@ def _holds(ctx: Context, item: Item, ref: str) -> bool:
 def _as_a(ctx: Context, item: Item) -> tuple[Rule, ...]:
     if item.product is not None and item.components is item.product.components:
         return ctx.cat.product_incompatible_as_a.get(item.product.id, ())  # type: ignore[no-any-return]
+    if item.product is None and len(item.sids) == 1:  # a lone substance: it and its class, from the index
+        return ctx.cat.substance_incompatible_as_a.get(item.sids[0], ())  # type: ignore[no-any-return]
     return as_a(ctx.cat, refs_of(item.product.id if item.product is not None else None, item.sids,
                                  ctx.classes(item)))
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
-    for members in syringes(ctx.items):
+    for members in ctx.syringes():
         if len(members) == 1:
             continue
         ruled = [(item, _as_a(ctx, item)) for item in members]

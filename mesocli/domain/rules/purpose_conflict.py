@@ -70,21 +70,13 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
     targeted = ctx.cat.rules_by_trigger.get(("purpose_conflict", "targeted", None), ())
     if not targeted:
         return
-    for members in syringes(ctx.items):
+    for members in ctx.syringes():
         if len(members) == 1:
             continue  # a lone ingredient is mixed with nothing
         for rule in targeted:
             for subject, target in conflicts(ctx, rule, members):
                 assert target is not None
                 yield finding_of(rule, "incompatibility", subject, target.subject)
-
-
-def syringes(items: Sequence[Item]) -> list[list[Item]]:
-    """The items of each syringe, syringes in order of first appearance."""
-    out: dict[int, list[Item]] = {}
-    for item in items:
-        out.setdefault(item.syringe, []).append(item)
-    return list(out.values())
 
 
 CHECK = Check("purpose_conflict", "request", evaluate, params=Params, read=read, scoped=True,

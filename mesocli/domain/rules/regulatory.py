@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from mesocli.domain.model import Component, Product, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, no_params, sourced, wording
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, finding_on, no_params, wording
 
 FLAGGED = ("withdrawn", "cosmetic-only", "unapproved")
 
@@ -45,8 +45,7 @@ def _status_finding(cat, item: Item, status: str, entry: Substance | Product) ->
     message = rule.message.format(name=entry.name)
     if entry.notes:
         message += f" {entry.notes}"
-    return Finding(rule.severity, "regulatory", item.subject, status, message,
-                   **sourced(entry.provenance), advice=rule.advice)
+    return finding_on(entry.provenance, rule.severity, "regulatory", item.subject, status, message, rule.advice)
 
 
 def evaluate(ctx: Context) -> Iterator[Finding]:
@@ -59,17 +58,16 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             continue
         if product.vehicle == "unknown":
             rule = wording(ctx.cat, "vehicle_unknown")
-            yield Finding(rule.severity, "vehicle", item.subject, "unknown-vehicle",
-                          rule.message.format(name=product.name),
-                          **sourced(product.provenance), advice=rule.advice, unassessed="vehicle")
+            yield finding_on(product.provenance, rule.severity, "vehicle", item.subject, "unknown-vehicle",
+                             rule.message.format(name=product.name), rule.advice, unassessed="vehicle")
         if area and product.areas and area not in product.areas:
             rule = wording(ctx.cat, "off_label")
-            yield Finding(rule.severity, "regulatory", item.subject, area,
-                          rule.message.format(name=product.name, areas=", ".join(product.areas), area=area),
-                          **sourced(product.provenance), advice=rule.advice)
+            yield finding_on(product.provenance, rule.severity, "regulatory", item.subject, area,
+                             rule.message.format(name=product.name, areas=", ".join(product.areas), area=area),
+                             rule.advice)
 
 
-CHECK = Check("regulatory", "status", evaluate)
+CHECK = Check("regulatory", "status", evaluate, reads=frozenset())  # the same for every patient
 # The rules that word these findings: one of each, with a message template and no other parameters.
 WORDING = tuple(Check(kind, None, None, params=NoParams, read=no_params)
                 for kind in (*STATUS_KINDS.values(), "vehicle_unknown", "off_label"))

@@ -43,4 +43,4 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
 
 
 CHECK = Check("sex_caution", "patient", evaluate, params=Params, read=read, scoped=True,
-              columns={"unless_sex": "unless_with"})
+              columns={"unless_sex": "unless_with"}, reads=frozenset())  # the sex, which is no term

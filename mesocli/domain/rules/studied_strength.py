@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from mesocli.domain.dosing import strength_in, syringe_parts
 from mesocli.domain.model import Fit
-from mesocli.domain.rules.base import Check, Context, Finding, Item, sourced
+from mesocli.domain.rules.base import Check, Context, Finding, Item, finding_on
 from mesocli.units import canonical, format_quantity, format_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,8 +83,7 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
             text = message(ctx.cat, indication_id, sid, strength, fit, number)
             for item in syringe:
                 if sid in item.sids:
-                    yield Finding("caution", "dose", item.subject, sid, text, **sourced(fit.provenance),
-                                  advice=ADVICE)
+                    yield finding_on(fit.provenance, "caution", "dose", item.subject, sid, text, ADVICE)
 
 
 CHECK = Check("studied_strength", "quantities", evaluate)

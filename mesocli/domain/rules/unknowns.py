@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mesocli.domain.model import Product, Substance
-from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, no_params, sourced, wording
+from mesocli.domain.rules.base import Check, Context, Finding, Item, NoParams, finding_on, no_params, wording
 
 # what is unknown -> the rule kind that words its finding (data/clinical.toml)
 KINDS = {"source": "unknown_source", "strength": "unknown_strength", "status": "unknown_status"}
@@ -30,14 +30,12 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
         seen.add(entry.id)
         if first and (not entry.provenance.sources or entry.provenance.evidence == "unsourced"):
             rule = wording(ctx.cat, KINDS["source"])
-            yield Finding(rule.severity, "evidence", item.subject, "unsourced",
-                          rule.message.format(name=entry.name), **sourced(entry.provenance),
-                          advice=rule.advice, unassessed="source")
+            yield finding_on(entry.provenance, rule.severity, "evidence", item.subject, "unsourced",
+                             rule.message.format(name=entry.name), rule.advice, unassessed="source")
         if first and entry.status == "unknown":
             rule = wording(ctx.cat, KINDS["status"])
-            yield Finding(rule.severity, "regulatory", item.subject, "unknown-status",
-                          rule.message.format(name=entry.name), **sourced(entry.provenance),
-                          advice=rule.advice, unassessed="market status")
+            yield finding_on(entry.provenance, rule.severity, "regulatory", item.subject, "unknown-status",
+                             rule.message.format(name=entry.name), rule.advice, unassessed="market status")
         # A product's strength is the catalogue's; a hand-mixed substance's is the request's, and
         # matters once there is a volume to dose.
         if item.product is None and item.volume is None:
@@ -47,10 +45,9 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
                 continue
             substance = ctx.cat.substances[component.substance]
             rule = wording(ctx.cat, KINDS["strength"])
-            yield Finding(rule.severity, "dose", item.subject, substance.id,
-                          rule.message.format(name=entry.name, substance=substance.name),
-                          **sourced(entry.provenance), advice=rule.advice,
-                          unassessed=f"strength of {substance.name}")
+            yield finding_on(entry.provenance, rule.severity, "dose", item.subject, substance.id,
+                             rule.message.format(name=entry.name, substance=substance.name), rule.advice,
+                             unassessed=f"strength of {substance.name}")
 
 
 CHECK = Check("unknowns", "request", evaluate)

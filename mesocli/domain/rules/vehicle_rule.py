@@ -37,4 +37,4 @@ def evaluate(ctx: Context) -> Iterator[Finding]:
 
 
 CHECK = Check("vehicle_rule", "status", evaluate, params=Params, read=read, columns={"vehicle": "vehicle"},
-              triggers=triggers)
+              triggers=triggers, reads=frozenset())

@@ -49,3 +49,17 @@ def test_an_incompatibility_is_found_exactly_when_the_other_ingredient_holds_b(c
     expected = {(x[1], y[1], r.message) for x, y in ((first, other), (other, first)) for r in rules
                 if r.params.a in _refs(cat, *x) and (r.params.b == "*" or r.params.b in _refs(cat, *y))}
     assert found == expected
+
+
+def test_the_index_holds_the_rules_each_ingredient_alone_is_the_a_of(cat):
+    """What the check reads from the index for a catalogue product or a lone substance is what
+    matching its references against every rule gives."""
+    for kind, entries in (("product", cat.products), ("substance", cat.substances)):
+        index = cat.product_incompatible_as_a if kind == "product" else cat.substance_incompatible_as_a
+        for entry_id in entries:
+            expected = incompatibility.as_a(cat, _refs(cat, kind, entry_id))
+            assert index.get(entry_id, ()) == expected, entry_id
+            item = _item(cat, kind, entry_id)
+            ctx = Context(cat, ResolvedPatient(), [item], CheckOptions(), screened=False)
+            assert incompatibility._as_a(ctx, item) == expected, entry_id
+    assert cat.substance_incompatible_as_a  # the comparison is not empty
