@@ -54,14 +54,19 @@ class Provenance:
 
     evidence: str
     sources: tuple[Source, ...] = ()
-    # The sources as findings cite them, worked out once with the fact (facts are long-lived).
+    # The sources as findings cite them, and the own grade of each, worked out once with the
+    # fact (facts are long-lived; every finding's document lists both).
     citations: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    citation_grades: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False,
+                                             metadata={"derived": True})  # not content: no part of its hash
 
     def __post_init__(self) -> None:
         if any(s.grade is None for s in self.sources):
             object.__setattr__(self, "sources", tuple(
                 s if s.grade is not None else Source(s.title, s.url, self.evidence) for s in self.sources))
         object.__setattr__(self, "citations", tuple(self.cited()))
+        object.__setattr__(self, "citation_grades",
+                           tuple([s.grade or self.evidence for s in self.sources]) if self.sources else ("unsourced",))
 
     def cited(self) -> list[str]:
         if not self.sources:
@@ -70,9 +75,7 @@ class Provenance:
 
     def grades(self) -> list[str]:
         """The own grade of each citation :meth:`cited` gives, in the same order."""
-        if not self.sources:
-            return ["unsourced"]
-        return [s.grade or self.evidence for s in self.sources]
+        return list(self.citation_grades)
 
 
 # What a fact with no source cites, so that every finding names where it stands.

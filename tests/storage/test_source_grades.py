@@ -179,3 +179,16 @@ def test_vocabulary_and_code_rows_are_held_to_one_grade_per_document(rows):
     with pytest.raises(CatalogueDataError) as caught:
         validate_references(data)
     assert "is graded 'reference' here but 'label'" in caught.value.message
+
+
+def test_a_facts_citation_grades_follow_its_sources_in_order(catalogue):
+    """Worked out once with the fact: each citation's own grade, ``unsourced`` for none, and no
+    part of the catalogue's content hash."""
+    facts = [entry.provenance for part in (catalogue.substances, catalogue.products) for entry in part.values()]
+    facts += [rule.provenance for rule in catalogue.rules]
+    for fact in facts:
+        assert len(fact.citation_grades) == len(fact.citations)
+        assert fact.citation_grades == (tuple(s.grade or fact.evidence for s in fact.sources) or ("unsourced",))
+    unsourced = Provenance("unsourced", ())
+    assert unsourced.citations == (UNSOURCED_CITATION,) and unsourced.citation_grades == ("unsourced",)
+    assert "citation_grades" not in {f.name for f in dataclasses.fields(Provenance) if not f.metadata.get("derived")}

@@ -82,7 +82,7 @@ class Finding:
         """The own grade of each entry of ``sources``, in order (a label is ``label`` whatever
         the finding's ``evidence``); None for an entry the finding holds no record of."""
         if self.rests_on is not None:
-            return tuple(self.rests_on.grades())
+            return self.rests_on.citation_grades
         graded = {str(r): r.grade for r in self.references}
         return tuple(graded.get(s, "unsourced" if s == UNSOURCED_CITATION else None) for s in self.sources)
 
