@@ -6,8 +6,9 @@ import difflib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from mesocli.domain.model import (
@@ -48,6 +49,9 @@ class Resolved:
 
     kind: str  # substance | product | group | condition | medication | medication-class | indication | area
     id: str
+
+
+_NO_NAMES: Mapping[str, Resolved] = MappingProxyType({})  # the names of a kind the catalogue has none of
 
 
 class Catalogue:
@@ -303,13 +307,13 @@ class Catalogue:
         """
         names = self._names
         for kind in kinds:
-            found = names.get(kind, {}).get(term)
+            found = names.get(kind, _NO_NAMES).get(term)
             if found is not None:
                 return found
         key = normalise(term)
         if key != term:
             for kind in kinds:
-                found = names.get(kind, {}).get(key)
+                found = names.get(kind, _NO_NAMES).get(key)
                 if found is not None:
                     return found
         return None
