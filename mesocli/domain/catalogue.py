@@ -121,6 +121,9 @@ class Catalogue:
         substances = self.substances
         self.groups_by_origin: dict[str, tuple[str, ...]] = _invert((g.id, g.origins) for g in self.groups.values())
         self.class_members: dict[str, tuple[str, ...]] = _invert((s.id, (s.cls,)) for s in substances.values())
+        # substance id -> the components of an item that is that substance alone (engine._item)
+        self.lone_components: dict[str, tuple[Component, ...]] = {
+            s.id: (Component(s.id, s.role),) for s in substances.values()}
         # product id -> the classes of all its substances / of its actives, and its active ids;
         # equal sets are one object (many products share them), which keeps the snapshot small
         pool: dict[frozenset[str], frozenset[str]] = {}
@@ -207,7 +210,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 13
+    SNAPSHOT_SHAPE = 14
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)

@@ -169,8 +169,7 @@ def _item(catalogue: Catalogue, kind: str, entry_id: str, syringe: int = 0) -> I
     if kind == "product":
         product = catalogue.products[entry_id]
         return Item(product.id, product, product.components, syringe=syringe)
-    substance = catalogue.substances[entry_id]
-    return Item(substance.id, None, (Component(substance.id, substance.role),), syringe=syringe)
+    return Item(entry_id, None, catalogue.lone_components[entry_id], syringe=syringe)
 
 
 def items_from_recipe(catalogue: Catalogue, recipe: RecipeInput) -> list[Item]:
