@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -199,9 +200,9 @@ def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue) -> Bloc
 
 
 def fork_available() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked (``os.fork``, which Windows lacks). Asked of
+    ``os`` itself: importing multiprocessing to ask it would cost every run a few milliseconds."""
+    return hasattr(os, "fork") and sys.platform != "win32"
 
 
 def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> Iterator[Block]:
