@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -42,7 +43,11 @@ class BatchResult:
 
     def ndjson(self) -> str:
         """The result line as ``meso batch`` writes it (with its newline)."""
-        return f'{{"id":{compact(self.request_id)},{self.body[1:]}\n'
+        return _ndjson(self.request_id, self.body)
+
+
+def _ndjson(request_id: Any, body: str) -> str:
+    return f'{{"id":{compact(request_id)},{body[1:]}\n'
 
 
 
@@ -59,6 +64,13 @@ def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResul
 
 def answer_line(number: int, raw: str, catalogue: Catalogue) -> BatchResult | None:
     """Answer line ``number`` (``None`` for a blank line)."""
+    answered = _answered(number, raw, catalogue)
+    return None if answered is None else BatchResult(number, *answered)
+
+
+def _answered(number: int, raw: str, catalogue: Catalogue) -> tuple[int, Any, str] | None:
+    """What :func:`answer_line` gives, as (exit code, request id, body): a block of answers
+    (:func:`answer_block`) needs no record of each."""
     text = raw.strip()
     if not text:
         return None
@@ -83,12 +95,12 @@ def answer_line(number: int, raw: str, catalogue: Catalogue) -> BatchResult | No
             request_id = None
             raise InputError("'id' must be text or a number")
         exit_code, body = _answer(request, catalogue)
-        return BatchResult(number, exit_code, request_id, body)
+        return exit_code, request_id, body
     except MesoError as exc:
         from mesocli.render.documents import error_document
 
-        return BatchResult(number, exc.exit_code, request_id,
-                           _body(error_document(exc.exit_code, exc.message, catalogue=catalogue, line=number)))
+        return exc.exit_code, request_id, _body(error_document(exc.exit_code, exc.message, catalogue=catalogue,
+                                                                line=number))
 
 
 # JSON may escape half of a UTF-16 surrogate pair on its own ("\ud800"): it decodes to a string
@@ -170,15 +182,16 @@ def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue) -> Bloc
     worst = failed = 0
     first_failure = None
     for number, raw in enumerate(lines, first):
-        result = answer_line(number, raw, catalogue)
-        if result is None:
+        answered = _answered(number, raw, catalogue)
+        if answered is None:
             continue
-        out.append(result.ndjson())
-        worst = max(worst, result.exit_code)
-        if result.exit_code > EXIT_FINDINGS:
+        exit_code, request_id, body = answered
+        out.append(_ndjson(request_id, body))
+        worst = max(worst, exit_code)
+        if exit_code > EXIT_FINDINGS:
             failed += 1
             if first_failure is None:
-                first_failure = (number, str(result.document.get("message", "")))
+                first_failure = (number, str(json.loads(body).get("message", "")))
     try:
         data = "".join(out).encode()
     except UnicodeEncodeError:  # a defect elsewhere let unencodable text through: never lose a line
@@ -187,9 +200,9 @@ def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue) -> Bloc
 
 
 def fork_available() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked (``os.fork``, which Windows lacks). Asked of
+    ``os`` itself: importing multiprocessing to ask it would cost every run a few milliseconds."""
+    return hasattr(os, "fork") and sys.platform != "win32"
 
 
 def run_batch_parallel(handle: BinaryIO, catalogue: Catalogue, workers: int) -> Iterator[Block]:

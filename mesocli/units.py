@@ -622,6 +622,15 @@ def mass_in_kg(raw: Any, *, what: str) -> float:
     without building the registry, so a batch of checks whose patients give their weight never
     loads pint.
     """
+    if type(raw) is str:
+        # The usual form, ASCII digits (a point at most), one space and "kg", is read without
+        # the quantity pattern; it gives the number the pattern reads.
+        number, _, unit = raw.partition(" ")
+        digits = number.replace(".", "", 1)
+        if unit == "kg" and digits.isdigit() and digits.isascii() and len(number) <= 20:
+            value = float(number)
+            if value > 0:
+                return value
     value, unit_text = _split(raw, what, EXAMPLES["mass"])
     if unit_text != "kg":
         return parse_quantity(raw, kind="mass", what=what).in_unit("kg")

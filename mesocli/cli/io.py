@@ -11,7 +11,6 @@ import errno
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -140,6 +139,8 @@ def read_document(source: str, what: str) -> Any:
 
 
 def _toml(text: str, what: str, name: str) -> Any:
+    import tomllib  # only a TOML file needs it; importing it compiles its patterns at every start
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -6,8 +6,9 @@ import difflib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from mesocli.domain.model import (
@@ -48,6 +49,9 @@ class Resolved:
 
     kind: str  # substance | product | group | condition | medication | medication-class | indication | area
     id: str
+
+
+_NO_NAMES: Mapping[str, Resolved] = MappingProxyType({})  # the names of a kind the catalogue has none of
 
 
 class Catalogue:
@@ -107,7 +111,7 @@ class Catalogue:
             self.crosses, lambda c: c.source_group
         )
         self.rules_by_kind: dict[str, tuple[Rule, ...]] = _group_by(self.rules, lambda r: r.kind)
-        self._names: dict[str, dict[str, str]] = {}
+        self._names: dict[str, dict[str, Resolved]] = {}
         self._index_names()
         self._index()
 
@@ -117,6 +121,9 @@ class Catalogue:
         substances = self.substances
         self.groups_by_origin: dict[str, tuple[str, ...]] = _invert((g.id, g.origins) for g in self.groups.values())
         self.class_members: dict[str, tuple[str, ...]] = _invert((s.id, (s.cls,)) for s in substances.values())
+        # substance id -> the components of an item that is that substance alone (engine._item)
+        self.lone_components: dict[str, tuple[Component, ...]] = {
+            s.id: (Component(s.id, s.role),) for s in substances.values()}
         # product id -> the classes of all its substances / of its actives, and its active ids;
         # equal sets are one object (many products share them), which keeps the snapshot small
         pool: dict[frozenset[str], frozenset[str]] = {}
@@ -246,11 +253,14 @@ class Catalogue:
 
     # ----------------------------------------------------------------- name resolution
     def _index_names(self) -> None:
+        # Each folded name maps to the entry's Resolved record, made once here and shared by all
+        # its names: a lookup hands out the record as it is instead of making one per term.
         def index(kind: str, entries: Iterable[tuple[str, str, Sequence[str]]]) -> None:
             table = self._names.setdefault(kind, {})
             for entry_id, name, aliases in entries:
+                record = Resolved(kind, entry_id)
                 for text in (entry_id, name, *aliases):
-                    table.setdefault(normalise(text), entry_id)
+                    table.setdefault(normalise(text), record)
 
         index("substance", ((s.id, s.name, s.aliases) for s in self.substances.values()))
         index("product", ((p.id, p.name, p.aliases) for p in self.products.values()))
@@ -291,7 +301,8 @@ class Catalogue:
             ids.update(group.members)
         pools = [f"unrelated-{kind}", *{"allergy": ("group", "substance"), "condition": ("condition",),
                                         "medication": ("medication", "medication-class")}[kind]]
-        names = sorted({name for pool in pools for name, owner in self._names.get(pool, {}).items() if owner in ids})
+        names = sorted({name for pool in pools for name, owner in self._names.get(pool, {}).items()
+                        if owner.id in ids})
         return frozenset(ids), tuple(names)
 
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
@@ -303,15 +314,15 @@ class Catalogue:
         """
         names = self._names
         for kind in kinds:
-            found = names.get(kind, {}).get(term)
+            found = names.get(kind, _NO_NAMES).get(term)
             if found is not None:
-                return Resolved(kind, found)
+                return found
         key = normalise(term)
         if key != term:
             for kind in kinds:
-                found = names.get(kind, {}).get(key)
+                found = names.get(kind, _NO_NAMES).get(key)
                 if found is not None:
-                    return Resolved(kind, found)
+                    return found
         return None
 
     def resolve(self, what: str, kinds: Sequence[str], term: object) -> Resolved:
@@ -331,8 +342,8 @@ class Catalogue:
         key = normalise(term)
         pool: dict[str, str] = {}
         for kind in kinds:
-            for name, entry_id in self._names.get(kind, {}).items():
-                pool.setdefault(name, entry_id)
+            for name, entry in self._names.get(kind, {}).items():
+                pool.setdefault(name, entry.id)
         suggestions: list[str] = []
         for name in difflib.get_close_matches(key, list(pool), n=limit * 3, cutoff=0.6):
             if pool[name] not in suggestions:

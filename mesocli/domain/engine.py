@@ -81,14 +81,11 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     allergies = []
     unrelated: list[tuple[str, Any]] = []
     distinctions: list[tuple[str, str, str, Any]] = []
-
-    def noted(kind: str, term: str, entry: str) -> None:
-        for distinction in catalogue.distinction_notes(kind, entry):
-            distinctions.append((kind, term, entry, distinction))
-
+    notes = catalogue.distinctions_of  # (kind, entry) -> the distinctions the entry is a side of
     for term in patient.allergies:
         found = catalogue.resolve_allergy(term)
-        noted("allergy", term, found.id)
+        for distinction in notes.get(("allergy", found.id), ()):
+            distinctions.append(("allergy", term, found.id, distinction))
         if found.kind == "unrelated-allergy":
             unrelated.append((term, catalogue.unrelated[("allergy", found.id)]))
             continue
@@ -98,7 +95,8 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     condition_ids: list[str] = []
     for term in patient.conditions:
         found = catalogue.resolve_condition(term)
-        noted("condition", term, found.id)
+        for distinction in notes.get(("condition", found.id), ()):
+            distinctions.append(("condition", term, found.id, distinction))
         if found.kind == "unrelated-condition":
             unrelated.append((term, catalogue.unrelated[("condition", found.id)]))
         else:
@@ -108,7 +106,8 @@ def resolve_patient(catalogue: Catalogue, patient: Patient) -> ResolvedPatient:
     classes: list[str] = []
     for term in patient.medications:
         found = catalogue.resolve_medication(term)
-        noted("medication", term, found.id)
+        for distinction in notes.get(("medication", found.id), ()):
+            distinctions.append(("medication", term, found.id, distinction))
         if found.kind == "medication":
             medications.append(found.id)
             classes.extend(catalogue.medication_classes_of(found.id))
@@ -170,8 +169,7 @@ def _item(catalogue: Catalogue, kind: str, entry_id: str, syringe: int = 0) -> I
     if kind == "product":
         product = catalogue.products[entry_id]
         return Item(product.id, product, product.components, syringe=syringe)
-    substance = catalogue.substances[entry_id]
-    return Item(substance.id, None, (Component(substance.id, substance.role),), syringe=syringe)
+    return Item(entry_id, None, catalogue.lone_components[entry_id], syringe=syringe)
 
 
 def items_from_recipe(catalogue: Catalogue, recipe: RecipeInput) -> list[Item]:

@@ -85,14 +85,15 @@ def patient_from_mapping(data: Any, *, what: str = "patient", catalogue: Any = N
         from mesocli.strictjson import refuse_unknown_keys
 
         refuse_unknown_keys(data, PATIENT_FIELDS, what)
-    return Patient(
-        allergies=_names(data, "allergies", what),
-        conditions=_names(data, "conditions", what),
-        medications=_names(data, "medications", what),
-        age=data.get("age"),
-        weight=data.get("weight"),
-        sex=data.get("sex"),
-    )
+    return patient_of_fields(data, what)
+
+
+def patient_of_fields(data: Mapping[str, Any], what: str = "patient") -> Patient:
+    """The :class:`Patient` the patient fields of ``data`` (:data:`PATIENT_FIELDS`) give; any
+    other key of ``data`` is not read (a request's other fields, checked by its reader)."""
+    get = data.get
+    return Patient(_names(data, "allergies", what), _names(data, "conditions", what),
+                   _names(data, "medications", what), get("age"), get("weight"), get("sex"))
 
 
 def _names(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:

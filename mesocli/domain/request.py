@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesocli.domain.engine import DEFAULT_MAX_PRODUCTS
-from mesocli.domain.patient import PATIENT_FIELDS, SEXES, Patient, merge, patient_from_mapping
+from mesocli.domain.patient import PATIENT_FIELDS, SEXES, Patient, merge, patient_from_mapping, patient_of_fields
 from mesocli.domain.recipe import RecipeInput, recipe_from_mapping
 from mesocli.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from mesocli.strictjson import refuse_unknown_keys
@@ -85,7 +85,7 @@ def request_from_mapping(data: Any, *, action: str | None = None,
     Bundle as ``patient`` is read with ``catalogue``'s code table (default: the catalogue the
     command uses).
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError("a request must be a JSON object")
     fields = _canonical(data)
     if action is None:
@@ -97,9 +97,10 @@ def request_from_mapping(data: Any, *, action: str | None = None,
         refuse_unknown_keys(fields, known, f"{action} request")
     get = fields.get
     indication, area = get("indication"), get("area")
-    for key, value in (("indication", indication), ("area", area)):
-        if value is not None and type(value) is not str:
-            raise InputError(f"{name(key)} must be text")
+    if indication is not None and type(indication) is not str:
+        raise InputError(f"{name('indication')} must be text")
+    if area is not None and type(area) is not str:
+        raise InputError(f"{name('area')} must be text")
     max_products = get("max_products", DEFAULT_MAX_PRODUCTS)
     if type(max_products) is not int or max_products < 1:
         max_products_of(max_products, name("max_products"))  # raises, saying why
@@ -147,8 +148,7 @@ def _canonical(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _patient(fields: Mapping[str, Any], catalogue: Any = None) -> Patient:
     """The patient document (if any) plus the patient fields beside it: lists add, scalars override."""
-    given = {key: fields[key] for key in PATIENT_FIELDS if key in fields}
-    extra = patient_from_mapping(given)
+    extra = patient_of_fields(fields)  # the patient fields beside the document
     base = fields.get("patient")
     if base is None:
         return extra  # the same patient merge() would make with an empty base

@@ -9,7 +9,6 @@ saying what to do.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +40,8 @@ def describe(url: str | None) -> str:
 
 def readonly_sqlite_engine(path: Path) -> Engine:
     """An engine over a SQLite file that can never write to it."""
+    import sqlite3  # here, not at the top: the snapshot's key reads this module's SCHEMA_HEAD at every start
+
     from sqlalchemy import create_engine
     from sqlalchemy.pool import StaticPool
 
