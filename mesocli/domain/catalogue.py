@@ -214,7 +214,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 14
+    SNAPSHOT_SHAPE = 15
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
