@@ -23,7 +23,7 @@ from mesocli import strictjson
 from mesocli.domain.catalogue import Catalogue
 from mesocli.domain.request import request_from_mapping
 from mesocli.errors import EXIT_FINDINGS, InputError, MesoError, WorkerError
-from mesocli.render.jsontext import compact
+from mesocli.render.jsontext import compact, compact_utf8
 
 MAX_LINE = 1024 * 1024
 
@@ -43,15 +43,7 @@ class BatchResult:
 
     def ndjson(self) -> str:
         """The result line as ``meso batch`` writes it (with its newline)."""
-        return _ndjson(self.request_id, self.body)
-
-
-def _ndjson(request_id: Any, body: str) -> str:
-    return f'{{"id":{compact(request_id)},{body[1:]}\n'
-
-
-
-
+        return f'{{"id":{compact(self.request_id)},{self.body[1:]}\n'
 
 
 def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResult]:
@@ -65,12 +57,15 @@ def run_batch(lines: Iterable[str], catalogue: Catalogue) -> Iterator[BatchResul
 def answer_line(number: int, raw: str, catalogue: Catalogue) -> BatchResult | None:
     """Answer line ``number`` (``None`` for a blank line)."""
     answered = _answered(number, raw, catalogue)
-    return None if answered is None else BatchResult(number, *answered)
+    if answered is None:
+        return None
+    exit_code, request_id, body = answered
+    return BatchResult(number, exit_code, request_id, body.decode())
 
 
-def _answered(number: int, raw: str, catalogue: Catalogue) -> tuple[int, Any, str] | None:
-    """What :func:`answer_line` gives, as (exit code, request id, body): a block of answers
-    (:func:`answer_block`) needs no record of each."""
+def _answered(number: int, raw: str, catalogue: Catalogue) -> tuple[int, Any, bytes] | None:
+    """What :func:`answer_line` gives, as (exit code, request id, body in UTF-8): a block of
+    answers (:func:`answer_block`) needs no record of each, and writes the bytes as they are."""
     text = raw.strip()
     if not text:
         return None
@@ -178,25 +173,23 @@ class Block:
 
 def answer_block(first: int, lines: Iterable[str], catalogue: Catalogue) -> Block:
     """Answer ``lines``, numbered from ``first``, into one :class:`Block`."""
-    out: list[str] = []
-    worst = failed = 0
+    out: list[bytes | memoryview] = []  # each answer as its parts, joined once for the block
+    answered_lines = worst = failed = 0
     first_failure = None
     for number, raw in enumerate(lines, first):
         answered = _answered(number, raw, catalogue)
         if answered is None:
             continue
         exit_code, request_id, body = answered
-        out.append(_ndjson(request_id, body))
+        # the line is {"id":<id>, then the document after its opening brace (see _body)
+        out += (b'{"id":', compact_utf8(request_id), b",", memoryview(body)[1:], b"\n")
+        answered_lines += 1
         worst = max(worst, exit_code)
         if exit_code > EXIT_FINDINGS:
             failed += 1
             if first_failure is None:
                 first_failure = (number, str(json.loads(body).get("message", "")))
-    try:
-        data = "".join(out).encode()
-    except UnicodeEncodeError:  # a defect elsewhere let unencodable text through: never lose a line
-        data = "".join(line.encode("utf-8", "backslashreplace").decode("utf-8") for line in out).encode()
-    return Block(data, len(out), worst, failed, first_failure)
+    return Block(b"".join(out), answered_lines, worst, failed, first_failure)
 
 
 def fork_available() -> bool:
@@ -419,29 +412,29 @@ def _answer_chunk(first: int, chunk: bytes) -> Block:
     return answer_block(first, lines, catalogue)
 
 
-def _body(document: dict[str, Any]) -> str:
+def _body(document: dict[str, Any]) -> bytes:
     # Every result document starts with schema_version and has no "id" of its own, so the id
     # can be put in front of the serialised document without serialising it again.
     assert document and "id" not in document
-    return compact(document)
+    return compact_utf8(document)
 
 
-def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, str]:
+def _answer(request: Mapping[str, Any], catalogue: Catalogue) -> tuple[int, bytes]:
     """The exit code and the serialised result document (see :func:`_body`) for one request."""
     answering = _ANSWERING or _answering()
     asked = request_from_mapping(request, catalogue=catalogue)
     answer = answering[0](asked, catalogue)
     if asked.action == "check":
-        return asked.exit_code(answer), answering[1](answer, catalogue)  # what _body(check_document(...)) gives
+        return asked.exit_code(answer), _body(answering[1](answer, catalogue))
     return asked.exit_code(answer), _body(answering[2](asked, answer, catalogue))
 
 
-_ANSWERING: list[Any] = []  # api.answer, check_json and answer_document, imported when first needed
+_ANSWERING: list[Any] = []  # api.answer, check_document and answer_document, imported when first needed
 
 
 def _answering() -> list[Any]:
     from mesocli.api import answer
-    from mesocli.render.documents import answer_document, check_json
+    from mesocli.render.documents import answer_document, check_document
 
-    _ANSWERING[:] = [answer, check_json, answer_document]
+    _ANSWERING[:] = [answer, check_document, answer_document]
     return _ANSWERING

@@ -62,22 +62,44 @@ def compact(document: Any) -> str:
     (orjson would write ``null`` for them, the standard library ``NaN``; orjson would also
     write an enum or a UUID, which the standard library refuses).
     """
+    data = _orjson_text(document)
+    if data is None:
+        return printable(_stdlib_compact(document))
+    text = data.decode()
+    return text if _nothing_to_escape(data) else printable(text)
+
+
+def compact_utf8(document: Any) -> bytes:
+    """:func:`compact` in UTF-8, as ``meso batch`` writes it (orjson's bytes as they are, when
+    :func:`printable` has nothing to escape in them). A lone surrogate, which UTF-8 cannot hold
+    and meso refuses in its input, would be written as a backslash escape."""
+    data = _orjson_text(document)
+    if data is None:
+        return printable(_stdlib_compact(document)).encode("utf-8", "backslashreplace")
+    return data if _nothing_to_escape(data) else printable(data.decode()).encode()
+
+
+def _orjson_text(document: Any) -> bytes | None:
+    """orjson's compact UTF-8 text of ``document``, or ``None`` where it refuses the document
+    or would write it otherwise than the standard library (see :func:`compact`)."""
     dumps = _orjson_dumps or _load_orjson()
     try:
         data = dumps(document, None, _ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return printable(_stdlib_compact(document))
+        return None
     if b"0.0000" in data or _SHORT_NEGATIVE_EXPONENT.search(data) is not None:
-        return printable(_stdlib_compact(document))
-    text = data.decode()
+        return None
+    return data
+
+
+def _nothing_to_escape(data: bytes) -> bool:
+    """Whether the UTF-8 JSON text ``data`` holds no character :func:`printable` escapes."""
     if data.isascii():
-        return text if b"\x7f" not in data else printable(text)
+        return b"\x7f" not in data
     # What printable looks for is DEL or a character beyond ASCII, so only those bytes are
     # searched (UTF-8 never uses an ASCII byte inside a longer character): a few dozen bytes
     # of a document of several kilobytes, as a rule.
-    if _INVISIBLE.search(data.translate(None, _ASCII_BUT_DEL).decode()) is None:
-        return text
-    return printable(text)
+    return _INVISIBLE.search(data.translate(None, _ASCII_BUT_DEL).decode()) is None
 
 
 _ASCII_BUT_DEL = bytes(range(0x7F))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mesocli.render import jsontext
-from mesocli.render.jsontext import compact, encoder_of, printable
+from mesocli.render.jsontext import compact, compact_utf8, encoder_of, printable
 
 _values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
@@ -78,6 +78,8 @@ def test_compact_is_the_standard_librarys_text(document):
     """Whatever orjson would write differently (small floats, huge integers, lone surrogates,
     invisible characters) comes out as the standard library writes it, escaped as printable."""
     assert compact(document) == _stdlib(document)
+    # in UTF-8, as a batch writes it; a lone surrogate (refused in meso's input) as an escape
+    assert compact_utf8(document) == _stdlib(document).encode("utf-8", "backslashreplace")
 
 
 @pytest.mark.parametrize("document", [
@@ -86,6 +88,7 @@ def test_compact_is_the_standard_librarys_text(document):
 ])
 def test_compact_cases_orjson_writes_otherwise(document):
     assert compact(document) == _stdlib(document)
+    assert compact_utf8(document) == _stdlib(document).encode("utf-8", "backslashreplace")
 
 
 def test_compact_refuses_what_json_cannot_write():
@@ -108,3 +111,4 @@ def test_a_plain_document_is_written_by_orjson(monkeypatch):
 
     monkeypatch.setattr(jsontext, "_stdlib_compact", refuse)
     assert compact(document) == expected
+    assert compact_utf8(document) == expected.encode()
