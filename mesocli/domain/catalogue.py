@@ -111,7 +111,7 @@ class Catalogue:
             self.crosses, lambda c: c.source_group
         )
         self.rules_by_kind: dict[str, tuple[Rule, ...]] = _group_by(self.rules, lambda r: r.kind)
-        self._names: dict[str, dict[str, Resolved]] = {}
+        self._names: dict[str, dict[str, str]] = {}
         self._index_names()
         self._index()
 
@@ -214,7 +214,7 @@ class Catalogue:
 
     # The shape of a pickled catalogue (its index and the dataclasses in it). Change it whenever
     # either changes: a snapshot of another shape is refused, and the catalogue read afresh.
-    SNAPSHOT_SHAPE = 15
+    SNAPSHOT_SHAPE = 16
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -253,14 +253,11 @@ class Catalogue:
 
     # ----------------------------------------------------------------- name resolution
     def _index_names(self) -> None:
-        # Each folded name maps to the entry's Resolved record, made once here and shared by all
-        # its names: a lookup hands out the record as it is instead of making one per term.
         def index(kind: str, entries: Iterable[tuple[str, str, Sequence[str]]]) -> None:
             table = self._names.setdefault(kind, {})
             for entry_id, name, aliases in entries:
-                record = Resolved(kind, entry_id)
                 for text in (entry_id, name, *aliases):
-                    table.setdefault(normalise(text), record)
+                    table.setdefault(normalise(text), entry_id)
 
         index("substance", ((s.id, s.name, s.aliases) for s in self.substances.values()))
         index("product", ((p.id, p.name, p.aliases) for p in self.products.values()))
@@ -301,8 +298,7 @@ class Catalogue:
             ids.update(group.members)
         pools = [f"unrelated-{kind}", *{"allergy": ("group", "substance"), "condition": ("condition",),
                                         "medication": ("medication", "medication-class")}[kind]]
-        names = sorted({name for pool in pools for name, owner in self._names.get(pool, {}).items()
-                        if owner.id in ids})
+        names = sorted({name for pool in pools for name, owner in self._names.get(pool, {}).items() if owner in ids})
         return frozenset(ids), tuple(names)
 
     def lookup(self, kinds: Sequence[str], term: str) -> Resolved | None:
@@ -316,13 +312,13 @@ class Catalogue:
         for kind in kinds:
             found = names.get(kind, _NO_NAMES).get(term)
             if found is not None:
-                return found
+                return Resolved(kind, found)
         key = normalise(term)
         if key != term:
             for kind in kinds:
                 found = names.get(kind, _NO_NAMES).get(key)
                 if found is not None:
-                    return found
+                    return Resolved(kind, found)
         return None
 
     def resolve(self, what: str, kinds: Sequence[str], term: object) -> Resolved:
@@ -342,8 +338,8 @@ class Catalogue:
         key = normalise(term)
         pool: dict[str, str] = {}
         for kind in kinds:
-            for name, entry in self._names.get(kind, {}).items():
-                pool.setdefault(name, entry.id)
+            for name, entry_id in self._names.get(kind, {}).items():
+                pool.setdefault(name, entry_id)
         suggestions: list[str] = []
         for name in difflib.get_close_matches(key, list(pool), n=limit * 3, cutoff=0.6):
             if pool[name] not in suggestions:
