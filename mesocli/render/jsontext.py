@@ -79,12 +79,13 @@ def compact_utf8(document: Any) -> bytes:
     return data if _nothing_to_escape(data) else printable(data.decode()).encode()
 
 
-def _orjson_text(document: Any) -> bytes | None:
-    """orjson's compact UTF-8 text of ``document``, or ``None`` where it refuses the document
-    or would write it otherwise than the standard library (see :func:`compact`)."""
+def _orjson_text(document: Any, *, indent: bool = False) -> bytes | None:
+    """orjson's UTF-8 text of ``document`` (compact, or indented by two spaces), or ``None``
+    where it refuses the document or would write it otherwise than the standard library (see
+    :func:`compact`)."""
     dumps = _orjson_dumps or _load_orjson()
     try:
-        data = dumps(document, None, _ORJSON_OPTIONS)
+        data = dumps(document, None, _ORJSON_INDENTED if indent else _ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
     if b"0.0000" in data or _SHORT_NEGATIVE_EXPONENT.search(data) is not None:
@@ -104,30 +105,38 @@ def _nothing_to_escape(data: bytes) -> bool:
 
 _ASCII_BUT_DEL = bytes(range(0x7F))
 _stdlib_compact = encoder_of(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False))
-_SHORT_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9][,}\]]|e-[0-9]$")
+# a number ending in e- and one digit: what closes a number is ",", "}", "]", a line's end or the text's
+_SHORT_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9][,}\]\n]|e-[0-9]$")
 _orjson_dumps: Callable[..., bytes] | None = None  # imported when first needed (a few ms of start-up)
-_ORJSON_OPTIONS = 0
+_ORJSON_OPTIONS = _ORJSON_INDENTED = 0
 
 
 def _load_orjson() -> Callable[..., bytes]:
-    global _orjson_dumps, _ORJSON_OPTIONS
+    global _orjson_dumps, _ORJSON_OPTIONS, _ORJSON_INDENTED
     import orjson
 
     _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    _ORJSON_INDENTED = _ORJSON_OPTIONS | orjson.OPT_INDENT_2
     _orjson_dumps = orjson.dumps
     return orjson.dumps
 
 
 def indented(document: Any) -> str:
-    """Exactly ``json.dumps(document, ensure_ascii=False, indent=2)``, mostly by the C encoder.
+    """Exactly ``json.dumps(document, ensure_ascii=False, indent=2)`` (for documents of finite
+    numbers, as :func:`compact`).
 
-    The standard library encodes indented JSON with its pure-Python encoder only. Here every
-    container that holds no non-empty container (a list of names, a finding's sources, most of
-    a large document's leaves) is encoded in one call of a C encoder whose item separator
-    carries the newline and the indentation of its depth; only the containers above those are
-    walked in Python. Documents must have no cycles (meso builds them fresh); a key that is not
-    text, which JSON turns into text, sends the whole document to ``json.dumps``.
+    orjson writes it where its text is the standard library's (see :func:`compact` for where
+    it is not). Otherwise, since the standard library encodes indented JSON with its
+    pure-Python encoder only, every container that holds no non-empty container (a list of
+    names, a finding's sources, most of a large document's leaves) is encoded in one call of a
+    C encoder whose item separator carries the newline and the indentation of its depth; only
+    the containers above those are walked in Python. Documents must have no cycles (meso
+    builds them fresh); a key that is not text, which JSON turns into text, sends the whole
+    document to ``json.dumps``.
     """
+    data = _orjson_text(document, indent=True)
+    if data is not None:
+        return data.decode()
     try:
         parts: list[str] = []
         _indented(document, 0, parts)

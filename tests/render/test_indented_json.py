@@ -1,4 +1,6 @@
-"""``indented``: the same text as ``json.dumps(..., ensure_ascii=False, indent=2)``, by the C encoder."""
+"""``indented``: the same text as ``json.dumps(..., ensure_ascii=False, indent=2)``, by orjson or
+by the C encoder. Documents hold finite numbers only (meso refuses NaN and infinity wherever a
+number comes in), so the properties draw finite floats, small ones included."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from hypothesis import strategies as st
 
 from mesocli.render.jsontext import indented
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8))
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                     st.floats(min_value=-1e-3, max_value=1e-3), st.text(max_size=8))
 _values = st.recursive(
     _scalars,
     lambda children: st.one_of(st.lists(children, max_size=4), st.tuples(children, children),
@@ -48,3 +51,18 @@ def test_a_check_document_reads_back_the_same(catalogue):
 
     document = check_document(check(Patient(allergies=["lidocaine"]), catalogue=catalogue), catalogue)
     assert indented(document) == _standard(document)
+
+
+def test_an_everyday_document_is_written_by_orjson(monkeypatch, catalogue):
+    from mesocli import Patient, check
+    from mesocli.render import jsontext
+    from mesocli.render.documents import check_document
+
+    document = check_document(check(Patient(allergies=["lidocaine"]), catalogue=catalogue), catalogue)
+    expected = _standard(document)
+
+    def refuse(*_args):
+        raise AssertionError("the Python walk was used")
+
+    monkeypatch.setattr(jsontext, "_indented", refuse)
+    assert indented(document) == expected
