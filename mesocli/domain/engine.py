@@ -25,6 +25,7 @@ from mesocli.domain.rules.allergy import item_findings as item_allergy_findings
 from mesocli.domain.rules.base import (
     DEFAULT_MAX_PRODUCTS,
     PROCEDURE,
+    SCREEN_STAGES,
     STAGES,
     CheckOptions,
     Context,
@@ -483,7 +484,7 @@ def _judge_plans() -> dict[frozenset[str], tuple[Any, ...]]:
     the fields (or do not say what they read)."""
     from itertools import combinations
 
-    stages = frozenset(["patient", "status"])
+    stages = SCREEN_STAGES[_JUDGING.screen_regulatory]
     screen = [check for check in CHECKS if check.stage in stages]
     plans = {frozenset(): tuple(check.evaluate for check in screen)}
     for size in range(1, len(_TERM_FIELDS) + 1):

@@ -190,7 +190,7 @@ class Context:
     def stages(self) -> frozenset[str]:
         """The stages whose checks run for this check (see :data:`STAGES`)."""
         if self.screened:
-            return _SCREEN_STAGES[self.options.screen_regulatory]
+            return SCREEN_STAGES[self.options.screen_regulatory]
         return _REQUEST_STAGES[has_quantities(self.items, self.options)]
 
     def syringes(self) -> list[list[Item]]:
@@ -269,7 +269,8 @@ def wording(catalogue: Catalogue, kind: str) -> Rule:
 # (in a screen only when asked); for a request (ingredients or a recipe, never a screen); for a
 # request with something to dose.
 STAGES = ("patient", "status", "request", "quantities")
-_SCREEN_STAGES = {False: frozenset({"patient"}), True: frozenset({"patient", "status"})}
+# the stages of a screen, without and with market status (CheckOptions.screen_regulatory)
+SCREEN_STAGES = {False: frozenset({"patient"}), True: frozenset({"patient", "status"})}
 _REQUEST_STAGES = {False: frozenset({"patient", "status", "request"}), True: frozenset(STAGES)}
 
 
