@@ -51,7 +51,7 @@ class Resolved:
     id: str
 
 
-_NO_NAMES: Mapping[str, Resolved] = MappingProxyType({})  # the names of a kind the catalogue has none of
+_NO_NAMES: Mapping[str, str] = MappingProxyType({})  # the names of a kind the catalogue has none of
 
 
 class Catalogue:

@@ -94,11 +94,6 @@ class Finding:
 _FINDING_SLOTS = tuple(Finding.__dict__[f.name].__set__ for f in dataclasses.fields(Finding))
 
 
-def cited(provenance: Provenance) -> tuple[str, ...]:
-    """The sources of a fact as findings cite them."""
-    return provenance.citations
-
-
 def sourced(provenance: Provenance) -> dict[str, Any]:
     """A finding's ``sources``, ``evidence`` and ``references``, from the fact it rests on (``rests_on``)."""
     return {"sources": provenance.citations, "evidence": provenance.evidence, "references": provenance.sources,
@@ -117,10 +112,8 @@ def finding_on(provenance: Provenance, severity: str, kind: str, subject: str, t
 def finding_of(rule: Rule, kind: str, subject: str, trigger: str,
                message: str | None = None, severity: str | None = None) -> Finding:
     """The finding ``rule`` gives on ``subject``, with its own message and severity unless overridden."""
-    provenance = rule.provenance
-    return Finding(severity or rule.severity, kind, subject, trigger, message or rule.message,
-                   provenance.citations, provenance.evidence, rule.advice, None, None, provenance.sources, None,
-                   provenance)
+    return finding_on(rule.provenance, severity or rule.severity, kind, subject, trigger, message or rule.message,
+                      rule.advice)
 
 
 @dataclass(slots=True)
