@@ -23,7 +23,6 @@ from mesocli.domain.model import (
     Rule,
     Substance,
 )
-from mesocli.render.jsontext import compact
 from mesocli.units import Amount, to_json
 
 SCHEMA_VERSION = 1
@@ -314,9 +313,3 @@ def term_notes(result: CheckResult) -> list[dict[str, Any]]:
 def _alternatives(result: CheckResult) -> list[dict[str, Any]]:
     return [{"for": a.replaces, "use": list(a.use), **({"note": a.note} if a.note else {})}
             for a in result.alternatives]
-
-
-def check_json(result: CheckResult, catalogue: Catalogue | None = None) -> str:
-    """:func:`check_document` as compact JSON text (``separators=(",", ":")``, ``ensure_ascii=False``,
-    invisible characters escaped: :func:`~mesocli.render.jsontext.compact`), as a batch line holds it."""
-    return compact(check_document(result, catalogue))

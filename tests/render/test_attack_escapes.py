@@ -25,7 +25,7 @@ from mesocli import api
 from mesocli.cli import io as cli_io
 from mesocli.domain.patient import Patient
 from mesocli.render import documents
-from mesocli.render.jsontext import INVISIBLE, printable, shown
+from mesocli.render.jsontext import INVISIBLE, compact, printable, shown
 
 # What must never reach a terminal raw: C0 controls but newline and tab (carriage return
 # included), DEL, C1 controls and every invisible format character.
@@ -124,7 +124,7 @@ def test_names_and_aliases_never_reach_an_output_raw(shipped, name, monkeypatch)
         cli_io.write_json(documents.check_document(result, cat), out)
         cli_io.write_json(documents.ingredient_detail(cat, "product", "lidocaine-2pct-sd"), out)
         outputs.append(out.getvalue())
-    outputs.append(documents.check_json(result, cat))
+    outputs.append(compact(documents.check_document(result, cat)))
     csv_out, table_out = io.StringIO(), io.StringIO()
     findings_csv(result.findings, csv_out)
     render_check(Printer(table_out, colour=False, width=100), cat, result, patient_line(result))
@@ -133,7 +133,7 @@ def test_names_and_aliases_never_reach_an_output_raw(shipped, name, monkeypatch)
     outputs += [csv_text.replace("\r\n", "\n"), check_markdown(result, cat), table_out.getvalue()]
     _no_raw(*outputs)
     document = documents.check_document(result, cat)
-    assert json.loads(documents.check_json(result, cat)) == json.loads(json.dumps(document))
+    assert json.loads(compact(documents.check_document(result, cat))) == json.loads(json.dumps(document))
 
 
 # ------------------------------------------------------------------------------- recipes, batch, file names
