@@ -197,8 +197,11 @@ def test_any_unknown_key_anywhere_in_a_recipe_is_refused(level, key, value):
 @PROPERTY
 @given(key=st.text(min_size=1, max_size=20), value=st.none() | st.integers() | st.text(max_size=5))
 def test_any_unknown_key_in_a_patient_or_a_batch_request_is_refused(key, value):
-    """A patient document and a batch request refuse every key they do not define."""
-    if key not in PATIENT_FIELDS:
+    """A patient document and a batch request refuse every key they do not define. A patient
+    document with a ``resourceType`` is a FHIR document, read (and here refused) as one."""
+    if key == "resourceType":
+        assert "Bundle" in _error(patient_from_mapping, {"allergies": [], key: value})
+    elif key not in PATIENT_FIELDS:
         assert "unknown field(s)" in _error(patient_from_mapping, {"allergies": [], key: value})
     if key not in FIELDS["check"] and key not in ALIASES and key != "id":
         assert "unknown field(s)" in _error(request_from_mapping, {"action": "check", key: value})
